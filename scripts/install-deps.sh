@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building Herald, running its tests and
+# running the bundled example need. Non-interactive and idempotent: packages
+# already present are left alone, and apt-get runs only when something is missing.
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-system-dev libboost-program-options-dev
+  libssl-dev libsqlite3-dev sqlite3
+  librsvg2-dev libcairo2-dev
+  libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  librabbitmq-dev libgmime-3.0-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+)
+
+# Certificates must render names in every script a class list may contain.
+font_packages=(
+  fontconfig fonts-dejavu-core fonts-dejavu-extra
+  fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
+)
+
+test_packages=(
+  python3 python3-aiosmtpd poppler-utils qpdf librsvg2-bin openssl
+  postfix rabbitmq-server procps
+)
+
+wanted=("${build_packages[@]}" "${font_packages[@]}" "${test_packages[@]}")
+
+missing=()
+for package in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#wanted[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} missing packages: ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+export DEBIAN_FRONTEND=noninteractive
+# postfix asks how to configure itself; Herald only uses its smtp-sink/smtp-source tools.
+echo "postfix postfix/main_mailer_type select No configuration" | "${sudo_cmd[@]}" debconf-set-selections
+"${sudo_cmd[@]}" apt-get update -q
+# policy-rc.d keeps the package scripts from starting system daemons (postfix, rabbitmq):
+# tests start their own private instances on loopback.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod +x "$policy"
+  created_policy=1
+fi
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ "$created_policy" -eq 1 ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi
+echo "install-deps: done"
