@@ -1,0 +1,204 @@
+#include "config/herald_config.hpp"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <variant>
+
+extern char** environ;
+
+namespace herald::config {
+namespace {
+
+// One entry per configurable key: the TOML section/key, and where its value lives.
+struct Field {
+  std::string section;
+  std::string key;
+  std::variant<std::string*, int*, double*> target;
+  bool secret = false;
+
+  std::string EnvName() const {
+    std::string name = "HERALD_" + section + "_" + key;
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return name;
+  }
+  std::string Path() const { return section + "." + key; }
+};
+
+std::vector<Field> FieldsOf(HeraldConfig& c) {
+  return {
+      {"data", "dir", &c.data.dir},
+      {"smtp", "url", &c.smtp.url},
+      {"smtp", "username", &c.smtp.username},
+      {"smtp", "password", &c.smtp.password, true},
+      {"smtp", "max_connections", &c.smtp.max_connections},
+      {"smtp", "timeout_seconds", &c.smtp.timeout_seconds},
+      {"queue", "kind", &c.queue.kind},
+      {"queue", "amqp_url", &c.queue.amqp_url, true},
+      {"queue", "prefetch", &c.queue.prefetch},
+      {"retry", "max_attempts", &c.retry.max_attempts},
+      {"retry", "base_delay_ms", &c.retry.base_delay_ms},
+      {"retry", "max_delay_ms", &c.retry.max_delay_ms},
+      {"retry", "jitter", &c.retry.jitter},
+      {"certificates", "from", &c.certificates.from},
+      {"certificates", "subject", &c.certificates.subject},
+      {"certificates", "body_file", &c.certificates.body_file},
+      {"certificates", "outbox_dir", &c.certificates.outbox_dir},
+      {"certificates", "date", &c.certificates.date},
+      {"certificates", "concurrency", &c.certificates.concurrency},
+      {"certificates", "batch_size", &c.certificates.batch_size},
+  };
+}
+
+Result<void> SetFromText(const Field& field, const std::string& text, const std::string& origin) {
+  auto bad = [&](const char* expected) {
+    return MakeError("config.invalid_value", origin + ": " + field.Path() + " must be " + expected + ", got \"" +
+                                                 (field.secret ? std::string("***") : text) + "\"");
+  };
+  if (auto* s = std::get_if<std::string*>(&field.target)) {
+    **s = text;
+  } else if (auto* i = std::get_if<int*>(&field.target)) {
+    char* end = nullptr;
+    const long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0') return bad("a whole number");
+    **i = static_cast<int>(value);
+  } else if (auto* d = std::get_if<double*>(&field.target)) {
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0') return bad("a number");
+    **d = value;
+  }
+  return {};
+}
+
+Result<void> SetFromToml(const Field& field, const toml::node& node, const std::string& origin) {
+  if (auto* s = std::get_if<std::string*>(&field.target)) {
+    if (!node.is_string()) return MakeError("config.invalid_value", origin + ": " + field.Path() + " must be a string");
+    **s = *node.value<std::string>();
+  } else if (auto* i = std::get_if<int*>(&field.target)) {
+    if (!node.is_integer()) return MakeError("config.invalid_value", origin + ": " + field.Path() + " must be an integer");
+    **i = static_cast<int>(*node.value<int64_t>());
+  } else if (auto* d = std::get_if<double*>(&field.target)) {
+    if (!node.is_number()) return MakeError("config.invalid_value", origin + ": " + field.Path() + " must be a number");
+    **d = *node.value<double>();
+  }
+  return {};
+}
+
+Result<void> Validate(const HeraldConfig& c) {
+  auto fail = [](const std::string& message) { return MakeError("config.invalid_value", message); };
+  if (c.queue.kind != "embedded" && c.queue.kind != "rabbitmq") {
+    return fail("queue.kind must be \"embedded\" or \"rabbitmq\", got \"" + c.queue.kind + "\"");
+  }
+  if (c.data.dir.empty()) return fail("data.dir must not be empty");
+  if (c.smtp.max_connections < 1 || c.smtp.max_connections > 256) return fail("smtp.max_connections must be 1..256");
+  if (c.smtp.timeout_seconds < 1) return fail("smtp.timeout_seconds must be at least 1");
+  if (c.queue.prefetch < 1) return fail("queue.prefetch must be at least 1");
+  if (c.retry.max_attempts < 1) return fail("retry.max_attempts must be at least 1");
+  if (c.retry.base_delay_ms < 0 || c.retry.max_delay_ms < c.retry.base_delay_ms) {
+    return fail("retry delays must satisfy 0 <= base_delay_ms <= max_delay_ms");
+  }
+  if (c.retry.jitter < 0 || c.retry.jitter >= 1) return fail("retry.jitter must be in [0, 1)");
+  if (c.certificates.concurrency < 0 || c.certificates.concurrency > 1024) {
+    return fail("certificates.concurrency must be 0..1024 (0: one worker per event)");
+  }
+  if (c.certificates.batch_size < 1 || c.certificates.batch_size > 1000) {
+    return fail("certificates.batch_size must be 1..1000");
+  }
+  return {};
+}
+
+}  // namespace
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::vector<std::string> ProcessEnvironmentNames() {
+  std::vector<std::string> names;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    if (entry.rfind("HERALD_", 0) == 0) names.emplace_back(entry.substr(0, entry.find('=')));
+  }
+  return names;
+}
+
+Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& env,
+                                const std::vector<std::string>& env_names) {
+  HeraldConfig config;
+  const auto fields = FieldsOf(config);
+
+  if (!file_path.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(file_path);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream message;
+      message << file_path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+              << e.description();
+      return MakeError("config.parse", message.str());
+    }
+    for (const auto& [section_key, section_node] : table) {
+      const std::string section(section_key.str());
+      const auto* section_table = section_node.as_table();
+      if (section_table == nullptr) {
+        return MakeError("config.unknown_key", file_path + ": unknown top-level key \"" + section + "\"");
+      }
+      for (const auto& [key, node] : *section_table) {
+        const std::string name(key.str());
+        const Field* match = nullptr;
+        for (const auto& field : fields) {
+          if (field.section == section && field.key == name) match = &field;
+        }
+        if (match == nullptr) {
+          const auto line = node.source().begin.line;
+          return MakeError("config.unknown_key",
+                           file_path + ":" + std::to_string(line) + ": unknown key \"" + section + "." + name + "\"");
+        }
+        if (auto set = SetFromToml(*match, node, file_path); !set) return Unexpected<Error>(set.error());
+      }
+    }
+  }
+
+  std::map<std::string, const Field*> by_env;
+  for (const auto& field : fields) by_env[field.EnvName()] = &field;
+  for (const auto& name : env_names) {
+    if (name == "HERALD_CONFIG") continue;
+    if (!by_env.contains(name)) {
+      return MakeError("config.unknown_key", "environment: unknown variable " + name + " (see `herald config`)");
+    }
+  }
+  for (const auto& [name, field] : by_env) {
+    if (auto value = env(name)) {
+      if (auto set = SetFromText(*field, *value, "environment " + name); !set) return Unexpected<Error>(set.error());
+    }
+  }
+
+  if (auto valid = Validate(config); !valid) return Unexpected<Error>(valid.error());
+  return config;
+}
+
+std::string DescribeConfig(const HeraldConfig& config) {
+  HeraldConfig copy = config;
+  std::ostringstream out;
+  for (const auto& field : FieldsOf(copy)) {
+    out << field.Path() << " (" << field.EnvName() << ") = ";
+    if (auto* s = std::get_if<std::string*>(&field.target)) {
+      out << '"' << ((field.secret && !(*s)->empty()) ? std::string("***") : **s) << '"';
+    } else if (auto* i = std::get_if<int*>(&field.target)) {
+      out << **i;
+    } else if (auto* d = std::get_if<double*>(&field.target)) {
+      out << **d;
+    }
+    out << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace herald::config

@@ -1,0 +1,73 @@
+// Typed configuration for every module, read once at start-up from (lowest to
+// highest precedence) built-in defaults, a TOML file, and HERALD_* environment
+// variables; command-line flags are applied on top by the CLI. Unknown keys are
+// errors, so a typo never silently falls back to a default.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace herald::config {
+
+struct DataConfig {
+  std::string dir = "herald-data";
+};
+
+struct SmtpConfig {
+  std::string url;  // empty: write .eml files into the outbox instead of sending
+  std::string username;
+  std::string password;  // prefer HERALD_SMTP_PASSWORD over the file
+  int max_connections = 4;
+  int timeout_seconds = 30;
+};
+
+struct QueueConfig {
+  std::string kind = "embedded";  // embedded | rabbitmq
+  std::string amqp_url = "amqp://guest:guest@127.0.0.1:5672/%2f";
+  int prefetch = 64;
+};
+
+struct RetryConfig {
+  int max_attempts = 5;
+  int base_delay_ms = 2000;
+  int max_delay_ms = 300000;
+  double jitter = 0.2;
+};
+
+struct CertificatesConfig {
+  std::string from = "Herald Certificates <certificates@herald.invalid>";
+  std::string subject = "Your certificate for {{event_name}}";
+  std::string body_file;   // text template; empty: the built-in body
+  std::string outbox_dir;  // empty: <data dir>/outbox
+  std::string date;        // value of {{date}}; empty: the run's date, e.g. "23 November 2026"
+  int concurrency = 0;     // workers; 0: one per active event
+  int batch_size = 8;      // items taken from a lane at once
+};
+
+struct HeraldConfig {
+  DataConfig data;
+  SmtpConfig smtp;
+  QueueConfig queue;
+  RetryConfig retry;
+  CertificatesConfig certificates;
+};
+
+// Reads a variable from the environment; injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnvironment();
+// Names of all HERALD_* variables in the process environment.
+std::vector<std::string> ProcessEnvironmentNames();
+
+// file_path empty: defaults and environment only. env_names: the HERALD_* names
+// present, checked against the known keys so a misspelt variable is reported.
+Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& env,
+                                const std::vector<std::string>& env_names);
+
+// One line per key with its environment variable and current value, secrets masked.
+std::string DescribeConfig(const HeraldConfig& config);
+
+}  // namespace herald::config

@@ -1,0 +1,101 @@
+// CertificateStore: the durable record of the certificate job — one row per
+// (event, student) with its delivery state, plus the registry of event lanes the
+// job created. It is the source of truth that makes re-runs send nothing twice.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::store {
+
+enum class DeliveryStatus {
+  kQueued,     // planned, waiting in its lane (also between retries)
+  kSending,    // handed to the transport; if the process dies now the outcome is unknown
+  kSent,       // accepted by the mail system
+  kFailed,     // refused for good, or could not be rendered
+  kUnknown,    // may or may not have been delivered; never resent automatically
+  kDead,       // retryable failures exhausted max_attempts
+  kCancelled,  // its event was removed from events.txt before it was sent
+};
+
+const char* ToString(DeliveryStatus status);
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view text);
+inline bool IsFinal(DeliveryStatus status) {
+  return status != DeliveryStatus::kQueued && status != DeliveryStatus::kSending;
+}
+
+struct CertificateDelivery {
+  std::string id;              // stable: derived from the event and the normalised e-mail
+  std::string certificate_id;  // printed on the certificate, for verification
+  std::string event_name;
+  std::string event_slug;
+  std::string student_name;
+  std::string email;
+  std::string variables_json;  // template variables from the CSV row, as a JSON object
+  int csv_line = 0;
+  DeliveryStatus status = DeliveryStatus::kQueued;
+  int attempts = 0;
+  std::string last_error;
+  std::string provider_id;
+  std::string message_id;
+  std::string pdf_path;
+  std::int64_t updated_at_ms = 0;
+};
+
+struct DeliveryUpdate {
+  std::string id;
+  DeliveryStatus status;
+  std::string detail;       // last_error for failures, reply text for successes
+  std::string provider_id;  // when sent
+  std::string message_id;
+  std::string pdf_path;
+};
+
+struct EventLane {
+  std::string slug;
+  std::string event_name;
+  std::string queue_name;
+};
+
+using StatusCounts = std::map<DeliveryStatus, std::int64_t>;
+
+class CertificateStore {
+ public:
+  virtual ~CertificateStore() = default;
+
+  // Inserts rows whose id is not yet present; existing rows keep their state.
+  // Returns how many were new.
+  virtual std::int64_t InsertNew(const std::vector<CertificateDelivery>& rows) = 0;
+  // Queued rows of an event not yet handed to the queue (or handed over by a run
+  // that died before recording it).
+  virtual std::vector<std::string> UnpublishedIds(const std::string& event_slug) = 0;
+  virtual void MarkPublished(const std::vector<std::string>& ids) = 0;
+
+  virtual std::optional<CertificateDelivery> Get(const std::string& id) = 0;
+  virtual std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) = 0;
+
+  // Moves queued rows to sending for this run and counts an attempt; returns the
+  // ids it moved. Rows in any other state are left alone (already handled).
+  virtual std::vector<std::string> ClaimForSending(const std::vector<std::string>& ids, const std::string& run_id) = 0;
+  virtual void Record(const std::vector<DeliveryUpdate>& updates) = 0;
+  // Rows left in `sending` by an earlier run that died: their outcome is unknown.
+  // Marks them unknown and returns them.
+  virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) = 0;
+  // Cancels the still-queued rows among ids; returns those cancelled.
+  virtual std::vector<std::string> CancelQueued(const std::vector<std::string>& ids, const std::string& reason) = 0;
+  // Cancels every queued row of an event (its lane was removed).
+  virtual std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) = 0;
+
+  virtual std::map<std::string, StatusCounts> CountByEvent() = 0;
+  // Rows of the event still queued or being sent.
+  virtual std::int64_t OpenCount(const std::string& event_slug) = 0;
+
+  virtual void SaveLane(const EventLane& lane) = 0;
+  virtual std::vector<EventLane> Lanes() = 0;
+  virtual void DeleteLane(const std::string& slug) = 0;
+};
+
+}  // namespace herald::store

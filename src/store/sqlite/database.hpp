@@ -1,0 +1,79 @@
+// Thin RAII layer over the SQLite C API: one Database per connection, prepared
+// Statements with typed binds, and a Transaction guard that rolls back unless
+// committed. Opened in WAL mode with synchronous=FULL: a commit is on disk.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace herald::store::sqlite {
+
+class Statement;
+
+class Database {
+ public:
+  // Opens (creating if needed) the file and applies durability pragmas.
+  // Throws std::runtime_error naming the file when it cannot be opened.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void Execute(std::string_view sql);
+  Statement Prepare(std::string_view sql);
+  std::int64_t ChangedRows() const;
+  const std::string& path() const { return path_; }
+  sqlite3* handle() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+
+  Statement& Bind(int index, std::string_view value);
+  Statement& Bind(int index, std::int64_t value);
+  Statement& Bind(int index, int value) { return Bind(index, static_cast<std::int64_t>(value)); }
+  Statement& BindNull(int index);
+
+  // True while a row is available; false when done. Throws on error.
+  bool Step();
+  // Resets for re-execution with new binds.
+  void Reset();
+
+  std::string ColumnText(int column) const;
+  std::int64_t ColumnInt(int column) const;
+  bool ColumnIsNull(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction so writers queue up at the start rather than
+// fail at commit; ROLLBACK on destruction unless Commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void Commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace herald::store::sqlite

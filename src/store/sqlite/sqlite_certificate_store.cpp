@@ -1,0 +1,261 @@
+#include "store/sqlite/sqlite_certificate_store.hpp"
+
+
+namespace herald::store::sqlite {
+namespace {
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS certificate_deliveries (
+  id TEXT PRIMARY KEY,
+  certificate_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  event_slug TEXT NOT NULL,
+  student_name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  variables_json TEXT NOT NULL,
+  csv_line INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  provider_id TEXT NOT NULL DEFAULT '',
+  message_id TEXT NOT NULL DEFAULT '',
+  pdf_path TEXT NOT NULL DEFAULT '',
+  published INTEGER NOT NULL DEFAULT 0,
+  run_id TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS certificate_deliveries_event_status
+  ON certificate_deliveries (event_slug, status);
+CREATE TABLE IF NOT EXISTS certificate_lanes (
+  slug TEXT PRIMARY KEY,
+  event_name TEXT NOT NULL,
+  queue_name TEXT NOT NULL
+);
+)sql";
+
+constexpr std::string_view kColumns =
+    "id, certificate_id, event_name, event_slug, student_name, email, variables_json, csv_line, status, attempts, "
+    "last_error, provider_id, message_id, pdf_path, updated_at";
+
+CertificateDelivery ReadDelivery(const Statement& row) {
+  CertificateDelivery d;
+  d.id = row.ColumnText(0);
+  d.certificate_id = row.ColumnText(1);
+  d.event_name = row.ColumnText(2);
+  d.event_slug = row.ColumnText(3);
+  d.student_name = row.ColumnText(4);
+  d.email = row.ColumnText(5);
+  d.variables_json = row.ColumnText(6);
+  d.csv_line = static_cast<int>(row.ColumnInt(7));
+  d.status = ParseDeliveryStatus(row.ColumnText(8)).value_or(DeliveryStatus::kUnknown);
+  d.attempts = static_cast<int>(row.ColumnInt(9));
+  d.last_error = row.ColumnText(10);
+  d.provider_id = row.ColumnText(11);
+  d.message_id = row.ColumnText(12);
+  d.pdf_path = row.ColumnText(13);
+  d.updated_at_ms = row.ColumnInt(14);
+  return d;
+}
+
+}  // namespace
+
+SqliteCertificateStore::SqliteCertificateStore(const std::string& db_path, const Clock& clock)
+    : clock_(clock), db_(db_path) {
+  db_.Execute(kSchema);
+}
+
+std::int64_t SqliteCertificateStore::InsertNew(const std::vector<CertificateDelivery>& rows) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto insert = db_.Prepare(
+      "INSERT OR IGNORE INTO certificate_deliveries (id, certificate_id, event_name, event_slug, student_name, email, "
+      "variables_json, csv_line, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,'queued',?,?)");
+  std::int64_t inserted = 0;
+  const auto now = NowMs();
+  for (const auto& row : rows) {
+    insert.Bind(1, row.id).Bind(2, row.certificate_id).Bind(3, row.event_name).Bind(4, row.event_slug);
+    insert.Bind(5, row.student_name).Bind(6, row.email).Bind(7, row.variables_json).Bind(8, row.csv_line);
+    insert.Bind(9, now).Bind(10, now);
+    insert.Step();
+    inserted += db_.ChangedRows();
+    insert.Reset();
+  }
+  tx.Commit();
+  return inserted;
+}
+
+std::vector<std::string> SqliteCertificateStore::UnpublishedIds(const std::string& event_slug) {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare(
+      "SELECT id FROM certificate_deliveries WHERE event_slug = ? AND status = 'queued' AND published = 0 "
+      "ORDER BY csv_line, id");
+  query.Bind(1, event_slug);
+  std::vector<std::string> ids;
+  while (query.Step()) ids.push_back(query.ColumnText(0));
+  return ids;
+}
+
+void SqliteCertificateStore::MarkPublished(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto update = db_.Prepare("UPDATE certificate_deliveries SET published = 1 WHERE id = ?");
+  for (const auto& id : ids) {
+    update.Bind(1, id);
+    update.Step();
+    update.Reset();
+  }
+  tx.Commit();
+}
+
+std::optional<CertificateDelivery> SqliteCertificateStore::Get(const std::string& id) {
+  auto rows = GetMany({id});
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::vector<CertificateDelivery> SqliteCertificateStore::GetMany(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare("SELECT " + std::string(kColumns) + " FROM certificate_deliveries WHERE id = ?");
+  std::vector<CertificateDelivery> rows;
+  for (const auto& id : ids) {
+    query.Bind(1, id);
+    if (query.Step()) rows.push_back(ReadDelivery(query));
+    query.Reset();
+  }
+  return rows;
+}
+
+std::vector<std::string> SqliteCertificateStore::ClaimForSending(const std::vector<std::string>& ids,
+                                                                 const std::string& run_id) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto claim = db_.Prepare(
+      "UPDATE certificate_deliveries SET status = 'sending', run_id = ?, attempts = attempts + 1, updated_at = ? "
+      "WHERE id = ? AND status = 'queued'");
+  std::vector<std::string> claimed;
+  const auto now = NowMs();
+  for (const auto& id : ids) {
+    claim.Bind(1, run_id).Bind(2, now).Bind(3, id);
+    claim.Step();
+    if (db_.ChangedRows() == 1) claimed.push_back(id);
+    claim.Reset();
+  }
+  tx.Commit();
+  return claimed;
+}
+
+void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto update = db_.Prepare(
+      "UPDATE certificate_deliveries SET status = ?, last_error = ?, "
+      "provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, "
+      "message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, "
+      "pdf_path = CASE WHEN ? = '' THEN pdf_path ELSE ? END, updated_at = ? WHERE id = ?");
+  const auto now = NowMs();
+  for (const auto& u : updates) {
+    update.Bind(1, ToString(u.status)).Bind(2, u.detail);
+    update.Bind(3, u.provider_id).Bind(4, u.provider_id);
+    update.Bind(5, u.message_id).Bind(6, u.message_id);
+    update.Bind(7, u.pdf_path).Bind(8, u.pdf_path);
+    update.Bind(9, now).Bind(10, u.id);
+    update.Step();
+    update.Reset();
+  }
+  tx.Commit();
+}
+
+std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const std::string& current_run_id) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto query = db_.Prepare("SELECT " + std::string(kColumns) +
+                           " FROM certificate_deliveries WHERE status = 'sending' AND run_id <> ?");
+  query.Bind(1, current_run_id);
+  std::vector<CertificateDelivery> abandoned;
+  while (query.Step()) abandoned.push_back(ReadDelivery(query));
+  auto update = db_.Prepare(
+      "UPDATE certificate_deliveries SET status = 'unknown', updated_at = ?, "
+      "last_error = 'the process stopped while this message was being sent; it may or may not have been delivered' "
+      "WHERE status = 'sending' AND run_id <> ?");
+  update.Bind(1, NowMs()).Bind(2, current_run_id);
+  update.Step();
+  tx.Commit();
+  for (auto& row : abandoned) row.status = DeliveryStatus::kUnknown;
+  return abandoned;
+}
+
+std::vector<std::string> SqliteCertificateStore::CancelQueued(const std::vector<std::string>& ids,
+                                                              const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto cancel = db_.Prepare(
+      "UPDATE certificate_deliveries SET status = 'cancelled', last_error = ?, updated_at = ? "
+      "WHERE id = ? AND status = 'queued'");
+  std::vector<std::string> cancelled;
+  const auto now = NowMs();
+  for (const auto& id : ids) {
+    cancel.Bind(1, reason).Bind(2, now).Bind(3, id);
+    cancel.Step();
+    if (db_.ChangedRows() == 1) cancelled.push_back(id);
+    cancel.Reset();
+  }
+  tx.Commit();
+  return cancelled;
+}
+
+std::int64_t SqliteCertificateStore::CancelEvent(const std::string& event_slug, const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  auto cancel = db_.Prepare(
+      "UPDATE certificate_deliveries SET status = 'cancelled', last_error = ?, updated_at = ? "
+      "WHERE event_slug = ? AND status = 'queued'");
+  cancel.Bind(1, reason).Bind(2, NowMs()).Bind(3, event_slug);
+  cancel.Step();
+  return db_.ChangedRows();
+}
+
+std::map<std::string, StatusCounts> SqliteCertificateStore::CountByEvent() {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare("SELECT event_slug, status, COUNT(*) FROM certificate_deliveries GROUP BY 1, 2");
+  std::map<std::string, StatusCounts> counts;
+  while (query.Step()) {
+    const auto status = ParseDeliveryStatus(query.ColumnText(1));
+    if (status) counts[query.ColumnText(0)][*status] = query.ColumnInt(2);
+  }
+  return counts;
+}
+
+std::int64_t SqliteCertificateStore::OpenCount(const std::string& event_slug) {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare(
+      "SELECT COUNT(*) FROM certificate_deliveries WHERE event_slug = ? AND status IN ('queued', 'sending')");
+  query.Bind(1, event_slug);
+  query.Step();
+  return query.ColumnInt(0);
+}
+
+void SqliteCertificateStore::SaveLane(const EventLane& lane) {
+  std::lock_guard lock(mutex_);
+  auto upsert = db_.Prepare(
+      "INSERT INTO certificate_lanes (slug, event_name, queue_name) VALUES (?,?,?) "
+      "ON CONFLICT(slug) DO UPDATE SET event_name = excluded.event_name, queue_name = excluded.queue_name");
+  upsert.Bind(1, lane.slug).Bind(2, lane.event_name).Bind(3, lane.queue_name);
+  upsert.Step();
+}
+
+std::vector<EventLane> SqliteCertificateStore::Lanes() {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare("SELECT slug, event_name, queue_name FROM certificate_lanes ORDER BY slug");
+  std::vector<EventLane> lanes;
+  while (query.Step()) lanes.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2)});
+  return lanes;
+}
+
+void SqliteCertificateStore::DeleteLane(const std::string& slug) {
+  std::lock_guard lock(mutex_);
+  auto del = db_.Prepare("DELETE FROM certificate_lanes WHERE slug = ?");
+  del.Bind(1, slug);
+  del.Step();
+}
+
+}  // namespace herald::store::sqlite

@@ -1,0 +1,42 @@
+// CertificateStore on the embedded SQLite database in the data dir. One
+// connection behind a mutex: each call is one short transaction, committed
+// (fsynced) before it returns.
+#pragma once
+
+#include <mutex>
+
+#include "common/clock.hpp"
+#include "store/certificate_store.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace herald::store::sqlite {
+
+class SqliteCertificateStore final : public CertificateStore {
+ public:
+  SqliteCertificateStore(const std::string& db_path, const Clock& clock);
+
+  std::int64_t InsertNew(const std::vector<CertificateDelivery>& rows) override;
+  std::vector<std::string> UnpublishedIds(const std::string& event_slug) override;
+  void MarkPublished(const std::vector<std::string>& ids) override;
+  std::optional<CertificateDelivery> Get(const std::string& id) override;
+  std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
+  std::vector<std::string> ClaimForSending(const std::vector<std::string>& ids, const std::string& run_id) override;
+  void Record(const std::vector<DeliveryUpdate>& updates) override;
+  std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) override;
+  std::vector<std::string> CancelQueued(const std::vector<std::string>& ids, const std::string& reason) override;
+  std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
+  std::map<std::string, StatusCounts> CountByEvent() override;
+  std::int64_t OpenCount(const std::string& event_slug) override;
+  void SaveLane(const EventLane& lane) override;
+  std::vector<EventLane> Lanes() override;
+  void DeleteLane(const std::string& slug) override;
+
+ private:
+  std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
+
+  const Clock& clock_;
+  std::mutex mutex_;
+  Database db_;
+};
+
+}  // namespace herald::store::sqlite
