@@ -73,6 +73,8 @@ class CertificateStore {
   // that died before recording it).
   virtual std::vector<std::string> UnpublishedIds(const std::string& event_slug) = 0;
   virtual void MarkPublished(const std::vector<std::string>& ids) = 0;
+  // Makes the event's queued rows count as not yet handed over (its lane lost them).
+  virtual void ForgetPublished(const std::string& event_slug) = 0;
 
   virtual std::optional<CertificateDelivery> Get(const std::string& id) = 0;
   virtual std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) = 0;
@@ -81,6 +83,11 @@ class CertificateStore {
   // ids it moved. Rows in any other state are left alone (already handled).
   virtual std::vector<std::string> ClaimForSending(const std::vector<std::string>& ids, const std::string& run_id) = 0;
   virtual void Record(const std::vector<DeliveryUpdate>& updates) = 0;
+  // Records the previous send's outcome and claims the next delivery in one
+  // transaction: one fsync per message while keeping at most one send per worker
+  // in the "sending" (unknown after a crash) state. claim_id empty: record only.
+  virtual bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
+                              const std::string& run_id) = 0;
   // Rows left in `sending` by an earlier run that died: their outcome is unknown.
   // Marks them unknown and returns them.
   virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) = 0;

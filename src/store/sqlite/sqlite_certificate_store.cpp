@@ -108,6 +108,14 @@ void SqliteCertificateStore::MarkPublished(const std::vector<std::string>& ids) 
   tx.Commit();
 }
 
+void SqliteCertificateStore::ForgetPublished(const std::string& event_slug) {
+  std::lock_guard lock(mutex_);
+  auto update = db_.Prepare(
+      "UPDATE certificate_deliveries SET published = 0 WHERE event_slug = ? AND status = 'queued' AND published = 1");
+  update.Bind(1, event_slug);
+  update.Step();
+}
+
 std::optional<CertificateDelivery> SqliteCertificateStore::Get(const std::string& id) {
   auto rows = GetMany({id});
   if (rows.empty()) return std::nullopt;
@@ -126,34 +134,21 @@ std::vector<CertificateDelivery> SqliteCertificateStore::GetMany(const std::vect
   return rows;
 }
 
-std::vector<std::string> SqliteCertificateStore::ClaimForSending(const std::vector<std::string>& ids,
-                                                                 const std::string& run_id) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
+bool SqliteCertificateStore::ClaimLocked(const std::string& id, const std::string& run_id, std::int64_t now) {
   auto claim = db_.Prepare(
       "UPDATE certificate_deliveries SET status = 'sending', run_id = ?, attempts = attempts + 1, updated_at = ? "
       "WHERE id = ? AND status = 'queued'");
-  std::vector<std::string> claimed;
-  const auto now = NowMs();
-  for (const auto& id : ids) {
-    claim.Bind(1, run_id).Bind(2, now).Bind(3, id);
-    claim.Step();
-    if (db_.ChangedRows() == 1) claimed.push_back(id);
-    claim.Reset();
-  }
-  tx.Commit();
-  return claimed;
+  claim.Bind(1, run_id).Bind(2, now).Bind(3, id);
+  claim.Step();
+  return db_.ChangedRows() == 1;
 }
 
-void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
+void SqliteCertificateStore::RecordLocked(const std::vector<DeliveryUpdate>& updates, std::int64_t now) {
   auto update = db_.Prepare(
       "UPDATE certificate_deliveries SET status = ?, last_error = ?, "
       "provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, "
       "message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, "
       "pdf_path = CASE WHEN ? = '' THEN pdf_path ELSE ? END, updated_at = ? WHERE id = ?");
-  const auto now = NowMs();
   for (const auto& u : updates) {
     update.Bind(1, ToString(u.status)).Bind(2, u.detail);
     update.Bind(3, u.provider_id).Bind(4, u.provider_id);
@@ -163,7 +158,37 @@ void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) 
     update.Step();
     update.Reset();
   }
+}
+
+std::vector<std::string> SqliteCertificateStore::ClaimForSending(const std::vector<std::string>& ids,
+                                                                 const std::string& run_id) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  std::vector<std::string> claimed;
+  const auto now = NowMs();
+  for (const auto& id : ids) {
+    if (ClaimLocked(id, run_id, now)) claimed.push_back(id);
+  }
   tx.Commit();
+  return claimed;
+}
+
+void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  RecordLocked(updates, NowMs());
+  tx.Commit();
+}
+
+bool SqliteCertificateStore::RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
+                                            const std::string& run_id) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  const auto now = NowMs();
+  RecordLocked(updates, now);
+  const bool claimed = !claim_id.empty() && ClaimLocked(claim_id, run_id, now);
+  tx.Commit();
+  return claimed;
 }
 
 std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const std::string& current_run_id) {

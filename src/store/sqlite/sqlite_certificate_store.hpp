@@ -18,10 +18,13 @@ class SqliteCertificateStore final : public CertificateStore {
   std::int64_t InsertNew(const std::vector<CertificateDelivery>& rows) override;
   std::vector<std::string> UnpublishedIds(const std::string& event_slug) override;
   void MarkPublished(const std::vector<std::string>& ids) override;
+  void ForgetPublished(const std::string& event_slug) override;
   std::optional<CertificateDelivery> Get(const std::string& id) override;
   std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
   std::vector<std::string> ClaimForSending(const std::vector<std::string>& ids, const std::string& run_id) override;
   void Record(const std::vector<DeliveryUpdate>& updates) override;
+  bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
+                      const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) override;
   std::vector<std::string> CancelQueued(const std::vector<std::string>& ids, const std::string& reason) override;
   std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
@@ -32,6 +35,9 @@ class SqliteCertificateStore final : public CertificateStore {
   void DeleteLane(const std::string& slug) override;
 
  private:
+  // Callers hold mutex_ and an open transaction.
+  bool ClaimLocked(const std::string& id, const std::string& run_id, std::int64_t now);
+  void RecordLocked(const std::vector<DeliveryUpdate>& updates, std::int64_t now);
   std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
 
   const Clock& clock_;

@@ -46,6 +46,16 @@ TEST_F(SqliteCertificateStoreTest, ClaimMovesOnlyQueuedRowsAndCountsAttempts) {
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSending);
 }
 
+TEST_F(SqliteCertificateStoreTest, RecordAndClaimDoBothInOneStep) {
+  SqliteCertificateStore store(path_, clock_);
+  store.InsertNew({Row("a"), Row("b")});
+  ASSERT_TRUE(store.RecordAndClaim({}, "a", "run1"));
+  EXPECT_TRUE(store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q"}}, "b", "run1"));
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSending);
+  EXPECT_FALSE(store.RecordAndClaim({}, "a", "run1"));  // already final
+}
+
 TEST_F(SqliteCertificateStoreTest, SendingRowsOfADeadRunBecomeUnknownAfterReopen) {
   {
     SqliteCertificateStore store(path_, clock_);
@@ -76,6 +86,8 @@ TEST_F(SqliteCertificateStoreTest, UnpublishedFollowsCsvOrderAndMarkPublished) {
   EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z", "a"}));
   store.MarkPublished({"z"});
   EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"a"}));
+  store.ForgetPublished("ai-ml");
+  EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z", "a"}));
 }
 
 TEST_F(SqliteCertificateStoreTest, CancelEventTouchesOnlyQueuedRowsOfThatEvent) {
