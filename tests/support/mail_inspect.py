@@ -32,7 +32,7 @@ def inspect(path):
                 "sha256": hashlib.sha256(data).hexdigest(),
             })
         elif part.get_content_type() == "text/plain" and text is None:
-            text = part.get_content()
+            text = part.get_content().replace("\r\n", "\n")
     defects = [type(d).__name__ for d in message.defects]
     for part in message.walk():
         defects += [type(d).__name__ for d in part.defects]
