@@ -1,0 +1,92 @@
+#include "certificates/certificate_composer.hpp"
+
+#include "certificates/delivery_plan.hpp"
+#include "certificates/slug.hpp"
+#include "common/text.hpp"
+
+namespace herald::certificates {
+namespace {
+
+templating::Template::Lookup LookupIn(const std::map<std::string, std::string>& variables) {
+  return [&variables](std::string_view name) -> std::optional<std::string_view> {
+    auto it = variables.find(std::string(name));
+    if (it == variables.end()) return std::nullopt;
+    return std::string_view(it->second);
+  };
+}
+
+}  // namespace
+
+Result<mime::Mailbox> ParseMailbox(std::string_view text) {
+  const auto trimmed = text::Trim(text);
+  const auto open = trimmed.rfind('<');
+  mime::Mailbox mailbox;
+  if (open != std::string_view::npos && !trimmed.empty() && trimmed.back() == '>') {
+    auto name = text::Trim(trimmed.substr(0, open));
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    mailbox.display_name = std::string(name);
+    mailbox.address = std::string(text::Trim(trimmed.substr(open + 1, trimmed.size() - open - 2)));
+  } else {
+    mailbox.address = std::string(trimmed);
+  }
+  const auto at = mailbox.address.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == mailbox.address.size() ||
+      mailbox.address.find_first_of(" <>\t\r\n") != std::string::npos) {
+    return MakeError("mailbox.invalid", "not an e-mail address: \"" + std::string(text) + "\"");
+  }
+  return mailbox;
+}
+
+CertificateComposer::CertificateComposer(CertificateTemplates templates, mime::Mailbox from,
+                                         const PdfRenderer& renderer, const Clock& clock)
+    : templates_(std::move(templates)),
+      from_(std::move(from)),
+      message_id_domain_(from_.address.substr(from_.address.find('@') + 1)),
+      renderer_(renderer),
+      clock_(clock) {}
+
+Result<std::string> CertificateComposer::RenderPdf(const std::map<std::string, std::string>& variables,
+                                                   const std::string& title) const {
+  const std::string svg = templates_.svg.Render(LookupIn(variables), templating::Escaping::kXml);
+  return renderer_.Render(svg, PdfMetadata{.title = title});
+}
+
+Result<void> CertificateComposer::CheckTemplate() const {
+  std::map<std::string, std::string> sample;
+  for (const auto& name : templates_.svg.Placeholders()) sample[name] = "Sample " + name;
+  auto pdf = RenderPdf(sample, "Template check");
+  if (!pdf) return Unexpected<Error>(pdf.error());
+  return {};
+}
+
+Result<ComposedCertificate> CertificateComposer::Compose(const store::CertificateDelivery& row) const {
+  const auto variables = VariablesOf(row);
+  auto pdf = RenderPdf(variables, "Certificate " + row.certificate_id + " - " + row.event_name);
+  if (!pdf) return Unexpected<Error>(pdf.error());
+
+  ComposedCertificate composed;
+  composed.pdf = std::move(pdf).value();
+  const auto name_part = SlugBase(row.student_name);
+  composed.pdf_file_name = (name_part.empty() ? std::string() : name_part + "-") + row.certificate_id + ".pdf";
+
+  mime::EmailContent content;
+  content.from = from_;
+  content.to = {mime::Mailbox{row.student_name, row.email}};
+  content.subject = templates_.subject.Render(LookupIn(variables), templating::Escaping::kNone);
+  content.text_body = templates_.text_body.Render(LookupIn(variables), templating::Escaping::kNone);
+  content.attachments.push_back({composed.pdf_file_name, "application/pdf", composed.pdf});
+  content.date = clock_.Now();
+  // The same delivery always carries the same Message-ID, so a receiver can spot
+  // a copy sent again after an unknown outcome.
+  content.message_id = mime::MakeMessageId(row.id, message_id_domain_);
+  auto message = mime::BuildMessage(content);
+  if (!message) return Unexpected<Error>(message.error());
+
+  composed.email.envelope_from = from_.address;
+  composed.email.recipients = {row.email};
+  composed.email.message_id = content.message_id;
+  composed.email.data = std::move(message).value();
+  return composed;
+}
+
+}  // namespace herald::certificates

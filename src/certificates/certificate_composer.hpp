@@ -1,0 +1,52 @@
+// Builds everything one student receives: the personalised SVG rendered to PDF,
+// and the e-mail carrying that PDF as an attachment. Pure CPU work with no I/O,
+// so workers can call it from any thread.
+#pragma once
+
+#include <string>
+
+#include "certificates/pdf_renderer.hpp"
+#include "channels/email_transport.hpp"
+#include "common/clock.hpp"
+#include "common/result.hpp"
+#include "mime/email_message.hpp"
+#include "store/certificate_store.hpp"
+#include "templating/template.hpp"
+
+namespace herald::certificates {
+
+struct CertificateTemplates {
+  templating::Template svg;
+  templating::Template subject;
+  templating::Template text_body;
+};
+
+struct ComposedCertificate {
+  std::string pdf;            // bytes saved to the event folder and attached, identical
+  std::string pdf_file_name;  // e.g. "ada-lovelace-7F3A-19C2-B04E.pdf"
+  channels::OutgoingEmail email;
+};
+
+// "Name <addr@example.org>" or "addr@example.org".
+Result<mime::Mailbox> ParseMailbox(std::string_view text);
+
+class CertificateComposer {
+ public:
+  CertificateComposer(CertificateTemplates templates, mime::Mailbox from, const PdfRenderer& renderer,
+                      const Clock& clock);
+
+  Result<ComposedCertificate> Compose(const store::CertificateDelivery& row) const;
+  // Renders the SVG for sample values and converts it, to fail fast on a broken template.
+  Result<void> CheckTemplate() const;
+
+ private:
+  Result<std::string> RenderPdf(const std::map<std::string, std::string>& variables, const std::string& title) const;
+
+  CertificateTemplates templates_;
+  mime::Mailbox from_;
+  std::string message_id_domain_;
+  const PdfRenderer& renderer_;
+  const Clock& clock_;
+};
+
+}  // namespace herald::certificates

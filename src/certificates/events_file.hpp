@@ -1,0 +1,34 @@
+// events.txt: the list of active events, one per line. Blank lines, lines
+// starting with '#' and repeats are ignored; names are trimmed. CSV rows name
+// their event loosely (any case, extra spaces); Find maps them to the listed name.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace herald::certificates {
+
+struct Event {
+  std::string name;  // as written in events.txt
+  std::string slug;  // folder and queue name part
+};
+
+struct EventList {
+  std::vector<Event> events;
+  // The listed event a CSV value refers to, or nullptr.
+  const Event* Find(std::string_view csv_event_name) const;
+
+  std::map<std::string, size_t> index;  // match key -> position in events
+};
+
+// Case-folded (ASCII), trimmed, inner whitespace collapsed.
+std::string EventMatchKey(std::string_view name);
+
+Result<EventList> LoadEvents(const std::string& path);
+Result<EventList> ParseEvents(std::string_view text, const std::string& source_name);
+
+}  // namespace herald::certificates

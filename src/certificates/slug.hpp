@@ -1,0 +1,21 @@
+// Folder-safe slugs for event names: lower-case ASCII letters, digits and '-',
+// never empty, never "." or "..", so a name like "../../etc" cannot leave the
+// output folder; and distinct for distinct events (see AssignSlugs).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace herald::certificates {
+
+// The readable part: runs of anything but [a-z0-9] become one '-', trimmed, at
+// most 60 characters. May be empty (e.g. an all-CJK name).
+std::string SlugBase(std::string_view name);
+
+// Slugs for a list of distinct names, in the same order. A name whose readable
+// part is empty or shared with another listed name gets "-" and 8 hex digits of a
+// hash of the exact name appended, so slugs never collide and depend only on the list.
+std::vector<std::string> AssignSlugs(const std::vector<std::string>& names);
+
+}  // namespace herald::certificates
