@@ -1,2 +1,45 @@
+// Entry point: parses the command line and runs one subcommand. The only code
+// that is not shared with tests.
+#include <CLI/CLI.hpp>
 #include <iostream>
-int main() { std::cout << "herald\n"; }
+
+#include "cli/certificates_command.hpp"
+#include "config/herald_config.hpp"
+
+namespace {
+
+int PrintConfig(const std::string& file) {
+  auto config = herald::config::LoadConfig(file, herald::config::ProcessEnvironment(),
+                                           herald::config::ProcessEnvironmentNames());
+  if (!config) {
+    std::cerr << "error: " << config.error().message << "\n";
+    return herald::cli::kExitInputError;
+  }
+  std::cout << herald::config::DescribeConfig(*config);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Herald: self-hosted notification and certificate dispatch"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("herald ") + HERALD_VERSION);
+
+  herald::cli::CertificatesArgs certificates;
+  herald::cli::AddCertificatesCommand(app, certificates);
+
+  std::string config_file;
+  auto* config_cmd = app.add_subcommand("config", "Print the effective configuration (secrets masked)");
+  config_cmd->add_option("--config", config_file, "TOML configuration file");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : herald::cli::kExitInputError;
+  }
+  if (app.got_subcommand("certificates")) return herald::cli::RunCertificates(certificates);
+  if (app.got_subcommand("config")) return PrintConfig(config_file);
+  return herald::cli::kExitInputError;
+}

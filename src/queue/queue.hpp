@@ -35,9 +35,8 @@ class Queue {
 
   // Creates the lane if missing (durable). Idempotent.
   virtual void EnsureLane(const std::string& lane) = 0;
-  // Lanes this queue knows of whose name starts with prefix.
-  virtual std::vector<std::string> ListLanes(const std::string& prefix) = 0;
-  // Deletes the lane and returns the ids of what was still queued in it.
+  // Deletes the lane and returns the ids of what was still queued in it. Which lanes
+  // exist is recorded by the caller's store: AMQP offers no way to list queues.
   virtual RemovedLane RemoveLane(const std::string& lane) = 0;
 
   // Returns once every item is durably stored by the backend.

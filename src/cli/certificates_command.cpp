@@ -1,0 +1,383 @@
+#include "cli/certificates_command.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "certificates/certificate_composer.hpp"
+#include "certificates/delivery_plan.hpp"
+#include "certificates/events_file.hpp"
+#include "certificates/pdf_renderer.hpp"
+#include "certificates/roster.hpp"
+#include "cli/progress.hpp"
+#include "cli/run_guard.hpp"
+#include "cli/wiring.hpp"
+#include "common/hash.hpp"
+#include "config/herald_config.hpp"
+#include "dispatch/certificate_dispatcher.hpp"
+#include "store/sqlite/sqlite_certificate_store.hpp"
+
+namespace herald::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using store::DeliveryStatus;
+
+constexpr std::string_view kDefaultBody =
+    "Dear {{student_name}},\n"
+    "\n"
+    "thank you for attending {{event_name}}. Your certificate is attached to this e-mail.\n"
+    "\n"
+    "Certificate ID: {{certificate_id}}\n";
+
+// Thrown for problems found before anything is sent; exits with kExitInputError.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string ReadText(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read " + what + " " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string TodayText() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char month_year[48];
+  std::strftime(month_year, sizeof month_year, "%B %Y", &local);
+  return std::to_string(local.tm_mday) + " " + month_year;
+}
+
+config::HeraldConfig LoadEffectiveConfig(const CertificatesArgs& args) {
+  std::string file = args.config_file;
+  if (file.empty()) {
+    if (const char* from_env = std::getenv("HERALD_CONFIG")) file = from_env;
+  }
+  auto loaded = config::LoadConfig(file, config::ProcessEnvironment(), config::ProcessEnvironmentNames());
+  if (!loaded) throw InputError(loaded.error().message);
+  auto c = std::move(loaded).value();
+  if (!args.data_dir.empty()) c.data.dir = args.data_dir;
+  if (!args.smtp_url.empty()) c.smtp.url = args.smtp_url;
+  if (!args.queue_kind.empty()) c.queue.kind = args.queue_kind;
+  if (!args.amqp_url.empty()) c.queue.amqp_url = args.amqp_url;
+  if (!args.from.empty()) c.certificates.from = args.from;
+  if (!args.subject.empty()) c.certificates.subject = args.subject;
+  if (!args.body_file.empty()) c.certificates.body_file = args.body_file;
+  if (!args.outbox_dir.empty()) c.certificates.outbox_dir = args.outbox_dir;
+  if (!args.date.empty()) c.certificates.date = args.date;
+  if (args.concurrency >= 0) c.certificates.concurrency = args.concurrency;
+  if (c.queue.kind != "embedded" && c.queue.kind != "rabbitmq") {
+    throw InputError("--queue must be embedded or rabbitmq, got \"" + c.queue.kind + "\"");
+  }
+  return c;
+}
+
+templating::Template ParseTemplate(const std::string& text, const std::string& source) {
+  auto parsed = templating::Template::Parse(text, source);
+  if (!parsed) throw InputError(parsed.error().message);
+  return std::move(parsed).value();
+}
+
+// Every placeholder must have a source of values, or the job stops before the first send.
+void CheckPlaceholders(const templating::Template& tpl, const std::string& source,
+                       const std::set<std::string>& available) {
+  for (const auto& name : tpl.Placeholders()) {
+    if (available.contains(name)) continue;
+    std::string known;
+    for (const auto& a : available) known += (known.empty() ? "" : ", ") + a;
+    throw InputError(source + ": placeholder {{" + name +
+                     "}} has no value: it is neither a CSV column nor a built-in variable (available: " + known + ")");
+  }
+}
+
+void WriteRejectedReport(const std::string& path, const std::string& csv_path,
+                         const std::vector<certificates::RejectedRow>& rejected) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::trunc);
+  out << "file,line,code,field,reason\n";
+  auto quote = [](const std::string& s) {
+    std::string q = "\"";
+    for (char c : s) {
+      if (c == '"') q += '"';
+      q += c;
+    }
+    return q + "\"";
+  };
+  for (const auto& row : rejected) {
+    out << quote(csv_path) << ',' << row.line << ',' << quote(row.code) << ',' << quote(row.field) << ','
+        << quote(row.reason) << '\n';
+  }
+}
+
+struct EventReport {
+  std::string name;
+  std::string slug;
+  std::int64_t eligible = 0;
+  std::int64_t rejected = 0;
+  std::int64_t not_attended = 0;
+  dispatch::EventCounters run;
+  store::StatusCounts totals;
+};
+
+std::int64_t CountOf(const store::StatusCounts& counts, DeliveryStatus status) {
+  auto it = counts.find(status);
+  return it == counts.end() ? 0 : it->second;
+}
+
+void PrintTable(std::ostream& out, const std::vector<EventReport>& events) {
+  out << fmt::format("{:<32} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "event", "eligible", "rejected", "rendered",
+                     "sent", "failed", "unknown", "queued");
+  EventReport total{.name = "total"};
+  auto row = [&out](const EventReport& e) {
+    std::string name = e.name;
+    if (name.size() > 32) name = name.substr(0, 29) + "...";
+    out << fmt::format("{:<32} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}\n", name, e.eligible, e.rejected,
+                       e.run.rendered, CountOf(e.totals, DeliveryStatus::kSent),
+                       CountOf(e.totals, DeliveryStatus::kFailed) + CountOf(e.totals, DeliveryStatus::kDead),
+                       CountOf(e.totals, DeliveryStatus::kUnknown),
+                       CountOf(e.totals, DeliveryStatus::kQueued) + CountOf(e.totals, DeliveryStatus::kSending));
+  };
+  for (const auto& e : events) {
+    row(e);
+    total.eligible += e.eligible;
+    total.rejected += e.rejected;
+    total.run += e.run;
+    for (const auto& [status, count] : e.totals) total.totals[status] += count;
+  }
+  row(total);
+}
+
+nlohmann::json ToJson(const EventReport& e) {
+  nlohmann::json totals = nlohmann::json::object();
+  for (const auto& [status, count] : e.totals) totals[store::ToString(status)] = count;
+  return {{"event", e.name},
+          {"slug", e.slug},
+          {"eligible", e.eligible},
+          {"rejected", e.rejected},
+          {"not_attended", e.not_attended},
+          {"rendered", e.run.rendered},
+          {"sent", CountOf(e.totals, DeliveryStatus::kSent)},
+          {"failed", CountOf(e.totals, DeliveryStatus::kFailed)},
+          {"dead", CountOf(e.totals, DeliveryStatus::kDead)},
+          {"unknown", CountOf(e.totals, DeliveryStatus::kUnknown)},
+          {"cancelled", CountOf(e.totals, DeliveryStatus::kCancelled)},
+          {"queued", CountOf(e.totals, DeliveryStatus::kQueued) + CountOf(e.totals, DeliveryStatus::kSending)},
+          {"this_run", {{"sent", e.run.sent}, {"failed", e.run.failed}, {"unknown", e.run.unknown},
+                        {"dead", e.run.dead}, {"retried", e.run.retried}, {"skipped", e.run.skipped}}},
+          {"all_runs", totals}};
+}
+
+}  // namespace
+
+void AddCertificatesCommand(CLI::App& app, CertificatesArgs& args) {
+  auto* cmd = app.add_subcommand("certificates",
+                                 "Render a PDF certificate for every eligible attendee and e-mail it as an attachment");
+  cmd->add_option("--csv", args.csv_path, "Attendance CSV: event_name, student_name, student_email, attended, ...")
+      ->required();
+  cmd->add_option("--events", args.events_path, "events.txt: one active event per line")->required();
+  cmd->add_option("--template", args.template_path, "SVG certificate template with {{placeholders}}")->required();
+  cmd->add_option("--out", args.out_dir, "Output folder; one sub-folder per event")->required();
+  cmd->add_option("--smtp", args.smtp_url, "smtp://[user[:pass]@]host[:port][?starttls=required] or smtps://...");
+  cmd->add_option("--outbox", args.outbox_dir, "Write .eml files here instead of sending (default <data-dir>/outbox)");
+  cmd->add_option("--from", args.from, "Sender, e.g. \"Events Team <events@example.org>\"");
+  cmd->add_option("--subject", args.subject, "Subject template (default \"Your certificate for {{event_name}}\")");
+  cmd->add_option("--body", args.body_file, "Text body template file");
+  cmd->add_option("--data-dir", args.data_dir, "State folder: database, embedded queue, outbox (default herald-data)");
+  cmd->add_option("--queue", args.queue_kind, "embedded (default) or rabbitmq");
+  cmd->add_option("--amqp-url", args.amqp_url, "RabbitMQ URL for --queue rabbitmq");
+  cmd->add_option("--date", args.date, "Text for {{date}} when the CSV has no date column (default: today)");
+  cmd->add_option("--concurrency", args.concurrency, "Workers (default: one per active event)");
+  cmd->add_flag("--dry-run", args.dry_run, "Validate and show the plan; render and send nothing");
+  cmd->add_flag("--json", args.json, "Print the summary as JSON on stdout");
+  cmd->add_flag("--everyone-eligible", args.everyone_eligible,
+                "Treat every listed student as eligible when the CSV has no attendance information");
+  cmd->add_flag("--quiet", args.quiet, "No progress display and no per-row messages");
+  cmd->add_option("--config", args.config_file, "TOML configuration file (also HERALD_CONFIG)");
+}
+
+int RunCertificates(const CertificatesArgs& args) {
+  SignalStop signal_stop;  // SIGINT/SIGTERM from here on finish in-flight work, then stop
+  try {
+    const auto config = LoadEffectiveConfig(args);
+
+    auto events = certificates::LoadEvents(args.events_path);
+    if (!events) throw InputError(events.error().message);
+    auto roster = certificates::LoadRoster(args.csv_path, *events, {.everyone_eligible = args.everyone_eligible});
+    if (!roster) throw InputError(roster.error().message);
+
+    auto svg_template = ParseTemplate(ReadText(args.template_path, "template"), args.template_path);
+    auto subject_template = ParseTemplate(config.certificates.subject, "subject");
+    const std::string body_source = config.certificates.body_file.empty() ? "built-in body" : config.certificates.body_file;
+    auto body_template = ParseTemplate(config.certificates.body_file.empty()
+                                           ? std::string(kDefaultBody)
+                                           : ReadText(config.certificates.body_file, "body template"),
+                                       body_source);
+    std::set<std::string> available(std::begin(certificates::kBuiltinVariables),
+                                    std::end(certificates::kBuiltinVariables));
+    for (const auto& column : roster->columns) available.insert(column);
+    CheckPlaceholders(svg_template, args.template_path, available);
+    CheckPlaceholders(subject_template, "subject", available);
+    CheckPlaceholders(body_template, body_source, available);
+
+    auto from = certificates::ParseMailbox(config.certificates.from);
+    if (!from) throw InputError("--from / certificates.from: " + from.error().message);
+
+    SystemClock clock;
+    certificates::PdfRenderer renderer;
+    certificates::CertificateComposer composer({std::move(svg_template), std::move(subject_template),
+                                                std::move(body_template)},
+                                               *from, renderer, clock);
+    if (auto check = composer.CheckTemplate(); !check) {
+      throw InputError(args.template_path + ": the template cannot be rendered: " + check.error().message);
+    }
+
+    if (!args.quiet) {
+      for (const auto& row : roster->rejected) {
+        std::cerr << args.csv_path << ":" << row.line << ": skipped (" << row.code << "): " << row.reason << "\n";
+      }
+    }
+
+    const auto date_text = config.certificates.date.empty() ? TodayText() : config.certificates.date;
+    const auto planned = certificates::PlanDeliveries(*roster, date_text);
+    std::vector<dispatch::ActiveEvent> active;
+    for (const auto& event : events->events) active.push_back({event.name, event.slug});
+
+    std::vector<EventReport> reports;
+    for (const auto& event : events->events) {
+      EventReport report{.name = event.name, .slug = event.slug};
+      if (auto it = roster->per_event.find(event.slug); it != roster->per_event.end()) {
+        report.eligible = it->second.eligible;
+        report.rejected = it->second.rejected;
+        report.not_attended = it->second.not_attended;
+      }
+      reports.push_back(report);
+    }
+
+    if (args.dry_run) {
+      for (auto& r : reports) r.totals[DeliveryStatus::kQueued] = r.eligible;
+      if (args.json) {
+        nlohmann::json out{{"dry_run", true}, {"events", nlohmann::json::array()},
+                           {"rejected_rows", roster->rejected.size()}};
+        for (const auto& r : reports) out["events"].push_back(ToJson(r));
+        std::cout << out.dump(2) << "\n";
+      } else {
+        std::cout << "dry run: nothing rendered or sent\n";
+        PrintTable(std::cout, reports);
+      }
+      return kExitOk;
+    }
+
+    fs::create_directories(args.out_dir);
+    const auto report_path = (fs::path(args.out_dir) / "rejected-rows.csv").string();
+    WriteRejectedReport(report_path, args.csv_path, roster->rejected);
+
+    const auto db_path = DatabasePath(config);
+    DataDirLock lock(config.data.dir);
+    store::sqlite::SqliteCertificateStore store(db_path, clock);
+    auto queue = MakeQueue(config, clock);
+    const auto outbox = config.certificates.outbox_dir.empty()
+                            ? (fs::path(config.data.dir) / "outbox").string()
+                            : config.certificates.outbox_dir;
+    auto transport = MakeEmailTransport(config, outbox);
+
+    const auto run_id = RandomHex(8);
+    const auto abandoned = store.ResolveAbandoned(run_id);
+    for (const auto& row : abandoned) {
+      std::cerr << "unknown: " << row.email << " (" << row.event_name
+                << "): a previous run stopped while sending; not resent, check with the recipient\n";
+    }
+
+    dispatch::CertificateDispatcher dispatcher(
+        store, *queue, *transport, composer, clock,
+        {.out_dir = args.out_dir,
+         .concurrency = config.certificates.concurrency,
+         .batch_size = config.certificates.batch_size,
+         .retry = {.max_attempts = config.retry.max_attempts,
+                   .base_delay = std::chrono::milliseconds(config.retry.base_delay_ms),
+                   .max_delay = std::chrono::milliseconds(config.retry.max_delay_ms),
+                   .jitter = config.retry.jitter}});
+    const auto sync = dispatcher.SyncLanes(active);
+    for (const auto& removed : sync.removed) {
+      std::cerr << "event removed: \"" << removed.event_name << "\" is no longer in " << args.events_path
+                << "; its queue was deleted and " << removed.cancelled << " pending certificates were cancelled\n";
+    }
+    dispatcher.Enqueue(planned, active);
+
+    std::int64_t open = 0;
+    for (const auto& event : active) open += store.OpenCount(event.slug);
+    ProgressDisplay progress("certificates", open, !args.quiet && !args.json);
+    const auto run = dispatcher.Deliver(active, run_id, signal_stop.flag(), [&](const dispatch::ProgressEvent& e) {
+      const bool final_state = e.status != DeliveryStatus::kQueued;
+      progress.Count(final_state, e.status == DeliveryStatus::kSent);
+      if (!args.quiet && (e.status == DeliveryStatus::kFailed || e.status == DeliveryStatus::kDead ||
+                          e.status == DeliveryStatus::kUnknown)) {
+        std::cerr << "\n" << store::ToString(e.status) << " (" << e.event_slug << "): " << e.detail << "\n";
+      }
+    });
+    progress.Finish();
+
+    const auto totals = store.CountByEvent();
+    std::int64_t problems = 0;
+    for (auto& r : reports) {
+      if (auto it = run.per_event.find(r.slug); it != run.per_event.end()) r.run = it->second;
+      if (auto it = totals.find(r.slug); it != totals.end()) r.totals = it->second;
+      problems += r.run.failed + r.run.dead + r.run.unknown;
+    }
+    problems += static_cast<std::int64_t>(abandoned.size());
+    std::int64_t sent_this_run = 0;
+    for (const auto& r : reports) sent_this_run += r.run.sent;
+    const double seconds = std::max(0.001, std::chrono::duration<double>(run.elapsed).count());
+
+    if (args.json) {
+      nlohmann::json out{{"events", nlohmann::json::array()},
+                         {"rejected_rows", roster->rejected.size()},
+                         {"rejected_report", report_path},
+                         {"removed_events", nlohmann::json::array()},
+                         {"abandoned_unknown", abandoned.size()},
+                         {"interrupted", run.interrupted},
+                         {"sent_this_run", sent_this_run},
+                         {"seconds", seconds},
+                         {"transport", transport->Describe()}};
+      for (const auto& r : reports) out["events"].push_back(ToJson(r));
+      for (const auto& removed : sync.removed) {
+        out["removed_events"].push_back({{"event", removed.event_name}, {"slug", removed.slug},
+                                         {"cancelled", removed.cancelled}});
+      }
+      std::cout << out.dump(2) << "\n";
+    } else {
+      PrintTable(std::cout, reports);
+      std::cout << fmt::format("{} sent this run in {:.1f} s ({:.0f}/s) via {}; {} rows rejected (see {})\n",
+                               sent_this_run, seconds, static_cast<double>(sent_this_run) / seconds,
+                               transport->Describe(), roster->rejected.size(), report_path);
+      if (run.interrupted) std::cout << "interrupted: run the same command again to finish the rest\n";
+    }
+    if (run.interrupted) return kExitInterrupted;
+    return problems > 0 ? kExitDeliveryProblems : kExitOk;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  }
+}
+
+}  // namespace herald::cli

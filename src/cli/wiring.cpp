@@ -1,0 +1,33 @@
+#include "cli/wiring.hpp"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "channels/file/outbox_transport.hpp"
+#include "queue/embedded/embedded_queue.hpp"
+
+namespace herald::cli {
+
+std::string DatabasePath(const config::HeraldConfig& config) {
+  std::filesystem::create_directories(config.data.dir);
+  return (std::filesystem::path(config.data.dir) / "herald.db").string();
+}
+
+std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock) {
+  if (config.queue.kind == "rabbitmq") {
+    throw std::runtime_error("queue.kind = rabbitmq: the RabbitMQ backend is not built yet");
+  }
+  auto embedded = std::make_unique<queue::embedded::EmbeddedQueue>(DatabasePath(config), clock);
+  // The embedded queue belongs to one process at a time (the caller holds the data
+  // dir lock), so whatever an earlier process had leased is free again.
+  embedded->ReleaseLeases();
+  return embedded;
+}
+
+std::unique_ptr<channels::EmailTransport> MakeEmailTransport(const config::HeraldConfig& config,
+                                                             const std::string& outbox_dir) {
+  if (config.smtp.url.empty()) return std::make_unique<channels::file::OutboxTransport>(outbox_dir);
+  throw std::runtime_error("smtp.url: the SMTP transport is not built yet");
+}
+
+}  // namespace herald::cli

@@ -1,0 +1,171 @@
+#include "queue/embedded/embedded_queue.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace herald::queue::embedded {
+namespace {
+
+constexpr std::string_view kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS queue_lanes (name TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS queue_items (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  lane TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  available_at INTEGER NOT NULL,
+  leased_until INTEGER NOT NULL DEFAULT 0,
+  delivery_count INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (lane, message_id)
+);
+CREATE INDEX IF NOT EXISTS queue_items_ready ON queue_items (lane, priority DESC, id);
+CREATE TABLE IF NOT EXISTS queue_dead (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  lane TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  dead_at INTEGER NOT NULL
+);
+)sql";
+
+// Real time between polls while waiting for items that are not there yet; delayed
+// items become ready by the (injectable) clock, which a condition variable cannot see.
+constexpr std::chrono::milliseconds kPollInterval{50};
+
+}  // namespace
+
+EmbeddedQueue::EmbeddedQueue(const std::string& db_path, const Clock& clock, std::chrono::milliseconds lease_duration)
+    : clock_(clock), lease_duration_(lease_duration), db_(db_path) {
+  db_.Execute(kSchema);
+}
+
+void EmbeddedQueue::EnsureLane(const std::string& lane) {
+  std::lock_guard lock(mutex_);
+  db_.Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
+}
+
+RemovedLane EmbeddedQueue::RemoveLane(const std::string& lane) {
+  std::lock_guard lock(mutex_);
+  store::sqlite::Transaction tx(db_);
+  RemovedLane removed{lane, {}};
+  auto query = db_.Prepare("SELECT message_id FROM queue_items WHERE lane = ? ORDER BY id");
+  query.Bind(1, lane);
+  while (query.Step()) removed.pending_message_ids.push_back(query.ColumnText(0));
+  db_.Prepare("DELETE FROM queue_items WHERE lane = ?").Bind(1, lane).Step();
+  db_.Prepare("DELETE FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
+  tx.Commit();
+  return removed;
+}
+
+void EmbeddedQueue::Publish(const std::string& lane, const std::vector<OutgoingItem>& items) {
+  {
+    std::lock_guard lock(mutex_);
+    store::sqlite::Transaction tx(db_);
+    auto insert = db_.Prepare(
+        "INSERT OR IGNORE INTO queue_items (lane, message_id, body, priority, available_at) VALUES (?,?,?,?,?)");
+    const auto now = NowMs();
+    for (const auto& item : items) {
+      insert.Bind(1, lane).Bind(2, item.message_id).Bind(3, item.body).Bind(4, item.priority).Bind(5, now);
+      insert.Step();
+      insert.Reset();
+    }
+    tx.Commit();
+  }
+  published_.notify_all();
+}
+
+std::vector<Lease> EmbeddedQueue::TakeReady(const std::string& lane, int max_items) {
+  store::sqlite::Transaction tx(db_);
+  const auto now = NowMs();
+  auto take = db_.Prepare(
+      "UPDATE queue_items SET leased_until = ?, delivery_count = delivery_count + 1 WHERE id IN ("
+      "  SELECT id FROM queue_items WHERE lane = ? AND available_at <= ? AND leased_until <= ? "
+      "  ORDER BY priority DESC, id LIMIT ?) "
+      "RETURNING id, message_id, body, delivery_count, priority");
+  take.Bind(1, now + lease_duration_.count()).Bind(2, lane).Bind(3, now).Bind(4, now).Bind(5, max_items);
+  std::vector<std::tuple<std::int64_t, std::int64_t, Lease>> rows;
+  while (take.Step()) {
+    Lease lease{lane, take.ColumnText(1), take.ColumnText(2), static_cast<int>(take.ColumnInt(3)),
+                static_cast<std::uint64_t>(take.ColumnInt(0))};
+    rows.emplace_back(-take.ColumnInt(4), take.ColumnInt(0), std::move(lease));
+  }
+  tx.Commit();
+  // RETURNING gives no order; hand items out as they were selected.
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+  });
+  std::vector<Lease> leases;
+  leases.reserve(rows.size());
+  for (auto& row : rows) leases.push_back(std::move(std::get<2>(row)));
+  return leases;
+}
+
+std::vector<Lease> EmbeddedQueue::Take(const std::string& lane, int max_items, std::chrono::milliseconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    auto leases = TakeReady(lane, max_items);
+    if (!leases.empty()) return leases;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return {};
+    published_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(deadline - now, kPollInterval));
+  }
+}
+
+void EmbeddedQueue::Ack(const Lease& lease) {
+  std::lock_guard lock(mutex_);
+  db_.Prepare("DELETE FROM queue_items WHERE id = ?").Bind(1, static_cast<std::int64_t>(lease.tag)).Step();
+}
+
+void EmbeddedQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
+  {
+    std::lock_guard lock(mutex_);
+    db_.Prepare("UPDATE queue_items SET available_at = ?, leased_until = 0 WHERE id = ?")
+        .Bind(1, NowMs() + delay.count())
+        .Bind(2, static_cast<std::int64_t>(lease.tag))
+        .Step();
+  }
+  published_.notify_all();
+}
+
+void EmbeddedQueue::DeadLetter(const Lease& lease, const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  store::sqlite::Transaction tx(db_);
+  db_.Prepare(
+         "INSERT INTO queue_dead (lane, message_id, body, reason, dead_at) "
+         "SELECT lane, message_id, body, ?, ? FROM queue_items WHERE id = ?")
+      .Bind(1, reason)
+      .Bind(2, NowMs())
+      .Bind(3, static_cast<std::int64_t>(lease.tag))
+      .Step();
+  db_.Prepare("DELETE FROM queue_items WHERE id = ?").Bind(1, static_cast<std::int64_t>(lease.tag)).Step();
+  tx.Commit();
+}
+
+std::int64_t EmbeddedQueue::Depth(const std::string& lane) {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare("SELECT COUNT(*) FROM queue_items WHERE lane = ? AND leased_until <= ?");
+  query.Bind(1, lane).Bind(2, NowMs());
+  query.Step();
+  return query.ColumnInt(0);
+}
+
+void EmbeddedQueue::ReleaseLeases() {
+  {
+    std::lock_guard lock(mutex_);
+    db_.Execute("UPDATE queue_items SET leased_until = 0 WHERE leased_until > 0");
+  }
+  published_.notify_all();
+}
+
+std::int64_t EmbeddedQueue::DeadCount(const std::string& lane) {
+  std::lock_guard lock(mutex_);
+  auto query = db_.Prepare("SELECT COUNT(*) FROM queue_dead WHERE lane = ?");
+  query.Bind(1, lane);
+  query.Step();
+  return query.ColumnInt(0);
+}
+
+}  // namespace herald::queue::embedded
