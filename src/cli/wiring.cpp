@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "channels/file/outbox_transport.hpp"
+#include "channels/smtp/smtp_transport.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 
 namespace herald::cli {
@@ -27,7 +28,13 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
 std::unique_ptr<channels::EmailTransport> MakeEmailTransport(const config::HeraldConfig& config,
                                                              const std::string& outbox_dir) {
   if (config.smtp.url.empty()) return std::make_unique<channels::file::OutboxTransport>(outbox_dir);
-  throw std::runtime_error("smtp.url: the SMTP transport is not built yet");
+  auto settings = channels::smtp::ParseSmtpUrl(config.smtp.url);
+  if (!settings) throw std::runtime_error("smtp.url: " + settings.error().message);
+  if (!config.smtp.username.empty()) settings->username = config.smtp.username;
+  if (!config.smtp.password.empty()) settings->password = config.smtp.password;
+  settings->max_connections = config.smtp.max_connections;
+  settings->timeout = std::chrono::seconds(config.smtp.timeout_seconds);
+  return std::make_unique<channels::smtp::SmtpTransport>(*settings);
 }
 
 }  // namespace herald::cli
