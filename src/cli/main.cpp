@@ -1,5 +1,8 @@
 // Entry point: parses the command line and runs one subcommand. The only code
 // that is not shared with tests.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -22,6 +25,8 @@ int PrintConfig(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // stdout carries results (tables, JSON, keys); logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("herald"));
   CLI::App app{"Herald: self-hosted notification and certificate dispatch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("herald ") + HERALD_VERSION);

@@ -1,0 +1,308 @@
+// End-to-end tests of `herald certificates`: the real binary against a real SMTP
+// server (aiosmtpd) on loopback, asserting on what the server received.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tests/support/process.hpp"
+#include "tests/support/smtp_capture_server.hpp"
+
+namespace herald::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::seconds;
+
+constexpr const char* kTemplate = R"(<svg xmlns="http://www.w3.org/2000/svg" width="400" height="200" viewBox="0 0 400 200">
+<rect width="400" height="200" fill="#fff"/>
+<text x="20" y="60" font-family="DejaVu Sans" font-size="20">{{student_name}}</text>
+<text x="20" y="110" font-family="DejaVu Sans" font-size="14">{{event_name}} ({{date}})</text>
+<text x="20" y="160" font-family="DejaVu Sans" font-size="10">{{certificate_id}}</text>
+</svg>
+)";
+
+struct RunResult {
+  int exit_code;
+  std::string output;
+};
+
+class CertificatesE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WriteFile(dir_.path() + "/template.svg", kTemplate);
+    WriteFile(dir_.path() + "/events.txt", "Go Workshop\nAI/ML Bootcamp\n");
+  }
+
+  // n students per event, all attended, emails s<i>-<event>@example.org.
+  void WriteStudents(int per_event, const std::vector<std::string>& events = {"Go Workshop", "AI/ML Bootcamp"}) {
+    std::string csv = "event_name,student_name,student_email,attended\n";
+    int e = 0;
+    for (const auto& event : events) {
+      for (int i = 0; i < per_event; ++i) {
+        csv += event + ",Student " + std::to_string(i) + ",s" + std::to_string(i) + "-e" + std::to_string(e) +
+               "@example.org,1\n";
+        expected_.insert("s" + std::to_string(i) + "-e" + std::to_string(e) + "@example.org");
+      }
+      ++e;
+    }
+    WriteFile(dir_.path() + "/students.csv", csv);
+  }
+
+  std::vector<std::string> Args(const std::vector<std::string>& extra) const {
+    std::vector<std::string> argv = {HERALD_BINARY, "certificates",
+                                     "--csv", dir_.path() + "/students.csv",
+                                     "--events", dir_.path() + "/events.txt",
+                                     "--template", dir_.path() + "/template.svg",
+                                     "--out", out_dir(),
+                                     "--data-dir", dir_.path() + "/data",
+                                     "--from", "Events <events@example.org>",
+                                     "--quiet"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  RunResult Run(const std::vector<std::string>& extra, std::map<std::string, std::string> env = {}) {
+    env.emplace("HERALD_RETRY_BASE_DELAY_MS", "50");
+    auto result = RunCommand(Args(extra), seconds(180), env);
+    return {result.exit_code, result.output};
+  }
+
+  std::string out_dir() const { return dir_.path() + "/out"; }
+
+  // Recipient -> number of messages the server received for it.
+  static std::map<std::string, int> ReceivedPerRecipient(const std::string& store_dir) {
+    std::map<std::string, int> counts;
+    for (const auto& entry : fs::directory_iterator(store_dir)) {
+      if (entry.path().extension() != ".json") continue;
+      const auto meta = json::parse(ReadFile(entry.path().string()));
+      for (const auto& rcpt : meta["rcpt_tos"]) counts[rcpt.get<std::string>()]++;
+    }
+    return counts;
+  }
+
+  static json Inspect(const std::string& path) {
+    const auto result = RunCommand({HERALD_PYTHON, std::string(HERALD_SOURCE_DIR) + "/tests/support/mail_inspect.py",
+                                    path},
+                                   seconds(60));
+    EXPECT_EQ(result.exit_code, 0);
+    return json::parse(result.output);
+  }
+
+  TempDir dir_;
+  std::set<std::string> expected_;
+};
+
+TEST_F(CertificatesE2E, SendsOneCertificatePerStudentWithTheSavedPdfAttached) {
+  WriteStudents(10);
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  const auto run = Run({"--smtp", smtp.url(), "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto summary = json::parse(run.output);
+  EXPECT_EQ(summary["sent_this_run"], 20);
+
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  ASSERT_EQ(received.size(), expected_.size());
+  for (const auto& email : expected_) EXPECT_EQ(received.at(email), 1) << email;
+
+  // Every attachment is byte-identical to a PDF saved in the event's folder.
+  std::set<std::string> saved_hashes;
+  for (const auto& folder : {"go-workshop", "ai-ml-bootcamp"}) {
+    int pdfs = 0;
+    for (const auto& entry : fs::directory_iterator(out_dir() + "/" + folder)) {
+      if (entry.path().extension() == ".pdf") {
+        ++pdfs;
+        const auto hash = RunCommand({"sha256sum", entry.path().string()}, seconds(10)).output.substr(0, 64);
+        saved_hashes.insert(hash);
+      }
+    }
+    EXPECT_EQ(pdfs, 10) << folder;
+  }
+  const auto messages = Inspect(smtp.store_dir());
+  ASSERT_EQ(messages.size(), 20u);
+  for (const auto& message : messages) {
+    EXPECT_TRUE(message["defects"].empty()) << message.dump();
+    EXPECT_FALSE(message["bare_lf"].get<bool>());
+    EXPECT_EQ(message["from"], "Events <events@example.org>");
+    ASSERT_EQ(message["attachments"].size(), 1u);
+    EXPECT_EQ(message["attachments"][0]["content_type"], "application/pdf");
+    EXPECT_TRUE(saved_hashes.contains(message["attachments"][0]["sha256"].get<std::string>()));
+    EXPECT_NE(message["subject"].get<std::string>().find("Your certificate for"), std::string::npos);
+    EXPECT_FALSE(message["message_id"].get<std::string>().empty());
+  }
+}
+
+TEST_F(CertificatesE2E, RunningTheSameCommandAgainSendsNothingNew) {
+  WriteStudents(5);
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  ASSERT_EQ(Run({"--smtp", smtp.url()}).exit_code, 0);
+  ASSERT_EQ(smtp.MessageCount(), 10);
+  const auto again = Run({"--smtp", smtp.url(), "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(json::parse(again.output)["sent_this_run"], 0);
+  EXPECT_EQ(smtp.MessageCount(), 10);
+}
+
+TEST_F(CertificatesE2E, TemporaryFailuresAreRetriedUntilAccepted) {
+  WriteStudents(3);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--fail-first", "4"});
+  const auto run = Run({"--smtp", smtp.url(), "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  EXPECT_EQ(received.size(), 6u);
+  for (const auto& [email, count] : received) EXPECT_EQ(count, 1) << email;
+  int retried = 0;
+  const auto summary = json::parse(run.output);
+  for (const auto& event : summary["events"]) retried += event["this_run"]["retried"].get<int>();
+  EXPECT_EQ(retried, 4) << run.output;
+}
+
+TEST_F(CertificatesE2E, PermanentRefusalFailsThatRecipientOnly) {
+  WriteStudents(3);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--reject", "s1-e0@"});
+  const auto run = Run({"--smtp", smtp.url(), "--json"});
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  EXPECT_EQ(received.size(), 5u);
+  EXPECT_FALSE(received.contains("s1-e0@example.org"));
+  const auto summary = json::parse(run.output);
+  EXPECT_EQ(summary["events"][0]["failed"], 1);
+}
+
+TEST_F(CertificatesE2E, ConnectionLostAfterDataIsUnknownAndNeverResent) {
+  WriteStudents(2);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--drop-after-data", "1"});
+  const auto first = Run({"--smtp", smtp.url(), "--json"});
+  EXPECT_EQ(first.exit_code, 3) << first.output;
+  int unknown = 0;
+  const auto summary = json::parse(first.output);
+  for (const auto& event : summary["events"]) unknown += event["unknown"].get<int>();
+  EXPECT_EQ(unknown, 1);
+  const auto second = Run({"--smtp", smtp.url(), "--json"});
+  EXPECT_EQ(json::parse(second.output)["sent_this_run"], 0);
+  EXPECT_EQ(smtp.MessageCount(), 3);  // the dropped one was not stored by the server and is not resent
+}
+
+TEST_F(CertificatesE2E, KilledMidRunThenRerunDeliversExactlyOnceExceptUnknown) {
+  WriteStudents(40);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "20"});
+  {
+    ChildProcess herald({.argv = Args({"--smtp", smtp.url(), "--concurrency", "2"}),
+                         .extra_env = {{"HERALD_RETRY_BASE_DELAY_MS", "50"}}});
+    ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 15; }, seconds(60)));
+    herald.Signal(SIGKILL);
+    herald.Wait(seconds(10));
+  }
+  const auto rerun = Run({"--smtp", smtp.url(), "--json"});
+  ASSERT_TRUE(rerun.exit_code == 0 || rerun.exit_code == 3) << rerun.output;
+  const auto summary = json::parse(rerun.output);
+  std::int64_t unknown = summary["abandoned_unknown"].get<std::int64_t>();
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  int missing = 0;
+  for (const auto& email : expected_) {
+    const auto it = received.find(email);
+    const int count = it == received.end() ? 0 : it->second;
+    EXPECT_LE(count, 1) << email << " received a second copy";
+    if (count == 0) ++missing;
+  }
+  // Only deliveries reported unknown may be missing (the server may or may not have had them).
+  EXPECT_LE(missing, unknown);
+  EXPECT_LE(unknown, 2);  // at most one in-flight send per worker
+}
+
+TEST_F(CertificatesE2E, SigtermFinishesInFlightWorkAndTheNextRunCompletesTheRest) {
+  WriteStudents(40);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "20"});
+  {
+    ChildProcess herald({.argv = Args({"--smtp", smtp.url()}), .extra_env = {{"HERALD_RETRY_BASE_DELAY_MS", "50"}}});
+    ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 10; }, seconds(60)));
+    herald.Signal(SIGTERM);
+    const auto code = herald.Wait(seconds(10));
+    ASSERT_TRUE(code.has_value()) << "did not stop within 10 s of SIGTERM";
+    EXPECT_EQ(*code, 130);
+  }
+  EXPECT_LT(smtp.MessageCount(), 80);
+  const auto rerun = Run({"--smtp", smtp.url()});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  ASSERT_EQ(received.size(), expected_.size());
+  for (const auto& [email, count] : received) EXPECT_EQ(count, 1) << email;
+}
+
+TEST_F(CertificatesE2E, RemovedEventLosesItsLaneAndPendingWorkIsCancelled) {
+  WriteStudents(30);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "30"});
+  {
+    ChildProcess herald({.argv = Args({"--smtp", smtp.url()})});
+    ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 4; }, seconds(60)));
+    herald.Signal(SIGTERM);
+    ASSERT_TRUE(herald.Wait(seconds(10)).has_value());
+  }
+  const int before = smtp.MessageCount();
+  WriteFile(dir_.path() + "/events.txt", "Go Workshop\n");
+  const auto rerun = Run({"--smtp", smtp.url(), "--json"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  const auto summary = json::parse(rerun.output);
+  ASSERT_EQ(summary["removed_events"].size(), 1u);
+  EXPECT_EQ(summary["removed_events"][0]["event"], "AI/ML Bootcamp");
+  EXPECT_GT(summary["removed_events"][0]["cancelled"].get<int>(), 0);
+  // The students of the removed event are now rejected rows (unknown event), nothing more is sent to them.
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  for (const auto& [email, count] : received) EXPECT_EQ(count, 1) << email;
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(received.count("s" + std::to_string(i) + "-e0@example.org"), 1u);
+  EXPECT_GE(smtp.MessageCount(), before);
+}
+
+TEST_F(CertificatesE2E, FatalInputErrorsStopBeforeAnythingIsSent) {
+  WriteStudents(2);
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+
+  WriteFile(dir_.path() + "/template.svg", std::string(kTemplate) + "<!-- {{seat_number}} -->");
+  auto run = Run({"--smtp", smtp.url()});
+  EXPECT_EQ(run.exit_code, 2);
+
+  WriteFile(dir_.path() + "/template.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>{{student_name}}</oops>");
+  run = Run({"--smtp", smtp.url()});
+  EXPECT_EQ(run.exit_code, 2);
+
+  WriteFile(dir_.path() + "/template.svg", kTemplate);
+  WriteFile(dir_.path() + "/students.csv", "event_name,student_name,attended\nGo Workshop,Ann,1\n");
+  run = Run({"--smtp", smtp.url()});
+  EXPECT_EQ(run.exit_code, 2);
+
+  EXPECT_EQ(smtp.MessageCount(), 0);
+}
+
+TEST_F(CertificatesE2E, ExampleRunsWithEmbeddedDefaultsIntoTheOutbox) {
+  const std::string example = std::string(HERALD_SOURCE_DIR) + "/examples/certificates";
+  const std::vector<std::string> argv = {HERALD_BINARY, "certificates",
+                                         "--csv", example + "/students.csv",
+                                         "--events", example + "/events.txt",
+                                         "--template", example + "/template.svg",
+                                         "--out", out_dir(),
+                                         "--data-dir", dir_.path() + "/data",
+                                         "--json"};
+  const auto run = RunCommand(argv, seconds(300));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto summary = json::parse(run.output);
+  int eligible = 0;
+  for (const auto& event : summary["events"]) eligible += event["eligible"].get<int>();
+  EXPECT_GT(eligible, 100);
+  EXPECT_EQ(summary["sent_this_run"], eligible);
+  EXPECT_GT(summary["rejected_rows"].get<int>(), 0);
+  const auto messages = Inspect(dir_.path() + "/data/outbox");
+  EXPECT_EQ(static_cast<int>(messages.size()), eligible);
+  const auto report = ReadFile(out_dir() + "/rejected-rows.csv");
+  EXPECT_NE(report.find("line"), std::string::npos);
+
+  const auto again = RunCommand(argv, seconds(300));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(json::parse(again.output)["sent_this_run"], 0);
+}
+
+}  // namespace
+}  // namespace herald::testing
