@@ -23,10 +23,10 @@ def main():
     with open(os.path.join(args.out_dir, "events.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(events) + "\n")
     with open(os.path.join(args.out_dir, "students.csv"), "w", encoding="utf-8", newline="") as f:
-        f.write("event_name,student_name,student_email,attended\r\n")
+        f.write("event_name,student_name,student_email,attended,hours\r\n")
         for i in range(args.students):
             name = f"{NAMES[i % len(NAMES)]} {i}"
-            f.write(f"{events[i % len(events)]},{name},student{i}@bench.example.org,1\r\n")
+            f.write(f"{events[i % len(events)]},{name},student{i}@bench.example.org,1,{8 + i % 5}\r\n")
 
 
 if __name__ == "__main__":

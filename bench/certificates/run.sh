@@ -40,7 +40,7 @@ os.makedirs(out, exist_ok=True)
 svg = open(template, encoding="utf-8").read()
 for i in range(n):
     text = (svg.replace("{{student_name}}", f"Student {i}").replace("{{event_name}}", "Benchmark Event 1")
-               .replace("{{date}}", "23 November 2026").replace("{{certificate_id}}", f"BENC-{i:04d}-0000"))
+               .replace("{{date}}", "23 November 2026").replace("{{hours}}", "12").replace("{{certificate_id}}", f"BENC-{i:04d}-0000"))
     open(os.path.join(out, f"{i}.svg"), "w", encoding="utf-8").write(text)
 PY
 ref_start=$(date +%s.%N)
