@@ -6,6 +6,7 @@
 #include "channels/file/outbox_transport.hpp"
 #include "channels/smtp/smtp_transport.hpp"
 #include "queue/embedded/embedded_queue.hpp"
+#include "queue/rabbitmq/rabbitmq_queue.hpp"
 
 namespace herald::cli {
 
@@ -16,7 +17,10 @@ std::string DatabasePath(const config::HeraldConfig& config) {
 
 std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock) {
   if (config.queue.kind == "rabbitmq") {
-    throw std::runtime_error("queue.kind = rabbitmq: the RabbitMQ backend is not built yet");
+    auto settings = queue::rabbitmq::ParseAmqpUrl(config.queue.amqp_url);
+    if (!settings) throw std::runtime_error("queue.amqp_url: " + settings.error().message);
+    settings->prefetch = config.queue.prefetch;
+    return std::make_unique<queue::rabbitmq::RabbitMqQueue>(*settings);
   }
   auto embedded = std::make_unique<queue::embedded::EmbeddedQueue>(DatabasePath(config), clock);
   // The embedded queue belongs to one process at a time (the caller holds the data

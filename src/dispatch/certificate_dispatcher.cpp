@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <tuple>
+#include <mutex>
 #include <thread>
 
 namespace herald::dispatch {
@@ -61,8 +62,8 @@ EventCounters& EventCounters::operator+=(const EventCounters& other) {
 class CertificateDispatcher::Worker {
  public:
   Worker(CertificateDispatcher& owner, std::vector<ActiveEvent> lanes, const std::string& run_id,
-         const std::atomic<bool>& stop, const ProgressCallback& progress)
-      : owner_(owner), lanes_(std::move(lanes)), run_id_(run_id), stop_(stop), progress_(progress),
+         const std::atomic<bool>& stop, const std::atomic<bool>& abort, const ProgressCallback& progress)
+      : owner_(owner), lanes_(std::move(lanes)), run_id_(run_id), stop_(stop), abort_(abort), progress_(progress),
         random_(std::random_device{}()) {}
 
   void Run() {
@@ -74,8 +75,9 @@ class CertificateDispatcher::Worker {
     // (e.g. a broker queue purged by hand); leave it for the next run, which republishes.
     const auto idle_limit = owner_.options_.retry.max_delay + std::chrono::seconds(30);
     size_t remaining = lanes_.size();
-    while (remaining > 0 && !stop_.load()) {
-      for (size_t i = 0; i < lanes_.size() && !stop_.load(); ++i) {
+    auto stopping = [this] { return stop_.load() || abort_.load(); };
+    while (remaining > 0 && !stopping()) {
+      for (size_t i = 0; i < lanes_.size() && !stopping(); ++i) {
         if (finished[i]) continue;
         const auto& lane = lanes_[i];
         auto leases = owner_.queue_.Take(CertificateQueueName(lane.slug), owner_.options_.batch_size, wait);
@@ -225,6 +227,7 @@ class CertificateDispatcher::Worker {
   std::vector<ActiveEvent> lanes_;
   const std::string& run_id_;
   const std::atomic<bool>& stop_;
+  const std::atomic<bool>& abort_;  // another worker failed
   const ProgressCallback& progress_;
   std::mt19937_64 random_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
@@ -300,11 +303,28 @@ DeliveryRun CertificateDispatcher::Deliver(const std::vector<ActiveEvent>& activ
     for (size_t w = 0; w < std::max(worker_count, with_work.size()); ++w) {
       assignment[w % worker_count].push_back(with_work[w % with_work.size()]);
     }
+    // A worker that hits a broken broker or store stops all of them; the error
+    // is raised once every thread has finished its in-flight work.
+    std::atomic<bool> failed{false};
     std::vector<std::unique_ptr<Worker>> workers;
-    for (auto& lanes : assignment) workers.push_back(std::make_unique<Worker>(*this, lanes, run_id, stop, progress));
+    for (auto& lanes : assignment) {
+      workers.push_back(std::make_unique<Worker>(*this, lanes, run_id, stop, failed, progress));
+    }
+    std::mutex error_mutex;
+    std::string first_error;
     std::vector<std::thread> threads;
-    for (auto& worker : workers) threads.emplace_back([&worker] { worker->Run(); });
+    for (auto& worker : workers) {
+      threads.emplace_back([&] {
+        try {
+          worker->Run();
+        } catch (const std::exception& e) {
+          std::lock_guard lock(error_mutex);
+          if (!failed.exchange(true)) first_error = e.what();
+        }
+      });
+    }
     for (auto& thread : threads) thread.join();
+    if (failed) throw std::runtime_error(first_error);
     for (const auto& worker : workers) {
       for (const auto& [slug, counters] : worker->counters()) run.per_event[slug] += counters;
     }

@@ -1,0 +1,81 @@
+#include "queue/rabbitmq/rabbitmq_queue.hpp"
+
+#include <atomic>
+
+#include "queue/queue_contract_test.hpp"
+#include "tests/support/rabbitmq_server.hpp"
+
+namespace herald::queue::testing {
+namespace {
+
+// One broker for the whole binary: it takes seconds to start.
+herald::testing::RabbitMqServer& Broker() {
+  static auto* server = new herald::testing::RabbitMqServer();
+  return *server;
+}
+
+class BrokerEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { delete &Broker(); }
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new BrokerEnvironment);
+
+class RabbitMqBackend final : public QueueBackend {
+ public:
+  std::unique_ptr<Queue> Open() override {
+    return std::make_unique<rabbitmq::RabbitMqQueue>(rabbitmq::ParseAmqpUrl(Broker().amqp_url()).value());
+  }
+  void Advance(std::chrono::milliseconds) override {}  // real time: Take waits for the delay
+  std::string LaneName(const std::string& base) override {
+    static std::atomic<int> counter{0};
+    return "herald.test." + base + "." + std::to_string(counter++);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(RabbitMq, QueueContractTest,
+                         ::testing::Values([] { return std::unique_ptr<QueueBackend>(new RabbitMqBackend()); }));
+
+TEST(RabbitMqQueue, LanesAreDurableQueuesVisibleToTheBroker) {
+  rabbitmq::RabbitMqQueue queue(rabbitmq::ParseAmqpUrl(Broker().amqp_url()).value());
+  queue.EnsureLane("herald.certificates.visible");
+  queue.Publish("herald.certificates.visible", {{"a", "{}", 0}, {"b", "{}", 0}});
+  const auto listing = Broker().Ctl({"list_queues", "name", "messages", "durable"});
+  EXPECT_NE(listing.find("herald.certificates.visible\t2\ttrue"), std::string::npos) << listing;
+}
+
+TEST(RabbitMqQueue, RetryStepsGrowBySquareRootOfTwo) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(rabbitmq::RabbitMqQueue::RetryStep(milliseconds(0)), milliseconds(100));
+  EXPECT_EQ(rabbitmq::RabbitMqQueue::RetryStep(milliseconds(100)), milliseconds(100));
+  EXPECT_EQ(rabbitmq::RabbitMqQueue::RetryStep(milliseconds(101)), milliseconds(141));
+  const auto step = rabbitmq::RabbitMqQueue::RetryStep(milliseconds(2000));
+  EXPECT_GE(step, milliseconds(2000));
+  EXPECT_LT(step, milliseconds(2829));
+}
+
+TEST(AmqpUrl, ParsesCredentialsHostPortAndVhost) {
+  auto settings = rabbitmq::ParseAmqpUrl("amqp://user:p%40ss@broker.example.org:5673/prod");
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->host, "broker.example.org");
+  EXPECT_EQ(settings->port, 5673);
+  EXPECT_EQ(settings->username, "user");
+  EXPECT_EQ(settings->password, "p@ss");
+  EXPECT_EQ(settings->vhost, "prod");
+  EXPECT_EQ(rabbitmq::ParseAmqpUrl("amqp://h/%2f")->vhost, "/");
+  EXPECT_FALSE(rabbitmq::ParseAmqpUrl("http://nope"));
+}
+
+TEST(RabbitMqQueue, UnreachableBrokerIsAnErrorNamingIt) {
+  auto settings = rabbitmq::ParseAmqpUrl("amqp://guest:guest@127.0.0.1:" +
+                                         std::to_string(herald::testing::FreePort()) + "/%2f").value();
+  try {
+    rabbitmq::RabbitMqQueue queue(settings);
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(settings.Describe()), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("guest"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace herald::queue::testing
