@@ -30,7 +30,7 @@ struct Field {
 std::vector<Field> FieldsOf(HeraldConfig& c) {
   return {
       {"data", "dir", &c.data.dir},
-      {"smtp", "url", &c.smtp.url},
+      {"smtp", "url", &c.smtp.url, true},
       {"smtp", "username", &c.smtp.username},
       {"smtp", "password", &c.smtp.password, true},
       {"smtp", "max_connections", &c.smtp.max_connections},
@@ -184,13 +184,26 @@ Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& e
   return config;
 }
 
+// "scheme://user:secret@host" -> "scheme://user:***@host"; other text unchanged.
+std::string MaskUrlPassword(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto at = url.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 std::string DescribeConfig(const HeraldConfig& config) {
   HeraldConfig copy = config;
   std::ostringstream out;
   for (const auto& field : FieldsOf(copy)) {
     out << field.Path() << " (" << field.EnvName() << ") = ";
     if (auto* s = std::get_if<std::string*>(&field.target)) {
-      out << '"' << ((field.secret && !(*s)->empty()) ? std::string("***") : **s) << '"';
+      // URLs stay readable with only their password hidden; other secrets are hidden whole.
+      std::string shown = **s;
+      if (field.secret && !shown.empty()) shown = shown.find("://") != std::string::npos ? MaskUrlPassword(shown) : "***";
+      out << '"' << shown << '"';
     } else if (auto* i = std::get_if<int*>(&field.target)) {
       out << **i;
     } else if (auto* d = std::get_if<double*>(&field.target)) {

@@ -89,11 +89,16 @@ TEST(Config, TomlSyntaxErrorNamesFileAndLine) {
 }
 
 TEST(Config, DescribeMasksSecrets) {
-  FakeEnv env{{{"HERALD_SMTP_PASSWORD", "hunter2"}}};
+  FakeEnv env{{{"HERALD_SMTP_PASSWORD", "hunter2"},
+               {"HERALD_SMTP_URL", "smtp://mailer:topsecret@mail.example.org:587"},
+               {"HERALD_QUEUE_AMQP_URL", "amqp://herald:brokerpass@mq:5672/%2f"}}};
   auto config = LoadConfig("", env.Lookup(), env.Names());
   ASSERT_TRUE(config);
   const auto text = DescribeConfig(*config);
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
+  EXPECT_EQ(text.find("topsecret"), std::string::npos);
+  EXPECT_EQ(text.find("brokerpass"), std::string::npos);
+  EXPECT_NE(text.find("smtp://mailer:***@mail.example.org:587"), std::string::npos) << text;
   EXPECT_NE(text.find("HERALD_SMTP_PASSWORD"), std::string::npos);
 }
 
