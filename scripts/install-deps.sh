@@ -18,6 +18,8 @@ build_packages=(
 font_packages=(
   fontconfig fonts-dejavu-core fonts-dejavu-extra
   fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji
+  # TrueType CJK and Hangul: cairo subsets them ~2x faster than the CFF-based Noto CJK.
+  fonts-droid-fallback fonts-nanum
 )
 
 test_packages=(
