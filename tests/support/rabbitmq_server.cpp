@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -85,6 +87,23 @@ std::string RabbitMqServer::Ctl(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {std::string(kRabbitBin) + "rabbitmqctl", "-n", node_, "-q"};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, std::chrono::seconds(60), Environment()).output;
+}
+
+RabbitMqServer& SharedRabbitMqServer() {
+  static RabbitMqServer* server = nullptr;
+  if (server == nullptr) {
+    server = new RabbitMqServer();
+    // Stopped by gtest's environment teardown, before static destructors run.
+    class StopAtExit : public ::testing::Environment {
+     public:
+      void TearDown() override {
+        delete server;
+        server = nullptr;
+      }
+    };
+    ::testing::AddGlobalTestEnvironment(new StopAtExit);
+  }
+  return *server;
 }
 
 }  // namespace herald::testing

@@ -35,4 +35,7 @@ class RabbitMqServer {
   std::unique_ptr<ChildProcess> server_;
 };
 
+// One node per test binary, started on first use and stopped when the tests end.
+RabbitMqServer& SharedRabbitMqServer();
+
 }  // namespace herald::testing

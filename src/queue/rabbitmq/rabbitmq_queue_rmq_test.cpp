@@ -8,17 +8,7 @@
 namespace herald::queue::testing {
 namespace {
 
-// One broker for the whole binary: it takes seconds to start.
-herald::testing::RabbitMqServer& Broker() {
-  static auto* server = new herald::testing::RabbitMqServer();
-  return *server;
-}
-
-class BrokerEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override { delete &Broker(); }
-};
-const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new BrokerEnvironment);
+herald::testing::RabbitMqServer& Broker() { return herald::testing::SharedRabbitMqServer(); }
 
 class RabbitMqBackend final : public QueueBackend {
  public:
