@@ -212,14 +212,16 @@ class CertificateDispatcher::Worker {
     recorded.insert(recorded.end(), unrecorded.begin(), unrecorded.end());
 
     // Acknowledge only after the outcome is stored.
-    for (const auto* lease : to_ack) owner_.queue_.Ack(*lease);
+    std::vector<queue::Lease> acks;
+    for (const auto* lease : to_ack) acks.push_back(*lease);
     for (const auto& [lease, action, delay, reason] : actions) {
       switch (action) {
-        case Action::kAck: owner_.queue_.Ack(*lease); break;
+        case Action::kAck: acks.push_back(*lease); break;
         case Action::kRetry: owner_.queue_.Retry(*lease, delay); break;
         case Action::kDeadLetter: owner_.queue_.DeadLetter(*lease, reason); break;
       }
     }
+    owner_.queue_.Ack(acks);
     for (const auto& u : recorded) Report(lane.slug, u.status, u.detail);
   }
 

@@ -45,7 +45,8 @@ class Queue {
   // Up to max_items ready items, waiting at most `wait` for the first one.
   // Leased items are invisible to others until acked, nacked or the holder dies.
   virtual std::vector<Lease> Take(const std::string& lane, int max_items, std::chrono::milliseconds wait) = 0;
-  virtual void Ack(const Lease& lease) = 0;
+  // Removes the items for good; several at once cost one durable write.
+  virtual void Ack(const std::vector<Lease>& leases) = 0;
   // Puts the item back to be delivered again after `delay`.
   virtual void Retry(const Lease& lease, std::chrono::milliseconds delay) = 0;
   // Moves the item to the dead-letter lane with the reason.

@@ -35,7 +35,7 @@ TEST_P(QueueContractTest, PublishedItemsComeOutInOrderWithTheirBodies) {
   EXPECT_EQ(Ids(taken), (std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"}));
   EXPECT_EQ(taken[3].body, "body-3");
   EXPECT_EQ(taken[0].delivery_count, 1);
-  for (const auto& lease : taken) queue_->Ack(lease);
+  queue_->Ack(taken);
   EXPECT_TRUE(queue_->Take(lane, 10, milliseconds(100)).empty());
   EXPECT_EQ(queue_->Depth(lane), 0);
 }
@@ -61,7 +61,7 @@ TEST_P(QueueContractTest, RetriedItemIsHiddenUntilItsDelayPasses) {
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].message_id, "r0");
   EXPECT_EQ(again[0].body, "body-0");
-  queue_->Ack(again[0]);
+  queue_->Ack({again[0]});
 }
 
 TEST_P(QueueContractTest, DeadLetteredItemLeavesTheLane) {
@@ -73,7 +73,7 @@ TEST_P(QueueContractTest, DeadLetteredItemLeavesTheLane) {
   queue_->DeadLetter(leases[0], "gave up after 3 attempts");
   auto rest = queue_->Take(lane, 10, seconds(5));
   ASSERT_EQ(Ids(rest), (std::vector<std::string>{"d1"}));
-  queue_->Ack(rest[0]);
+  queue_->Ack({rest[0]});
   EXPECT_TRUE(queue_->Take(lane, 10, milliseconds(100)).empty());
 }
 
@@ -94,13 +94,13 @@ TEST_P(QueueContractTest, UnackedItemsAreDeliveredAgainToTheNextProcess) {
   queue_->Publish(lane, Items("c", 2));
   auto leases = queue_->Take(lane, 2, seconds(5));
   ASSERT_EQ(leases.size(), 2u);
-  queue_->Ack(leases[0]);
+  queue_->Ack({leases[0]});
   queue_.reset();  // the consumer dies holding c1
   queue_ = backend_->Open();
   auto again = queue_->Take(lane, 10, seconds(10));
   ASSERT_EQ(Ids(again), (std::vector<std::string>{"c1"}));
   EXPECT_GE(again[0].delivery_count, 2);
-  queue_->Ack(again[0]);
+  queue_->Ack({again[0]});
 }
 
 TEST_P(QueueContractTest, LanesAreIndependentAndDepthCountsWaitingItems) {
@@ -114,7 +114,7 @@ TEST_P(QueueContractTest, LanesAreIndependentAndDepthCountsWaitingItems) {
   EXPECT_EQ(queue_->Depth(b), 1);
   auto from_b = queue_->Take(b, 10, seconds(5));
   ASSERT_EQ(Ids(from_b), (std::vector<std::string>{"b0"}));
-  queue_->Ack(from_b[0]);
+  queue_->Ack({from_b[0]});
   EXPECT_EQ(queue_->Depth(a), 3);
 }
 

@@ -114,9 +114,17 @@ std::vector<Lease> EmbeddedQueue::Take(const std::string& lane, int max_items, s
   }
 }
 
-void EmbeddedQueue::Ack(const Lease& lease) {
+void EmbeddedQueue::Ack(const std::vector<Lease>& leases) {
+  if (leases.empty()) return;
   std::lock_guard lock(mutex_);
-  db_.Prepare("DELETE FROM queue_items WHERE id = ?").Bind(1, static_cast<std::int64_t>(lease.tag)).Step();
+  store::sqlite::Transaction tx(db_);
+  auto remove = db_.Prepare("DELETE FROM queue_items WHERE id = ?");
+  for (const auto& lease : leases) {
+    remove.Bind(1, static_cast<std::int64_t>(lease.tag));
+    remove.Step();
+    remove.Reset();
+  }
+  tx.Commit();
 }
 
 void EmbeddedQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {

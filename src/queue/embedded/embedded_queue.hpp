@@ -25,7 +25,7 @@ class EmbeddedQueue final : public Queue {
   RemovedLane RemoveLane(const std::string& lane) override;
   void Publish(const std::string& lane, const std::vector<OutgoingItem>& items) override;
   std::vector<Lease> Take(const std::string& lane, int max_items, std::chrono::milliseconds wait) override;
-  void Ack(const Lease& lease) override;
+  void Ack(const std::vector<Lease>& leases) override;
   void Retry(const Lease& lease, std::chrono::milliseconds delay) override;
   void DeadLetter(const Lease& lease, const std::string& reason) override;
   std::int64_t Depth(const std::string& lane) override;

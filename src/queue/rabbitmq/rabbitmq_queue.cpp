@@ -293,10 +293,12 @@ std::vector<Lease> RabbitMqQueue::Take(const std::string& lane, int max_items, s
   return leases;
 }
 
-void RabbitMqQueue::Ack(const Lease& lease) {
-  auto& consumer = ConsumerFor(lease.lane);
-  std::lock_guard lock(consumer.mutex);
-  consumer.AckDelivery(lease.tag);
+void RabbitMqQueue::Ack(const std::vector<Lease>& leases) {
+  for (const auto& lease : leases) {
+    auto& consumer = ConsumerFor(lease.lane);
+    std::lock_guard lock(consumer.mutex);
+    consumer.AckDelivery(lease.tag);
+  }
 }
 
 void RabbitMqQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
@@ -318,7 +320,7 @@ void RabbitMqQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
     publisher_->PublishConfirmed({{parking, lease.message_id, lease.body, 0, {}}});
   }
   // The copy is safely parked before the original is acknowledged.
-  Ack(lease);
+  Ack({lease});
 }
 
 void RabbitMqQueue::DeadLetter(const Lease& lease, const std::string& reason) {
@@ -327,7 +329,7 @@ void RabbitMqQueue::DeadLetter(const Lease& lease, const std::string& reason) {
     publisher_->DeclareQueue(lease.lane + ".dead");
     publisher_->PublishConfirmed({{lease.lane + ".dead", lease.message_id, lease.body, 0, reason}});
   }
-  Ack(lease);
+  Ack({lease});
 }
 
 std::int64_t RabbitMqQueue::Depth(const std::string& lane) {

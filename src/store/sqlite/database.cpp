@@ -1,6 +1,8 @@
 #include "store/sqlite/database.hpp"
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace herald::store::sqlite {
@@ -21,9 +23,18 @@ Database::Database(const std::string& path) : path_(path) {
     db_ = nullptr;
     throw std::runtime_error(message);
   }
-  // Several connections (store, embedded queue) share the file; wait for each other
-  // instead of failing with SQLITE_BUSY.
-  sqlite3_busy_timeout(db_, 30000);
+  // Several connections (store, embedded queue) share the file and take turns
+  // for its write lock. SQLite's own busy timeout sleeps in steps of up to 100 ms,
+  // which leaves workers idle long after the lock is free; poll every 100 us
+  // instead, for up to 30 s.
+  sqlite3_busy_handler(
+      db_,
+      [](void*, int attempts) -> int {
+        if (attempts >= 300000) return 0;
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+        return 1;
+      },
+      nullptr);
   Execute("PRAGMA journal_mode=WAL");
   Execute("PRAGMA synchronous=FULL");
   Execute("PRAGMA foreign_keys=ON");
