@@ -5,6 +5,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "queue/embedded/embedded_queue.hpp"
 #include "store/sqlite/sqlite_certificate_store.hpp"
@@ -143,6 +144,35 @@ TEST_F(CertificateDispatcherTest, TransientFailuresRetryThenSucceed) {
   EXPECT_EQ(run.per_event.at("a").sent, 2);
   EXPECT_EQ(transport_.SendsTo(plan[0].email), 3);
   EXPECT_EQ(store_.Get(plan[0].id)->attempts, 3);
+  EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kSent);
+}
+
+TEST_F(CertificateDispatcherTest, ARetryWaitsForItsBackoffOnTheInjectedClock) {
+  auto dispatcher = CertificateDispatcher(store_, queue_, transport_, composer_, clock_,
+                                          {.out_dir = dir_.path() + "/out",
+                                           .batch_size = 4,
+                                           .retry = {.max_attempts = 3,
+                                                     .base_delay = std::chrono::milliseconds(60000),
+                                                     .max_delay = std::chrono::milliseconds(600000),
+                                                     .jitter = 0},
+                                           .take_wait = std::chrono::milliseconds(20)});
+  const std::vector<ActiveEvent> active{{"Event a", "a"}};
+  dispatcher.SyncLanes(active);
+  const auto plan = Plan("a", 1);
+  transport_.Script(plan[0].email, {DeliveryOutcome::Transient("421 busy", 421)});
+  dispatcher.Enqueue(plan, active);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { dispatcher.Deliver(active, "run-1", stop, {}); });
+  ASSERT_TRUE(herald::testing::WaitFor([&] { return transport_.SendsTo(plan[0].email) == 1; }, std::chrono::seconds(10)));
+  // 59 s later by the clock the retry is still parked...
+  clock_.Advance(std::chrono::milliseconds(59000));
+  EXPECT_FALSE(herald::testing::WaitFor([&] { return transport_.SendsTo(plan[0].email) > 1; },
+                                        std::chrono::milliseconds(300)));
+  EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kQueued);
+  // ...and at 60 s it goes out.
+  clock_.Advance(std::chrono::milliseconds(1000));
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return transport_.SendsTo(plan[0].email) == 2; }, std::chrono::seconds(10)));
+  run.join();
   EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kSent);
 }
 

@@ -163,17 +163,28 @@ TEST_F(CertificatesE2E, FatalInputErrorsStopBeforeAnythingIsSent) {
   WriteFile(dir_.path() + "/template.svg", std::string(kTemplate) + "<!-- {{seat_number}} -->");
   auto run = Run({"--smtp", smtp.url()});
   EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.errors.find("{{seat_number}}"), std::string::npos) << run.errors;
 
   WriteFile(dir_.path() + "/template.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>{{student_name}}</oops>");
   run = Run({"--smtp", smtp.url()});
   EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.errors.find("template.svg: the template cannot be rendered"), std::string::npos) << run.errors;
 
   WriteFile(dir_.path() + "/template.svg", kTemplate);
   WriteFile(dir_.path() + "/students.csv", "event_name,student_name,attended\nGo Workshop,Ann,1\n");
   run = Run({"--smtp", smtp.url()});
   EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.errors.find("students.csv:1: required column \"student_email\" is missing"), std::string::npos)
+      << run.errors;
 
-  EXPECT_EQ(smtp.MessageCount(), 0);
+  WriteFile(dir_.path() + "/students.csv", "event_name,student_name,student_email\nGo Workshop,Ann,a@x.org\n");
+  run = Run({"--smtp", smtp.url()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.errors.find("no attendance information"), std::string::npos) << run.errors;
+  EXPECT_EQ(smtp.MessageCount(), 0);  // nothing was sent by any of the failed runs
+
+  EXPECT_EQ(Run({"--smtp", smtp.url(), "--everyone-eligible"}).exit_code, 0);
+  EXPECT_EQ(smtp.MessageCount(), 1);
 }
 
 TEST_F(CertificatesE2E, ExampleRunsWithEmbeddedDefaultsIntoTheOutbox) {

@@ -29,7 +29,8 @@ inline constexpr const char* kCertificateTemplate = R"(<svg xmlns="http://www.w3
 
 struct RunResult {
   int exit_code;
-  std::string output;
+  std::string output;  // stdout
+  std::string errors;  // stderr
 };
 
 class CertificatesE2E : public ::testing::Test {
@@ -72,8 +73,11 @@ class CertificatesE2E : public ::testing::Test {
 
   RunResult Run(const std::vector<std::string>& extra, std::map<std::string, std::string> env = {}) {
     env.emplace("HERALD_RETRY_BASE_DELAY_MS", "50");
-    auto result = RunCommand(Args(extra), seconds(180), env);
-    return {result.exit_code, result.output};
+    const auto stderr_path = dir_.path() + "/stderr.txt";
+    ChildProcess herald({.argv = Args(extra), .extra_env = env, .stderr_path = stderr_path});
+    auto output = herald.ReadAll();
+    const auto code = herald.Wait(seconds(180));
+    return {code.value_or(-1), std::move(output), ReadFile(stderr_path)};
   }
 
   std::string out_dir() const { return dir_.path() + "/out"; }
