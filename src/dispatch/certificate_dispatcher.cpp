@@ -269,6 +269,11 @@ LaneSync CertificateDispatcher::SyncLanes(const std::vector<ActiveEvent>& active
 std::pair<std::int64_t, std::int64_t> CertificateDispatcher::Enqueue(
     const std::vector<store::CertificateDelivery>& planned, const std::vector<ActiveEvent>& active) {
   const auto inserted = store_.InsertNew(planned);
+  // Students of an event that was removed and is listed again are due again.
+  std::vector<std::string> planned_ids;
+  planned_ids.reserve(planned.size());
+  for (const auto& row : planned) planned_ids.push_back(row.id);
+  store_.ReviveCancelled(planned_ids);
   std::int64_t published = 0;
   constexpr size_t kChunk = 1000;
   for (const auto& event : active) {

@@ -244,6 +244,21 @@ TEST_F(CertificateDispatcherTest, RemovedEventsLoseTheirLaneAndQueuedRowsAreCanc
   EXPECT_EQ(transport_.SendsTo("s0@gone.example.org"), 0);
 }
 
+TEST_F(CertificateDispatcherTest, AnEventListedAgainGetsItsCancelledCertificatesSent) {
+  auto dispatcher = MakeDispatcher();
+  const std::vector<ActiveEvent> both{{"Event a", "a"}, {"Event b", "b"}};
+  dispatcher.SyncLanes(both);
+  const auto plan = Plan("b", 2);
+  dispatcher.Enqueue(plan, both);
+  dispatcher.SyncLanes({{"Event a", "a"}});
+  EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kCancelled);
+  dispatcher.SyncLanes(both);
+  dispatcher.Enqueue(plan, both);
+  const auto run = RunAll(dispatcher, both);
+  EXPECT_EQ(run.per_event.at("b").sent, 2);
+  EXPECT_EQ(transport_.SendsTo(plan[0].email), 1);
+}
+
 TEST_F(CertificateDispatcherTest, StopFlagEndsTheRunLeavingTheRestQueued) {
   auto dispatcher = MakeDispatcher();
   const std::vector<ActiveEvent> active{{"Event a", "a"}};

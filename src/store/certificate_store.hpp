@@ -69,6 +69,9 @@ class CertificateStore {
   // Inserts rows whose id is not yet present; existing rows keep their state.
   // Returns how many were new.
   virtual std::int64_t InsertNew(const std::vector<CertificateDelivery>& rows) = 0;
+  // Rows among ids that were cancelled (their event was removed and has now been
+  // listed again) go back to queued; returns how many.
+  virtual std::int64_t ReviveCancelled(const std::vector<std::string>& ids) = 0;
   // Queued rows of an event not yet handed to the queue (or handed over by a run
   // that died before recording it).
   virtual std::vector<std::string> UnpublishedIds(const std::string& event_slug) = 0;
@@ -79,11 +82,9 @@ class CertificateStore {
   virtual std::optional<CertificateDelivery> Get(const std::string& id) = 0;
   virtual std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) = 0;
 
-  // Moves queued rows to sending for this run and counts an attempt; returns the
-  // ids it moved. Rows in any other state are left alone (already handled).
-  virtual std::vector<std::string> ClaimForSending(const std::vector<std::string>& ids, const std::string& run_id) = 0;
   virtual void Record(const std::vector<DeliveryUpdate>& updates) = 0;
-  // Records the previous send's outcome and claims the next delivery in one
+  // Records the previous send's outcome and claims the next delivery (queued ->
+  // sending for this run, one more attempt; false if it is not queued) in one
   // transaction: one fsync per message while keeping at most one send per worker
   // in the "sending" (unknown after a crash) state. claim_id empty: record only.
   virtual bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,

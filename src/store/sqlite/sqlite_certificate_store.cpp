@@ -85,6 +85,24 @@ std::int64_t SqliteCertificateStore::InsertNew(const std::vector<CertificateDeli
   return inserted;
 }
 
+std::int64_t SqliteCertificateStore::ReviveCancelled(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto revive = db_.Prepare(
+      "UPDATE certificate_deliveries SET status = 'queued', published = 0, last_error = '', updated_at = ? "
+      "WHERE id = ? AND status = 'cancelled'");
+  std::int64_t revived = 0;
+  const auto now = NowMs();
+  for (const auto& id : ids) {
+    revive.Bind(1, now).Bind(2, id);
+    revive.Step();
+    revived += db_.ChangedRows();
+    revive.Reset();
+  }
+  tx.Commit();
+  return revived;
+}
+
 std::vector<std::string> SqliteCertificateStore::UnpublishedIds(const std::string& event_slug) {
   std::lock_guard lock(mutex_);
   auto query = db_.Prepare(
@@ -158,19 +176,6 @@ void SqliteCertificateStore::RecordLocked(const std::vector<DeliveryUpdate>& upd
     update.Step();
     update.Reset();
   }
-}
-
-std::vector<std::string> SqliteCertificateStore::ClaimForSending(const std::vector<std::string>& ids,
-                                                                 const std::string& run_id) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  std::vector<std::string> claimed;
-  const auto now = NowMs();
-  for (const auto& id : ids) {
-    if (ClaimLocked(id, run_id, now)) claimed.push_back(id);
-  }
-  tx.Commit();
-  return claimed;
 }
 
 void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {

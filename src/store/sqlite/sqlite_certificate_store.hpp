@@ -16,12 +16,12 @@ class SqliteCertificateStore final : public CertificateStore {
   SqliteCertificateStore(const std::string& db_path, const Clock& clock);
 
   std::int64_t InsertNew(const std::vector<CertificateDelivery>& rows) override;
+  std::int64_t ReviveCancelled(const std::vector<std::string>& ids) override;
   std::vector<std::string> UnpublishedIds(const std::string& event_slug) override;
   void MarkPublished(const std::vector<std::string>& ids) override;
   void ForgetPublished(const std::string& event_slug) override;
   std::optional<CertificateDelivery> Get(const std::string& id) override;
   std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
-  std::vector<std::string> ClaimForSending(const std::vector<std::string>& ids, const std::string& run_id) override;
   void Record(const std::vector<DeliveryUpdate>& updates) override;
   bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
                       const std::string& run_id) override;

@@ -40,8 +40,9 @@ TEST_F(SqliteCertificateStoreTest, InsertNewKeepsExistingRowsAndTheirState) {
 TEST_F(SqliteCertificateStoreTest, ClaimMovesOnlyQueuedRowsAndCountsAttempts) {
   SqliteCertificateStore store(path_, clock_);
   store.InsertNew({Row("a"), Row("b")});
-  EXPECT_EQ(store.ClaimForSending({"a", "b"}, "run1"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_TRUE(store.ClaimForSending({"a"}, "run1").empty());
+  EXPECT_TRUE(store.RecordAndClaim({}, "a", "run1"));
+  EXPECT_TRUE(store.RecordAndClaim({}, "b", "run1"));
+  EXPECT_FALSE(store.RecordAndClaim({}, "a", "run1"));
   EXPECT_EQ(store.Get("a")->attempts, 1);
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSending);
 }
@@ -60,7 +61,8 @@ TEST_F(SqliteCertificateStoreTest, SendingRowsOfADeadRunBecomeUnknownAfterReopen
   {
     SqliteCertificateStore store(path_, clock_);
     store.InsertNew({Row("a"), Row("b"), Row("c")});
-    store.ClaimForSending({"a", "b"}, "dead-run");
+    store.RecordAndClaim({}, "a", "dead-run");
+    store.RecordAndClaim({}, "b", "dead-run");
     store.Record({{.id = "b", .status = DeliveryStatus::kSent}});
   }
   SqliteCertificateStore reopened(path_, clock_);
@@ -76,8 +78,19 @@ TEST_F(SqliteCertificateStoreTest, SendingRowsOfADeadRunBecomeUnknownAfterReopen
 TEST_F(SqliteCertificateStoreTest, RowsClaimedByTheCurrentRunAreNotAbandoned) {
   SqliteCertificateStore store(path_, clock_);
   store.InsertNew({Row("a")});
-  store.ClaimForSending({"a"}, "run1");
+  store.RecordAndClaim({}, "a", "run1");
   EXPECT_TRUE(store.ResolveAbandoned("run1").empty());
+}
+
+TEST_F(SqliteCertificateStoreTest, ReviveCancelledTouchesOnlyCancelledRows) {
+  SqliteCertificateStore store(path_, clock_);
+  store.InsertNew({Row("a"), Row("b")});
+  store.MarkPublished({"a", "b"});
+  store.CancelEvent("ai-ml", "removed");
+  store.Record({{.id = "b", .status = DeliveryStatus::kSent}});
+  EXPECT_EQ(store.ReviveCancelled({"a", "b", "missing"}), 1);
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kQueued);
+  EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"a"}));
 }
 
 TEST_F(SqliteCertificateStoreTest, UnpublishedFollowsCsvOrderAndMarkPublished) {
