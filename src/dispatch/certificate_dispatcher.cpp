@@ -129,7 +129,8 @@ class CertificateDispatcher::Worker {
     for (size_t i = 0; i < leases.size(); ++i) {
       auto it = rows.find(ids[i]);
       if (it == rows.end() || it->second.status != DeliveryStatus::kQueued || !in_this_batch.insert(ids[i]).second) {
-        // Already final (a copy delivered again after a crash) or unknown to the store.
+        // Already final (a copy delivered again after a crash), a second copy in this
+        // batch, or unknown to the store.
         ++counters.skipped;
         to_ack.push_back(&leases[i]);
         continue;
