@@ -92,8 +92,6 @@ class CertificateStore {
   // Rows left in `sending` by an earlier run that died: their outcome is unknown.
   // Marks them unknown and returns them.
   virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) = 0;
-  // Cancels the still-queued rows among ids; returns those cancelled.
-  virtual std::vector<std::string> CancelQueued(const std::vector<std::string>& ids, const std::string& reason) = 0;
   // Cancels every queued row of an event (its lane was removed).
   virtual std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) = 0;
 

@@ -215,25 +215,6 @@ std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const 
   return abandoned;
 }
 
-std::vector<std::string> SqliteCertificateStore::CancelQueued(const std::vector<std::string>& ids,
-                                                              const std::string& reason) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  auto cancel = db_.Prepare(
-      "UPDATE certificate_deliveries SET status = 'cancelled', last_error = ?, updated_at = ? "
-      "WHERE id = ? AND status = 'queued'");
-  std::vector<std::string> cancelled;
-  const auto now = NowMs();
-  for (const auto& id : ids) {
-    cancel.Bind(1, reason).Bind(2, now).Bind(3, id);
-    cancel.Step();
-    if (db_.ChangedRows() == 1) cancelled.push_back(id);
-    cancel.Reset();
-  }
-  tx.Commit();
-  return cancelled;
-}
-
 std::int64_t SqliteCertificateStore::CancelEvent(const std::string& event_slug, const std::string& reason) {
   std::lock_guard lock(mutex_);
   auto cancel = db_.Prepare(

@@ -26,7 +26,6 @@ class SqliteCertificateStore final : public CertificateStore {
   bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
                       const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) override;
-  std::vector<std::string> CancelQueued(const std::vector<std::string>& ids, const std::string& reason) override;
   std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
   std::map<std::string, StatusCounts> CountByEvent() override;
   std::int64_t OpenCount(const std::string& event_slug) override;
