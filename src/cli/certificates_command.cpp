@@ -1,14 +1,9 @@
 #include "cli/certificates_command.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
-#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "certificates/certificate_composer.hpp"
 #include "certificates/delivery_plan.hpp"

@@ -4,12 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-#include <tuple>
-#include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace herald::dispatch {
 namespace {
