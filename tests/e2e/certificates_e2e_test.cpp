@@ -1,5 +1,7 @@
 // End-to-end tests of `herald certificates`: the real binary against a real SMTP
 // server (aiosmtpd) on loopback, asserting on what the server received.
+#include <algorithm>
+
 #include "tests/e2e/certificates_fixture.hpp"
 
 namespace herald::testing {
@@ -185,6 +187,46 @@ TEST_F(CertificatesE2E, FatalInputErrorsStopBeforeAnythingIsSent) {
 
   EXPECT_EQ(Run({"--smtp", smtp.url(), "--everyone-eligible"}).exit_code, 0);
   EXPECT_EQ(smtp.MessageCount(), 1);
+}
+
+TEST_F(CertificatesE2E, WithoutATerminalProgressIsPlainLinesAndRejectedRowsAreListed) {
+  WriteStudents(3);
+  WriteFile(dir_.path() + "/students.csv",
+            ReadFile(dir_.path() + "/students.csv") + "Go Workshop,Broken,not-an-address,1\n");
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  auto args = Args({"--smtp", smtp.url()});
+  args.erase(std::find(args.begin(), args.end(), "--quiet"));
+  ChildProcess herald({.argv = args, .stderr_path = dir_.path() + "/stderr.txt"});
+  const auto output = herald.ReadAll();
+  ASSERT_EQ(herald.Wait(seconds(120)), 0) << output;
+  const auto errors = ReadFile(dir_.path() + "/stderr.txt");
+  EXPECT_NE(errors.find("certificates: 6/6 done (100%)"), std::string::npos) << errors;
+  EXPECT_EQ(errors.find('\r'), std::string::npos);  // no redrawn bar in a log file
+  EXPECT_NE(errors.find("students.csv:8: skipped (invalid_email)"), std::string::npos) << errors;
+  EXPECT_NE(output.find("total"), std::string::npos);
+  const auto report = ReadFile(out_dir() + "/rejected-rows.csv");
+  EXPECT_NE(report.find(",8,\"invalid_email\",\"student_email\","), std::string::npos) << report;
+}
+
+TEST_F(CertificatesE2E, UnreachableBrokerOrBusyDataDirIsARuntimeError) {
+  WriteStudents(1);
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  const auto broker = "amqp://guest:secret@127.0.0.1:" + std::to_string(FreePort()) + "/%2f";
+  auto run = Run({"--smtp", smtp.url(), "--queue", "rabbitmq", "--amqp-url", broker});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.errors.find("RabbitMQ amqp://127.0.0.1:"), std::string::npos) << run.errors;
+  EXPECT_EQ(run.errors.find("secret"), std::string::npos);  // never print the password
+
+  // Another process holds the data dir: a second run refuses to share it.
+  ChildProcess holder({.argv = {"flock", dir_.path() + "/data/herald.lock", "sleep", "30"}});
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_.path() + "/data/herald.lock"); }, seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return RunCommand({"flock", "-n", dir_.path() + "/data/herald.lock", "true"}, seconds(5))
+                                       .exit_code != 0; },
+                      seconds(10)));
+  run = Run({"--smtp", smtp.url()});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.errors.find("is in use by another herald process"), std::string::npos) << run.errors;
+  EXPECT_EQ(smtp.MessageCount(), 0);
 }
 
 TEST_F(CertificatesE2E, ExampleRunsWithEmbeddedDefaultsIntoTheOutbox) {
