@@ -1,9 +1,9 @@
 // Streaming RFC 4180 reader: quoted fields with commas, doubled quotes and line
-// breaks; CRLF or LF; an optional UTF-8 BOM. Every record carries the physical
-// line it starts on, so a bad row can be reported by line number.
+// breaks; CRLF, LF or lone-CR line ends; an optional UTF-8 BOM. Every record carries
+// the physical line it starts on, so a bad row can be reported by line number.
 #pragma once
 
-#include <fstream>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,17 +20,28 @@ struct CsvRecord {
 
 class CsvReader {
  public:
+  // Errors: csv.unreadable (names the path and the OS reason).
   static Result<CsvReader> Open(const std::string& path);
-  // For tests and in-memory input.
+  // Any stream (a pipe, a string); `source_name` prefixes error messages.
+  static CsvReader FromStream(std::unique_ptr<std::istream> in, std::string source_name);
   static CsvReader FromString(std::string content, std::string source_name);
 
-  // The next record, nullopt at end of input, or an error for an unterminated quote.
+  // Fills `record` with the next record, reusing its storage so a loop over a large
+  // file does not allocate per field. False at end of input. Errors:
+  // csv.unterminated_quote (names the line the quoted field starts on), csv.unreadable.
+  Result<bool> ReadInto(CsvRecord& record);
+  // The same as a fresh value: nullopt at end of input.
   Result<std::optional<CsvRecord>> Next();
+
   const std::string& source_name() const { return source_; }
 
  private:
   CsvReader(std::string source, std::unique_ptr<std::istream> in);
+  // Replaces the consumed buffer with the next chunk; false at end of input.
   bool Fill();
+  // The next unconsumed byte, or -1 at end of input.
+  int Peek();
+  void SkipByteOrderMark();
 
   std::string source_;
   std::unique_ptr<std::istream> in_;
@@ -38,6 +49,7 @@ class CsvReader {
   size_t pos_ = 0;
   int line_ = 1;
   bool eof_ = false;
+  bool read_failed_ = false;
 };
 
 }  // namespace herald::certificates

@@ -2,8 +2,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "certificates/slug.hpp"
 #include "common/text.hpp"
@@ -11,18 +11,30 @@
 namespace herald::certificates {
 
 std::string EventMatchKey(std::string_view name) {
+  // A spreadsheet cell often carries a no-break space (U+00A0) where people typed
+  // a space, so it counts as whitespace here.
+  constexpr std::string_view kNoBreakSpace = "\xC2\xA0";
   std::string key;
+  key.reserve(name.size());
   bool space = false;
-  for (char c : text::Trim(name)) {
-    if (c == ' ' || c == '\t') {
+  for (size_t i = 0; i < name.size();) {
+    const char c = name[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
       space = true;
+      ++i;
+      continue;
+    }
+    if (name.substr(i).starts_with(kNoBreakSpace)) {
+      space = true;
+      i += kNoBreakSpace.size();
       continue;
     }
     if (space && !key.empty()) key.push_back(' ');
     space = false;
-    key.push_back(c);
+    key.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    ++i;
   }
-  return text::ToLowerAscii(key);
+  return key;
 }
 
 const Event* EventList::Find(std::string_view csv_event_name) const {
@@ -41,7 +53,7 @@ Result<EventList> ParseEvents(std::string_view content, const std::string& sourc
     if (name.empty() || name.front() == '#') continue;
     if (!text::IsValidUtf8(name) || text::HasControlCharacters(name)) {
       return MakeError("events.invalid_name", source_name + ":" + std::to_string(line_number) +
-                                                  ": event name is not valid UTF-8 text");
+                                                  ": the event name is not valid UTF-8 or contains a control character");
     }
     const auto key = EventMatchKey(name);
     if (list.index.contains(key)) continue;
@@ -54,11 +66,17 @@ Result<EventList> ParseEvents(std::string_view content, const std::string& sourc
 }
 
 Result<EventList> LoadEvents(const std::string& path) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    return MakeError("events.unreadable", "cannot read " + path + ": it is a directory, not an events file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return MakeError("events.unreadable", "cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream content;
-  content << in.rdbuf();
-  return ParseEvents(content.str(), path);
+  std::string content;
+  char chunk[1 << 14];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) content.append(chunk, static_cast<size_t>(in.gcount()));
+  if (in.bad()) return MakeError("events.unreadable", "cannot read " + path + ": read error");
+  return ParseEvents(content, path);
 }
 
 }  // namespace herald::certificates

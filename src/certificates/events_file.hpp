@@ -22,12 +22,15 @@ struct EventList {
   // The listed event a CSV value refers to, or nullptr.
   const Event* Find(std::string_view csv_event_name) const;
 
-  std::map<std::string, size_t> index;  // match key -> position in events
+  std::map<std::string, size_t> index;  // EventMatchKey -> position in events
 };
 
-// Case-folded (ASCII), trimmed, inner whitespace collapsed.
+// Trimmed, inner whitespace (including no-break spaces) collapsed to one space,
+// ASCII letters lower-cased: two names with the same key are the same event.
 std::string EventMatchKey(std::string_view name);
 
+// Errors: events.unreadable, events.invalid_name (not UTF-8 or a control character,
+// with file:line). Slugs are assigned with AssignSlugs over the whole list.
 Result<EventList> LoadEvents(const std::string& path);
 Result<EventList> ParseEvents(std::string_view text, const std::string& source_name);
 

@@ -1,6 +1,8 @@
 #include "certificates/slug.hpp"
 
+#include <algorithm>
 #include <map>
+#include <stdexcept>
 
 #include "common/hash.hpp"
 
@@ -63,21 +65,43 @@ std::string SlugBase(std::string_view name) {
 
 std::vector<std::string> AssignSlugs(const std::vector<std::string>& names) {
   std::vector<std::string> bases;
+  bases.reserve(names.size());
   std::map<std::string, int> uses;
-  for (const auto& name : names) {
-    bases.push_back(SlugBase(name));
-    ++uses[bases.back()];
-  }
-  std::vector<std::string> slugs;
+  for (const auto& name : names) ++uses[bases.emplace_back(SlugBase(name))];
+
+  // Suffix length per name: 0 keeps the bare readable part. An empty or shared
+  // readable part starts at 8 hex digits. A suffixed slug can still meet another
+  // name's bare slug (an event literally named "ai-ml-1a2b3c4d") or, in theory, a
+  // hash prefix; every name in such a clash takes a longer suffix until none is left.
+  // The exact names are distinct, so full digests differ and the loop ends; it
+  // looks only at the list, so the result does not depend on the order of lines.
+  std::vector<size_t> suffix(names.size(), 0);
+  std::vector<std::string> digests(names.size());
+  auto slug_of = [&](size_t i) {
+    if (suffix[i] == 0) return bases[i];
+    if (digests[i].empty()) digests[i] = Sha256Hex(names[i]);
+    const auto hash = digests[i].substr(0, suffix[i]);
+    return bases[i].empty() ? "event-" + hash : bases[i] + "-" + hash;
+  };
   for (size_t i = 0; i < names.size(); ++i) {
-    if (!bases[i].empty() && uses[bases[i]] == 1) {
-      slugs.push_back(bases[i]);
-    } else {
-      const auto suffix = Sha256Hex(names[i]).substr(0, 8);
-      slugs.push_back(bases[i].empty() ? "event-" + suffix : bases[i] + "-" + suffix);
-    }
+    if (bases[i].empty() || uses[bases[i]] > 1) suffix[i] = 8;
   }
-  return slugs;
+  std::vector<std::string> slugs(names.size());
+  while (true) {
+    std::map<std::string, std::vector<size_t>> holders;
+    for (size_t i = 0; i < names.size(); ++i) holders[slugs[i] = slug_of(i)].push_back(i);
+    for (const auto& [slug, indexes] : holders) {
+      if (indexes.size() < 2) continue;
+      bool grew = false;
+      for (const size_t i : indexes) {
+        const size_t longer = suffix[i] == 0 ? 8 : std::min<size_t>(suffix[i] * 2, 64);
+        grew = grew || longer != suffix[i];
+        suffix[i] = longer;
+      }
+      if (!grew) throw std::invalid_argument("AssignSlugs: event name \"" + names[indexes[0]] + "\" is listed twice");
+    }
+    if (holders.size() == names.size()) return slugs;
+  }
 }
 
 }  // namespace herald::certificates

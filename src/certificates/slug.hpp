@@ -14,8 +14,10 @@ namespace herald::certificates {
 std::string SlugBase(std::string_view name);
 
 // Slugs for a list of distinct names, in the same order. A name whose readable
-// part is empty or shared with another listed name gets "-" and 8 hex digits of a
-// hash of the exact name appended, so slugs never collide and depend only on the list.
+// part is empty or shared with another listed name gets "-" and 8 hex digits of the
+// SHA-256 of the exact name appended ("event-" + digits when the readable part is
+// empty). Slugs never collide and depend only on the set of names. Listing the same
+// exact name twice is a caller bug and throws std::invalid_argument.
 std::vector<std::string> AssignSlugs(const std::vector<std::string>& names);
 
 }  // namespace herald::certificates
