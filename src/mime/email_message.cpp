@@ -1,235 +1,266 @@
 #include "mime/email_message.hpp"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
+#include <optional>
 
 #include "common/hash.hpp"
+#include "common/text.hpp"
+#include "mime/transfer_encoding.hpp"
 
 namespace herald::mime {
 namespace {
 
-constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr size_t kMaxEncodedWord = 75;
+using OptionalError = std::optional<Error>;
 
-void AppendBase64(std::string& out, std::string_view data, size_t line_length) {
-  size_t column = 0;
-  size_t i = 0;
-  auto emit = [&](char c) {
-    out.push_back(c);
-    if (line_length > 0 && ++column == line_length) {
-      out += "\r\n";
-      column = 0;
-    }
-  };
-  for (; i + 2 < data.size(); i += 3) {
-    const auto a = static_cast<unsigned char>(data[i]);
-    const auto b = static_cast<unsigned char>(data[i + 1]);
-    const auto c = static_cast<unsigned char>(data[i + 2]);
-    emit(kBase64Alphabet[a >> 2]);
-    emit(kBase64Alphabet[((a & 0x03) << 4) | (b >> 4)]);
-    emit(kBase64Alphabet[((b & 0x0F) << 2) | (c >> 6)]);
-    emit(kBase64Alphabet[c & 0x3F]);
-  }
-  if (i < data.size()) {
-    const auto a = static_cast<unsigned char>(data[i]);
-    const bool two = i + 1 < data.size();
-    const auto b = two ? static_cast<unsigned char>(data[i + 1]) : 0;
-    emit(kBase64Alphabet[a >> 2]);
-    emit(kBase64Alphabet[((a & 0x03) << 4) | (b >> 4)]);
-    emit(two ? kBase64Alphabet[(b & 0x0F) << 2] : '=');
-    emit('=');
-  }
-  if (line_length > 0 && column != 0) out += "\r\n";
-}
+constexpr size_t kMaxAddressLength = 254;  // RFC 5321 4.5.3.1.3 (path minus brackets)
+constexpr size_t kMaxLocalPartLength = 64;
+constexpr size_t kMaxExtraWord = 900;      // keeps "Name: word" inside 998 octets
+constexpr size_t kShortFilename = 60;      // longer names go out as RFC 2231 continuations
+// Encoded characters per continuation: " filename*12*=utf-8''" plus this and ";" fit 78.
+constexpr size_t kFilenameSegment = 54;
 
-bool IsPlainAscii(std::string_view s) {
-  for (char ch : s) {
+bool IsPrintableAscii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c > 0x7E) return false;
-  }
-  return true;
+    return c >= 0x20 && c <= 0x7E;
+  });
 }
 
-bool HasLineBreakOrNul(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) != s.npos; }
+bool IsAsciiAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
-Result<void> CheckHeaderInput(std::string_view field, std::string_view value) {
-  if (HasLineBreakOrNul(value)) {
-    return MakeError("mime.header_injection", std::string(field) + " contains a line break or NUL character");
-  }
-  return {};
+// RFC 2045 token character (printable, no space, no tspecials).
+bool IsTokenChar(char c) {
+  return c > 0x20 && c < 0x7F && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
 }
 
-Result<void> CheckAddress(std::string_view field, std::string_view address) {
-  if (auto ok = CheckHeaderInput(field, address); !ok) return ok;
+bool IsToken(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar); }
+
+OptionalError CheckHeaderText(std::string_view field, std::string_view value) {
+  if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    return Error{"mime.header_injection",
+                 std::string(field) + " contains a line break or NUL character; it cannot go into a header"};
+  }
+  if (!text::IsValidUtf8(value)) {
+    return Error{"mime.invalid_utf8", std::string(field) + " is not valid UTF-8"};
+  }
+  return std::nullopt;
+}
+
+OptionalError CheckAddress(std::string_view field, std::string_view address) {
+  if (auto error = CheckHeaderText(field, address)) return error;
   const auto at = address.find('@');
-  if (address.empty() || at == 0 || at == address.npos || at + 1 == address.size() ||
-      address.find('@', at + 1) != address.npos || !IsPlainAscii(address) ||
-      address.find_first_of(" <>(),;:\\\"[]") != address.npos) {
-    return MakeError("mime.invalid_address", std::string(field) + " is not a valid address: \"" +
-                                                 std::string(address) + "\"");
+  const bool valid = !address.empty() && address.size() <= kMaxAddressLength && at != 0 &&
+                     at != std::string_view::npos && at <= kMaxLocalPartLength && at + 1 < address.size() &&
+                     address.find('@', at + 1) == std::string_view::npos && IsPrintableAscii(address) &&
+                     address.find_first_of(" <>()[],;:\\\"") == std::string_view::npos;
+  if (!valid) {
+    return Error{"mime.invalid_address",
+                 std::string(field) + " is not a plain e-mail address: \"" + std::string(address) + "\""};
   }
-  return {};
+  return std::nullopt;
 }
 
-// Length of the UTF-8 sequence starting with lead byte c (1 for invalid bytes).
-size_t Utf8Length(unsigned char c) {
-  if (c >= 0xF0) return 4;
-  if (c >= 0xE0) return 3;
-  if (c >= 0xC0) return 2;
-  return 1;
+OptionalError CheckMailbox(std::string_view role, const Mailbox& mailbox) {
+  if (auto error = CheckHeaderText(std::string(role) + " name", mailbox.display_name)) return error;
+  return CheckAddress(std::string(role) + " address", mailbox.address);
 }
 
-// Encoded words of at most kMaxEncodedWord chars, split between characters,
-// joined by CRLF SP so each sits on its own folded line.
-std::string EncodeWords(std::string_view utf8, size_t first_line_used) {
-  constexpr std::string_view kPrefix = "=?utf-8?b?";
-  constexpr std::string_view kSuffix = "?=";
-  std::string out;
-  size_t pos = 0;
-  bool first = true;
-  while (pos < utf8.size()) {
-    // Room for base64 text: 4 chars per 3 bytes.
-    const size_t budget_chars = kMaxEncodedWord - kPrefix.size() - kSuffix.size() - (first ? std::min<size_t>(first_line_used, 20) : 0);
-    const size_t budget_bytes = budget_chars / 4 * 3;
-    size_t end = pos;
-    while (end < utf8.size()) {
-      const size_t len = Utf8Length(static_cast<unsigned char>(utf8[end]));
-      if (end + len - pos > budget_bytes) break;
-      end += len;
+OptionalError CheckMessageId(std::string_view id) {
+  if (auto error = CheckHeaderText("message id", id)) return error;
+  const auto at = id.find('@');
+  if (id.empty() || id.size() > kMaxAddressLength || at == 0 || at == std::string_view::npos || at + 1 == id.size() ||
+      !IsPrintableAscii(id) || id.find_first_of(" <>") != std::string_view::npos) {
+    return Error{"mime.invalid_message_id",
+                 "message id must look like \"unique@domain\" without angle brackets: \"" + std::string(id) + "\""};
+  }
+  return std::nullopt;
+}
+
+OptionalError CheckContentType(std::string_view field, std::string_view content_type) {
+  if (auto error = CheckHeaderText(field, content_type)) return error;
+  const auto semicolon = content_type.find(';');
+  const auto type = text::Trim(content_type.substr(0, semicolon));
+  const auto slash = type.find('/');
+  if (content_type.empty()) return std::nullopt;
+  if (slash == std::string_view::npos || !IsToken(type.substr(0, slash)) || !IsToken(type.substr(slash + 1)) ||
+      !IsPrintableAscii(content_type) || content_type.size() > kMaxExtraWord) {
+    return Error{"mime.invalid_content_type",
+                 std::string(field) + " must be \"type/subtype\": \"" + std::string(content_type) + "\""};
+  }
+  return std::nullopt;
+}
+
+OptionalError CheckExtraHeader(std::string_view name, std::string_view value) {
+  static constexpr std::array<std::string_view, 9> kOwnFields = {
+      "from", "to", "subject", "date", "message-id", "mime-version", "content-type", "content-transfer-encoding",
+      "content-disposition"};
+  if (auto error = CheckHeaderText("header name \"" + std::string(name) + "\"", name)) return error;
+  const bool valid_name = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return c > 0x20 && c < 0x7F && c != ':';
+  });
+  if (!valid_name) return Error{"mime.invalid_header", "invalid header name \"" + std::string(name) + "\""};
+  const auto lower = text::ToLowerAscii(name);
+  if (std::find(kOwnFields.begin(), kOwnFields.end(), lower) != kOwnFields.end()) {
+    return Error{"mime.invalid_header", "header " + std::string(name) + " is written by the message builder itself"};
+  }
+  if (auto error = CheckHeaderText("header " + std::string(name), value)) return error;
+  size_t word = 0;
+  for (char c : value) {
+    word = c == ' ' ? 0 : word + 1;
+    if (word > kMaxExtraWord) {
+      return Error{"mime.invalid_header", "header " + std::string(name) + " has a word too long for one line"};
     }
-    if (end == pos) end = std::min(utf8.size(), pos + Utf8Length(static_cast<unsigned char>(utf8[pos])));
-    if (!first) out += "\r\n ";
-    out += kPrefix;
-    AppendBase64(out, utf8.substr(pos, end - pos), 0);
-    out += kSuffix;
-    pos = end;
-    first = false;
   }
-  return out;
+  return std::nullopt;
 }
 
-// Folds plain ASCII header text at spaces so lines stay within 78 characters.
-std::string FoldAscii(std::string_view text, size_t first_line_used) {
-  std::string out;
-  size_t line = first_line_used;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t next = text.find(' ', pos + 1);
-    if (next == text.npos) next = text.size();
-    const auto word = text.substr(pos, next - pos);
-    if (line + word.size() > 78 && line > first_line_used && word.front() == ' ') {
-      out += "\r\n";
-      line = 0;
+OptionalError Validate(const EmailContent& content) {
+  if (auto error = CheckMailbox("from", content.from)) return error;
+  if (content.to.empty()) return Error{"mime.no_recipient", "a message needs at least one To address"};
+  for (size_t i = 0; i < content.to.size(); ++i) {
+    if (auto error = CheckMailbox("to", content.to[i])) {
+      error->message += " (recipient " + std::to_string(i + 1) + ")";
+      return error;
     }
-    out += word;
-    line += word.size();
-    pos = next;
   }
-  return out;
-}
-
-bool IsAtext(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-/=?^_`{|}~ ").find(c) != std::string_view::npos;
-}
-
-std::string FormatMailbox(const Mailbox& mailbox) {
-  if (mailbox.display_name.empty()) return mailbox.address;
-  std::string name;
-  const auto& display = mailbox.display_name;
-  if (!IsPlainAscii(display)) {
-    name = EncodeWords(display, 10);
-  } else if (std::all_of(display.begin(), display.end(), IsAtext)) {
-    name = display;
-  } else {
-    name = "\"";
-    for (char c : display) {
-      if (c == '"' || c == '\\') name += '\\';
-      name += c;
+  if (auto error = CheckHeaderText("subject", content.subject)) return error;
+  if (auto error = CheckMessageId(content.message_id)) return error;
+  for (size_t i = 0; i < content.attachments.size(); ++i) {
+    const auto& attachment = content.attachments[i];
+    auto error = CheckHeaderText("attachment filename", attachment.filename);
+    if (!error) error = CheckContentType("attachment content type", attachment.content_type);
+    if (error) {
+      error->message += " (attachment " + std::to_string(i + 1) + ")";
+      return error;
     }
-    name += "\"";
   }
-  return name + " <" + mailbox.address + ">";
+  for (const auto& [name, value] : content.extra_headers) {
+    if (auto error = CheckExtraHeader(name, value)) return error;
+  }
+  return std::nullopt;
 }
 
+void AppendMailbox(HeaderWriter& header, const Mailbox& mailbox) {
+  header.AppendPhrase(mailbox.display_name);
+  header.AppendAddress(mailbox.address, !mailbox.display_name.empty());
+}
+
+// RFC 5322 date-time in UTC; fixed English names, whatever the process locale.
 std::string FormatDate(std::chrono::system_clock::time_point when) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  static constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t seconds =
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::seconds>(when));
   std::tm utc{};
-  gmtime_r(&t, &utc);
-  char buffer[64];
-  std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S +0000", &utc);
+  gmtime_r(&seconds, &utc);
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[utc.tm_wday].data(),
+                utc.tm_mday, kMonths[utc.tm_mon].data(), utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
   return buffer;
 }
 
-// Quoted-printable (RFC 2045 6.7) with CRLF hard line breaks; any bare CR or LF
-// in the input becomes a CRLF.
-void AppendQuotedPrintable(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  size_t column = 0;
-  auto soft_break = [&] {
-    out += "=\r\n";
-    column = 0;
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    if (ch == '\r' || ch == '\n') {
-      if (ch == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      out += "\r\n";
-      column = 0;
-      continue;
-    }
+// An ASCII stand-in for clients that do not read RFC 2231: runs of other
+// characters become one '_', the extension is kept when the name is shortened.
+std::string FallbackFilename(std::string_view filename) {
+  std::string out;
+  for (char ch : filename) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool next_is_break = i + 1 == text.size() || text[i + 1] == '\r' || text[i + 1] == '\n';
-    const bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !next_is_break);
-    // A '.' at the start of a line is encoded so that no transport ever has to dot-stuff the body.
-    const bool encode = !literal || (column == 0 && c == '.');
-    const size_t width = encode ? 3 : 1;
-    if (column + width > 75) soft_break();
-    if (encode) {
-      out += '=';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    } else {
+    if (c >= 0x20 && c < 0x7F && ch != '"' && ch != '\\') {
       out += ch;
+    } else if (c < 0x80 || c >= 0xC0) {  // one '_' per character, not per byte
+      if (out.empty() || out.back() != '_') out += '_';
     }
-    column += width;
   }
-  if (column != 0) out += "\r\n";
+  const auto dot = out.rfind('.');
+  const std::string extension = dot != std::string::npos && out.size() - dot <= 10 ? out.substr(dot) : "";
+  std::string stem = out.substr(0, out.size() - extension.size());
+  if (stem.size() + extension.size() > kShortFilename) stem.resize(kShortFilename - extension.size());
+  if (std::none_of(stem.begin(), stem.end(), IsAsciiAlnum)) stem = "attachment";
+  return stem + extension;
 }
 
-std::string QuoteParameter(std::string_view value) {
+std::string Quoted(std::string_view value) {
   std::string out = "\"";
   for (char c : value) {
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
-  return out + "\"";
+  out += '"';
+  return out;
 }
 
-// Non-ASCII file names: RFC 2231 `filename*` in Content-Disposition (what the
-// standards say) and an RFC 2047 encoded `name` in Content-Type (what older
-// clients read). Never both forms of one parameter: parsers pick differently.
-std::string FileNameParameter(std::string_view filename) {
-  if (IsPlainAscii(filename)) return "; filename=" + QuoteParameter(filename);
+// RFC 2231 filename*: percent-encoded UTF-8, split into numbered continuations
+// between characters so each piece sits on its own folded line.
+void AppendExtendedFilename(HeaderWriter& header, std::string_view filename) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string extended;
-  for (char ch : filename) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        std::string_view("!#$&+-.^_`|~").find(ch) != std::string_view::npos) {
-      extended += ch;
-    } else {
-      extended += '%';
-      extended += kHex[c >> 4];
-      extended += kHex[c & 0x0F];
+  std::vector<std::string> segments(1);
+  size_t i = 0;
+  while (i < filename.size()) {
+    const auto lead = static_cast<unsigned char>(filename[i]);
+    const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    std::string encoded;
+    for (size_t k = i; k < std::min(filename.size(), i + length); ++k) {
+      const char ch = filename[k];
+      if (IsAsciiAlnum(ch) || std::string_view("!#$&+-.^_`|~").find(ch) != std::string_view::npos) {
+        encoded += ch;
+      } else {
+        const auto c = static_cast<unsigned char>(ch);
+        encoded += '%';
+        encoded += kHex[c >> 4];
+        encoded += kHex[c & 0x0F];
+      }
     }
+    if (segments.back().size() + encoded.size() > kFilenameSegment && !segments.back().empty()) {
+      segments.emplace_back();
+    }
+    segments.back() += encoded;
+    i += length;
   }
-  return ";\r\n filename*=utf-8''" + extended;
+  for (size_t n = 0; n < segments.size(); ++n) {
+    header.AppendRaw(";");
+    std::string parameter = segments.size() == 1 ? "filename*=" : "filename*" + std::to_string(n) + "*=";
+    if (n == 0) parameter += "utf-8''";
+    header.AppendWord(parameter + segments[n]);
+  }
 }
 
-std::string NameParameter(std::string_view filename) {
-  if (IsPlainAscii(filename)) return "; name=" + QuoteParameter(filename);
-  return ";\r\n name=\"" + EncodeWords(filename, 0) + "\"";
+void AppendAttachmentPart(std::string& out, const Attachment& attachment) {
+  const bool has_name = !attachment.filename.empty();
+  const bool short_ascii = IsPrintableAscii(attachment.filename) && attachment.filename.size() <= kShortFilename;
+  const std::string fallback = has_name ? (short_ascii ? attachment.filename : FallbackFilename(attachment.filename))
+                                        : std::string();
+  {
+    HeaderWriter header(out, "Content-Type");
+    header.AppendFoldedAscii(attachment.content_type.empty() ? std::string_view("application/octet-stream")
+                                                             : std::string_view(attachment.content_type));
+    if (has_name) {
+      header.AppendRaw(";");
+      header.AppendWord("name=" + Quoted(fallback));
+    }
+    header.Finish();
+  }
+  out += "Content-Transfer-Encoding: base64\r\n";
+  {
+    HeaderWriter header(out, "Content-Disposition");
+    header.AppendWord("attachment");
+    // Only one form of the parameter: GMime and Python both report a duplicate
+    // when filename and filename* meet. The ASCII fallback lives in the
+    // Content-Type name parameter, which is what clients without RFC 2231 read.
+    if (has_name && !short_ascii) {
+      AppendExtendedFilename(header, attachment.filename);
+    } else if (has_name) {
+      header.AppendRaw(";");
+      header.AppendWord("filename=" + Quoted(fallback));
+    }
+    header.Finish();
+  }
+  out += "\r\n";
+  AppendBase64Lines(out, attachment.data);
+  // The CRLF before the next delimiter belongs to the delimiter.
+  if (!attachment.data.empty()) out.resize(out.size() - 2);
 }
 
 void AppendTextPart(std::string& out, std::string_view subtype, std::string_view body) {
@@ -239,109 +270,134 @@ void AppendTextPart(std::string& out, std::string_view subtype, std::string_view
   AppendQuotedPrintable(out, body);
 }
 
+void AppendMultipartHeader(std::string& out, std::string_view subtype, std::string_view boundary) {
+  HeaderWriter header(out, "Content-Type");
+  header.AppendWord("multipart/" + std::string(subtype) + ";");
+  header.AppendWord("boundary=\"" + std::string(boundary) + "\"");
+  header.Finish();
+  out += "\r\n";
+}
+
+void AppendDelimiter(std::string& out, std::string_view boundary, bool first) {
+  out += first ? "--" : "\r\n--";
+  out += boundary;
+  out += "\r\n";
+}
+
+void AppendCloseDelimiter(std::string& out, std::string_view boundary) {
+  out += "\r\n--";
+  out += boundary;
+  out += "--";
+}
+
+// Size of the finished message, rounded up, so the buffer is allocated once
+// (the encoders size their output for the worst case before trimming).
+size_t EstimateSize(const EmailContent& content) {
+  size_t size = 4096 + 4 * (content.text_body.size() + content.html_body.size()) + 64 * content.to.size();
+  for (const auto& [name, value] : content.extra_headers) size += name.size() + value.size() * 2 + 16;
+  for (const auto& attachment : content.attachments) {
+    size += attachment.data.size() / 57 * 78 + 600 + 12 * attachment.filename.size();
+  }
+  return size;
+}
+
 }  // namespace
 
-std::string EncodeHeaderText(std::string_view utf8) {
-  if (IsPlainAscii(utf8)) return std::string(utf8);
-  return EncodeWords(utf8, 0);
-}
-
-std::string MakeMessageId(std::string_view unique_part, std::string_view domain) {
-  std::string id;
-  for (char c : unique_part) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-        c == '_') {
-      id += c;
-    }
-  }
-  if (id.empty()) id = RandomHex(12);
-  return id + "@" + std::string(domain.empty() ? "herald.invalid" : domain);
-}
-
 Result<std::string> BuildMessage(const EmailContent& content) {
-  if (auto ok = CheckAddress("from address", content.from.address); !ok) return Unexpected<Error>(ok.error());
-  if (auto ok = CheckHeaderInput("from name", content.from.display_name); !ok) return Unexpected<Error>(ok.error());
-  if (content.to.empty()) return MakeError("mime.no_recipient", "a message needs at least one To address");
-  for (const auto& to : content.to) {
-    if (auto ok = CheckAddress("to address", to.address); !ok) return Unexpected<Error>(ok.error());
-    if (auto ok = CheckHeaderInput("to name", to.display_name); !ok) return Unexpected<Error>(ok.error());
-  }
-  if (auto ok = CheckHeaderInput("subject", content.subject); !ok) return Unexpected<Error>(ok.error());
-  if (auto ok = CheckHeaderInput("message id", content.message_id); !ok) return Unexpected<Error>(ok.error());
-  for (const auto& a : content.attachments) {
-    if (auto ok = CheckHeaderInput("attachment filename", a.filename); !ok) return Unexpected<Error>(ok.error());
-    if (auto ok = CheckHeaderInput("attachment content type", a.content_type); !ok) {
-      return Unexpected<Error>(ok.error());
-    }
-  }
-  for (const auto& [name, value] : content.extra_headers) {
-    if (auto ok = CheckHeaderInput("header name", name); !ok) return Unexpected<Error>(ok.error());
-    if (auto ok = CheckHeaderInput("header " + name, value); !ok) return Unexpected<Error>(ok.error());
-    if (name.empty() || name.find(':') != std::string::npos || !IsPlainAscii(name) ||
-        name.find(' ') != std::string::npos) {
-      return MakeError("mime.invalid_header", "invalid header name \"" + name + "\"");
-    }
-  }
+  if (auto error = Validate(content)) return Unexpected<Error>(std::move(*error));
 
-  size_t size_hint = 1024 + content.text_body.size() * 11 / 10 + content.html_body.size() * 11 / 10;
-  for (const auto& a : content.attachments) size_hint += a.data.size() * 138 / 100 + 512;
   std::string out;
-  out.reserve(size_hint);
-
-  out += "From: " + FormatMailbox(content.from) + "\r\n";
-  out += "To: ";
-  for (size_t i = 0; i < content.to.size(); ++i) {
-    if (i > 0) out += ",\r\n ";
-    out += FormatMailbox(content.to[i]);
+  out.reserve(EstimateSize(content));
+  {
+    HeaderWriter header(out, "From");
+    AppendMailbox(header, content.from);
+    header.Finish();
   }
-  out += "\r\n";
-  out += "Subject: ";
-  out += IsPlainAscii(content.subject) ? FoldAscii(content.subject, 9) : EncodeWords(content.subject, 9);
-  out += "\r\n";
-  out += "Date: " + FormatDate(content.date) + "\r\n";
-  out += "Message-ID: <" + content.message_id + ">\r\n";
+  {
+    HeaderWriter header(out, "To");
+    for (size_t i = 0; i < content.to.size(); ++i) {
+      if (i > 0) header.AppendRaw(",");
+      AppendMailbox(header, content.to[i]);
+    }
+    header.Finish();
+  }
+  {
+    HeaderWriter header(out, "Subject");
+    header.AppendUnstructured(content.subject);
+    header.Finish();
+  }
+  {
+    HeaderWriter header(out, "Date");
+    header.AppendWord(FormatDate(content.date));
+    header.Finish();
+  }
+  {
+    HeaderWriter header(out, "Message-ID");
+    header.AppendAddress(content.message_id, true);
+    header.Finish();
+  }
   for (const auto& [name, value] : content.extra_headers) {
-    out += name + ": " + EncodeHeaderText(value) + "\r\n";
+    HeaderWriter header(out, name);
+    if (IsPrintableAscii(value)) {
+      header.AppendFoldedAscii(value);
+    } else {
+      header.AppendUnstructured(value);
+    }
+    header.Finish();
   }
   out += "MIME-Version: 1.0\r\n";
 
-  // "=_" never occurs in quoted-printable or base64 output, so these boundaries
-  // cannot collide with any body content.
+  // No body line can start with "--=_": quoted-printable writes '=' as "=3D" and
+  // base64 has no '-' and only ends a line with '='. So these boundaries cannot
+  // occur in any content, whatever it holds; the digest only tells messages apart.
   const std::string seed = Sha256Hex(content.message_id).substr(0, 16);
-  const std::string mixed = "=_herald_mixed_" + seed;
-  const std::string alternative = "=_herald_alt_" + seed;
+  const std::string mixed = "=_herald_m_" + seed;
+  const std::string alternative = "=_herald_a_" + seed;
 
-  auto append_body = [&] {
+  const auto append_body = [&] {
     if (content.html_body.empty()) {
       AppendTextPart(out, "plain", content.text_body);
       return;
     }
-    out += "Content-Type: multipart/alternative; boundary=\"" + alternative + "\"\r\n\r\n";
-    out += "--" + alternative + "\r\n";
+    AppendMultipartHeader(out, "alternative", alternative);
+    AppendDelimiter(out, alternative, true);
     AppendTextPart(out, "plain", content.text_body);
-    out += "--" + alternative + "\r\n";
+    AppendDelimiter(out, alternative, false);
     AppendTextPart(out, "html", content.html_body);
-    out += "--" + alternative + "--\r\n";
+    AppendCloseDelimiter(out, alternative);
   };
 
   if (content.attachments.empty()) {
     append_body();
-    return out;
+  } else {
+    AppendMultipartHeader(out, "mixed", mixed);
+    AppendDelimiter(out, mixed, true);
+    append_body();
+    for (const auto& attachment : content.attachments) {
+      AppendDelimiter(out, mixed, false);
+      AppendAttachmentPart(out, attachment);
+    }
+    AppendCloseDelimiter(out, mixed);
   }
-  out += "Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\n";
-  out += "This is a multi-part message in MIME format.\r\n";
-  out += "--" + mixed + "\r\n";
-  append_body();
-  for (const auto& a : content.attachments) {
-    out += "--" + mixed + "\r\n";
-    out += "Content-Type: " + (a.content_type.empty() ? std::string("application/octet-stream") : a.content_type) +
-           NameParameter(a.filename) + "\r\n";
-    out += "Content-Transfer-Encoding: base64\r\n";
-    out += "Content-Disposition: attachment" + FileNameParameter(a.filename) + "\r\n\r\n";
-    AppendBase64(out, a.data, 76);
-  }
-  out += "--" + mixed + "--\r\n";
+  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
   return out;
+}
+
+std::string MakeMessageId(std::string_view unique_part, std::string_view domain) {
+  const auto safe = [](std::string_view s, size_t max_size) {
+    return !s.empty() && s.size() <= max_size && s.front() != '.' && s.back() != '.' &&
+           s.find("..") == std::string_view::npos &&
+           std::all_of(s.begin(), s.end(), [](char c) { return IsAsciiAlnum(c) || c == '.' || c == '-' || c == '_'; });
+  };
+  std::string left;
+  if (unique_part.empty()) {
+    left = RandomHex(16);
+  } else if (safe(unique_part, 64)) {
+    left = std::string(unique_part);
+  } else {
+    left = Sha256Hex(unique_part).substr(0, 32);
+  }
+  return left + "@" + (safe(domain, 253) ? std::string(domain) : std::string("herald.invalid"));
 }
 
 }  // namespace herald::mime
