@@ -1,22 +1,22 @@
 #include "tests/support/rabbitmq_server.hpp"
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include <mutex>
 #include <stdexcept>
 
 namespace herald::testing {
 namespace {
 
 constexpr const char* kRabbitBin = "/usr/lib/rabbitmq/bin/";
+// Erlang distribution on loopback only: tests never open ports to the network.
 constexpr const char* kDistributionArgs = "-kernel inet_dist_use_interface {127,0,0,1}";
+constexpr auto kStartTimeout = std::chrono::minutes(2);
 
 bool PortAcceptsConnections(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -34,7 +34,7 @@ bool PortAcceptsConnections(int port) {
 std::map<std::string, std::string> RabbitMqServer::Environment() const {
   const auto& d = dir_.path();
   return {
-      {"HOME", d},
+      {"HOME", d},  // the Erlang cookie is created there
       {"RABBITMQ_NODENAME", node_},
       {"RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1"},
       {"RABBITMQ_NODE_PORT", std::to_string(port_)},
@@ -56,31 +56,50 @@ RabbitMqServer::RabbitMqServer() {
   dist_port_ = FreePort();
   epmd_port_ = FreePort();
   node_ = "herald" + std::to_string(port_) + "@localhost";
-  WriteFile(dir_.path() + "/enabled_plugins", "[].\n");
-  WriteFile(dir_.path() + "/rabbitmq.conf", "listeners.tcp.default = " + std::to_string(port_) + "\n");
+  const auto& d = dir_.path();
+  WriteFile(d + "/enabled_plugins", "[].\n");
+  WriteFile(d + "/rabbitmq.conf", "listeners.tcp.default = 127.0.0.1:" + std::to_string(port_) + "\n");
+
+  // Our own epmd, in the foreground, so that it has a PID we know; otherwise the
+  // node starts a daemonised one that outlives the test.
+  epmd_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+      .argv = {"epmd", "-address", "127.0.0.1", "-port", std::to_string(epmd_port_)},
+      .extra_env = Environment(),
+      .stdout_path = d + "/epmd.out",
+      .stderr_path = d + "/epmd.err"});
+  if (!WaitFor([&] { return PortAcceptsConnections(epmd_port_) || epmd_->Wait(std::chrono::milliseconds(0)); },
+               std::chrono::seconds(10)) ||
+      epmd_->Wait(std::chrono::milliseconds(0))) {
+    throw std::runtime_error("epmd did not start on port " + std::to_string(epmd_port_) + "; see " + d + "/epmd.err");
+  }
+
   server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
       .argv = {std::string(kRabbitBin) + "rabbitmq-server"},
       .extra_env = Environment(),
-      .stdout_path = dir_.path() + "/server.out",
-      .stderr_path = dir_.path() + "/server.err"});
-  // The AMQP port opens once the broker is ready to accept clients.
-  if (!WaitFor([&] { return PortAcceptsConnections(port_); }, std::chrono::seconds(90))) {
-    throw std::runtime_error("RabbitMQ did not start; see " + dir_.path() + "/log");
+      .stdout_path = d + "/server.out",
+      .stderr_path = d + "/server.err"});
+  // The listener opens near the end of boot; a node that fails exits instead.
+  const bool up = WaitFor([&] { return PortAcceptsConnections(port_) || server_->Wait(std::chrono::milliseconds(0)); },
+                          kStartTimeout);
+  if (!up || server_->Wait(std::chrono::milliseconds(0))) {
+    throw std::runtime_error("RabbitMQ node " + node_ + " did not start; see " + d + "/log and " + d + "/server.out");
+  }
+  // The port could belong to someone else; this confirms it is our node, fully booted.
+  const auto awaited = RunCommand({std::string(kRabbitBin) + "rabbitmqctl", "-n", node_, "-q", "await_startup",
+                                   "--timeout", "60"},
+                                  std::chrono::seconds(90), Environment());
+  if (awaited.exit_code != 0) {
+    throw std::runtime_error("rabbitmqctl await_startup failed for " + node_ + "; see " + d + "/log");
   }
 }
 
 RabbitMqServer::~RabbitMqServer() {
-  Ctl({"stop"});
-  server_->Wait(std::chrono::seconds(20));
-  // The node started its own epmd on our port; stop it by its PID.
-  const auto epmd = RunCommand({"pgrep", "-f", "epmd.*-port " + std::to_string(epmd_port_)}, std::chrono::seconds(5));
-  std::istringstream pids(epmd.output);
-  for (int pid; pids >> pid;) kill(pid, SIGKILL);
-  const auto any_epmd = RunCommand({"bash", "-c", "ss -ltnp 2>/dev/null | grep ':" + std::to_string(epmd_port_) +
-                                                      " ' | grep -o 'pid=[0-9]*' | cut -d= -f2"},
-                                   std::chrono::seconds(5));
-  std::istringstream more(any_epmd.output);
-  for (int pid; more >> pid;) kill(pid, SIGKILL);
+  if (server_ && !server_->Wait(std::chrono::milliseconds(0))) {
+    Ctl({"stop"});
+    server_->Wait(std::chrono::seconds(30));
+  }
+  server_.reset();  // SIGKILLs the node's process group if it is still there
+  epmd_.reset();
 }
 
 std::string RabbitMqServer::Ctl(const std::vector<std::string>& args) const {
@@ -90,18 +109,20 @@ std::string RabbitMqServer::Ctl(const std::vector<std::string>& args) const {
 }
 
 RabbitMqServer& SharedRabbitMqServer() {
+  static std::mutex mutex;
   static RabbitMqServer* server = nullptr;
+  std::lock_guard lock(mutex);
   if (server == nullptr) {
     server = new RabbitMqServer();
     // Stopped by gtest's environment teardown, before static destructors run.
-    class StopAtExit : public ::testing::Environment {
+    class StopAtEnd : public ::testing::Environment {
      public:
       void TearDown() override {
         delete server;
         server = nullptr;
       }
     };
-    ::testing::AddGlobalTestEnvironment(new StopAtExit);
+    ::testing::AddGlobalTestEnvironment(new StopAtEnd);
   }
   return *server;
 }

@@ -1,12 +1,13 @@
-// A private RabbitMQ node for tests: its own ports, Erlang cookie, data and logs
-// in a temporary folder, started from Debian's rabbitmq-server and stopped (with
-// its epmd) by PID. Starting takes seconds, so share one per test binary.
+// A private RabbitMQ node for tests: its own ports, Erlang cookie (HOME), data and
+// logs in a temporary folder, started from Debian's rabbitmq-server with its own
+// epmd, and stopped, both of them, by PID. Starting takes 5-15 s, so share one per
+// test binary (SharedRabbitMqServer) and give each test its own queue names.
 #pragma once
 
 #include <map>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.hpp"
 
@@ -14,24 +15,30 @@ namespace herald::testing {
 
 class RabbitMqServer {
  public:
-  RabbitMqServer();  // throws std::runtime_error if the node does not come up within a minute
+  // Returns once the node has booted (rabbitmqctl await_startup); throws
+  // std::runtime_error naming the log folder if it does not within 2 minutes.
+  RabbitMqServer();
+  // rabbitmqctl stop, then SIGKILL for whatever is left of the node and its epmd.
   ~RabbitMqServer();
   RabbitMqServer(const RabbitMqServer&) = delete;
   RabbitMqServer& operator=(const RabbitMqServer&) = delete;
 
   int port() const { return port_; }
+  const std::string& node() const { return node_; }
   std::string amqp_url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/%2f"; }
   // rabbitmqctl against this node, e.g. {"list_queues", "name", "messages"}; returns stdout.
   std::string Ctl(const std::vector<std::string>& args) const;
-
- private:
+  // Environment that points RabbitMQ's tools at this node (for the herald binary's
+  // tests, or for running rabbitmq-diagnostics by hand).
   std::map<std::string, std::string> Environment() const;
 
+ private:
   TempDir dir_;
   std::string node_;
   int port_ = 0;
   int dist_port_ = 0;
   int epmd_port_ = 0;
+  std::unique_ptr<ChildProcess> epmd_;
   std::unique_ptr<ChildProcess> server_;
 };
 

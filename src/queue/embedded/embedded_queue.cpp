@@ -1,7 +1,9 @@
 #include "queue/embedded/embedded_queue.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
+#include <utility>
 
 namespace herald::queue::embedded {
 namespace {
@@ -31,8 +33,14 @@ CREATE TABLE IF NOT EXISTS queue_dead (
 )sql";
 
 // Real time between polls while waiting for items that are not there yet; delayed
-// items become ready by the (injectable) clock, which a condition variable cannot see.
+// items become ready by the (injectable) clock, which a condition variable cannot
+// see. Publish and Retry in this process wake waiters at once.
 constexpr std::chrono::milliseconds kPollInterval{50};
+
+// A lease is identified by the row and the delivery it came from: once a lease has
+// expired and the item was taken again, the first holder's ack, retry or dead
+// letter no longer applies to it.
+constexpr std::string_view kCurrentLease = "id = ? AND delivery_count = ?";
 
 }  // namespace
 
@@ -46,23 +54,33 @@ void EmbeddedQueue::EnsureLane(const std::string& lane) {
   db_.Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
 }
 
+bool EmbeddedQueue::HasLane(const std::string& lane) {
+  std::lock_guard lock(mutex_);
+  return db_.Prepare("SELECT 1 FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
+}
+
 RemovedLane EmbeddedQueue::RemoveLane(const std::string& lane) {
   std::lock_guard lock(mutex_);
   store::sqlite::Transaction tx(db_);
   RemovedLane removed{lane, {}};
-  auto query = db_.Prepare("SELECT message_id FROM queue_items WHERE lane = ? ORDER BY id");
+  auto query = db_.Prepare("DELETE FROM queue_items WHERE lane = ? RETURNING message_id, id");
   query.Bind(1, lane);
-  while (query.Step()) removed.pending_message_ids.push_back(query.ColumnText(0));
-  db_.Prepare("DELETE FROM queue_items WHERE lane = ?").Bind(1, lane).Step();
+  std::vector<std::pair<std::int64_t, std::string>> rows;
+  while (query.Step()) rows.emplace_back(query.ColumnInt(1), query.ColumnText(0));
+  std::sort(rows.begin(), rows.end());
+  for (auto& row : rows) removed.pending_message_ids.push_back(std::move(row.second));
   db_.Prepare("DELETE FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
+  db_.Prepare("DELETE FROM queue_dead WHERE lane = ?").Bind(1, lane).Step();
   tx.Commit();
   return removed;
 }
 
 void EmbeddedQueue::Publish(const std::string& lane, const std::vector<OutgoingItem>& items) {
+  if (items.empty()) return;
   {
     std::lock_guard lock(mutex_);
     store::sqlite::Transaction tx(db_);
+    db_.Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
     auto insert = db_.Prepare(
         "INSERT OR IGNORE INTO queue_items (lane, message_id, body, priority, available_at) VALUES (?,?,?,?,?)");
     const auto now = NowMs();
@@ -103,6 +121,7 @@ std::vector<Lease> EmbeddedQueue::TakeReady(const std::string& lane, int max_ite
 }
 
 std::vector<Lease> EmbeddedQueue::Take(const std::string& lane, int max_items, std::chrono::milliseconds wait) {
+  if (max_items <= 0) return {};
   const auto deadline = std::chrono::steady_clock::now() + wait;
   std::unique_lock lock(mutex_);
   while (true) {
@@ -118,9 +137,9 @@ void EmbeddedQueue::Ack(const std::vector<Lease>& leases) {
   if (leases.empty()) return;
   std::lock_guard lock(mutex_);
   store::sqlite::Transaction tx(db_);
-  auto remove = db_.Prepare("DELETE FROM queue_items WHERE id = ?");
+  auto remove = db_.Prepare("DELETE FROM queue_items WHERE " + std::string(kCurrentLease));
   for (const auto& lease : leases) {
-    remove.Bind(1, static_cast<std::int64_t>(lease.tag));
+    remove.Bind(1, static_cast<std::int64_t>(lease.tag)).Bind(2, lease.delivery_count);
     remove.Step();
     remove.Reset();
   }
@@ -130,9 +149,10 @@ void EmbeddedQueue::Ack(const std::vector<Lease>& leases) {
 void EmbeddedQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
   {
     std::lock_guard lock(mutex_);
-    db_.Prepare("UPDATE queue_items SET available_at = ?, leased_until = 0 WHERE id = ?")
+    db_.Prepare("UPDATE queue_items SET available_at = ?, leased_until = 0 WHERE " + std::string(kCurrentLease))
         .Bind(1, NowMs() + delay.count())
         .Bind(2, static_cast<std::int64_t>(lease.tag))
+        .Bind(3, lease.delivery_count)
         .Step();
   }
   published_.notify_all();
@@ -141,14 +161,22 @@ void EmbeddedQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
 void EmbeddedQueue::DeadLetter(const Lease& lease, const std::string& reason) {
   std::lock_guard lock(mutex_);
   store::sqlite::Transaction tx(db_);
-  db_.Prepare(
-         "INSERT INTO queue_dead (lane, message_id, body, reason, dead_at) "
-         "SELECT lane, message_id, body, ?, ? FROM queue_items WHERE id = ?")
-      .Bind(1, reason)
-      .Bind(2, NowMs())
-      .Bind(3, static_cast<std::int64_t>(lease.tag))
-      .Step();
-  db_.Prepare("DELETE FROM queue_items WHERE id = ?").Bind(1, static_cast<std::int64_t>(lease.tag)).Step();
+  std::optional<DeadItem> dead;
+  {
+    auto moved = db_.Prepare("DELETE FROM queue_items WHERE " + std::string(kCurrentLease) +
+                             " RETURNING lane, message_id, body");
+    moved.Bind(1, static_cast<std::int64_t>(lease.tag)).Bind(2, lease.delivery_count);
+    if (moved.Step()) dead = DeadItem{moved.ColumnText(1), moved.ColumnText(2), reason, NowMs()};
+  }
+  if (dead) {
+    db_.Prepare("INSERT INTO queue_dead (lane, message_id, body, reason, dead_at) VALUES (?,?,?,?,?)")
+        .Bind(1, lease.lane)
+        .Bind(2, dead->message_id)
+        .Bind(3, dead->body)
+        .Bind(4, dead->reason)
+        .Bind(5, dead->at_ms)
+        .Step();
+  }
   tx.Commit();
 }
 
@@ -168,12 +196,13 @@ void EmbeddedQueue::ReleaseLeases() {
   published_.notify_all();
 }
 
-std::int64_t EmbeddedQueue::DeadCount(const std::string& lane) {
+std::vector<DeadItem> EmbeddedQueue::DeadLetters(const std::string& lane) {
   std::lock_guard lock(mutex_);
-  auto query = db_.Prepare("SELECT COUNT(*) FROM queue_dead WHERE lane = ?");
+  auto query = db_.Prepare("SELECT message_id, body, reason, dead_at FROM queue_dead WHERE lane = ? ORDER BY id");
   query.Bind(1, lane);
-  query.Step();
-  return query.ColumnInt(0);
+  std::vector<DeadItem> dead;
+  while (query.Step()) dead.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2), query.ColumnInt(3)});
+  return dead;
 }
 
 }  // namespace herald::queue::embedded

@@ -79,7 +79,11 @@ TEST(EmbeddedQueue, DeadLetteredItemsAreKeptWithTheirReason) {
   queue.Publish("l", {{"a", "", 0}});
   const auto leases = queue.Take("l", 1, std::chrono::milliseconds(0));
   queue.DeadLetter(leases.at(0), "no");
-  EXPECT_EQ(queue.DeadCount("l"), 1);
+  const auto dead = queue.DeadLetters("l");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].message_id, "a");
+  EXPECT_EQ(dead[0].reason, "no");
+  EXPECT_EQ(dead[0].at_ms, std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count());
   EXPECT_EQ(queue.Depth("l"), 0);
 }
 
