@@ -17,26 +17,6 @@ templating::Template::Lookup LookupIn(const std::map<std::string, std::string>& 
 
 }  // namespace
 
-Result<mime::Mailbox> ParseMailbox(std::string_view text) {
-  const auto trimmed = text::Trim(text);
-  const auto open = trimmed.rfind('<');
-  mime::Mailbox mailbox;
-  if (open != std::string_view::npos && !trimmed.empty() && trimmed.back() == '>') {
-    auto name = text::Trim(trimmed.substr(0, open));
-    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
-    mailbox.display_name = std::string(name);
-    mailbox.address = std::string(text::Trim(trimmed.substr(open + 1, trimmed.size() - open - 2)));
-  } else {
-    mailbox.address = std::string(trimmed);
-  }
-  const auto at = mailbox.address.find('@');
-  if (at == std::string::npos || at == 0 || at + 1 == mailbox.address.size() ||
-      mailbox.address.find_first_of(" <>\t\r\n") != std::string::npos) {
-    return MakeError("mailbox.invalid", "not an e-mail address: \"" + std::string(text) + "\"");
-  }
-  return mailbox;
-}
-
 CertificateComposer::CertificateComposer(CertificateTemplates templates, mime::Mailbox from,
                                          const PdfRenderer& renderer, const Clock& clock)
     : templates_(std::move(templates)),

@@ -27,9 +27,6 @@ struct ComposedCertificate {
   channels::OutgoingEmail email;
 };
 
-// "Name <addr@example.org>" or "addr@example.org".
-Result<mime::Mailbox> ParseMailbox(std::string_view text);
-
 class CertificateComposer {
  public:
   CertificateComposer(CertificateTemplates templates, mime::Mailbox from, const PdfRenderer& renderer,

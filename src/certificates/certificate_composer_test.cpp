@@ -11,17 +11,6 @@ namespace {
 
 templating::Template Parse(const std::string& text) { return templating::Template::Parse(text, "t").value(); }
 
-TEST(ParseMailbox, AcceptsNameAndAddressForms) {
-  auto a = ParseMailbox("Events Team <events@example.org>");
-  ASSERT_TRUE(a);
-  EXPECT_EQ(a->display_name, "Events Team");
-  EXPECT_EQ(a->address, "events@example.org");
-  auto b = ParseMailbox("\"Team, Events\" <e@example.org>");
-  EXPECT_EQ(b->display_name, "Team, Events");
-  EXPECT_TRUE(ParseMailbox("plain@example.org"));
-  EXPECT_FALSE(ParseMailbox("no address here"));
-}
-
 TEST(CertificateComposer, AttachesThePdfItRenderedWithEscapedValues) {
   ManualClock clock;
   PdfRenderer renderer;

@@ -38,10 +38,6 @@ constexpr std::string_view kDefaultBody =
     "\n"
     "Certificate ID: {{certificate_id}}\n";
 
-// Thrown for problems found before anything is sent; exits with kExitInputError.
-struct InputError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 std::string ReadText(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
@@ -231,7 +227,7 @@ int RunCertificates(const CertificatesArgs& args) {
     CheckPlaceholders(subject_template, "subject", available);
     CheckPlaceholders(body_template, body_source, available);
 
-    auto from = certificates::ParseMailbox(config.certificates.from);
+    auto from = mime::ParseMailbox(config.certificates.from);
     if (!from) throw InputError("--from / certificates.from: " + from.error().message);
 
     SystemClock clock;

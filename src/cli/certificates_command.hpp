@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <stdexcept>
 #include <string>
 
 namespace herald::cli {
@@ -40,5 +41,11 @@ inline constexpr int kExitRuntimeError = 1;
 inline constexpr int kExitInputError = 2;
 inline constexpr int kExitDeliveryProblems = 3;
 inline constexpr int kExitInterrupted = 130;
+
+// Thrown for problems found before anything is sent or served (bad flags, config,
+// input files); commands exit with kExitInputError.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 }  // namespace herald::cli

@@ -48,6 +48,10 @@ struct EmailContent {
 // invalid UTF-8 in header text, a malformed address, message id or content type.
 Result<std::string> BuildMessage(const EmailContent& content);
 
+// "Name <addr@example.org>" or "addr@example.org" (configuration values such as
+// a sender); errors name the text.
+Result<Mailbox> ParseMailbox(std::string_view text);
+
 // "<unique_part>@<domain>" without angle brackets. unique_part is used as is when
 // it is made of msg-id safe characters (so the same delivery keeps the same id),
 // else replaced by a digest of itself; an empty one becomes random hex.

@@ -369,6 +369,17 @@ std::vector<Shape> Shapes() {
   };
 }
 
+TEST(ParseMailbox, AcceptsNameAndAddressForms) {
+  auto a = ParseMailbox("Events Team <events@example.org>");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->display_name, "Events Team");
+  EXPECT_EQ(a->address, "events@example.org");
+  auto b = ParseMailbox("\"Team, Events\" <e@example.org>");
+  EXPECT_EQ(b->display_name, "Team, Events");
+  EXPECT_TRUE(ParseMailbox("plain@example.org"));
+  EXPECT_FALSE(ParseMailbox("no address here"));
+}
+
 TEST(EmailMessage, EveryShapeParsesBackExactlyWithGMimeAndPython) {
   std::vector<EmailContent> contents;
   std::vector<std::string> raws;
@@ -440,7 +451,7 @@ TEST(EmailMessage, LineBreaksOrNulInAnyHeaderInputAreRejectedNamingTheField) {
       {"header name", [](EmailContent& c, const std::string& bad) { c.extra_headers = {{"X-A" + bad, "v"}}; }},
       {"header X-Tag", [](EmailContent& c, const std::string& bad) { c.extra_headers = {{"X-Tag", "v" + bad}}; }},
   };
-  for (const std::string bad : {std::string("\r\n"), std::string("\n"), std::string("\r"), std::string(1, '\0')}) {
+  for (const std::string& bad : {std::string("\r\n"), std::string("\n"), std::string("\r"), std::string(1, '\0')}) {
     for (const auto& [field, mutate] : cases) {
       auto content = Sample();
       mutate(content, bad);
