@@ -11,6 +11,7 @@ build_packages=(
   librsvg2-dev libcairo2-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   librabbitmq-dev libgmime-3.0-dev
+  librestinio-dev libhttp-parser-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
 
@@ -25,6 +26,8 @@ font_packages=(
 test_packages=(
   python3 python3-aiosmtpd poppler-utils qpdf librsvg2-bin openssl
   postfix rabbitmq-server procps
+  # HTTP load generator for bench/api; promtool checks the /metrics text.
+  wrk prometheus
 )
 
 wanted=("${build_packages[@]}" "${font_packages[@]}" "${test_packages[@]}")

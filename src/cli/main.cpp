@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/certificates_command.hpp"
+#include "cli/serve_command.hpp"
 #include "config/herald_config.hpp"
 
 namespace {
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
   herald::cli::CertificatesArgs certificates;
   herald::cli::AddCertificatesCommand(app, certificates);
 
+  herald::cli::ServeArgs serve;
+  herald::cli::AddServeCommand(app, serve);
+  herald::cli::KeysArgs keys;
+  herald::cli::AddKeysCommand(app, keys);
+
   std::string config_file;
   auto* config_cmd = app.add_subcommand("config", "Print the effective configuration (secrets masked)");
   config_cmd->add_option("--config", config_file, "TOML configuration file");
@@ -46,5 +52,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("certificates")) return herald::cli::RunCertificates(certificates);
   if (app.got_subcommand("config")) return PrintConfig(config_file);
+  if (app.got_subcommand("serve")) return herald::cli::RunServe(serve);
+  if (app.got_subcommand("keys")) return herald::cli::RunKeys(app, keys);
   return herald::cli::kExitInputError;
 }

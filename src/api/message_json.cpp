@@ -1,0 +1,200 @@
+#include "api/message_json.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include "domain/recipient.hpp"
+
+namespace herald::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxRecipients = 1000;
+// A message may wait at most a year: anything later is almost surely a unit mistake.
+constexpr std::int64_t kMaxScheduleAheadMs = 366LL * 24 * 3600 * 1000;
+
+std::optional<int> ParsePriority(const json& value) {
+  if (value.is_number_integer()) {
+    const auto n = value.get<std::int64_t>();
+    if (n >= 0 && n <= 9) return static_cast<int>(n);
+    return std::nullopt;
+  }
+  if (!value.is_string()) return std::nullopt;
+  const auto name = value.get<std::string>();
+  if (name == "low") return 0;
+  if (name == "normal") return 1;
+  if (name == "high") return 5;
+  if (name == "critical") return 9;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string FormatTimestamp(std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buffer;
+}
+
+std::optional<std::int64_t> ParseTimestamp(const std::string& text) {
+  int year, month, day, hour, minute, second;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
+                  &consumed) != 6 ||
+      consumed != 19) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  std::size_t pos = 19;
+  std::int64_t millis = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+      if (digits < 3) millis = millis * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  std::int64_t offset_seconds = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos + 6 == text.size() && (text[pos] == '+' || text[pos] == '-') && text[pos + 3] == ':') {
+    int oh = 0, om = 0;
+    if (std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return std::nullopt;
+    offset_seconds = (text[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  std::tm utc{};
+  utc.tm_year = year - 1900;
+  utc.tm_mon = month - 1;
+  utc.tm_mday = day;
+  utc.tm_hour = hour;
+  utc.tm_min = minute;
+  utc.tm_sec = second;
+  const std::int64_t seconds = timegm(&utc);
+  return (seconds - offset_seconds) * 1000 + millis;
+}
+
+std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, std::int64_t owner_id,
+                                                              std::int64_t now_ms, const std::string& where) {
+  auto invalid = [&](const std::string& field, const std::string& problem) {
+    return ApiError::Unprocessable(where + field + ": " + problem);
+  };
+  if (!body.is_object()) return invalid("body", "must be a JSON object");
+  store::NewMessage message;
+  message.owner_id = owner_id;
+
+  const auto recipients = body.find("recipients");
+  if (recipients == body.end() || !recipients->is_array() || recipients->empty()) {
+    return invalid("recipients", "must be a non-empty array of {\"channel\", \"to\"}");
+  }
+  if (recipients->size() > kMaxRecipients) {
+    return invalid("recipients", "at most " + std::to_string(kMaxRecipients) + " per message");
+  }
+  if (body.contains("template_id")) {
+    return ApiError::NotFound("TEMPLATE_NOT_FOUND", where + "template_id: no such template");
+  }
+  const auto content = body.find("content");
+  if (content == body.end() || !content->is_string()) return invalid("content", "must be a string");
+  message.content = content->get<std::string>();
+  if (const auto subject = body.find("subject"); subject != body.end() && !subject->is_null()) {
+    if (!subject->is_string()) return invalid("subject", "must be a string");
+    message.subject = subject->get<std::string>();
+  }
+  if (const auto priority = body.find("priority"); priority != body.end() && !priority->is_null()) {
+    const auto parsed = ParsePriority(*priority);
+    if (!parsed) return invalid("priority", "must be 0..9 or one of low, normal, high, critical");
+    message.priority = *parsed;
+  } else {
+    message.priority = 1;
+  }
+  if (const auto at = body.find("scheduled_at"); at != body.end() && !at->is_null()) {
+    const auto parsed = at->is_string() ? ParseTimestamp(at->get<std::string>()) : std::nullopt;
+    if (!parsed) return invalid("scheduled_at", "must be an RFC 3339 time such as \"2026-11-23T10:00:00Z\"");
+    if (*parsed > now_ms + kMaxScheduleAheadMs) return invalid("scheduled_at", "must be within a year");
+    if (*parsed > now_ms) message.scheduled_at_ms = *parsed;  // a time already passed means "now"
+  }
+  if (const auto key = body.find("idempotency_key"); key != body.end() && !key->is_null()) {
+    if (!key->is_string() || key->get<std::string>().empty() || key->get<std::string>().size() > 255) {
+      return invalid("idempotency_key", "must be a string of 1 to 255 characters");
+    }
+    message.idempotency_key = key->get<std::string>();
+  }
+
+  for (std::size_t i = 0; i < recipients->size(); ++i) {
+    const auto& entry = (*recipients)[i];
+    const std::string field = "recipients[" + std::to_string(i) + "]";
+    if (!entry.is_object() || !entry.contains("channel") || !entry["channel"].is_string() || !entry.contains("to") ||
+        !entry["to"].is_string()) {
+      return invalid(field, "must be {\"channel\": \"sms|whatsapp|email|telegram\", \"to\": \"...\"}");
+    }
+    const auto channel = domain::ParseChannel(entry["channel"].get<std::string>());
+    if (!channel) return invalid(field + ".channel", "must be one of sms, whatsapp, email, telegram");
+    auto address = domain::NormalizeRecipient(*channel, entry["to"].get<std::string>());
+    if (!address) return invalid(field + ".to", address.error().message);
+    if (auto valid = domain::ValidateContent(*channel, message.subject, message.content); !valid) {
+      return invalid("content", valid.error().message);
+    }
+    message.recipients.push_back({domain::ToString(*channel), std::move(*address)});
+  }
+  return message;
+}
+
+std::string MessageStatus(const store::MessageRecord& message, std::int64_t now_ms) {
+  int pending = 0, in_flight = 0, sent = 0, cancelled = 0, attempted = 0;
+  for (const auto& r : message.recipients) {
+    if (r.status == "queued") ++pending;
+    if (r.status == "sending") ++in_flight;
+    if (r.status == "sent") ++sent;
+    if (r.status == "cancelled") ++cancelled;
+    if (r.attempts > 0) ++attempted;
+  }
+  const int total = static_cast<int>(message.recipients.size());
+  if (cancelled == total) return "cancelled";
+  if (pending + in_flight > 0) {
+    if (in_flight > 0 || attempted > 0) return "processing";
+    return message.scheduled_at_ms && *message.scheduled_at_ms > now_ms ? "scheduled" : "queued";
+  }
+  if (sent == total) return "sent";
+  return sent > 0 ? "partially_sent" : "failed";
+}
+
+json MessageToJson(const store::MessageRecord& message, std::int64_t now_ms) {
+  json recipients = json::array();
+  for (const auto& r : message.recipients) {
+    json entry{{"id", r.id},
+               {"channel", r.channel},
+               {"to", r.address},
+               {"status", r.status},
+               {"attempts", r.attempts},
+               {"updated_at", FormatTimestamp(r.updated_at_ms)}};
+    if (!r.provider_message_id.empty()) entry["provider_message_id"] = r.provider_message_id;
+    if (!r.last_error.empty()) entry["error"] = r.last_error;
+    if (r.sent_at_ms) entry["sent_at"] = FormatTimestamp(*r.sent_at_ms);
+    if (r.status == "queued" && r.due_at_ms > now_ms) entry["next_attempt_at"] = FormatTimestamp(r.due_at_ms);
+    recipients.push_back(std::move(entry));
+  }
+  json out{{"id", message.id},
+           {"status", MessageStatus(message, now_ms)},
+           {"content", message.content},
+           {"priority", message.priority},
+           {"created_at", FormatTimestamp(message.created_at_ms)},
+           {"recipients", std::move(recipients)}};
+  if (!message.subject.empty()) out["subject"] = message.subject;
+  if (message.scheduled_at_ms) out["scheduled_at"] = FormatTimestamp(*message.scheduled_at_ms);
+  if (!message.idempotency_key.empty()) out["idempotency_key"] = message.idempotency_key;
+  return out;
+}
+
+}  // namespace herald::api

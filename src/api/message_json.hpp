@@ -1,0 +1,34 @@
+// JSON of the messages API (seed 004): request bodies parsed into store rows,
+// with every field validated and named in errors, and stored rows written back
+// as the documented response shapes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "api/api_error.hpp"
+#include "store/api_records.hpp"
+
+namespace herald::api {
+
+// One message object of POST /api/v1/messages or of the bulk "messages" array.
+// `where` prefixes field names in errors (e.g. "messages[3].").
+std::variant<store::NewMessage, ApiError> ParseMessageRequest(const nlohmann::json& body, std::int64_t owner_id,
+                                                              std::int64_t now_ms, const std::string& where = "");
+
+// The message's overall status from its recipients: scheduled, queued,
+// processing, sent, partially_sent, failed or cancelled.
+std::string MessageStatus(const store::MessageRecord& message, std::int64_t now_ms);
+
+// Full view: per-recipient status, attempts, provider message id, timestamps.
+nlohmann::json MessageToJson(const store::MessageRecord& message, std::int64_t now_ms);
+
+// RFC 3339 UTC time with milliseconds, e.g. "2026-11-23T10:00:00.000Z".
+std::string FormatTimestamp(std::int64_t unix_ms);
+// RFC 3339 date-time with "Z" or a numeric offset; nullopt when malformed.
+std::optional<std::int64_t> ParseTimestamp(const std::string& text);
+
+}  // namespace herald::api

@@ -1,0 +1,261 @@
+#include "cli/serve_command.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "api/http_server.hpp"
+#include "api/message_intake.hpp"
+#include "channels/mock/mock_channel.hpp"
+#include "channels/webhook/webhook_channel.hpp"
+#include "cli/certificates_command.hpp"
+#include "cli/run_guard.hpp"
+#include "cli/wiring.hpp"
+#include "common/hash.hpp"
+#include "config/herald_config.hpp"
+#include "dispatch/message_dispatcher.hpp"
+#include "metrics/registry.hpp"
+#include "mime/email_message.hpp"
+#include "store/sqlite/sqlite_api_store.hpp"
+
+namespace herald::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+config::HeraldConfig LoadServeConfig(const std::string& file_arg, const std::string& data_dir) {
+  std::string file = file_arg;
+  if (file.empty()) {
+    if (const char* from_env = std::getenv("HERALD_CONFIG")) file = from_env;
+  }
+  auto loaded = config::LoadConfig(file, config::ProcessEnvironment(), config::ProcessEnvironmentNames());
+  if (!loaded) throw InputError(loaded.error().message);
+  auto c = std::move(loaded).value();
+  if (!data_dir.empty()) c.data.dir = data_dir;
+  return c;
+}
+
+std::pair<std::string, int> SplitListen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw InputError("--listen must be HOST:PORT, got \"" + listen + "\"");
+  const auto host = listen.substr(0, colon);
+  const auto port_text = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (host.empty() || port_text.empty() || *end != '\0' || port < 1 || port > 65535) {
+    throw InputError("--listen must be HOST:PORT with a port from 1 to 65535, got \"" + listen + "\"");
+  }
+  return {host, static_cast<int>(port)};
+}
+
+std::unique_ptr<channels::MessageChannel> MakeMessagingChannel(const config::ServeConfig& serve) {
+  if (serve.provider == "webhook") {
+    channels::webhook::WebhookSettings settings;
+    settings.url = serve.webhook_url;
+    settings.auth_header = serve.webhook_auth_header;
+    return std::make_unique<channels::webhook::WebhookChannel>(settings);
+  }
+  channels::mock::MockChannelSettings settings;
+  settings.success_rate = serve.mock_success_rate;
+  settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
+  return std::make_unique<channels::mock::MockChannel>(settings);
+}
+
+// The metrics of the service, declared once (Envoy style) and fed by hooks.
+struct ServeMetrics {
+  explicit ServeMetrics(store::sqlite::SqliteApiStore& store)
+      : http_requests(registry.AddCounterFamily("http_requests_total", "HTTP requests answered",
+                                                {"method", "route", "status"})),
+        messages_published(registry.AddCounterFamily("messages_published_total",
+                                                     "Recipients stored and queued for delivery", {"channel"})),
+        messages_processed(registry.AddCounterFamily("messages_processed_total",
+                                                     "Delivery attempts by outcome", {"channel", "status"})),
+        email_jobs(registry.AddCounterFamily("email_jobs_processed_total", "E-mail delivery attempts by outcome",
+                                             {"status"})),
+        processing_seconds(registry.AddHistogramFamily("message_processing_duration_seconds",
+                                                       "Time to render and hand one message to its provider",
+                                                       {"channel"})) {
+    registry.AddCallbackGaugeFamily("queue_depth", "Recipients waiting per lane (queued, due or not)", {"lane"},
+                                    [&store] {
+                                      std::vector<metrics::LabeledValue> depth;
+                                      for (const auto& [key, count] : store.CountByChannelAndStatus()) {
+                                        if (key.second == "queued") {
+                                          depth.push_back({{key.first}, static_cast<double>(count)});
+                                        }
+                                      }
+                                      return depth;
+                                    });
+  }
+
+  metrics::Registry registry;
+  metrics::CounterFamily& http_requests;
+  metrics::CounterFamily& messages_published;
+  metrics::CounterFamily& messages_processed;
+  metrics::CounterFamily& email_jobs;
+  metrics::HistogramFamily& processing_seconds;
+};
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, ServeArgs& args) {
+  auto* cmd = app.add_subcommand("serve", "Run the REST API with its workers and scheduler");
+  cmd->add_option("--listen", args.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--data-dir", args.data_dir, "State folder: database and outbox (default herald-data)");
+  cmd->add_option("--config", args.config_file, "TOML configuration file");
+}
+
+int RunServe(const ServeArgs& args) {
+  try {
+    SignalStop signals;  // first, so every thread started below has the signals blocked
+    auto config = LoadServeConfig(args.config_file, args.data_dir);
+    if (!args.listen.empty()) config.serve.listen = args.listen;
+    const auto [host, port] = SplitListen(config.serve.listen);
+    auto from = mime::ParseMailbox(config.serve.email_from);
+    if (!from) throw InputError("serve.email_from: " + from.error().message);
+
+    SystemClock clock;
+    const auto db_path = DatabasePath(config);
+    DataDirLock lock(config.data.dir);
+    store::sqlite::SqliteApiStore store(db_path);
+    const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
+                                                        : config.serve.outbox_dir;
+    auto email = MakeEmailTransport(config, outbox);
+    auto messaging = MakeMessagingChannel(config.serve);
+    ServeMetrics metrics(store);
+
+    dispatch::MessageDispatcherSettings dispatch_settings;
+    dispatch_settings.workers_per_channel = config.serve.workers_per_channel;
+    dispatch_settings.retry.max_attempts = config.serve.max_attempts;
+    dispatch_settings.retry.base_delay = std::chrono::milliseconds(config.retry.base_delay_ms);
+    dispatch_settings.retry.max_delay = std::chrono::milliseconds(config.retry.max_delay_ms);
+    dispatch_settings.retry.jitter = config.retry.jitter;
+    dispatch_settings.from = *from;
+    dispatch::MessageDispatcher dispatcher(
+        store, *email, *messaging, clock, dispatch_settings,
+        [&metrics](const std::string& channel, const std::string& status, double seconds) {
+          metrics.messages_processed.WithLabels({channel, status}).Increment();
+          if (channel == "email") metrics.email_jobs.WithLabels({status}).Increment();
+          metrics.processing_seconds.WithLabels({channel}).Observe(seconds);
+        });
+
+    api::MessageIntake intake(store, clock, [&dispatcher] { dispatcher.Wake(); });
+    api::ApiServerSettings server_settings;
+    server_settings.address = host;
+    server_settings.port = port;
+    server_settings.io_threads = config.serve.http_threads;
+    server_settings.max_bulk_messages = config.serve.max_bulk_messages;
+    api::ApiServerHooks hooks;
+    hooks.metrics = [&metrics] { return metrics.registry.Render(); };
+    hooks.on_accepted = [&metrics](const std::vector<store::AcceptedMessage>& accepted) {
+      for (const auto& entry : accepted) {
+        if (!entry.created) continue;
+        for (const auto& recipient : entry.message.recipients) {
+          metrics.messages_published.WithLabels({recipient.channel}).Increment();
+        }
+      }
+    };
+    hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
+      metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
+    };
+    const std::string email_description = email->Describe();
+    const std::string messaging_description = messaging->Describe();
+    hooks.health = [&store, email_description, messaging_description] {
+      nlohmann::json health;
+      try {
+        std::int64_t queued = 0;
+        for (const auto& [key, count] : store.CountByChannelAndStatus()) {
+          if (key.second == "queued") queued += count;
+        }
+        health["store"] = {{"status", "ok"}, {"kind", "sqlite"}};
+        health["queue"] = {{"status", "ok"}, {"kind", "embedded"}, {"queued", queued}};
+      } catch (const std::exception& e) {
+        health["status"] = "degraded";
+        health["store"] = {{"status", "error"}, {"error", e.what()}};
+      }
+      health["providers"] = {{"email", email_description},
+                             {"sms", messaging_description},
+                             {"whatsapp", messaging_description},
+                             {"telegram", messaging_description}};
+      return health;
+    };
+    api::ApiServer server(store, intake, clock, server_settings, hooks);
+
+    dispatcher.Start();
+    server.Start();
+    spdlog::info("listening on http://{}:{} data_dir={} email={} messaging={}", host, port, config.data.dir,
+                 email_description, messaging_description);
+    while (!signals.flag()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+
+    spdlog::info("stopping: finishing in-flight requests and sends (up to {} s)", config.serve.shutdown_seconds);
+    server.Drain(std::chrono::seconds(config.serve.shutdown_seconds));
+    server.Stop();
+    intake.Stop();
+    dispatcher.Stop();
+    spdlog::info("stopped; queued work stays in {}", db_path);
+    return kExitOk;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  }
+}
+
+void AddKeysCommand(CLI::App& app, KeysArgs& args) {
+  auto* keys = app.add_subcommand("keys", "Manage the API keys `herald serve` accepts");
+  keys->require_subcommand(1);
+  auto* create = keys->add_subcommand("create", "Create a key; prints it once, as the only line on stdout");
+  create->add_option("--name", args.name, "Who or what the key is for")->required();
+  create->add_option("--role", args.role, "admin or user (default user)")->check(CLI::IsMember({"admin", "user"}));
+  create->add_option("--tier", args.tier, "Rate-limit tier: free (60/min), basic (300/min), premium (1000/min)")
+      ->check(CLI::IsMember({"free", "basic", "premium"}));
+  keys->add_subcommand("list", "List keys (never the keys themselves)");
+  auto* revoke = keys->add_subcommand("revoke", "Revoke a key by id");
+  revoke->add_option("id", args.id, "Key id, as shown by `herald keys list`")->required();
+  for (auto* cmd : {create, keys->get_subcommand("list"), revoke}) {
+    cmd->add_option("--data-dir", args.data_dir, "State folder (default herald-data)");
+    cmd->add_option("--config", args.config_file, "TOML configuration file");
+  }
+}
+
+int RunKeys(const CLI::App& app, const KeysArgs& args) {
+  try {
+    const auto config = LoadServeConfig(args.config_file, args.data_dir);
+    // No data dir lock: keys are managed while the server runs; SQLite serialises the writes.
+    store::sqlite::SqliteApiStore store(DatabasePath(config));
+    const auto now = ToUnixMillis(SystemClock().Now());
+    const auto* keys = app.get_subcommand("keys");
+    if (keys->got_subcommand("create")) {
+      const std::string key = "hk_" + RandomHex(24);
+      store.CreateKey(args.name, args.role, args.tier, Sha256Hex(key), key.substr(0, 10), now);
+      std::cout << key << "\n";
+      return kExitOk;
+    }
+    if (keys->got_subcommand("list")) {
+      std::cout << "id\tname\trole\ttier\tprefix\tstatus\n";
+      for (const auto& key : store.ListKeys()) {
+        std::cout << key.id << "\t" << key.name << "\t" << key.role << "\t" << key.tier << "\t" << key.key_prefix
+                  << "…\t" << (key.revoked_at_ms ? "revoked" : "active") << "\n";
+      }
+      return kExitOk;
+    }
+    if (!store.RevokeKey(args.id, now)) {
+      std::cerr << "error: no active key with id " << args.id << "\n";
+      return kExitInputError;
+    }
+    std::cerr << "revoked key " << args.id << " (a running server stops accepting it within 5 s)\n";
+    return kExitOk;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  }
+}
+
+}  // namespace herald::cli

@@ -1,0 +1,34 @@
+// `herald serve`: the REST API, its workers and scheduler in one process on the
+// embedded defaults (SQLite store in the data dir, e-mail to the outbox unless
+// SMTP is configured, mock providers for sms/whatsapp/telegram); and `herald keys`
+// to create, list and revoke the API keys it accepts.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace herald::cli {
+
+struct ServeArgs {
+  std::string config_file;
+  std::string data_dir;
+  std::string listen;
+};
+
+struct KeysArgs {
+  std::string config_file;
+  std::string data_dir;
+  std::string name;
+  std::string role = "user";
+  std::string tier = "free";
+  std::int64_t id = 0;
+};
+
+void AddServeCommand(CLI::App& app, ServeArgs& args);
+int RunServe(const ServeArgs& args);
+
+// Adds `keys create|list|revoke`; RunKeys runs whichever was given.
+void AddKeysCommand(CLI::App& app, KeysArgs& args);
+int RunKeys(const CLI::App& app, const KeysArgs& args);
+
+}  // namespace herald::cli

@@ -1,0 +1,107 @@
+// Rows of the API service (seed 004): API keys, messages and their per-recipient
+// deliveries, as the store hands them out. Plain data; the state rules live in
+// the store and the dispatcher that change them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::store {
+
+struct ApiKeyRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;  // "admin" or "user"
+  std::string tier;  // "free", "basic" or "premium"
+  std::string key_prefix;  // first characters of the key, to tell keys apart in lists
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> revoked_at_ms;
+};
+
+struct NewRecipient {
+  std::string channel;  // "sms", "whatsapp", "email", "telegram"
+  std::string address;  // normalised by the caller
+};
+
+struct NewMessage {
+  std::int64_t owner_id = 0;
+  std::string idempotency_key;  // empty: none
+  std::string subject;
+  std::string content;
+  int priority = 0;  // higher first within a channel
+  std::optional<std::int64_t> scheduled_at_ms;
+  std::vector<NewRecipient> recipients;
+};
+
+// Delivery states of one recipient. queued -> sending -> sent | failed | dead |
+// unknown, or queued -> cancelled; a retry puts a sending row back to queued
+// with a later due time.
+struct RecipientRecord {
+  std::int64_t id = 0;
+  std::int64_t message_id = 0;
+  std::string channel;
+  std::string address;
+  std::string status;
+  int attempts = 0;
+  std::string provider_message_id;
+  std::string last_error;
+  std::int64_t due_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  std::optional<std::int64_t> sent_at_ms;
+};
+
+struct MessageRecord {
+  std::int64_t id = 0;
+  std::int64_t owner_id = 0;
+  std::string idempotency_key;
+  std::string subject;
+  std::string content;
+  int priority = 0;
+  std::optional<std::int64_t> scheduled_at_ms;
+  std::int64_t created_at_ms = 0;
+  std::vector<RecipientRecord> recipients;
+};
+
+struct AcceptedMessage {
+  MessageRecord message;
+  bool created = true;  // false: the idempotency key named an earlier message
+};
+
+struct MessageFilter {
+  std::optional<std::int64_t> owner_id;  // nullopt: every owner (admin)
+  std::string status;   // recipient status, empty: any
+  std::string channel;  // empty: any
+  std::optional<std::int64_t> as_of_id;  // only ids <= this: stable pages while rows are added
+};
+
+struct MessagePage {
+  std::vector<MessageRecord> messages;
+  std::int64_t total_count = 0;
+  std::int64_t as_of_id = 0;  // the snapshot the page was cut from
+};
+
+// One recipient handed to a worker: everything needed to render and send.
+struct ClaimedDelivery {
+  RecipientRecord recipient;
+  std::string subject;
+  std::string content;
+};
+
+// What a worker learnt about one claimed delivery.
+struct DeliveryResult {
+  std::int64_t recipient_id = 0;
+  std::string status;  // "sent", "failed", "dead", "unknown", or "queued" for a retry
+  std::string provider_message_id;
+  std::string detail;
+  std::int64_t retry_at_ms = 0;  // when status is "queued"
+};
+
+struct CancelResult {
+  bool found = false;
+  std::int64_t cancelled = 0;    // recipients that will now never be sent
+  std::int64_t not_pending = 0;  // already sending or final
+};
+
+}  // namespace herald::store

@@ -1,0 +1,403 @@
+#include "store/sqlite/sqlite_api_store.hpp"
+
+#include <utility>
+
+namespace herald::store::sqlite {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS api_keys (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+  tier TEXT NOT NULL CHECK (tier IN ('free', 'basic', 'premium')),
+  key_hash TEXT NOT NULL UNIQUE,
+  key_prefix TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY,
+  owner_id INTEGER NOT NULL REFERENCES api_keys(id),
+  idempotency_key TEXT,
+  subject TEXT NOT NULL,
+  content TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  scheduled_at INTEGER,
+  created_at INTEGER NOT NULL,
+  UNIQUE (owner_id, idempotency_key)
+);
+CREATE TABLE IF NOT EXISTS message_recipients (
+  id INTEGER PRIMARY KEY,
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  channel TEXT NOT NULL,
+  address TEXT NOT NULL,
+  status TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  provider_message_id TEXT NOT NULL DEFAULT '',
+  last_error TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS message_recipients_by_message ON message_recipients (message_id);
+CREATE INDEX IF NOT EXISTS message_recipients_due
+  ON message_recipients (channel, priority DESC, due_at, id) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS message_recipients_sending ON message_recipients (status) WHERE status = 'sending';
+)sql";
+
+constexpr const char* kRecipientColumns =
+    "id, message_id, channel, address, status, attempts, provider_message_id, last_error, due_at, updated_at, sent_at";
+
+RecipientRecord ReadRecipient(Statement& row, int first = 0) {
+  RecipientRecord r;
+  r.id = row.ColumnInt(first + 0);
+  r.message_id = row.ColumnInt(first + 1);
+  r.channel = row.ColumnText(first + 2);
+  r.address = row.ColumnText(first + 3);
+  r.status = row.ColumnText(first + 4);
+  r.attempts = static_cast<int>(row.ColumnInt(first + 5));
+  r.provider_message_id = row.ColumnText(first + 6);
+  r.last_error = row.ColumnText(first + 7);
+  r.due_at_ms = row.ColumnInt(first + 8);
+  r.updated_at_ms = row.ColumnInt(first + 9);
+  if (!row.ColumnIsNull(first + 10)) r.sent_at_ms = row.ColumnInt(first + 10);
+  return r;
+}
+
+ApiKeyRecord ReadKey(Statement& row) {
+  ApiKeyRecord key;
+  key.id = row.ColumnInt(0);
+  key.name = row.ColumnText(1);
+  key.role = row.ColumnText(2);
+  key.tier = row.ColumnText(3);
+  key.key_prefix = row.ColumnText(4);
+  key.created_at_ms = row.ColumnInt(5);
+  if (!row.ColumnIsNull(6)) key.revoked_at_ms = row.ColumnInt(6);
+  return key;
+}
+
+constexpr const char* kKeyColumns = "id, name, role, tier, key_prefix, created_at, revoked_at";
+
+}  // namespace
+
+// A read connection borrowed from the pool for one call: WAL lets readers run
+// beside the writer, so GETs never wait for a batch commit.
+class SqliteApiStore::ReaderLease {
+ public:
+  ReaderLease(SqliteApiStore& store, std::unique_ptr<Database> db) : store_(store), db_(std::move(db)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!db_) return;
+    std::lock_guard lock(store_.readers_mutex_);
+    store_.idle_readers_.push_back(std::move(db_));
+  }
+  Database& operator*() { return *db_; }
+
+ private:
+  SqliteApiStore& store_;
+  std::unique_ptr<Database> db_;
+};
+
+SqliteApiStore::SqliteApiStore(const std::string& path) : path_(path), writer_(path) { writer_.Execute(kSchema); }
+
+SqliteApiStore::~SqliteApiStore() = default;
+
+SqliteApiStore::ReaderLease SqliteApiStore::Reader() {
+  {
+    std::lock_guard lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(*this, std::move(db));
+    }
+  }
+  return ReaderLease(*this, std::make_unique<Database>(path_));
+}
+
+ApiKeyRecord SqliteApiStore::CreateKey(const std::string& name, const std::string& role, const std::string& tier,
+                                       const std::string& key_hash, const std::string& key_prefix,
+                                       std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  auto insert = writer_.Prepare(
+      "INSERT INTO api_keys (name, role, tier, key_hash, key_prefix, created_at) VALUES (?,?,?,?,?,?) RETURNING " +
+      std::string(kKeyColumns));
+  insert.Bind(1, name).Bind(2, role).Bind(3, tier).Bind(4, key_hash).Bind(5, key_prefix).Bind(6, now_ms);
+  insert.Step();
+  return ReadKey(insert);
+}
+
+std::optional<ApiKeyRecord> SqliteApiStore::FindActiveKey(const std::string& key_hash) {
+  auto reader = Reader();
+  auto query = (*reader).Prepare("SELECT " + std::string(kKeyColumns) +
+                                 " FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL");
+  query.Bind(1, key_hash);
+  if (!query.Step()) return std::nullopt;
+  return ReadKey(query);
+}
+
+std::vector<ApiKeyRecord> SqliteApiStore::ListKeys() {
+  auto reader = Reader();
+  auto query = (*reader).Prepare("SELECT " + std::string(kKeyColumns) + " FROM api_keys ORDER BY id");
+  std::vector<ApiKeyRecord> keys;
+  while (query.Step()) keys.push_back(ReadKey(query));
+  return keys;
+}
+
+bool SqliteApiStore::RevokeKey(std::int64_t id, std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  auto update = writer_.Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  update.Bind(1, now_ms).Bind(2, id).Step();
+  return writer_.ChangedRows() > 0;
+}
+
+std::vector<RecipientRecord> SqliteApiStore::RecipientsOf(Database& db, std::int64_t message_id) {
+  auto query = db.Prepare("SELECT " + std::string(kRecipientColumns) +
+                          " FROM message_recipients WHERE message_id = ? ORDER BY id");
+  query.Bind(1, message_id);
+  std::vector<RecipientRecord> recipients;
+  while (query.Step()) recipients.push_back(ReadRecipient(query));
+  return recipients;
+}
+
+std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int64_t id) {
+  auto query = db.Prepare(
+      "SELECT id, owner_id, COALESCE(idempotency_key, ''), subject, content, priority, scheduled_at, created_at "
+      "FROM messages WHERE id = ?");
+  query.Bind(1, id);
+  if (!query.Step()) return std::nullopt;
+  MessageRecord m;
+  m.id = query.ColumnInt(0);
+  m.owner_id = query.ColumnInt(1);
+  m.idempotency_key = query.ColumnText(2);
+  m.subject = query.ColumnText(3);
+  m.content = query.ColumnText(4);
+  m.priority = static_cast<int>(query.ColumnInt(5));
+  if (!query.ColumnIsNull(6)) m.scheduled_at_ms = query.ColumnInt(6);
+  m.created_at_ms = query.ColumnInt(7);
+  m.recipients = RecipientsOf(db, m.id);
+  return m;
+}
+
+std::vector<AcceptedMessage> SqliteApiStore::Accept(const std::vector<NewMessage>& messages, std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  auto find = writer_.Prepare("SELECT id FROM messages WHERE owner_id = ? AND idempotency_key = ?");
+  auto insert_message = writer_.Prepare(
+      "INSERT INTO messages (owner_id, idempotency_key, subject, content, priority, scheduled_at, created_at) "
+      "VALUES (?,?,?,?,?,?,?)");
+  auto insert_recipient = writer_.Prepare(
+      "INSERT INTO message_recipients (message_id, channel, address, status, priority, due_at, updated_at) "
+      "VALUES (?,?,?,'queued',?,?,?) RETURNING id");
+  std::vector<AcceptedMessage> accepted;
+  accepted.reserve(messages.size());
+  for (const auto& message : messages) {
+    if (!message.idempotency_key.empty()) {
+      find.Reset();
+      find.Bind(1, message.owner_id).Bind(2, message.idempotency_key);
+      if (find.Step()) {
+        const auto existing = find.ColumnInt(0);
+        accepted.push_back({*LoadMessage(writer_, existing), false});
+        continue;
+      }
+    }
+    insert_message.Reset();
+    insert_message.Bind(1, message.owner_id);
+    if (message.idempotency_key.empty()) {
+      insert_message.BindNull(2);
+    } else {
+      insert_message.Bind(2, message.idempotency_key);
+    }
+    insert_message.Bind(3, message.subject).Bind(4, message.content).Bind(5, message.priority);
+    if (message.scheduled_at_ms) {
+      insert_message.Bind(6, *message.scheduled_at_ms);
+    } else {
+      insert_message.BindNull(6);
+    }
+    insert_message.Bind(7, now_ms).Step();
+    MessageRecord record;
+    record.id = sqlite3_last_insert_rowid(writer_.handle());
+    record.owner_id = message.owner_id;
+    record.idempotency_key = message.idempotency_key;
+    record.subject = message.subject;
+    record.content = message.content;
+    record.priority = message.priority;
+    record.scheduled_at_ms = message.scheduled_at_ms;
+    record.created_at_ms = now_ms;
+    const std::int64_t due = message.scheduled_at_ms.value_or(now_ms);
+    for (const auto& recipient : message.recipients) {
+      insert_recipient.Reset();
+      insert_recipient.Bind(1, record.id)
+          .Bind(2, recipient.channel)
+          .Bind(3, recipient.address)
+          .Bind(4, message.priority)
+          .Bind(5, due)
+          .Bind(6, now_ms);
+      insert_recipient.Step();
+      RecipientRecord r;
+      r.id = insert_recipient.ColumnInt(0);
+      r.message_id = record.id;
+      r.channel = recipient.channel;
+      r.address = recipient.address;
+      r.status = "queued";
+      r.due_at_ms = due;
+      r.updated_at_ms = now_ms;
+      record.recipients.push_back(std::move(r));
+      insert_recipient.Step();  // finish the statement after RETURNING
+    }
+    accepted.push_back({std::move(record), true});
+  }
+  tx.Commit();
+  return accepted;
+}
+
+std::optional<MessageRecord> SqliteApiStore::GetMessage(std::int64_t id) {
+  auto reader = Reader();
+  return LoadMessage(*reader, id);
+}
+
+MessagePage SqliteApiStore::ListMessages(const MessageFilter& filter, int page, int page_size) {
+  auto reader = Reader();
+  Database& db = *reader;
+  MessagePage result;
+  {
+    auto top = db.Prepare("SELECT COALESCE(MAX(id), 0) FROM messages");
+    top.Step();
+    result.as_of_id = filter.as_of_id.value_or(top.ColumnInt(0));
+  }
+  // A message matches when any of its recipients matches the channel and status.
+  std::string where = " WHERE m.id <= ?1";
+  if (filter.owner_id) where += " AND m.owner_id = ?2";
+  if (!filter.status.empty() || !filter.channel.empty()) {
+    where += " AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = m.id";
+    if (!filter.status.empty()) where += " AND r.status = ?3";
+    if (!filter.channel.empty()) where += " AND r.channel = ?4";
+    where += ")";
+  }
+  auto bind = [&](Statement& s) {
+    s.Bind(1, result.as_of_id);
+    if (filter.owner_id) s.Bind(2, *filter.owner_id);
+    if (!filter.status.empty()) s.Bind(3, filter.status);
+    if (!filter.channel.empty()) s.Bind(4, filter.channel);
+  };
+  auto count = db.Prepare("SELECT COUNT(*) FROM messages m" + where);
+  bind(count);
+  count.Step();
+  result.total_count = count.ColumnInt(0);
+  auto ids = db.Prepare("SELECT m.id FROM messages m" + where + " ORDER BY m.id DESC LIMIT ?5 OFFSET ?6");
+  bind(ids);
+  ids.Bind(5, page_size).Bind(6, static_cast<std::int64_t>(page - 1) * page_size);
+  std::vector<std::int64_t> page_ids;
+  while (ids.Step()) page_ids.push_back(ids.ColumnInt(0));
+  for (const auto id : page_ids) {
+    if (auto message = LoadMessage(db, id)) result.messages.push_back(std::move(*message));
+  }
+  return result;
+}
+
+CancelResult SqliteApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  CancelResult result;
+  auto exists = writer_.Prepare("SELECT 1 FROM messages WHERE id = ?");
+  exists.Bind(1, id);
+  result.found = exists.Step();
+  if (!result.found) return result;
+  auto cancel = writer_.Prepare(
+      "UPDATE message_recipients SET status = 'cancelled', updated_at = ? WHERE message_id = ? AND status = 'queued'");
+  cancel.Bind(1, now_ms).Bind(2, id).Step();
+  result.cancelled = writer_.ChangedRows();
+  auto rest = writer_.Prepare(
+      "SELECT COUNT(*) FROM message_recipients WHERE message_id = ? AND status NOT IN ('queued', 'cancelled')");
+  rest.Bind(1, id).Step();
+  result.not_pending = rest.ColumnInt(0);
+  tx.Commit();
+  return result;
+}
+
+void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
+  if (finished.empty()) return;
+  auto update = writer_.Prepare(
+      "UPDATE message_recipients SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
+      "due_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE due_at END, "
+      "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
+      "WHERE id = ?6 AND status = 'sending'");
+  for (const auto& result : finished) {
+    update.Reset();
+    update.Bind(1, result.status)
+        .Bind(2, result.provider_message_id)
+        .Bind(3, result.detail)
+        .Bind(4, now_ms)
+        .Bind(5, result.retry_at_ms)
+        .Bind(6, result.recipient_id)
+        .Step();
+  }
+}
+
+void SqliteApiStore::Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
+  if (finished.empty()) return;
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  RecordLocked(finished, now_ms);
+  tx.Commit();
+}
+
+std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<DeliveryResult>& finished,
+                                                              const std::string& channel, std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  RecordLocked(finished, now_ms);
+  std::optional<ClaimedDelivery> claimed;
+  {
+    auto claim = writer_.Prepare(
+        "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
+        "WHERE id = (SELECT id FROM message_recipients WHERE status = 'queued' AND channel = ?2 AND due_at <= ?1 "
+        "ORDER BY priority DESC, due_at, id LIMIT 1) RETURNING " +
+        std::string(kRecipientColumns));
+    claim.Bind(1, now_ms).Bind(2, channel);
+    if (claim.Step()) {
+      ClaimedDelivery delivery;
+      delivery.recipient = ReadRecipient(claim);
+      claimed = std::move(delivery);
+    }
+  }
+  if (claimed) {
+    auto content = writer_.Prepare("SELECT subject, content FROM messages WHERE id = ?");
+    content.Bind(1, claimed->recipient.message_id).Step();
+    claimed->subject = content.ColumnText(0);
+    claimed->content = content.ColumnText(1);
+  }
+  tx.Commit();
+  return claimed;
+}
+
+std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  auto update = writer_.Prepare(
+      "UPDATE message_recipients SET status = 'unknown', updated_at = ?, "
+      "last_error = 'the process stopped during the send; it may or may not have been delivered' "
+      "WHERE status = 'sending'");
+  update.Bind(1, now_ms).Step();
+  return writer_.ChangedRows();
+}
+
+std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& channel) {
+  auto reader = Reader();
+  auto query = (*reader).Prepare(
+      "SELECT MIN(due_at) FROM message_recipients WHERE status = 'queued' AND channel = ?");
+  query.Bind(1, channel);
+  if (!query.Step() || query.ColumnIsNull(0)) return std::nullopt;
+  return query.ColumnInt(0);
+}
+
+std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> SqliteApiStore::CountByChannelAndStatus() {
+  auto reader = Reader();
+  auto query = (*reader).Prepare(
+      "SELECT channel, status, COUNT(*) FROM message_recipients GROUP BY channel, status ORDER BY channel, status");
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
+  while (query.Step()) counts.push_back({{query.ColumnText(0), query.ColumnText(1)}, query.ColumnInt(2)});
+  return counts;
+}
+
+}  // namespace herald::store::sqlite

@@ -1,0 +1,75 @@
+// The API service's store on SQLite (the data dir's herald.db): API keys,
+// messages and per-recipient deliveries. The recipients table is also the
+// embedded work queue: workers claim due rows by channel and priority, so a
+// message and its queued work are written in one transaction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/api_records.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace herald::store::sqlite {
+
+class SqliteApiStore {
+ public:
+  // Opens (creating if needed) the file and the tables. Throws std::runtime_error
+  // naming the file when it cannot.
+  explicit SqliteApiStore(const std::string& path);
+  ~SqliteApiStore();
+  SqliteApiStore(const SqliteApiStore&) = delete;
+  SqliteApiStore& operator=(const SqliteApiStore&) = delete;
+
+  // --- API keys (only the SHA-256 of a key is stored) ---
+  ApiKeyRecord CreateKey(const std::string& name, const std::string& role, const std::string& tier,
+                         const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms);
+  std::optional<ApiKeyRecord> FindActiveKey(const std::string& key_hash);
+  std::vector<ApiKeyRecord> ListKeys();
+  bool RevokeKey(std::int64_t id, std::int64_t now_ms);
+
+  // --- messages ---
+  // Stores every message with its recipients in one transaction (one fsync for
+  // the batch). A message whose (owner, idempotency key) exists already is not
+  // stored again: the earlier one is returned with created = false.
+  std::vector<AcceptedMessage> Accept(const std::vector<NewMessage>& messages, std::int64_t now_ms);
+  std::optional<MessageRecord> GetMessage(std::int64_t id);
+  MessagePage ListMessages(const MessageFilter& filter, int page, int page_size);
+  // Cancels the recipients not yet claimed by a worker.
+  CancelResult CancelMessage(std::int64_t id, std::int64_t now_ms);
+
+  // --- workers ---
+  // Records `finished` (may be empty) and claims the next due recipient of the
+  // channel, highest priority first, then oldest due, in one transaction: a
+  // claimed row is "sending" before anything is sent.
+  std::optional<ClaimedDelivery> RecordAndClaim(const std::vector<DeliveryResult>& finished,
+                                                const std::string& channel, std::int64_t now_ms);
+  // Records without claiming more: a worker's last call before it stops.
+  void Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);
+  // Rows left "sending" by a process that died: they may have been sent, so they
+  // become "unknown", never sent again. Returns how many. Call once at start-up.
+  std::int64_t ResolveAbandoned(std::int64_t now_ms);
+  // Earliest due time of a queued recipient of the channel, for the worker's sleep.
+  std::optional<std::int64_t> NextDueAt(const std::string& channel);
+  // Recipients per (channel, status), for metrics and health.
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus();
+
+ private:
+  class ReaderLease;
+  ReaderLease Reader();
+  std::vector<RecipientRecord> RecipientsOf(Database& db, std::int64_t message_id);
+  std::optional<MessageRecord> LoadMessage(Database& db, std::int64_t id);
+  void RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);  // in a transaction
+
+  std::string path_;
+  std::mutex writer_mutex_;
+  Database writer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Database>> idle_readers_;
+};
+
+}  // namespace herald::store::sqlite

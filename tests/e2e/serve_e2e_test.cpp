@@ -1,0 +1,403 @@
+// End-to-end tests of `herald serve`: the real binary on a free loopback port,
+// driven over real HTTP, with its outbox and store in a temporary data dir.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace herald::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Rfc3339(std::int64_t unix_ms) {
+  const std::time_t t = unix_ms / 1000;
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buffer;
+}
+
+class ServeE2E : public ::testing::Test {
+ protected:
+  void SetUp() override { data_dir_ = dir_.path() + "/data"; }
+
+  void TearDown() override {
+    if (server_) {
+      server_->Signal(SIGTERM);
+      server_->Wait(seconds(15));
+    }
+  }
+
+  std::map<std::string, std::string> Environment() const {
+    // Quick retries so retry tests finish in a second; everything else default.
+    std::map<std::string, std::string> env = {{"HERALD_RETRY_BASE_DELAY_MS", "20"},
+                                              {"HERALD_RETRY_MAX_DELAY_MS", "100"}};
+    for (const auto& [k, v] : extra_env_) env[k] = v;
+    return env;
+  }
+
+  void StartServer() {
+    port_ = FreePort();
+    server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/serve.log"});
+    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; },
+                        seconds(20)))
+        << ReadFile(dir_.path() + "/serve.log");
+  }
+
+  int StopServer() {
+    server_->Signal(SIGTERM);
+    const auto code = server_->Wait(seconds(15));
+    server_.reset();
+    return code.value_or(-1);
+  }
+
+  std::string CreateKey(const std::string& name, const std::string& role = "user", const std::string& tier = "premium") {
+    const auto result = RunCommand({HERALD_BINARY, "keys", "create", "--name", name, "--role", role, "--tier", tier,
+                                    "--data-dir", data_dir_},
+                                   seconds(30), Environment());
+    EXPECT_EQ(result.exit_code, 0);
+    std::string key = result.output;
+    EXPECT_EQ(std::count(key.begin(), key.end(), '\n'), 1) << "the key must be the only line on stdout";
+    key.erase(key.find_last_not_of('\n') + 1);
+    return key;
+  }
+
+  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+
+  HttpResponse Call(const std::string& method, const std::string& path, const std::string& key,
+                    const std::string& body = {}, std::map<std::string, std::string> headers = {}) {
+    if (!key.empty()) headers["X-API-Key"] = key;
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    return HttpRequest(method, Url(path), headers, body);
+  }
+
+  json CallJson(const std::string& method, const std::string& path, const std::string& key, const json& body,
+                int expected_status) {
+    const auto response = Call(method, path, key, body.is_null() ? std::string() : body.dump());
+    EXPECT_EQ(response.status, expected_status) << method << " " << path << ": " << response.body;
+    return json::parse(response.body, nullptr, false);
+  }
+
+  // Polls the message until its status is one of `statuses`.
+  json WaitForStatus(const std::string& key, std::int64_t id, const std::set<std::string>& statuses,
+                     milliseconds timeout = seconds(10)) {
+    json message;
+    WaitFor(
+        [&] {
+          message = json::parse(Call("GET", "/api/v1/messages/" + std::to_string(id), key).body, nullptr, false);
+          return message.is_object() && statuses.count(message.value("status", "")) > 0;
+        },
+        timeout);
+    return message;
+  }
+
+  static json SmsAndEmail(const std::string& content) {
+    return {{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}, {{"channel", "email"}, {"to", "ann@example.org"}}}},
+            {"subject", "Hello"},
+            {"content", content}};
+  }
+
+  TempDir dir_;
+  std::string data_dir_;
+  int port_ = 0;
+  std::map<std::string, std::string> extra_env_;
+  std::unique_ptr<ChildProcess> server_;
+};
+
+TEST_F(ServeE2E, KeysArePrintedOnceAndStoredOnlyAsDigests) {
+  const auto key = CreateKey("ops", "admin");
+  EXPECT_EQ(key.rfind("hk_", 0), 0u) << key;
+  EXPECT_GE(key.size(), 40u);
+  EXPECT_EQ(ReadFile(data_dir_ + "/herald.db").find(key), std::string::npos);
+  const auto list = RunCommand({HERALD_BINARY, "keys", "list", "--data-dir", data_dir_}, seconds(30), Environment());
+  EXPECT_NE(list.output.find("ops\tadmin\tpremium"), std::string::npos) << list.output;
+  EXPECT_EQ(list.output.find(key), std::string::npos);
+  EXPECT_EQ(RunCommand({HERALD_BINARY, "keys", "revoke", "1", "--data-dir", data_dir_}, seconds(30), Environment()).exit_code, 0);
+  EXPECT_EQ(RunCommand({HERALD_BINARY, "keys", "revoke", "1", "--data-dir", data_dir_}, seconds(30), Environment()).exit_code, 2);
+}
+
+TEST_F(ServeE2E, AMessageIsStoredDeliveredOnEveryChannelAndReadBack) {
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto accepted = CallJson("POST", "/api/v1/messages", key, SmsAndEmail("Your code is 4711"), 202);
+  ASSERT_TRUE(accepted.contains("id")) << accepted.dump();
+  EXPECT_EQ(accepted["recipients"].size(), 2u);
+  EXPECT_EQ(accepted["recipients"][0]["to"], "+15551230001");
+  const auto message = WaitForStatus(key, accepted["id"], {"sent", "partially_sent", "failed"});
+  ASSERT_EQ(message["status"], "sent") << message.dump();
+  for (const auto& recipient : message["recipients"]) {
+    EXPECT_EQ(recipient["attempts"], 1);
+    EXPECT_FALSE(recipient.value("provider_message_id", "").empty()) << recipient.dump();
+    EXPECT_TRUE(recipient.contains("sent_at"));
+  }
+  // The e-mail went to the outbox as an RFC 5322 file with the content.
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(data_dir_ + "/outbox")) {
+    ++files;
+    const auto eml = ReadFile(entry.path().string());
+    EXPECT_NE(eml.find("To: ann@example.org"), std::string::npos) << eml;
+    EXPECT_NE(eml.find("Subject: Hello"), std::string::npos);
+    EXPECT_NE(eml.find("Your code is 4711"), std::string::npos);
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(ServeE2E, EveryErrorHasTheSameShapeAndTheRightStatus) {
+  const auto key = CreateKey("app");
+  StartServer();
+  auto expect_error = [](const HttpResponse& response, int status, const std::string& code) {
+    EXPECT_EQ(response.status, status) << response.body;
+    const auto body = json::parse(response.body, nullptr, false);
+    ASSERT_TRUE(body.is_object() && body.contains("error")) << response.body;
+    EXPECT_EQ(body["error"]["code"], code) << response.body;
+    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+  };
+  expect_error(Call("GET", "/api/v1/messages", ""), 401, "UNAUTHORIZED");
+  expect_error(Call("GET", "/api/v1/messages", "hk_wrong"), 401, "UNAUTHORIZED");
+  expect_error(Call("POST", "/api/v1/messages", key, "{not json"), 400, "INVALID_JSON");
+  expect_error(Call("GET", "/api/v1/messages?page=0", key), 400, "INVALID_QUERY");
+  expect_error(Call("GET", "/api/v1/messages?page_size=abc", key), 400, "INVALID_QUERY");
+  expect_error(Call("GET", "/api/v1/messages?status=lost", key), 400, "INVALID_QUERY");
+  expect_error(Call("GET", "/api/v1/messages/999", key), 404, "MESSAGE_NOT_FOUND");
+  expect_error(Call("GET", "/api/v1/nothing-here", key), 404, "ROUTE_NOT_FOUND");
+  expect_error(Call("POST", "/api/v1/messages", key, std::string(2 << 20, ' ')), 413, "PAYLOAD_TOO_LARGE");
+  const auto bad_phone = Call("POST", "/api/v1/messages", key,
+                              json{{"recipients", {{{"channel", "sms"}, {"to", "0123"}}}}, {"content", "x"}}.dump());
+  expect_error(bad_phone, 422, "VALIDATION_FAILED");
+  EXPECT_NE(bad_phone.body.find("recipients[0].to"), std::string::npos) << bad_phone.body;
+  const auto long_sms = Call("POST", "/api/v1/messages", key,
+                             json{{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}},
+                                  {"content", std::string(153 * 10 + 1, 'a')}}.dump());
+  expect_error(long_sms, 422, "VALIDATION_FAILED");
+  EXPECT_NE(long_sms.body.find("segment"), std::string::npos) << long_sms.body;
+}
+
+TEST_F(ServeE2E, UsersSeeOnlyTheirOwnMessagesAndAdminsSeeAll) {
+  const auto alice = CreateKey("alice");
+  const auto bob = CreateKey("bob");
+  const auto admin = CreateKey("ops", "admin");
+  StartServer();
+  const auto id = CallJson("POST", "/api/v1/messages", alice, SmsAndEmail("for alice"), 202)["id"].get<std::int64_t>();
+  EXPECT_EQ(Call("GET", "/api/v1/messages/" + std::to_string(id), bob).status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/v1/messages/" + std::to_string(id), bob).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/messages/" + std::to_string(id), admin).status, 200);
+  EXPECT_EQ(CallJson("GET", "/api/v1/messages", bob, nullptr, 200)["pagination"]["total_count"], 0);
+  EXPECT_EQ(CallJson("GET", "/api/v1/messages", admin, nullptr, 200)["pagination"]["total_count"], 1);
+}
+
+TEST_F(ServeE2E, TheSameIdempotencyKeyReturnsTheSameMessage) {
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto body = SmsAndEmail("once").dump();
+  const auto first = Call("POST", "/api/v1/messages", key, body, {{"Idempotency-Key", "order-7"}});
+  const auto again = Call("POST", "/api/v1/messages", key, body, {{"Idempotency-Key", "order-7"}});
+  const auto other = Call("POST", "/api/v1/messages", key, body, {{"Idempotency-Key", "order-8"}});
+  ASSERT_EQ(first.status, 202);
+  ASSERT_EQ(again.status, 202);
+  EXPECT_EQ(json::parse(first.body)["id"], json::parse(again.body)["id"]);
+  EXPECT_EQ(again.Header("idempotent-replayed"), "true");
+  EXPECT_NE(json::parse(first.body)["id"], json::parse(other.body)["id"]);
+  // Concurrent retries of one request still make one message.
+  std::vector<std::thread> threads;
+  std::vector<std::int64_t> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      const auto response = Call("POST", "/api/v1/messages", key, body, {{"Idempotency-Key", "burst"}});
+      ids[i] = response.status == 202 ? json::parse(response.body)["id"].get<std::int64_t>() : -1;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), 1u);
+  EXPECT_NE(ids[0], -1);
+  EXPECT_EQ(CallJson("GET", "/api/v1/messages", key, nullptr, 200)["pagination"]["total_count"], 3);
+}
+
+TEST_F(ServeE2E, EachTierIsLimitedPerMinuteWithRetryAfter) {
+  const auto free_key = CreateKey("free", "user", "free");
+  const auto basic_key = CreateKey("basic", "user", "basic");
+  StartServer();
+  int allowed = 0;
+  HttpResponse last;
+  for (int i = 0; i < 61; ++i) {
+    last = Call("GET", "/api/v1/messages?page_size=1", free_key);
+    if (last.status == 200) ++allowed;
+  }
+  EXPECT_EQ(allowed, 60);
+  EXPECT_EQ(last.status, 429);
+  EXPECT_EQ(json::parse(last.body)["error"]["code"], "RATE_LIMITED");
+  EXPECT_GE(std::stoi(last.Header("retry-after")), 1);
+  EXPECT_EQ(last.Header("ratelimit-limit"), "60");
+  EXPECT_EQ(last.Header("ratelimit-remaining"), "0");
+  // Another key has its own budget, sized by its tier.
+  const auto basic = Call("GET", "/api/v1/messages", basic_key);
+  EXPECT_EQ(basic.status, 200);
+  EXPECT_EQ(basic.Header("ratelimit-limit"), "300");
+  EXPECT_EQ(basic.Header("ratelimit-remaining"), "299");
+}
+
+TEST_F(ServeE2E, BulkAcceptsTheValidMessagesAndNamesTheRejectedOnes) {
+  const auto key = CreateKey("app");
+  StartServer();
+  json messages = json::array();
+  messages.push_back(SmsAndEmail("one"));
+  messages.push_back({{"recipients", {{{"channel", "sms"}, {"to", "nope"}}}}, {"content", "bad"}});
+  messages.push_back(SmsAndEmail("two"));
+  messages.push_back({{"content", "no recipients"}});
+  const auto result = CallJson("POST", "/api/v1/messages/bulk", key, {{"messages", messages}}, 202);
+  EXPECT_EQ(result["accepted"], 2);
+  ASSERT_EQ(result["rejected"].size(), 2u);
+  EXPECT_EQ(result["rejected"][0]["index"], 1);
+  EXPECT_EQ(result["rejected"][1]["index"], 3);
+  EXPECT_NE(result["rejected"][0]["error"]["message"].get<std::string>().find("messages[1].recipients[0].to"),
+            std::string::npos);
+  ASSERT_EQ(result["ids"].size(), 2u);
+  EXPECT_EQ(CallJson("GET", "/api/v1/messages/" + result["ids"][1].dump(), key, nullptr, 200)["content"], "two");
+
+  json too_many = json::array();
+  for (int i = 0; i < 10001; ++i) too_many.push_back(SmsAndEmail("x"));
+  EXPECT_EQ(Call("POST", "/api/v1/messages/bulk", key, json{{"messages", too_many}}.dump()).status, 413);
+}
+
+TEST_F(ServeE2E, CancelStopsScheduledWorkAndRefusesWhatIsDone) {
+  const auto key = CreateKey("app");
+  StartServer();
+  auto later = SmsAndEmail("later");
+  later["scheduled_at"] = Rfc3339(NowMs() + 3600 * 1000);
+  const auto scheduled = CallJson("POST", "/api/v1/messages", key, later, 202);
+  EXPECT_EQ(scheduled["status"], "scheduled");
+  const auto path = "/api/v1/messages/" + scheduled["id"].dump();
+  const auto cancelled = CallJson("DELETE", path, key, nullptr, 200);
+  EXPECT_EQ(cancelled["status"], "cancelled");
+  EXPECT_EQ(cancelled["cancelled_recipients"], 2);
+  EXPECT_EQ(json::parse(Call("DELETE", path, key).body)["error"]["code"], "MESSAGE_NOT_CANCELLABLE");
+
+  const auto now = CallJson("POST", "/api/v1/messages", key, SmsAndEmail("now"), 202);
+  WaitForStatus(key, now["id"], {"sent"});
+  EXPECT_EQ(Call("DELETE", "/api/v1/messages/" + now["id"].dump(), key).status, 409);
+}
+
+TEST_F(ServeE2E, ScheduledMessagesGoOutWithinASecondOfTheirTime) {
+  const auto key = CreateKey("app");
+  StartServer();
+  auto message = SmsAndEmail("on time");
+  const auto at = NowMs() + 2000;
+  message["scheduled_at"] = Rfc3339(at);
+  const auto id = CallJson("POST", "/api/v1/messages", key, message, 202)["id"];
+  EXPECT_EQ(CallJson("GET", "/api/v1/messages/" + id.dump(), key, nullptr, 200)["status"], "scheduled");
+  const auto sent = WaitForStatus(key, id, {"sent"}, seconds(10));
+  ASSERT_EQ(sent["status"], "sent") << sent.dump();
+  for (const auto& recipient : sent["recipients"]) {
+    // Sent times are RFC 3339 text; compare through the server's own format.
+    const auto sent_at = recipient["sent_at"].get<std::string>();
+    EXPECT_GE(sent_at, Rfc3339(at)) << sent_at;
+    EXPECT_LE(sent_at, Rfc3339(at + 1000)) << sent_at;
+  }
+}
+
+TEST_F(ServeE2E, FailingProvidersAreRetriedThenDeadLettered) {
+  extra_env_["HERALD_SERVE_MOCK_SUCCESS_RATE"] = "0";
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto id = CallJson("POST", "/api/v1/messages", key,
+                           {{"recipients", {{{"channel", "telegram"}, {"to", "123456789"}}}}, {"content", "hi"}}, 202)["id"];
+  const auto message = WaitForStatus(key, id, {"failed"});
+  ASSERT_EQ(message["status"], "failed") << message.dump();
+  const auto& recipient = message["recipients"][0];
+  // Transient failures use all three attempts and end dead; a permanent or
+  // unknown outcome (the mock gives some of each) stops at once.
+  if (recipient["status"] == "dead") {
+    EXPECT_EQ(recipient["attempts"], 3);
+  } else {
+    EXPECT_TRUE(recipient["status"] == "failed" || recipient["status"] == "unknown") << recipient.dump();
+  }
+  EXPECT_FALSE(recipient.value("error", "").empty());
+}
+
+TEST_F(ServeE2E, PagesDoNotRepeatOrSkipWhileMessagesAreAdded) {
+  const auto key = CreateKey("app");
+  StartServer();
+  for (int i = 0; i < 25; ++i) CallJson("POST", "/api/v1/messages", key, SmsAndEmail("m" + std::to_string(i)), 202);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    while (!stop) Call("POST", "/api/v1/messages", key, SmsAndEmail("while paging").dump());
+  });
+  const auto first = CallJson("GET", "/api/v1/messages?page_size=10", key, nullptr, 200);
+  const auto as_of = first["pagination"]["as_of"].get<std::int64_t>();
+  std::set<std::int64_t> seen;
+  for (const auto& m : first["data"]) seen.insert(m["id"].get<std::int64_t>());
+  for (int page = 2; page <= first["pagination"]["total_pages"].get<int>(); ++page) {
+    std::this_thread::sleep_for(milliseconds(50));
+    const auto next = CallJson("GET", "/api/v1/messages?page_size=10&page=" + std::to_string(page) +
+                                          "&as_of=" + std::to_string(as_of),
+                               key, nullptr, 200);
+    for (const auto& m : next["data"]) EXPECT_TRUE(seen.insert(m["id"].get<std::int64_t>()).second) << "duplicate";
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(static_cast<std::int64_t>(seen.size()), first["pagination"]["total_count"].get<std::int64_t>());
+  EXPECT_EQ(*seen.rbegin(), as_of);
+  EXPECT_EQ(static_cast<std::int64_t>(seen.size()), as_of);  // ids 1..as_of, none skipped
+}
+
+TEST_F(ServeE2E, QueuedAndScheduledWorkSurvivesARestart) {
+  const auto key = CreateKey("app");
+  StartServer();
+  auto later = SmsAndEmail("after restart");
+  later["scheduled_at"] = Rfc3339(NowMs() + 2500);
+  const auto id = CallJson("POST", "/api/v1/messages", key, later, 202)["id"];
+  EXPECT_EQ(StopServer(), 0);
+  StartServer();
+  const auto message = WaitForStatus(key, id, {"sent"}, seconds(10));
+  EXPECT_EQ(message["status"], "sent") << message.dump();
+}
+
+TEST_F(ServeE2E, StopsPromptlyOnSigterm) {
+  CreateKey("app");
+  StartServer();
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(StopServer(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5));
+}
+
+TEST_F(ServeE2E, HealthAndMetricsNeedNoKeyAndMetricsPassPromtool) {
+  const auto key = CreateKey("app");
+  StartServer();
+  CallJson("POST", "/api/v1/messages", key, SmsAndEmail("count me"), 202);
+  const auto health = json::parse(Call("GET", "/health", "").body);
+  EXPECT_EQ(health["status"], "ok");
+  EXPECT_EQ(health["store"]["status"], "ok");
+  EXPECT_TRUE(health.contains("uptime_seconds"));
+  EXPECT_TRUE(health["providers"].contains("email"));
+  const auto metrics = Call("GET", "/metrics", "");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("http_requests_total{method=\"POST\",route=\"/api/v1/messages\",status=\"202\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("messages_published_total{channel=\"sms\"} 1"), std::string::npos) << metrics.body;
+  WriteFile(dir_.path() + "/metrics.txt", metrics.body);
+  const auto check = RunCommand({"sh", "-c", "promtool check metrics < " + dir_.path() + "/metrics.txt 2>&1"}, seconds(30));
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_EQ(check.output, "") << check.output;
+}
+
+}  // namespace
+}  // namespace herald::testing
