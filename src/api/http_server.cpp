@@ -31,7 +31,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 constexpr auto kKeyCacheTtl = std::chrono::seconds(5);
 constexpr int kMaxPageSize = 500;
 
-int TierLimit(const std::string& tier) { return RequestsPerMinute(ParseTier(tier).value_or(Tier::kFree)); }
 
 std::string ReasonPhrase(int status) {
   switch (status) {
@@ -54,6 +53,7 @@ std::string ReasonPhrase(int status) {
 struct Caller {
   store::ApiKeyRecord key;
   Decision limit;
+  bool unlimited = false;  // no RateLimit-* headers
   bool IsAdmin() const { return key.role == "admin"; }
 };
 
@@ -123,7 +123,7 @@ class ApiServer::Impl {
         restinio::http_status_line_t{restinio::http_status_code_t{static_cast<std::uint16_t>(status)},
                                      ReasonPhrase(status)});
     response.append_header(restinio::http_field::content_type, content_type);
-    if (caller != nullptr) {
+    if (caller != nullptr && !caller->unlimited) {
       response.append_header("RateLimit-Limit", std::to_string(caller->limit.limit));
       response.append_header("RateLimit-Remaining", std::to_string(caller->limit.remaining));
       response.append_header("RateLimit-Reset", std::to_string(caller->limit.reset.count()));
@@ -172,7 +172,14 @@ class ApiServer::Impl {
       RespondError(req, route, {401, "UNAUTHORIZED", "the API key is not valid or has been revoked"});
       return std::nullopt;
     }
-    Caller caller{*record, limiter_.Check("key:" + std::to_string(record->id), TierLimit(record->tier))};
+    Caller caller{*record, {}};
+    const int per_minute = TierLimit(record->tier);
+    if (per_minute == 0) {
+      caller.limit = {true, 0, 0, std::chrono::seconds(0), std::chrono::seconds(0)};
+      caller.unlimited = true;
+      return caller;
+    }
+    caller.limit = limiter_.Check("key:" + std::to_string(record->id), per_minute);
     if (!caller.limit.allowed) {
       RespondError(req, route,
                    {429, "RATE_LIMITED",
@@ -242,6 +249,13 @@ class ApiServer::Impl {
   }
 
   std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
+
+  // The store's CHECK constraint admits only the three tiers.
+  int TierLimit(const std::string& tier) const {
+    if (tier == "premium") return settings_.premium_per_minute;
+    if (tier == "basic") return settings_.basic_per_minute;
+    return settings_.free_per_minute;
+  }
 
   bool MayRead(const Caller* caller, const store::MessageRecord& message) const {
     return caller->IsAdmin() || message.owner_id == caller->key.id;
@@ -340,7 +354,6 @@ class ApiServer::Impl {
           return RespondInternal(req, route, e, &copy);
         }
       }
-      if (hooks_.on_accepted) hooks_.on_accepted(stored);
       const auto& accepted = stored.at(0);
       Headers headers;
       if (!accepted.created) headers.emplace_back("Idempotent-Replayed", "true");
@@ -387,7 +400,6 @@ class ApiServer::Impl {
           return RespondInternal(req, route, e, &copy);
         }
       }
-      if (hooks_.on_accepted) hooks_.on_accepted(stored);
       json ids = json::array();
       for (const auto& accepted : stored) ids.push_back(accepted.message.id);
       Respond(req, route, 202, json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", std::move(ids)}}.dump(),

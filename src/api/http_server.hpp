@@ -27,6 +27,10 @@ struct ApiServerSettings {
   int max_bulk_messages = 10000;
   std::size_t max_body_bytes = 1 << 20;        // single requests
   std::size_t max_bulk_body_bytes = 64 << 20;  // POST /api/v1/messages/bulk
+  // Requests per minute per key by tier; 0: unlimited.
+  int free_per_minute = 60;
+  int basic_per_minute = 300;
+  int premium_per_minute = 1000;
 };
 
 struct ApiServerHooks {
@@ -34,8 +38,6 @@ struct ApiServerHooks {
   std::function<nlohmann::json()> health;
   // Prometheus text for GET /metrics.
   std::function<std::string()> metrics;
-  // Called with every batch the intake stored (replays of an idempotency key included).
-  std::function<void(const std::vector<store::AcceptedMessage>&)> on_accepted;
   // Called once per answered request (method, route pattern, status) for metrics.
   std::function<void(const std::string& method, const std::string& route, int status)> on_request;
 };

@@ -9,8 +9,7 @@ constexpr std::size_t kMaxMessagesPerCommit = 20000;
 
 }  // namespace
 
-MessageIntake::MessageIntake(store::sqlite::SqliteApiStore& store, const Clock& clock,
-                             std::function<void()> on_committed)
+MessageIntake::MessageIntake(store::sqlite::SqliteApiStore& store, const Clock& clock, Committed on_committed)
     : store_(store), clock_(clock), on_committed_(std::move(on_committed)), thread_([this] { Run(); }) {}
 
 MessageIntake::~MessageIntake() { Stop(); }
@@ -56,11 +55,11 @@ void MessageIntake::Run() {
     std::vector<store::AcceptedMessage> stored;
     std::exception_ptr failure;
     try {
-      stored = store_.Accept(all, ToUnixMillis(clock_.Now()));
+      stored = store_.Accept(std::move(all), ToUnixMillis(clock_.Now()));
     } catch (...) {
       failure = std::current_exception();
     }
-    if (!failure && on_committed_) on_committed_();
+    if (!failure && on_committed_) on_committed_(stored);
     std::size_t offset = 0;
     for (auto& submission : batch) {
       std::vector<store::AcceptedMessage> mine;

@@ -23,8 +23,10 @@ class MessageIntake {
   // or with the exception that made the batch fail (nothing of it was stored).
   using Done = std::function<void(std::vector<store::AcceptedMessage>, std::exception_ptr)>;
 
-  // on_committed runs after each batch is on disk (e.g. to wake the workers).
-  MessageIntake(store::sqlite::SqliteApiStore& store, const Clock& clock, std::function<void()> on_committed);
+  // Runs on the intake thread after each batch is on disk, with what it stored
+  // (e.g. to wake the workers of the channels that got work).
+  using Committed = std::function<void(const std::vector<store::AcceptedMessage>&)>;
+  MessageIntake(store::sqlite::SqliteApiStore& store, const Clock& clock, Committed on_committed);
   ~MessageIntake();
   MessageIntake(const MessageIntake&) = delete;
   MessageIntake& operator=(const MessageIntake&) = delete;
@@ -42,7 +44,7 @@ class MessageIntake {
 
   store::sqlite::SqliteApiStore& store_;
   const Clock& clock_;
-  std::function<void()> on_committed_;
+  Committed on_committed_;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::vector<Submission> pending_;  // under mutex_

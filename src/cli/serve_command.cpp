@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "api/http_server.hpp"
@@ -141,22 +142,27 @@ int RunServe(const ServeArgs& args) {
           metrics.processing_seconds.WithLabels({channel}).Observe(seconds);
         });
 
-    api::MessageIntake intake(store, clock, [&dispatcher] { dispatcher.Wake(); });
+    api::MessageIntake intake(store, clock, [&dispatcher, &metrics](const std::vector<store::AcceptedMessage>& stored) {
+      std::set<std::string> channels;
+      for (const auto& entry : stored) {
+        if (!entry.created) continue;
+        for (const auto& recipient : entry.message.recipients) {
+          channels.insert(recipient.channel);
+          metrics.messages_published.WithLabels({recipient.channel}).Increment();
+        }
+      }
+      for (const auto& channel : channels) dispatcher.Wake(channel);
+    });
     api::ApiServerSettings server_settings;
     server_settings.address = host;
     server_settings.port = port;
     server_settings.io_threads = config.serve.http_threads;
     server_settings.max_bulk_messages = config.serve.max_bulk_messages;
+    server_settings.free_per_minute = config.serve.free_per_minute;
+    server_settings.basic_per_minute = config.serve.basic_per_minute;
+    server_settings.premium_per_minute = config.serve.premium_per_minute;
     api::ApiServerHooks hooks;
     hooks.metrics = [&metrics] { return metrics.registry.Render(); };
-    hooks.on_accepted = [&metrics](const std::vector<store::AcceptedMessage>& accepted) {
-      for (const auto& entry : accepted) {
-        if (!entry.created) continue;
-        for (const auto& recipient : entry.message.recipients) {
-          metrics.messages_published.WithLabels({recipient.channel}).Increment();
-        }
-      }
-    };
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };

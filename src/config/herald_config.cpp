@@ -62,6 +62,9 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"serve", "webhook_url", &c.serve.webhook_url},
       {"serve", "webhook_auth_header", &c.serve.webhook_auth_header, true},
       {"serve", "max_bulk_messages", &c.serve.max_bulk_messages},
+      {"serve", "free_per_minute", &c.serve.free_per_minute},
+      {"serve", "basic_per_minute", &c.serve.basic_per_minute},
+      {"serve", "premium_per_minute", &c.serve.premium_per_minute},
   };
 }
 
@@ -135,6 +138,12 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.serve.mock_success_rate < 0 || c.serve.mock_success_rate > 1) return fail("serve.mock_success_rate must be in [0, 1]");
   if (c.serve.max_bulk_messages < 1) return fail("serve.max_bulk_messages must be at least 1");
+  for (const auto& [name, value] : {std::pair{"free", c.serve.free_per_minute}, std::pair{"basic", c.serve.basic_per_minute},
+                                    std::pair{"premium", c.serve.premium_per_minute}}) {
+    if (value < 0 || value > 100000) {
+      return fail(std::string("serve.") + name + "_per_minute must be 0..100000 (0: unlimited)");
+    }
+  }
   return {};
 }
 

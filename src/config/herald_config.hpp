@@ -64,6 +64,10 @@ struct ServeConfig {
   std::string webhook_url;
   std::string webhook_auth_header;  // e.g. "Authorization: Bearer ..."; a secret
   int max_bulk_messages = 10000;
+  // Requests per minute per API key of each tier (seed 004); 0 means unlimited.
+  int free_per_minute = 60;
+  int basic_per_minute = 300;
+  int premium_per_minute = 1000;
 };
 
 struct HeraldConfig {

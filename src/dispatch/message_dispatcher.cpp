@@ -43,10 +43,10 @@ void MessageDispatcher::Start() {
   }
 }
 
-void MessageDispatcher::Wake() {
+void MessageDispatcher::Wake(const std::string& channel) {
   {
     std::lock_guard lock(wake_mutex_);
-    ++wake_generation_;
+    ++wake_generation_[channel];
   }
   wake_.notify_all();
 }
@@ -62,13 +62,13 @@ void MessageDispatcher::Stop() {
 
 void MessageDispatcher::WaitForWork(const std::string& channel) {
   std::unique_lock lock(wake_mutex_);
-  const auto seen = wake_generation_;
+  const auto seen = wake_generation_[channel];
   auto wait = settings_.idle_poll;
   if (const auto due = store_.NextDueAt(channel)) {
     const auto until_due = std::chrono::milliseconds(*due - ToUnixMillis(clock_.Now()));
     wait = std::clamp(until_due, std::chrono::milliseconds(0), wait);
   }
-  wake_.wait_for(lock, wait, [&] { return stopping_ || wake_generation_ != seen; });
+  wake_.wait_for(lock, wait, [&] { return stopping_ || wake_generation_[channel] != seen; });
 }
 
 void MessageDispatcher::RunWorker(const std::string& channel) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -44,8 +45,9 @@ class MessageDispatcher {
 
   // Marks sends a dead process left unfinished as unknown, then starts the workers.
   void Start();
-  // New work was stored: wake idle workers now rather than at their next poll.
-  void Wake();
+  // New work was stored for the channel: wake its idle workers now rather than
+  // at their next poll. Other lanes sleep on: a wasted claim is a write transaction.
+  void Wake(const std::string& channel);
   // Stops claiming; sends in flight finish and are recorded; returns when all
   // workers have ended. The rest stays queued for the next start.
   void Stop();
@@ -64,7 +66,7 @@ class MessageDispatcher {
   std::atomic<bool> stopping_{false};
   std::mutex wake_mutex_;
   std::condition_variable wake_;
-  std::uint64_t wake_generation_ = 0;  // under wake_mutex_
+  std::map<std::string, std::uint64_t> wake_generation_;  // per channel, under wake_mutex_
   std::vector<std::thread> workers_;
 };
 

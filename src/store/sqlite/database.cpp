@@ -14,7 +14,14 @@ namespace {
 
 }  // namespace
 
-Database::Database(const std::string& path) : path_(path) {
+Database::Database(const std::string& path, Durability durability) : path_(path) {
+  // Memory statistics take a global mutex on every SQLite allocation, shared by all
+  // connections; nothing here reads them. Must be set before SQLite initialises.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
   if (rc != SQLITE_OK) {
@@ -36,11 +43,22 @@ Database::Database(const std::string& path) : path_(path) {
       },
       nullptr);
   Execute("PRAGMA journal_mode=WAL");
-  Execute("PRAGMA synchronous=FULL");
+  Execute(durability == Durability::kPowerLoss ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   Execute("PRAGMA foreign_keys=ON");
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  cache_.clear();  // statements are finalised before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+CachedStatement Database::Cached(const std::string& sql) {
+  auto& slot = cache_[sql];
+  if (!slot) slot = std::make_unique<Statement>(db_, sql);
+  return CachedStatement(*slot);
+}
+
+CachedStatement::~CachedStatement() { statement_->Reset(); }
 
 void Database::Execute(std::string_view sql) {
   char* error = nullptr;

@@ -6,25 +6,41 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace herald::store::sqlite {
 
 class Statement;
+class CachedStatement;
+
+// How far a commit is guaranteed to survive.
+enum class Durability {
+  // synchronous=FULL: the commit is on disk; survives a power cut.
+  kPowerLoss,
+  // synchronous=NORMAL: the commit is in the WAL file (the OS has it), so it
+  // survives the process being killed; the next kPowerLoss commit on the file
+  // puts it on disk. A power cut may lose the most recent ones.
+  kProcessCrash,
+};
 
 class Database {
  public:
   // Opens (creating if needed) the file and applies durability pragmas.
   // Throws std::runtime_error naming the file when it cannot be opened.
-  explicit Database(const std::string& path);
+  explicit Database(const std::string& path, Durability durability = Durability::kPowerLoss);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   void Execute(std::string_view sql);
   Statement Prepare(std::string_view sql);
+  // A statement prepared once per connection and reused: for hot paths, where
+  // parsing the SQL each time costs more than running it. Reset when released.
+  CachedStatement Cached(const std::string& sql);
   std::int64_t ChangedRows() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }
@@ -32,6 +48,7 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
 };
 
 class Statement {
@@ -59,6 +76,20 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A borrowed cached statement; resets it (ending any read it holds open) when done.
+class CachedStatement {
+ public:
+  explicit CachedStatement(Statement& statement) : statement_(&statement) {}
+  ~CachedStatement();
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  Statement& operator*() { return *statement_; }
+  Statement* operator->() { return statement_; }
+
+ private:
+  Statement* statement_;
 };
 
 // BEGIN IMMEDIATE on construction so writers queue up at the start rather than

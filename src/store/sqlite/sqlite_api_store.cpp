@@ -43,9 +43,11 @@ CREATE TABLE IF NOT EXISTS message_recipients (
 );
 CREATE INDEX IF NOT EXISTS message_recipients_by_message ON message_recipients (message_id);
 CREATE INDEX IF NOT EXISTS message_recipients_due
-  ON message_recipients (channel, priority DESC, due_at, id) WHERE status = 'queued';
-CREATE INDEX IF NOT EXISTS message_recipients_sending ON message_recipients (status) WHERE status = 'sending';
+  ON message_recipients (channel, priority, due_at, id) WHERE status = 'queued';
 )sql";
+
+// Priorities run 0..kMaxPriority (the API maps names onto them).
+constexpr int kMaxPriority = 9;
 
 constexpr const char* kRecipientColumns =
     "id, message_id, channel, address, status, attempts, provider_message_id, last_error, due_at, updated_at, sent_at";
@@ -100,7 +102,8 @@ class SqliteApiStore::ReaderLease {
   std::unique_ptr<Database> db_;
 };
 
-SqliteApiStore::SqliteApiStore(const std::string& path) : path_(path), writer_(path) { writer_.Execute(kSchema); }
+SqliteApiStore::SqliteApiStore(const std::string& path)
+    : path_(path), writer_(path), worker_((writer_.Execute(kSchema), path), Durability::kProcessCrash) {}
 
 SqliteApiStore::~SqliteApiStore() = default;
 
@@ -130,11 +133,11 @@ ApiKeyRecord SqliteApiStore::CreateKey(const std::string& name, const std::strin
 
 std::optional<ApiKeyRecord> SqliteApiStore::FindActiveKey(const std::string& key_hash) {
   auto reader = Reader();
-  auto query = (*reader).Prepare("SELECT " + std::string(kKeyColumns) +
-                                 " FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL");
-  query.Bind(1, key_hash);
-  if (!query.Step()) return std::nullopt;
-  return ReadKey(query);
+  auto query = (*reader).Cached("SELECT " + std::string(kKeyColumns) +
+                                " FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL");
+  query->Bind(1, key_hash);
+  if (!query->Step()) return std::nullopt;
+  return ReadKey(*query);
 }
 
 std::vector<ApiKeyRecord> SqliteApiStore::ListKeys() {
@@ -153,18 +156,19 @@ bool SqliteApiStore::RevokeKey(std::int64_t id, std::int64_t now_ms) {
 }
 
 std::vector<RecipientRecord> SqliteApiStore::RecipientsOf(Database& db, std::int64_t message_id) {
-  auto query = db.Prepare("SELECT " + std::string(kRecipientColumns) +
-                          " FROM message_recipients WHERE message_id = ? ORDER BY id");
-  query.Bind(1, message_id);
+  auto query = db.Cached("SELECT " + std::string(kRecipientColumns) +
+                         " FROM message_recipients WHERE message_id = ? ORDER BY id");
+  query->Bind(1, message_id);
   std::vector<RecipientRecord> recipients;
-  while (query.Step()) recipients.push_back(ReadRecipient(query));
+  while (query->Step()) recipients.push_back(ReadRecipient(*query));
   return recipients;
 }
 
 std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int64_t id) {
-  auto query = db.Prepare(
+  auto cached = db.Cached(
       "SELECT id, owner_id, COALESCE(idempotency_key, ''), subject, content, priority, scheduled_at, created_at "
       "FROM messages WHERE id = ?");
+  Statement& query = *cached;
   query.Bind(1, id);
   if (!query.Step()) return std::nullopt;
   MessageRecord m;
@@ -180,7 +184,7 @@ std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int6
   return m;
 }
 
-std::vector<AcceptedMessage> SqliteApiStore::Accept(const std::vector<NewMessage>& messages, std::int64_t now_ms) {
+std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> messages, std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
   Transaction tx(writer_);
   auto find = writer_.Prepare("SELECT id FROM messages WHERE owner_id = ? AND idempotency_key = ?");
@@ -189,10 +193,10 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(const std::vector<NewMessage
       "VALUES (?,?,?,?,?,?,?)");
   auto insert_recipient = writer_.Prepare(
       "INSERT INTO message_recipients (message_id, channel, address, status, priority, due_at, updated_at) "
-      "VALUES (?,?,?,'queued',?,?,?) RETURNING id");
+      "VALUES (?,?,?,'queued',?,?,?)");
   std::vector<AcceptedMessage> accepted;
   accepted.reserve(messages.size());
-  for (const auto& message : messages) {
+  for (auto& message : messages) {
     if (!message.idempotency_key.empty()) {
       find.Reset();
       find.Bind(1, message.owner_id).Bind(2, message.idempotency_key);
@@ -220,13 +224,14 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(const std::vector<NewMessage
     record.id = sqlite3_last_insert_rowid(writer_.handle());
     record.owner_id = message.owner_id;
     record.idempotency_key = message.idempotency_key;
-    record.subject = message.subject;
-    record.content = message.content;
+    record.subject = std::move(message.subject);
+    record.content = std::move(message.content);
     record.priority = message.priority;
     record.scheduled_at_ms = message.scheduled_at_ms;
     record.created_at_ms = now_ms;
     const std::int64_t due = message.scheduled_at_ms.value_or(now_ms);
-    for (const auto& recipient : message.recipients) {
+    record.recipients.reserve(message.recipients.size());
+    for (auto& recipient : message.recipients) {
       insert_recipient.Reset();
       insert_recipient.Bind(1, record.id)
           .Bind(2, recipient.channel)
@@ -236,15 +241,14 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(const std::vector<NewMessage
           .Bind(6, now_ms);
       insert_recipient.Step();
       RecipientRecord r;
-      r.id = insert_recipient.ColumnInt(0);
+      r.id = sqlite3_last_insert_rowid(writer_.handle());
       r.message_id = record.id;
-      r.channel = recipient.channel;
-      r.address = recipient.address;
+      r.channel = std::move(recipient.channel);
+      r.address = std::move(recipient.address);
       r.status = "queued";
       r.due_at_ms = due;
       r.updated_at_ms = now_ms;
       record.recipients.push_back(std::move(r));
-      insert_recipient.Step();  // finish the statement after RETURNING
     }
     accepted.push_back({std::move(record), true});
   }
@@ -318,14 +322,14 @@ CancelResult SqliteApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms)
 
 void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
   if (finished.empty()) return;
-  auto update = writer_.Prepare(
+  auto update = worker_.Cached(
       "UPDATE message_recipients SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
       "due_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE due_at END, "
       "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
       "WHERE id = ?6 AND status = 'sending'");
   for (const auto& result : finished) {
-    update.Reset();
-    update.Bind(1, result.status)
+    update->Reset();
+    update->Bind(1, result.status)
         .Bind(2, result.provider_message_id)
         .Bind(3, result.detail)
         .Bind(4, now_ms)
@@ -337,36 +341,53 @@ void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, s
 
 void SqliteApiStore::Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
   if (finished.empty()) return;
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
+  std::lock_guard lock(worker_mutex_);
+  Transaction tx(worker_);
   RecordLocked(finished, now_ms);
   tx.Commit();
 }
 
 std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<DeliveryResult>& finished,
                                                               const std::string& channel, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
+  std::lock_guard lock(worker_mutex_);
+  Transaction tx(worker_);
   RecordLocked(finished, now_ms);
   std::optional<ClaimedDelivery> claimed;
+  // Highest priority first, then oldest due. SQLite cannot skip-scan the
+  // (channel, priority, due_at) index across priorities, so a single ORDER BY
+  // would read every scheduled row; one seek per priority present reads one.
+  std::optional<std::int64_t> candidate;
   {
-    auto claim = writer_.Prepare(
+    // MAX over the index's leading columns is one seek; due or not is checked below.
+    auto top = worker_.Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND channel = ?1");
+    top->Bind(1, channel);
+    std::optional<std::int64_t> highest;
+    if (top->Step() && !top->ColumnIsNull(0)) highest = top->ColumnInt(0);
+    auto pick = worker_.Cached(
+        "SELECT id FROM message_recipients WHERE status = 'queued' AND channel = ?1 AND priority = ?2 "
+        "AND due_at <= ?3 ORDER BY due_at, id LIMIT 1");
+    for (std::int64_t priority = highest.value_or(-1); highest && priority >= 0 && !candidate; --priority) {
+      pick->Reset();
+      pick->Bind(1, channel).Bind(2, priority).Bind(3, now_ms);
+      if (pick->Step()) candidate = pick->ColumnInt(0);
+    }
+  }
+  if (candidate) {
+    auto claim = worker_.Cached(
         "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
-        "WHERE id = (SELECT id FROM message_recipients WHERE status = 'queued' AND channel = ?2 AND due_at <= ?1 "
-        "ORDER BY priority DESC, due_at, id LIMIT 1) RETURNING " +
-        std::string(kRecipientColumns));
-    claim.Bind(1, now_ms).Bind(2, channel);
-    if (claim.Step()) {
+        "WHERE id = ?2 AND status = 'queued' RETURNING " + std::string(kRecipientColumns));
+    claim->Bind(1, now_ms).Bind(2, *candidate);
+    if (claim->Step()) {
       ClaimedDelivery delivery;
-      delivery.recipient = ReadRecipient(claim);
+      delivery.recipient = ReadRecipient(*claim);
       claimed = std::move(delivery);
     }
   }
   if (claimed) {
-    auto content = writer_.Prepare("SELECT subject, content FROM messages WHERE id = ?");
-    content.Bind(1, claimed->recipient.message_id).Step();
-    claimed->subject = content.ColumnText(0);
-    claimed->content = content.ColumnText(1);
+    auto content = worker_.Cached("SELECT subject, content FROM messages WHERE id = ?");
+    content->Bind(1, claimed->recipient.message_id).Step();
+    claimed->subject = content->ColumnText(0);
+    claimed->content = content->ColumnText(1);
   }
   tx.Commit();
   return claimed;
@@ -384,11 +405,20 @@ std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {
 
 std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& channel) {
   auto reader = Reader();
-  auto query = (*reader).Prepare(
-      "SELECT MIN(due_at) FROM message_recipients WHERE status = 'queued' AND channel = ?");
-  query.Bind(1, channel);
-  if (!query.Step() || query.ColumnIsNull(0)) return std::nullopt;
-  return query.ColumnInt(0);
+  // One seek per priority in the due index; cheaper than a second index that
+  // every claim would have to update.
+  auto query = (*reader).Cached(
+      "SELECT MIN(due_at) FROM message_recipients WHERE status = 'queued' AND channel = ?1 AND priority = ?2");
+  std::optional<std::int64_t> earliest;
+  for (int priority = 0; priority <= kMaxPriority; ++priority) {
+    query->Reset();
+    query->Bind(1, channel).Bind(2, priority);
+    if (query->Step() && !query->ColumnIsNull(0)) {
+      const auto due = query->ColumnInt(0);
+      if (!earliest || due < *earliest) earliest = due;
+    }
+  }
+  return earliest;
 }
 
 std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> SqliteApiStore::CountByChannelAndStatus() {

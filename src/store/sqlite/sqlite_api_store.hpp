@@ -36,7 +36,7 @@ class SqliteApiStore {
   // Stores every message with its recipients in one transaction (one fsync for
   // the batch). A message whose (owner, idempotency key) exists already is not
   // stored again: the earlier one is returned with created = false.
-  std::vector<AcceptedMessage> Accept(const std::vector<NewMessage>& messages, std::int64_t now_ms);
+  std::vector<AcceptedMessage> Accept(std::vector<NewMessage> messages, std::int64_t now_ms);
   std::optional<MessageRecord> GetMessage(std::int64_t id);
   MessagePage ListMessages(const MessageFilter& filter, int page, int page_size);
   // Cancels the recipients not yet claimed by a worker.
@@ -63,11 +63,17 @@ class SqliteApiStore {
   ReaderLease Reader();
   std::vector<RecipientRecord> RecipientsOf(Database& db, std::int64_t message_id);
   std::optional<MessageRecord> LoadMessage(Database& db, std::int64_t id);
-  void RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);  // in a transaction
+  void RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);  // worker_, in a transaction
 
   std::string path_;
   std::mutex writer_mutex_;
-  Database writer_;
+  Database writer_;  // acceptances, keys, cancels: on disk before the caller hears "stored"
+  // Workers' claims and outcomes. Committed to the WAL without waiting for the
+  // disk, so a worker's round trip costs microseconds, not an fsync: that survives
+  // a killed process (the promise here) and the next acceptance's fsync makes it
+  // durable; a power cut may lose the last few (see docs/ARCHITECTURE.md).
+  std::mutex worker_mutex_;
+  Database worker_;
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Database>> idle_readers_;
 };
