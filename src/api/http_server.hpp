@@ -1,19 +1,19 @@
 // `herald serve`'s HTTP side: RESTinio on Boost.Asio (measured 1.5x Boost.Beast
-// here), X-API-Key auth, per-tier rate limits, and the /api/v1 routes. Handlers
-// never block an I/O thread: writes go through the group-commit intake, reads to
-// a small pool, and answers are sent from there.
+// here) with the route groups of the API. Handlers never block an I/O thread:
+// writes go through the group-commit intake, reads to a small pool, and answers
+// are sent from there.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "api/api_context.hpp"
 #include "api/message_intake.hpp"
-#include "api/rate_limiter.hpp"
+#include "api/message_routes.hpp"
 #include "common/clock.hpp"
 #include "store/sqlite/sqlite_api_store.hpp"
 
@@ -24,13 +24,8 @@ struct ApiServerSettings {
   int port = 8080;
   int io_threads = 1;
   int read_threads = 2;
-  int max_bulk_messages = 10000;
-  std::size_t max_body_bytes = 1 << 20;        // single requests
-  std::size_t max_bulk_body_bytes = 64 << 20;  // POST /api/v1/messages/bulk
-  // Requests per minute per key by tier; 0: unlimited.
-  int free_per_minute = 60;
-  int basic_per_minute = 300;
-  int premium_per_minute = 1000;
+  RateLimitSettings limits;
+  MessageRouteSettings messages;
 };
 
 struct ApiServerHooks {
@@ -39,7 +34,7 @@ struct ApiServerHooks {
   // Prometheus text for GET /metrics.
   std::function<std::string()> metrics;
   // Called once per answered request (method, route pattern, status) for metrics.
-  std::function<void(const std::string& method, const std::string& route, int status)> on_request;
+  ApiContext::RequestObserver on_request;
 };
 
 class ApiServer {

@@ -157,10 +157,9 @@ int RunServe(const ServeArgs& args) {
     server_settings.address = host;
     server_settings.port = port;
     server_settings.io_threads = config.serve.http_threads;
-    server_settings.max_bulk_messages = config.serve.max_bulk_messages;
-    server_settings.free_per_minute = config.serve.free_per_minute;
-    server_settings.basic_per_minute = config.serve.basic_per_minute;
-    server_settings.premium_per_minute = config.serve.premium_per_minute;
+    server_settings.messages.max_bulk_messages = config.serve.max_bulk_messages;
+    server_settings.limits = {config.serve.free_per_minute, config.serve.basic_per_minute,
+                              config.serve.premium_per_minute};
     api::ApiServerHooks hooks;
     hooks.metrics = [&metrics] { return metrics.registry.Render(); };
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {

@@ -1,0 +1,177 @@
+#include "api/api_context.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "common/hash.hpp"
+
+namespace herald::api {
+namespace {
+
+// Revoking a key takes effect within this long in a running server.
+constexpr auto kKeyCacheTtl = std::chrono::seconds(5);
+
+std::string ReasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+  }
+}
+
+}  // namespace
+
+ApiContext::ApiContext(store::sqlite::SqliteApiStore& store, const Clock& clock, RateLimitSettings limits,
+                       int read_threads, RequestObserver on_request)
+    : store_(store),
+      clock_(clock),
+      limits_(limits),
+      on_request_(std::move(on_request)),
+      limiter_(clock),
+      read_pool_(static_cast<std::size_t>(read_threads)) {}
+
+ApiContext::~ApiContext() { JoinReadPool(); }
+
+void ApiContext::JoinReadPool() {
+  std::call_once(read_pool_joined_, [this] { read_pool_.join(); });
+}
+
+void ApiContext::Respond(const Request& req, const std::string& route, int status, const std::string& body,
+                         const Caller* caller, const Headers& headers, const char* content_type) {
+  auto response = req->create_response(restinio::http_status_line_t{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(status)}, ReasonPhrase(status)});
+  response.append_header(restinio::http_field::content_type, content_type);
+  if (caller != nullptr && !caller->unlimited) {
+    response.append_header("RateLimit-Limit", std::to_string(caller->limit.limit));
+    response.append_header("RateLimit-Remaining", std::to_string(caller->limit.remaining));
+    response.append_header("RateLimit-Reset", std::to_string(caller->limit.reset.count()));
+  }
+  for (const auto& [name, value] : headers) response.append_header(name, value);
+  response.set_body(body);
+  response.done();
+  if (on_request_) on_request_(req->header().method().c_str(), route, status);
+  --in_flight_;
+}
+
+void ApiContext::RespondError(const Request& req, const std::string& route, const ApiError& error,
+                              const Caller* caller, const Headers& headers) {
+  Respond(req, route, error.status, error.Body(), caller, headers);
+}
+
+void ApiContext::RespondInternal(const Request& req, const std::string& route, const std::exception& e,
+                                 const Caller* caller) {
+  spdlog::error("request failed route={} error={}", route, e.what());
+  RespondError(req, route, {500, "INTERNAL", "the request could not be completed; see the server log"}, caller);
+}
+
+bool ApiContext::Admit(const Request& req, const std::string& route) {
+  ++in_flight_;
+  if (!draining_) return true;
+  RespondError(req, route, {503, "SHUTTING_DOWN", "the server is shutting down; retry shortly"}, nullptr,
+               {{"Retry-After", "5"}});
+  return false;
+}
+
+void ApiContext::Drain(std::chrono::milliseconds deadline) {
+  draining_ = true;
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::optional<store::ApiKeyRecord> ApiContext::LookupKey(const std::string& key) {
+  const auto hash = Sha256Hex(key);
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(keys_mutex_);
+    if (const auto it = keys_.find(hash); it != keys_.end() && it->second.expires > now) return it->second.key;
+  }
+  auto found = store_.FindActiveKey(hash);
+  std::lock_guard lock(keys_mutex_);
+  if (keys_.size() > 100000) keys_.clear();  // bounded: a flood of wrong keys must not grow it forever
+  keys_[hash] = {found, now + kKeyCacheTtl};
+  return found;
+}
+
+// The store's CHECK constraint admits only the three tiers.
+int ApiContext::TierLimit(const std::string& tier) const {
+  if (tier == "premium") return limits_.premium_per_minute;
+  if (tier == "basic") return limits_.basic_per_minute;
+  return limits_.free_per_minute;
+}
+
+std::optional<Caller> ApiContext::Authenticate(const Request& req, const std::string& route) {
+  const auto* key = req->header().try_get_field("X-API-Key");
+  if (key == nullptr || key->empty()) {
+    RespondError(req, route, {401, "UNAUTHORIZED", "the X-API-Key header is missing"});
+    return std::nullopt;
+  }
+  auto record = LookupKey(*key);
+  if (!record) {
+    RespondError(req, route, {401, "UNAUTHORIZED", "the API key is not valid or has been revoked"});
+    return std::nullopt;
+  }
+  Caller caller{*record, {}};
+  const int per_minute = TierLimit(record->tier);
+  if (per_minute == 0) {
+    caller.limit = {true, 0, 0, std::chrono::seconds(0), std::chrono::seconds(0)};
+    caller.unlimited = true;
+    return caller;
+  }
+  caller.limit = limiter_.Check("key:" + std::to_string(record->id), per_minute);
+  if (!caller.limit.allowed) {
+    RespondError(req, route,
+                 {429, "RATE_LIMITED",
+                  "the " + record->tier + " tier allows " + std::to_string(caller.limit.limit) +
+                      " requests per minute; retry after " + std::to_string(caller.limit.retry_after.count()) + " s"},
+                 &caller, {{"Retry-After", std::to_string(caller.limit.retry_after.count())}});
+    return std::nullopt;
+  }
+  return caller;
+}
+
+std::optional<nlohmann::json> ApiContext::ParseBody(const Request& req, const std::string& route,
+                                                    const Caller* caller, std::size_t limit) {
+  if (req->body().size() > limit) {
+    RespondError(req, route, {413, "PAYLOAD_TOO_LARGE", "the body is larger than " + std::to_string(limit) + " bytes"},
+                 caller);
+    return std::nullopt;
+  }
+  try {
+    return nlohmann::json::parse(req->body());
+  } catch (const nlohmann::json::parse_error& e) {
+    RespondError(req, route, ApiError::BadRequest("INVALID_JSON", std::string("the body is not valid JSON: ") + e.what()),
+                 caller);
+    return std::nullopt;
+  }
+}
+
+std::variant<std::int64_t, ApiError> QueryNumber(const restinio::query_string_params_t& query, const char* name,
+                                                 std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  const auto value = query.get_param(name);
+  if (!value) return fallback;
+  const std::string text(*value);
+  char* end = nullptr;
+  errno = 0;
+  const long long n = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || n < min || n > max) {
+    return ApiError::BadRequest("INVALID_QUERY", std::string(name) + ": must be a whole number from " +
+                                                     std::to_string(min) + " to " + std::to_string(max));
+  }
+  return static_cast<std::int64_t>(n);
+}
+
+}  // namespace herald::api

@@ -1,0 +1,151 @@
+// What every group of routes shares: RESTinio types, the authenticated caller,
+// and ApiContext's plumbing (one error shape, auth and rate limits, in-flight
+// counting for graceful shutdown, moving blocking work off the I/O threads).
+// Route groups (message_routes.cpp, ...) register their handlers through it.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs it under g++ 12
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+#include <restinio/all.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/api_error.hpp"
+#include "api/rate_limiter.hpp"
+#include "common/clock.hpp"
+#include "store/sqlite/sqlite_api_store.hpp"
+
+namespace herald::api {
+
+using Router = restinio::router::express_router_t<>;
+using Request = restinio::request_handle_t;
+using RouteParams = restinio::router::route_params_t;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Caller {
+  store::ApiKeyRecord key;
+  Decision limit;
+  bool unlimited = false;  // no RateLimit-* headers
+  bool IsAdmin() const { return key.role == "admin"; }
+  // Users see their own rows; admins see everyone's.
+  bool MaySee(std::int64_t owner_id) const { return IsAdmin() || owner_id == key.id; }
+};
+
+struct RateLimitSettings {
+  // Requests per minute per key by tier; 0: unlimited.
+  int free_per_minute = 60;
+  int basic_per_minute = 300;
+  int premium_per_minute = 1000;
+};
+
+class ApiContext {
+ public:
+  using RequestObserver = std::function<void(const std::string& method, const std::string& route, int status)>;
+
+  ApiContext(store::sqlite::SqliteApiStore& store, const Clock& clock, RateLimitSettings limits, int read_threads,
+             RequestObserver on_request);
+  ~ApiContext();
+
+  store::sqlite::SqliteApiStore& store() { return store_; }
+  std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
+
+  // Every request is answered exactly once through one of these.
+  void Respond(const Request& req, const std::string& route, int status, const std::string& body,
+               const Caller* caller = nullptr, const Headers& headers = {},
+               const char* content_type = "application/json");
+  void RespondJson(const Request& req, const std::string& route, int status, const nlohmann::json& body,
+                   const Caller* caller) {
+    Respond(req, route, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), caller);
+  }
+  void RespondError(const Request& req, const std::string& route, const ApiError& error,
+                    const Caller* caller = nullptr, const Headers& headers = {});
+  void RespondInternal(const Request& req, const std::string& route, const std::exception& e, const Caller* caller);
+
+  // Wraps a handler: counts it in flight, refuses while draining, authenticates
+  // when asked, and turns an escaped exception into a 500. The handler gets
+  // (req, params, caller or nullptr, route) and must answer, now or later.
+  template <typename Handler>
+  auto Endpoint(std::string route, bool authenticated, Handler handler) {
+    return [this, route = std::move(route), authenticated, handler = std::move(handler)](const Request& req,
+                                                                                          RouteParams params) {
+      if (!Admit(req, route)) return restinio::request_accepted();
+      std::optional<Caller> caller;
+      if (authenticated) {
+        caller = Authenticate(req, route);
+        if (!caller) return restinio::request_accepted();
+      }
+      try {
+        handler(req, params, caller ? &*caller : nullptr, route);
+      } catch (const std::exception& e) {
+        RespondInternal(req, route, e, caller ? &*caller : nullptr);
+      }
+      return restinio::request_accepted();
+    };
+  }
+
+  // Runs blocking store work on the read pool, off the I/O threads; the work
+  // gets the caller (or nullptr) and must answer the request.
+  template <typename Work>
+  void Offload(const Request& req, const std::string& route, const Caller* caller, Work work) {
+    std::optional<Caller> copy;
+    if (caller != nullptr) copy = *caller;
+    boost::asio::post(read_pool_, [this, req, route, copy = std::move(copy), work = std::move(work)]() mutable {
+      const Caller* c = copy ? &*copy : nullptr;
+      try {
+        work(c);
+      } catch (const std::exception& e) {
+        RespondInternal(req, route, e, c);
+      }
+    });
+  }
+
+  // The parsed JSON body, or nullopt after answering 413 or 400.
+  std::optional<nlohmann::json> ParseBody(const Request& req, const std::string& route, const Caller* caller,
+                                          std::size_t limit);
+
+  // For unmatched routes and other answers given outside Endpoint.
+  bool Admit(const Request& req, const std::string& route);
+  // Stops admitting; waits up to `deadline` for admitted requests to be answered.
+  void Drain(std::chrono::milliseconds deadline);
+  // Waits for the read pool's queued work to finish; call before the route
+  // groups whose work it runs are destroyed. Idempotent.
+  void JoinReadPool();
+
+ private:
+  std::optional<store::ApiKeyRecord> LookupKey(const std::string& key);
+  std::optional<Caller> Authenticate(const Request& req, const std::string& route);
+  int TierLimit(const std::string& tier) const;
+
+  store::sqlite::SqliteApiStore& store_;
+  const Clock& clock_;
+  const RateLimitSettings limits_;
+  RequestObserver on_request_;
+  RateLimiter limiter_;
+  boost::asio::thread_pool read_pool_;
+  std::once_flag read_pool_joined_;
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> draining_{false};
+  struct CachedKey {
+    std::optional<store::ApiKeyRecord> key;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::mutex keys_mutex_;
+  std::unordered_map<std::string, CachedKey> keys_;
+};
+
+// Query parameter helpers shared by list endpoints: a missing value gives the
+// fallback, a malformed or out-of-range one an INVALID_QUERY error naming it.
+std::variant<std::int64_t, ApiError> QueryNumber(const restinio::query_string_params_t& query, const char* name,
+                                                 std::int64_t fallback, std::int64_t min, std::int64_t max);
+
+}  // namespace herald::api

@@ -1,0 +1,214 @@
+#include "api/message_routes.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include "api/message_json.hpp"
+
+namespace herald::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxPageSize = 500;
+
+}  // namespace
+
+class MessageRoutes::Impl {
+ public:
+  Impl(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
+      : context_(context), intake_(intake), settings_(settings) {}
+
+  void Add(Router& router) {
+    router.http_post("/api/v1/messages/bulk",
+                     context_.Endpoint("/api/v1/messages/bulk", true, [this](auto& req, auto&, auto* c, auto& route) {
+                       PostBulk(req, c, route);
+                     }));
+    router.http_post("/api/v1/messages",
+                     context_.Endpoint("/api/v1/messages", true, [this](auto& req, auto&, auto* c, auto& route) {
+                       PostMessage(req, c, route);
+                     }));
+    router.http_get("/api/v1/messages/:id(\\d+)",
+                    context_.Endpoint("/api/v1/messages/{id}", true, [this](auto& req, auto& params, auto* c,
+                                                                             auto& route) {
+                      const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                      context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                        const auto message = context_.store().GetMessage(id);
+                        if (!message || !caller->MaySee(message->owner_id)) {
+                          return context_.RespondError(req, route, NotFound(id), caller);
+                        }
+                        context_.RespondJson(req, route, 200, MessageToJson(*message, context_.NowMs()), caller);
+                      });
+                    }));
+    router.http_delete("/api/v1/messages/:id(\\d+)",
+                       context_.Endpoint("/api/v1/messages/{id}", true, [this](auto& req, auto& params, auto* c,
+                                                                                auto& route) {
+                         const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                         context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                           CancelMessage(req, route, caller, id);
+                         });
+                       }));
+    router.http_get("/api/v1/messages",
+                    context_.Endpoint("/api/v1/messages", true, [this](auto& req, auto&, auto* c, auto& route) {
+                      ListMessages(req, c, route);
+                    }));
+  }
+
+ private:
+  static ApiError NotFound(std::int64_t id) {
+    return ApiError::NotFound("MESSAGE_NOT_FOUND", "message " + std::to_string(id) + " does not exist");
+  }
+
+  static json AcceptedJson(const store::MessageRecord& message, std::int64_t now_ms) {
+    json recipients = json::array();
+    for (const auto& r : message.recipients) {
+      recipients.push_back({{"id", r.id}, {"channel", r.channel}, {"to", r.address}, {"status", r.status}});
+    }
+    json out{{"id", message.id}, {"status", MessageStatus(message, now_ms)}, {"recipients", std::move(recipients)}};
+    if (message.scheduled_at_ms) out["scheduled_at"] = FormatTimestamp(*message.scheduled_at_ms);
+    return out;
+  }
+
+  void PostMessage(const Request& req, const Caller* caller, const std::string& route) {
+    auto body = context_.ParseBody(req, route, caller, settings_.max_body_bytes);
+    if (!body) return;
+    if (const auto* key = req->header().try_get_field("Idempotency-Key")) {
+      if (key->empty() || key->size() > 255) {
+        return context_.RespondError(req, route, ApiError::Unprocessable("Idempotency-Key: must be 1 to 255 characters"), caller);
+      }
+      if (body->is_object()) (*body)["idempotency_key"] = *key;
+    }
+    auto parsed = ParseMessageRequest(*body, caller->key.id, context_.NowMs());
+    if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
+    std::vector<store::NewMessage> messages;
+    messages.push_back(std::move(std::get<store::NewMessage>(parsed)));
+    intake_.Submit(std::move(messages), [this, req, route, copy = *caller](std::vector<store::AcceptedMessage> stored,
+                                                                          std::exception_ptr failure) {
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          return context_.RespondInternal(req, route, e, &copy);
+        }
+      }
+      const auto& accepted = stored.at(0);
+      Headers headers;
+      if (!accepted.created) headers.emplace_back("Idempotent-Replayed", "true");
+      context_.Respond(req, route, 202, AcceptedJson(accepted.message, context_.NowMs()).dump(), &copy, headers);
+    });
+  }
+
+  void PostBulk(const Request& req, const Caller* caller, const std::string& route) {
+    auto body = context_.ParseBody(req, route, caller, settings_.max_bulk_body_bytes);
+    if (!body) return;
+    if (!body->is_object() || !body->contains("messages") || !(*body)["messages"].is_array()) {
+      return context_.RespondError(req, route, ApiError::Unprocessable("messages: must be an array of message objects"), caller);
+    }
+    const auto& items = (*body)["messages"];
+    if (items.size() > static_cast<std::size_t>(settings_.max_bulk_messages)) {
+      return context_.RespondError(req, route,
+                          {413, "PAYLOAD_TOO_LARGE",
+                           "messages: at most " + std::to_string(settings_.max_bulk_messages) + " per request, got " +
+                               std::to_string(items.size())},
+                          caller);
+    }
+    const auto now = context_.NowMs();
+    std::vector<store::NewMessage> messages;
+    messages.reserve(items.size());
+    json rejected = json::array();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto parsed = ParseMessageRequest(items[i], caller->key.id, now, "messages[" + std::to_string(i) + "].");
+      if (auto* error = std::get_if<ApiError>(&parsed)) {
+        rejected.push_back({{"index", i}, {"error", {{"code", error->code}, {"message", error->message}}}});
+      } else {
+        messages.push_back(std::move(std::get<store::NewMessage>(parsed)));
+      }
+    }
+    if (messages.empty()) {
+      return context_.Respond(req, route, 422, json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}}.dump(),
+                     caller);
+    }
+    intake_.Submit(std::move(messages), [this, req, route, copy = *caller, rejected = std::move(rejected)](
+                                            std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) {
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          return context_.RespondInternal(req, route, e, &copy);
+        }
+      }
+      json ids = json::array();
+      for (const auto& accepted : stored) ids.push_back(accepted.message.id);
+      context_.Respond(req, route, 202, json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", std::move(ids)}}.dump(),
+              &copy);
+    });
+  }
+
+  void ListMessages(const Request& req, const Caller* caller, const std::string& route) {
+    const auto query = restinio::parse_query(req->header().query());
+    const auto page = QueryNumber(query, "page", 1, 1, 1000000);
+    const auto page_size = QueryNumber(query, "page_size", 20, 1, kMaxPageSize);
+    const auto as_of = QueryNumber(query, "as_of", 0, 1, INT64_MAX);
+    for (const auto* value : {&page, &page_size, &as_of}) {
+      if (const auto* error = std::get_if<ApiError>(value)) return context_.RespondError(req, route, *error, caller);
+    }
+    store::MessageFilter filter;
+    if (!caller->IsAdmin()) filter.owner_id = caller->key.id;
+    if (const auto status = query.get_param("status")) filter.status = std::string(*status);
+    if (const auto channel = query.get_param("channel")) filter.channel = std::string(*channel);
+    if (query.has("as_of")) filter.as_of_id = std::get<std::int64_t>(as_of);
+    static const std::vector<std::string> kStatuses = {"queued", "sending", "sent", "failed", "dead", "unknown", "cancelled"};
+    static const std::vector<std::string> kChannels = {"sms", "whatsapp", "email", "telegram"};
+    if (!filter.status.empty() && std::find(kStatuses.begin(), kStatuses.end(), filter.status) == kStatuses.end()) {
+      return context_.RespondError(req, route, ApiError::BadRequest("INVALID_QUERY", "status: must be one of queued, sending, sent, failed, dead, unknown, cancelled"), caller);
+    }
+    if (!filter.channel.empty() && std::find(kChannels.begin(), kChannels.end(), filter.channel) == kChannels.end()) {
+      return context_.RespondError(req, route, ApiError::BadRequest("INVALID_QUERY", "channel: must be one of sms, whatsapp, email, telegram"), caller);
+    }
+    const int page_number = static_cast<int>(std::get<std::int64_t>(page));
+    const int size = static_cast<int>(std::get<std::int64_t>(page_size));
+    context_.Offload(req, route, caller, [this, req, route, filter, page_number, size](const Caller* c) {
+      const auto result = context_.store().ListMessages(filter, page_number, size);
+      const auto now = context_.NowMs();
+      json data = json::array();
+      for (const auto& message : result.messages) data.push_back(MessageToJson(message, now));
+      json body{{"data", std::move(data)},
+                {"pagination",
+                 {{"page", page_number},
+                  {"page_size", size},
+                  {"total_count", result.total_count},
+                  {"total_pages", (result.total_count + size - 1) / size},
+                  {"as_of", result.as_of_id}}}};
+      context_.Respond(req, route, 200, body.dump(), c);
+    });
+  }
+
+  void CancelMessage(const Request& req, const std::string& route, const Caller* caller, std::int64_t id) {
+    const auto message = context_.store().GetMessage(id);
+    if (!message || !caller->MaySee(message->owner_id)) return context_.RespondError(req, route, NotFound(id), caller);
+    const auto result = context_.store().CancelMessage(id, context_.NowMs());
+    if (result.cancelled == 0) {
+      return context_.RespondError(req, route,
+                          {409, "MESSAGE_NOT_CANCELLABLE",
+                           "message " + std::to_string(id) + " has nothing left to cancel: every recipient is being sent or done"},
+                          caller);
+    }
+    auto body = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
+    body["cancelled_recipients"] = result.cancelled;
+    context_.Respond(req, route, 200, body.dump(), caller);
+  }
+
+
+  ApiContext& context_;
+  MessageIntake& intake_;
+  const MessageRouteSettings settings_;
+};
+
+MessageRoutes::MessageRoutes(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
+    : impl_(std::make_unique<Impl>(context, intake, settings)) {}
+
+MessageRoutes::~MessageRoutes() = default;
+
+void MessageRoutes::Add(Router& router) { impl_->Add(router); }
+
+}  // namespace herald::api
