@@ -1,0 +1,131 @@
+// Shared fixture of the end-to-end tests of `herald serve`: starts the real
+// binary on a free loopback port with a temporary data dir, creates API keys
+// with `herald keys create`, and calls the API over real HTTP.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace herald::testing {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+inline std::int64_t NowMs() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+inline std::string Rfc3339(std::int64_t unix_ms) {
+  const std::time_t t = unix_ms / 1000;
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buffer;
+}
+
+class ServeE2E : public ::testing::Test {
+ protected:
+  void SetUp() override { data_dir_ = dir_.path() + "/data"; }
+
+  void TearDown() override {
+    if (server_) {
+      server_->Signal(SIGTERM);
+      server_->Wait(seconds(15));
+    }
+  }
+
+  std::map<std::string, std::string> Environment() const {
+    // Quick retries so retry tests finish in a second; everything else default.
+    std::map<std::string, std::string> env = {{"HERALD_RETRY_BASE_DELAY_MS", "20"},
+                                              {"HERALD_RETRY_MAX_DELAY_MS", "100"}};
+    for (const auto& [k, v] : extra_env_) env[k] = v;
+    return env;
+  }
+
+  void StartServer() {
+    port_ = FreePort();
+    server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/serve.log"});
+    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; },
+                        seconds(20)))
+        << ReadFile(dir_.path() + "/serve.log");
+  }
+
+  int StopServer() {
+    server_->Signal(SIGTERM);
+    const auto code = server_->Wait(seconds(15));
+    server_.reset();
+    return code.value_or(-1);
+  }
+
+  std::string CreateKey(const std::string& name, const std::string& role = "user", const std::string& tier = "premium") {
+    const auto result = RunCommand({HERALD_BINARY, "keys", "create", "--name", name, "--role", role, "--tier", tier,
+                                    "--data-dir", data_dir_},
+                                   seconds(30), Environment());
+    EXPECT_EQ(result.exit_code, 0);
+    std::string key = result.output;
+    EXPECT_EQ(std::count(key.begin(), key.end(), '\n'), 1) << "the key must be the only line on stdout";
+    key.erase(key.find_last_not_of('\n') + 1);
+    return key;
+  }
+
+  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+
+  HttpResponse Call(const std::string& method, const std::string& path, const std::string& key,
+                    const std::string& body = {}, std::map<std::string, std::string> headers = {}) {
+    if (!key.empty()) headers["X-API-Key"] = key;
+    if (!body.empty()) headers["Content-Type"] = "application/json";
+    return HttpRequest(method, Url(path), headers, body);
+  }
+
+  json CallJson(const std::string& method, const std::string& path, const std::string& key, const json& body,
+                int expected_status) {
+    const auto response = Call(method, path, key, body.is_null() ? std::string() : body.dump());
+    EXPECT_EQ(response.status, expected_status) << method << " " << path << ": " << response.body;
+    return json::parse(response.body, nullptr, false);
+  }
+
+  // Polls the message until its status is one of `statuses`.
+  json WaitForStatus(const std::string& key, std::int64_t id, const std::set<std::string>& statuses,
+                     milliseconds timeout = seconds(10)) {
+    json message;
+    WaitFor(
+        [&] {
+          message = json::parse(Call("GET", "/api/v1/messages/" + std::to_string(id), key).body, nullptr, false);
+          return message.is_object() && statuses.count(message.value("status", "")) > 0;
+        },
+        timeout);
+    return message;
+  }
+
+  static json SmsAndEmail(const std::string& content) {
+    return {{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}, {{"channel", "email"}, {"to", "ann@example.org"}}}},
+            {"subject", "Hello"},
+            {"content", content}};
+  }
+
+  TempDir dir_;
+  std::string data_dir_;
+  int port_ = 0;
+  std::map<std::string, std::string> extra_env_;
+  std::unique_ptr<ChildProcess> server_;
+};
+
+}  // namespace herald::testing
