@@ -30,6 +30,10 @@ class ApiServer::Impl {
     auto router = std::make_unique<Router>();
     AddServiceRoutes(*router);
     messages_.Add(*router);
+    if (pacing_) pacing_->Add(*router);
+    if (contacts_) contacts_->Add(*router);
+    if (templates_) templates_->Add(*router);
+    if (campaigns_) campaigns_->Add(*router);
     router->non_matched_request_handler([this](const Request& req) {
       if (!context_.Admit(req, "unmatched")) return restinio::request_accepted();
       context_.RespondError(req, "unmatched",
@@ -55,6 +59,16 @@ class ApiServer::Impl {
       throw std::runtime_error("cannot listen on " + settings_.address + ":" + std::to_string(settings_.port) + ": " +
                                e.what());
     }
+  }
+
+  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer) {
+    pacing_ = std::make_unique<PacingRoutes>(context_, store, pacer);
+  }
+
+  void AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake) {
+    contacts_ = std::make_unique<ContactRoutes>(context_, store);
+    templates_ = std::make_unique<TemplateRoutes>(context_, store);
+    campaigns_ = std::make_unique<CampaignRoutes>(context_, store, intake);
   }
 
   void Drain(std::chrono::milliseconds deadline) { context_.Drain(deadline); }
@@ -88,6 +102,10 @@ class ApiServer::Impl {
   const ApiServerHooks hooks_;
   ApiContext context_;
   MessageRoutes messages_;
+  std::unique_ptr<PacingRoutes> pacing_;  // set by AddPacing
+  std::unique_ptr<ContactRoutes> contacts_;    // set by AddCampaigns
+  std::unique_ptr<TemplateRoutes> templates_;  // set by AddCampaigns
+  std::unique_ptr<CampaignRoutes> campaigns_;  // set by AddCampaigns
   const std::chrono::steady_clock::time_point started_;
   restinio::running_server_handle_t<Traits> server_;
 };
@@ -98,6 +116,12 @@ ApiServer::ApiServer(store::sqlite::SqliteApiStore& store, MessageIntake& intake
 
 ApiServer::~ApiServer() = default;
 
+void ApiServer::AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer) {
+  impl_->AddPacing(store, pacer);
+}
+void ApiServer::AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake) {
+  impl_->AddCampaigns(store, intake);
+}
 void ApiServer::Start() { impl_->Start(); }
 void ApiServer::Drain(std::chrono::milliseconds deadline) { impl_->Drain(deadline); }
 void ApiServer::Stop() { impl_->Stop(); }

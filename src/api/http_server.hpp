@@ -14,6 +14,10 @@
 #include "api/api_context.hpp"
 #include "api/message_intake.hpp"
 #include "api/message_routes.hpp"
+#include "api/pacing_routes.hpp"
+#include "api/campaign_routes.hpp"
+#include "api/contact_routes.hpp"
+#include "api/template_routes.hpp"
 #include "common/clock.hpp"
 #include "store/sqlite/sqlite_api_store.hpp"
 
@@ -45,6 +49,11 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
+  // Also serves the paced sender's routes (seed 001); call before Start().
+  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer);
+  // Also serves contacts, templates and campaigns (seeds 002, 003); campaign
+  // sends go through `intake`. Call before Start().
+  void AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake);
   // Listens; throws std::runtime_error naming the address when it cannot.
   void Start();
   // Answers new requests with 503 from now on, then waits (up to `deadline`)

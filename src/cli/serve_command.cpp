@@ -18,9 +18,12 @@
 #include "common/hash.hpp"
 #include "config/herald_config.hpp"
 #include "dispatch/message_dispatcher.hpp"
+#include "dispatch/pacer.hpp"
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
 #include "store/sqlite/sqlite_api_store.hpp"
+#include "store/sqlite/sqlite_campaign_store.hpp"
+#include "store/sqlite/sqlite_pacing_store.hpp"
 
 namespace herald::cli {
 namespace {
@@ -78,7 +81,9 @@ struct ServeMetrics {
                                              {"status"})),
         processing_seconds(registry.AddHistogramFamily("message_processing_duration_seconds",
                                                        "Time to render and hand one message to its provider",
-                                                       {"channel"})) {
+                                                       {"channel"})),
+        paced_processed(registry.AddCounterFamily("paced_messages_processed_total",
+                                                  "Paced sender (seed 001) sends by outcome", {"status"})) {
     registry.AddCallbackGaugeFamily("queue_depth", "Recipients waiting per lane (queued, due or not)", {"lane"},
                                     [&store] {
                                       std::vector<metrics::LabeledValue> depth;
@@ -97,6 +102,7 @@ struct ServeMetrics {
   metrics::CounterFamily& messages_processed;
   metrics::CounterFamily& email_jobs;
   metrics::HistogramFamily& processing_seconds;
+  metrics::CounterFamily& paced_processed;
 };
 
 }  // namespace
@@ -142,6 +148,16 @@ int RunServe(const ServeArgs& args) {
           metrics.processing_seconds.WithLabels({channel}).Observe(seconds);
         });
 
+    // Seed 001's paced sender: its own tables in herald.db, the same SMS provider.
+    store::sqlite::SqlitePacingStore pacing_store(db_path);
+    dispatch::Pacer pacer(pacing_store, *messaging, clock,
+                          {.batch_size = config.serve.pacer_batch_size,
+                           .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
+                           .max_attempts = config.serve.pacer_max_attempts},
+                          [&metrics](const std::string& status) {
+                            metrics.paced_processed.WithLabels({status}).Increment();
+                          });
+
     api::MessageIntake intake(store, clock, [&dispatcher, &metrics](const std::vector<store::AcceptedMessage>& stored) {
       std::set<std::string> channels;
       for (const auto& entry : stored) {
@@ -167,7 +183,7 @@ int RunServe(const ServeArgs& args) {
     };
     const std::string email_description = email->Describe();
     const std::string messaging_description = messaging->Describe();
-    hooks.health = [&store, email_description, messaging_description] {
+    hooks.health = [&store, &pacer, email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -180,15 +196,21 @@ int RunServe(const ServeArgs& args) {
         health["status"] = "degraded";
         health["store"] = {{"status", "error"}, {"error", e.what()}};
       }
+      health["pacer"] = {{"running", pacer.IsRunning()}};
       health["providers"] = {{"email", email_description},
                              {"sms", messaging_description},
                              {"whatsapp", messaging_description},
                              {"telegram", messaging_description}};
       return health;
     };
+    // Seeds 002/003: contacts, templates and campaigns in their own tables of herald.db.
+    store::sqlite::SqliteCampaignStore campaign_store(db_path);
     api::ApiServer server(store, intake, clock, server_settings, hooks);
+    server.AddPacing(pacing_store, pacer);
+    server.AddCampaigns(campaign_store, intake);
 
     dispatcher.Start();
+    pacer.Start();
     server.Start();
     spdlog::info("listening on http://{}:{} data_dir={} email={} messaging={}", host, port, config.data.dir,
                  email_description, messaging_description);
@@ -199,6 +221,7 @@ int RunServe(const ServeArgs& args) {
     server.Stop();
     intake.Stop();
     dispatcher.Stop();
+    pacer.Stop();
     spdlog::info("stopped; queued work stays in {}", db_path);
     return kExitOk;
   } catch (const InputError& e) {

@@ -65,6 +65,9 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"serve", "free_per_minute", &c.serve.free_per_minute},
       {"serve", "basic_per_minute", &c.serve.basic_per_minute},
       {"serve", "premium_per_minute", &c.serve.premium_per_minute},
+      {"serve", "pacer_batch_size", &c.serve.pacer_batch_size},
+      {"serve", "pacer_interval_seconds", &c.serve.pacer_interval_seconds},
+      {"serve", "pacer_max_attempts", &c.serve.pacer_max_attempts},
   };
 }
 
@@ -143,6 +146,15 @@ Result<void> Validate(const HeraldConfig& c) {
     if (value < 0 || value > 100000) {
       return fail(std::string("serve.") + name + "_per_minute must be 0..100000 (0: unlimited)");
     }
+  }
+  if (c.serve.pacer_batch_size < 1 || c.serve.pacer_batch_size > 10000) {
+    return fail("serve.pacer_batch_size must be 1..10000");
+  }
+  if (c.serve.pacer_interval_seconds < 1 || c.serve.pacer_interval_seconds > 86400) {
+    return fail("serve.pacer_interval_seconds must be 1..86400");
+  }
+  if (c.serve.pacer_max_attempts < 1 || c.serve.pacer_max_attempts > 100) {
+    return fail("serve.pacer_max_attempts must be 1..100");
   }
   return {};
 }

@@ -68,6 +68,11 @@ struct ServeConfig {
   int free_per_minute = 60;
   int basic_per_minute = 300;
   int premium_per_minute = 1000;
+  // The paced sender (seed 001): pacer_batch_size oldest unsent messages every
+  // pacer_interval_seconds; a transient failure is retried up to pacer_max_attempts sends.
+  int pacer_batch_size = 2;
+  int pacer_interval_seconds = 120;
+  int pacer_max_attempts = 3;
 };
 
 struct HeraldConfig {

@@ -88,6 +88,23 @@ TEST(Config, TomlSyntaxErrorNamesFileAndLine) {
   EXPECT_NE(config.error().message.find(path + ":2"), std::string::npos) << config.error().message;
 }
 
+TEST(Config, PacerDefaultsToSeed001AndIsValidated) {
+  FakeEnv defaults;
+  auto config = LoadConfig("", defaults.Lookup(), defaults.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->serve.pacer_batch_size, 2);
+  EXPECT_EQ(config->serve.pacer_interval_seconds, 120);
+  FakeEnv env{{{"HERALD_SERVE_PACER_BATCH_SIZE", "5"}, {"HERALD_SERVE_PACER_INTERVAL_SECONDS", "1"}}};
+  config = LoadConfig("", env.Lookup(), env.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->serve.pacer_batch_size, 5);
+  EXPECT_EQ(config->serve.pacer_interval_seconds, 1);
+  FakeEnv zero{{{"HERALD_SERVE_PACER_INTERVAL_SECONDS", "0"}}};
+  config = LoadConfig("", zero.Lookup(), zero.Names());
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("serve.pacer_interval_seconds"), std::string::npos) << config.error().message;
+}
+
 TEST(Config, DescribeMasksSecrets) {
   FakeEnv env{{{"HERALD_SMTP_PASSWORD", "hunter2"},
                {"HERALD_SMTP_URL", "smtp://mailer:topsecret@mail.example.org:587"},

@@ -1,0 +1,360 @@
+#include "api/campaign_routes.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "api/campaign_json.hpp"
+#include "api/contact_json.hpp"
+#include "api/pagination.hpp"
+#include "domain/recipient.hpp"
+
+namespace herald::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxBodyBytes = 1 << 20;
+constexpr std::size_t kMaxCustomerIds = 100000;
+constexpr std::size_t kMaxSkippedListed = 100;  // the answer names at most this many skipped contacts
+constexpr int kCampaignPriority = 1;            // "normal", like an API message without a priority
+
+ApiError CampaignNotFound(std::int64_t id) {
+  return ApiError::NotFound("CAMPAIGN_NOT_FOUND", "campaign " + std::to_string(id) + " does not exist");
+}
+
+std::string IdempotencyKey(std::int64_t campaign_id, std::int64_t contact_id) {
+  return "campaign:" + std::to_string(campaign_id) + ":contact:" + std::to_string(contact_id);
+}
+
+// customer_ids of a send: absent or null means every contact of the owner.
+std::variant<std::optional<std::vector<std::int64_t>>, ApiError> ParseCustomerIds(const json& body) {
+  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object");
+  const auto it = body.find("customer_ids");
+  if (it == body.end() || it->is_null()) return std::optional<std::vector<std::int64_t>>{};
+  if (!it->is_array() || it->empty() || it->size() > kMaxCustomerIds) {
+    return ApiError::Unprocessable("customer_ids: must be a non-empty array of at most " +
+                                   std::to_string(kMaxCustomerIds) + " contact ids");
+  }
+  std::vector<std::int64_t> ids;
+  std::set<std::int64_t> seen;
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& id = (*it)[i];
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 1) {
+      return ApiError::Unprocessable("customer_ids[" + std::to_string(i) + "]: must be a positive whole number");
+    }
+    if (seen.insert(id.get<std::int64_t>()).second) ids.push_back(id.get<std::int64_t>());
+  }
+  return std::optional<std::vector<std::int64_t>>(std::move(ids));
+}
+
+}  // namespace
+
+class CampaignRoutes::Impl {
+ public:
+  Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store, MessageIntake& intake)
+      : context_(context), store_(store), intake_(intake) {}
+
+  void Add(Router& router) {
+    for (const std::string base : {"/api/v1/campaigns", "/campaigns"}) {
+      const std::string one = base + "/{id}";
+      const std::string one_pattern = base + "/:id(\\d+)";
+      router.http_post(base, context_.Endpoint(base, true, [this](auto& req, auto&, auto* c, auto& route) {
+        Create(req, c, route);
+      }));
+      router.http_get(
+          base, context_.Endpoint(base, true, [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); }));
+      router.http_get(one_pattern, context_.Endpoint(one, true, [this](auto& req, auto& params, auto* c, auto& route) {
+        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) { Get(req, caller, route, id); });
+      }));
+      router.http_post(one_pattern + "/send",
+                       context_.Endpoint(one + "/send", true, [this](auto& req, auto& params, auto* c, auto& route) {
+                         Send(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                       }));
+      router.http_post(
+          one_pattern + "/personalized-preview",
+          context_.Endpoint(one + "/personalized-preview", true, [this](auto& req, auto& params, auto* c, auto& route) {
+            Preview(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+          }));
+    }
+  }
+
+ private:
+  // The campaign when the caller may see it.
+  std::optional<store::CampaignRecord> Visible(std::int64_t id, const Caller& caller) {
+    auto campaign = store_.GetCampaign(id);
+    if (!campaign || !caller.MaySee(campaign->owner_id)) return std::nullopt;
+    return campaign;
+  }
+
+  void Create(const Request& req, const Caller* caller, const std::string& route) {
+    auto body = context_.ParseBody(req, route, caller, kMaxBodyBytes);
+    if (!body) return;
+    auto parsed = ParseCampaignRequest(*body, caller->key.id, context_.NowMs());
+    if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
+    context_.Offload(
+        req, route, caller, [this, req, route, campaign = std::get<store::CampaignRecord>(parsed)](const Caller* c) {
+          if (campaign.template_id) {
+            const auto linked = store_.GetTemplate(*campaign.template_id);
+            if (!linked || !c->MaySee(linked->owner_id)) {
+              return context_.RespondError(
+                  req, route,
+                  ApiError::NotFound(
+                      "TEMPLATE_NOT_FOUND",
+                      "template_id: template " + std::to_string(*campaign.template_id) + " does not exist"),
+                  c);
+            }
+            if (linked->channel && *linked->channel != campaign.channel) {
+              return context_.RespondError(
+                  req, route,
+                  ApiError::Unprocessable("template_id: template " + std::to_string(linked->id) + " is for " +
+                                          *linked->channel + ", the campaign for " + campaign.channel),
+                  c);
+            }
+          }
+          auto stored = store_.CreateCampaign(campaign, context_.NowMs());
+          auto out = CampaignToJson(stored);
+          out["stats"] = StatsToJson({});
+          context_.RespondJson(req, route, 201, out, c);
+        });
+  }
+
+  void Get(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
+    store_.Settle(context_.NowMs());
+    const auto campaign = Visible(id, *caller);
+    if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
+    auto out = CampaignToJson(*campaign);
+    out["stats"] = StatsToJson(store_.Stats(id));
+    context_.RespondJson(req, route, 200, out, caller);
+  }
+
+  void List(const Request& req, const Caller* caller, const std::string& route) {
+    const auto query = restinio::parse_query(req->header().query());
+    auto page = ParsePageQuery(query, *caller);
+    if (auto* error = std::get_if<ApiError>(&page)) return context_.RespondError(req, route, *error, caller);
+    store::CampaignFilter filter;
+    if (const auto channel = query.get_param("channel")) filter.channel = std::string(*channel);
+    if (const auto status = query.get_param("status")) filter.status = std::string(*status);
+    static const std::vector<std::string> kStatuses = {"draft", "scheduled", "sending", "sent", "failed"};
+    if (!filter.status.empty() && std::find(kStatuses.begin(), kStatuses.end(), filter.status) == kStatuses.end()) {
+      return context_.RespondError(
+          req, route,
+          ApiError::BadRequest("INVALID_QUERY", "status: must be one of draft, scheduled, sending, sent, failed"),
+          caller);
+    }
+    if (!filter.channel.empty() && !domain::ParseChannel(filter.channel)) {
+      return context_.RespondError(
+          req, route, ApiError::BadRequest("INVALID_QUERY", "channel: must be one of sms, whatsapp, email, telegram"),
+          caller);
+    }
+    if (!filter.channel.empty()) filter.channel = domain::ToString(*domain::ParseChannel(filter.channel));
+    context_.Offload(
+        req, route, caller, [this, req, route, q = std::get<store::PageQuery>(page), filter](const Caller* c) {
+          store_.Settle(context_.NowMs());
+          const auto result = store_.ListCampaigns(q, filter);
+          json data = json::array();
+          for (const auto& campaign : result.rows) data.push_back(CampaignToJson(campaign));
+          context_.RespondJson(
+              req, route, 200,
+              json{{"data", std::move(data)}, {"pagination", PaginationJson(q, result.total_count, result.as_of_id)}},
+              c);
+        });
+  }
+
+  // The content a campaign sends, or the error that stops it (its template was deleted).
+  std::variant<CampaignContent, ApiError> ContentOf(const store::CampaignRecord& campaign) {
+    std::optional<store::TemplateRecord> linked;
+    if (campaign.template_id) linked = store_.GetTemplate(*campaign.template_id);
+    auto content = CampaignContentOf(campaign, linked ? &*linked : nullptr);
+    if (auto* error = std::get_if<ApiError>(&content); error && error->code == "TEMPLATE_NOT_FOUND") {
+      return ApiError{409, "CAMPAIGN_NOT_SENDABLE", error->message + "; create a campaign with another template"};
+    }
+    return content;
+  }
+
+  void Send(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
+    json body = json::object();
+    if (!req->body().empty()) {
+      auto parsed = context_.ParseBody(req, route, caller, kMaxBodyBytes);
+      if (!parsed) return;
+      body = std::move(*parsed);
+    }
+    auto ids = ParseCustomerIds(body);
+    if (auto* error = std::get_if<ApiError>(&ids)) return context_.RespondError(req, route, *error, caller);
+    context_.Offload(req, route, caller, [this, req, route, id, ids = std::get<0>(ids)](const Caller* c) {
+      SendOffloaded(req, c, route, id, ids);
+    });
+  }
+
+  void SendOffloaded(const Request& req, const Caller* caller, const std::string& route, std::int64_t id,
+                     const std::optional<std::vector<std::int64_t>>& ids) {
+    const auto campaign = Visible(id, *caller);
+    if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
+    auto content = ContentOf(*campaign);
+    if (auto* error = std::get_if<ApiError>(&content)) return context_.RespondError(req, route, *error, caller);
+    const auto& prepared = std::get<CampaignContent>(content);
+    // The campaign's owner's contacts: an admin sending a user's campaign reaches that user's list.
+    const auto contacts = store_.ContactsOf(campaign->owner_id, ids);
+    if (ids && contacts.size() != ids->size()) {
+      std::string missing;
+      for (const auto wanted : *ids) {
+        if (std::none_of(contacts.begin(), contacts.end(), [&](const auto& c) { return c.id == wanted; })) {
+          missing += (missing.empty() ? "" : ", ") + std::to_string(wanted);
+        }
+      }
+      return context_.RespondError(
+          req, route, ApiError::NotFound("CONTACT_NOT_FOUND", "customer_ids: no contacts " + missing), caller);
+    }
+    if (contacts.empty()) {
+      return context_.RespondError(
+          req, route, ApiError::Unprocessable("customer_ids: the campaign has no contacts to send to"), caller);
+    }
+    const auto now = context_.NowMs();
+    const auto channel = domain::ParseChannel(campaign->channel).value();
+    std::vector<store::NewMessage> messages;
+    std::vector<std::int64_t> contact_of;  // contact id per message
+    json skipped = json::array();
+    std::int64_t skipped_count = 0;
+    auto skip = [&](std::int64_t contact_id, const std::string& reason) {
+      ++skipped_count;
+      if (skipped.size() < kMaxSkippedListed) skipped.push_back({{"customer_id", contact_id}, {"reason", reason}});
+    };
+    for (const auto& contact : contacts) {
+      const auto address = AddressFor(contact, campaign->channel);
+      if (!address) {
+        skip(contact.id, "no address for " + campaign->channel);
+        continue;
+      }
+      auto normalised = domain::NormalizeRecipient(channel, *address);
+      if (!normalised) {
+        skip(contact.id, normalised.error().message);
+        continue;
+      }
+      store::NewMessage message;
+      message.owner_id = campaign->owner_id;
+      message.idempotency_key = IdempotencyKey(campaign->id, contact.id);
+      message.content = RenderForContact(prepared.body, contact, prepared.escaping);
+      message.subject = RenderForContact(prepared.subject, contact, templating::Escaping::kNone);
+      if (auto valid = domain::ValidateContent(channel, message.subject, message.content); !valid) {
+        skip(contact.id, valid.error().message);
+        continue;
+      }
+      message.priority = kCampaignPriority;
+      if (campaign->scheduled_at_ms && *campaign->scheduled_at_ms > now)
+        message.scheduled_at_ms = campaign->scheduled_at_ms;
+      message.recipients.push_back({campaign->channel, std::move(*normalised)});
+      messages.push_back(std::move(message));
+      contact_of.push_back(contact.id);
+    }
+    if (messages.empty()) {
+      return context_.RespondJson(req, route, 202,
+                                  json{{"campaign_id", id},
+                                       {"messages_queued", 0},
+                                       {"already_queued", 0},
+                                       {"skipped", skipped_count},
+                                       {"skipped_customers", std::move(skipped)},
+                                       {"status", campaign->status}},
+                                  caller);
+    }
+    intake_.Submit(
+        std::move(messages), [this, req, route, copy = *caller, campaign = *campaign,
+                              contact_of = std::move(contact_of), skipped = std::move(skipped), skipped_count](
+                                 std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) mutable {
+          if (failure) {
+            try {
+              std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+              return context_.RespondInternal(req, route, e, &copy);
+            }
+          }
+          // Off the intake thread: linking is a write of its own.
+          context_.Offload(req, route, &copy,
+                           [this, req, route, campaign, contact_of = std::move(contact_of),
+                            skipped = std::move(skipped), skipped_count, stored = std::move(stored)](const Caller* c) {
+                             std::vector<store::CampaignMessageLink> links;
+                             std::int64_t created = 0;
+                             for (std::size_t i = 0; i < stored.size(); ++i) {
+                               links.push_back({contact_of[i], stored[i].message.id});
+                               if (stored[i].created) ++created;
+                             }
+                             store_.LinkMessages(campaign.id, links);
+                             const auto now = context_.NowMs();
+                             const bool later = campaign.scheduled_at_ms && *campaign.scheduled_at_ms > now;
+                             if (created > 0) {
+                               store_.SetCampaignStatus(campaign.id, {"draft", "scheduled", "sent", "failed"},
+                                                        later ? "scheduled" : "sending", now);
+                             }
+                             const auto status = store_.GetCampaign(campaign.id)->status;
+                             context_.RespondJson(
+                                 req, route, 202,
+                                 json{{"campaign_id", campaign.id},
+                                      {"messages_queued", created},
+                                      {"already_queued", static_cast<std::int64_t>(stored.size()) - created},
+                                      {"skipped", skipped_count},
+                                      {"skipped_customers", std::move(skipped)},
+                                      {"status", status}},
+                                 c);
+                           });
+        });
+  }
+
+  void Preview(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
+    auto body = context_.ParseBody(req, route, caller, kMaxBodyBytes);
+    if (!body) return;
+    if (!body->is_object())
+      return context_.RespondError(req, route, ApiError::Unprocessable("body: must be a JSON object"), caller);
+    const auto customer = body->find("customer_id");
+    if (customer == body->end() || !customer->is_number_integer() || customer->get<std::int64_t>() < 1) {
+      return context_.RespondError(req, route, ApiError::Unprocessable("customer_id: must be a positive whole number"),
+                                   caller);
+    }
+    std::optional<std::string> override_template;
+    if (const auto it = body->find("override_template"); it != body->end() && !it->is_null()) {
+      if (!it->is_string() || it->get<std::string>().empty()) {
+        return context_.RespondError(req, route,
+                                     ApiError::Unprocessable("override_template: must be a non-empty string"), caller);
+      }
+      override_template = it->get<std::string>();
+    }
+    context_.Offload(
+        req, route, caller,
+        [this, req, route, id, customer_id = customer->get<std::int64_t>(), override_template](const Caller* c) {
+          const auto campaign = Visible(id, *c);
+          if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), c);
+          const auto contact = store_.GetContact(customer_id);
+          if (!contact || !c->MaySee(contact->owner_id)) {
+            return context_.RespondError(
+                req, route,
+                ApiError::NotFound("CONTACT_NOT_FOUND",
+                                   "customer_id: contact " + std::to_string(customer_id) + " does not exist"),
+                c);
+          }
+          auto content = override_template
+                             ? PrepareContent(*override_template, false, campaign->subject, "override_template")
+                             : ContentOf(*campaign);
+          if (auto* error = std::get_if<ApiError>(&content)) return context_.RespondError(req, route, *error, c);
+          const auto& prepared = std::get<CampaignContent>(content);
+          json out{{"campaign_id", campaign->id},
+                   {"channel", campaign->channel},
+                   {"rendered_message", RenderForContact(prepared.body, *contact, prepared.escaping)},
+                   {"used_template", prepared.source},
+                   {"customer", ContactToJson(*contact)}};
+          const auto subject = RenderForContact(prepared.subject, *contact, templating::Escaping::kNone);
+          if (!subject.empty()) out["rendered_subject"] = subject;
+          context_.RespondJson(req, route, 200, out, c);
+        });
+  }
+
+  ApiContext& context_;
+  store::sqlite::SqliteCampaignStore& store_;
+  MessageIntake& intake_;
+};
+
+CampaignRoutes::CampaignRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store, MessageIntake& intake)
+    : impl_(std::make_unique<Impl>(context, store, intake)) {}
+
+CampaignRoutes::~CampaignRoutes() = default;
+
+void CampaignRoutes::Add(Router& router) { impl_->Add(router); }
+
+}  // namespace herald::api

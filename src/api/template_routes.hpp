@@ -1,0 +1,27 @@
+// The templates API (seed 002): reusable subject/html/text bodies with their
+// placeholder names, CRUD under /api/v1/templates. A broken template is refused
+// with 422 naming the field, so a campaign never fails on one at send time.
+#pragma once
+
+#include <memory>
+
+#include "api/api_context.hpp"
+#include "store/sqlite/sqlite_campaign_store.hpp"
+
+namespace herald::api {
+
+// Owned by the server for as long as the router holds its handlers.
+class TemplateRoutes {
+ public:
+  TemplateRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store);
+  ~TemplateRoutes();
+  TemplateRoutes(const TemplateRoutes&) = delete;
+  TemplateRoutes& operator=(const TemplateRoutes&) = delete;
+  void Add(Router& router);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace herald::api

@@ -1,0 +1,196 @@
+#include "store/sqlite/sqlite_pacing_store.hpp"
+
+#include <utility>
+
+namespace herald::store::sqlite {
+namespace {
+
+// owner_id names an api_keys row but carries no foreign key: the pacing tables
+// stand alone, so they can be created (and tested) without the API store's.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS paced_messages (
+  id INTEGER PRIMARY KEY,
+  owner_id INTEGER NOT NULL,
+  recipient TEXT NOT NULL,
+  content TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('unsent', 'sending', 'sent', 'failed', 'unknown')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  retry_at INTEGER NOT NULL DEFAULT 0,
+  provider_message_id TEXT NOT NULL DEFAULT '',
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS paced_messages_unsent ON paced_messages (id) WHERE status = 'unsent';
+CREATE INDEX IF NOT EXISTS paced_messages_sent ON paced_messages (sent_at, id) WHERE status = 'sent';
+CREATE INDEX IF NOT EXISTS paced_messages_sent_by_owner
+  ON paced_messages (owner_id, sent_at, id) WHERE status = 'sent';
+CREATE TABLE IF NOT EXISTS pacer_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  running INTEGER NOT NULL,
+  next_release_at INTEGER,
+  updated_at INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kColumns =
+    "id, owner_id, recipient, content, status, attempts, provider_message_id, last_error, created_at, updated_at, "
+    "sent_at";
+
+PacedMessage ReadMessage(Statement& row) {
+  PacedMessage m;
+  m.id = row.ColumnInt(0);
+  m.owner_id = row.ColumnInt(1);
+  m.to = row.ColumnText(2);
+  m.content = row.ColumnText(3);
+  m.status = row.ColumnText(4);
+  m.attempts = static_cast<int>(row.ColumnInt(5));
+  m.provider_message_id = row.ColumnText(6);
+  m.last_error = row.ColumnText(7);
+  m.created_at_ms = row.ColumnInt(8);
+  m.updated_at_ms = row.ColumnInt(9);
+  if (!row.ColumnIsNull(10)) m.sent_at_ms = row.ColumnInt(10);
+  return m;
+}
+
+}  // namespace
+
+SqlitePacingStore::SqlitePacingStore(const std::string& path)
+    : writer_(path), reader_((writer_.Execute(kSchema), path)) {}
+
+std::vector<PacedMessage> SqlitePacingStore::Enqueue(const std::vector<NewPacedMessage>& messages,
+                                                     std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  auto insert = writer_.Prepare(
+      "INSERT INTO paced_messages (owner_id, recipient, content, status, created_at, updated_at) "
+      "VALUES (?1, ?2, ?3, 'unsent', ?4, ?4) RETURNING " + std::string(kColumns));
+  std::vector<PacedMessage> stored;
+  stored.reserve(messages.size());
+  for (const auto& message : messages) {
+    insert.Reset();
+    insert.Bind(1, message.owner_id).Bind(2, message.to).Bind(3, message.content).Bind(4, now_ms);
+    insert.Step();
+    stored.push_back(ReadMessage(insert));
+    insert.Step();  // completes the statement after RETURNING's row
+  }
+  tx.Commit();
+  return stored;
+}
+
+std::optional<PacedMessage> SqlitePacingStore::Get(std::int64_t id) {
+  std::lock_guard lock(reader_mutex_);
+  auto query = reader_.Cached("SELECT " + std::string(kColumns) + " FROM paced_messages WHERE id = ?");
+  query->Bind(1, id);
+  if (!query->Step()) return std::nullopt;
+  return ReadMessage(*query);
+}
+
+PacedPage SqlitePacingStore::ListSent(std::optional<std::int64_t> owner_id, int page, int page_size) {
+  std::lock_guard lock(reader_mutex_);
+  const std::string where = owner_id ? " WHERE status = 'sent' AND owner_id = ?1" : " WHERE status = 'sent'";
+  PacedPage result;
+  {
+    auto count = reader_.Prepare("SELECT COUNT(*) FROM paced_messages" + where);
+    if (owner_id) count.Bind(1, *owner_id);
+    count.Step();
+    result.total_count = count.ColumnInt(0);
+  }
+  auto rows = reader_.Prepare("SELECT " + std::string(kColumns) + " FROM paced_messages" + where +
+                              " ORDER BY sent_at DESC, id DESC LIMIT ?2 OFFSET ?3");
+  if (owner_id) rows.Bind(1, *owner_id);
+  rows.Bind(2, page_size).Bind(3, static_cast<std::int64_t>(page - 1) * page_size);
+  while (rows.Step()) result.messages.push_back(ReadMessage(rows));
+  return result;
+}
+
+void SqlitePacingStore::RecordLocked(const PacedOutcome& finished, std::int64_t now_ms) {
+  auto update = writer_.Cached(
+      "UPDATE paced_messages SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
+      "retry_at = CASE WHEN ?1 = 'unsent' THEN ?5 ELSE retry_at END, "
+      "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
+      "WHERE id = ?6 AND status = 'sending'");
+  update->Bind(1, finished.status)
+      .Bind(2, finished.provider_message_id)
+      .Bind(3, finished.detail)
+      .Bind(4, now_ms)
+      .Bind(5, finished.retry_at_ms)
+      .Bind(6, finished.id)
+      .Step();
+}
+
+std::optional<PacedMessage> SqlitePacingStore::RecordAndClaim(const std::optional<PacedOutcome>& finished,
+                                                              std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  if (finished) RecordLocked(*finished, now_ms);
+  std::optional<PacedMessage> claimed;
+  {
+    // FIFO by id; the partial index holds only unsent rows, and the few waiting
+    // for a retry are stepped over.
+    auto claim = writer_.Cached(
+        "UPDATE paced_messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
+        "WHERE id = (SELECT id FROM paced_messages WHERE status = 'unsent' AND retry_at <= ?1 ORDER BY id LIMIT 1) "
+        "RETURNING " + std::string(kColumns));
+    claim->Bind(1, now_ms);
+    if (claim->Step()) {
+      claimed = ReadMessage(*claim);
+      claim->Step();
+    }
+  }
+  tx.Commit();
+  return claimed;
+}
+
+void SqlitePacingStore::Record(const PacedOutcome& finished, std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  RecordLocked(finished, now_ms);
+  tx.Commit();
+}
+
+std::int64_t SqlitePacingStore::ResolveAbandoned(std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  auto update = writer_.Prepare(
+      "UPDATE paced_messages SET status = 'unknown', updated_at = ?, "
+      "last_error = 'the process stopped during the send; it may or may not have been delivered' "
+      "WHERE status = 'sending'");
+  update.Bind(1, now_ms).Step();
+  return writer_.ChangedRows();
+}
+
+std::vector<std::pair<std::string, std::int64_t>> SqlitePacingStore::CountByStatus() {
+  std::lock_guard lock(reader_mutex_);
+  auto query = reader_.Prepare("SELECT status, COUNT(*) FROM paced_messages GROUP BY status ORDER BY status");
+  std::vector<std::pair<std::string, std::int64_t>> counts;
+  while (query.Step()) counts.emplace_back(query.ColumnText(0), query.ColumnInt(1));
+  return counts;
+}
+
+PacerState SqlitePacingStore::LoadState() {
+  std::lock_guard lock(reader_mutex_);
+  auto query = reader_.Prepare("SELECT running, next_release_at FROM pacer_state WHERE id = 1");
+  PacerState state;
+  if (query.Step()) {
+    state.running = query.ColumnInt(0) != 0;
+    if (!query.ColumnIsNull(1)) state.next_release_at_ms = query.ColumnInt(1);
+  }
+  return state;
+}
+
+void SqlitePacingStore::SaveState(const PacerState& state, std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  auto upsert = writer_.Cached(
+      "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, ?1, ?2, ?3) "
+      "ON CONFLICT (id) DO UPDATE SET running = ?1, next_release_at = ?2, updated_at = ?3");
+  upsert->Bind(1, state.running ? 1 : 0);
+  if (state.next_release_at_ms) {
+    upsert->Bind(2, *state.next_release_at_ms);
+  } else {
+    upsert->BindNull(2);
+  }
+  upsert->Bind(3, now_ms).Step();
+}
+
+}  // namespace herald::store::sqlite

@@ -1,0 +1,278 @@
+// End-to-end tests of `herald serve`'s paced sender (seed 001): the real binary,
+// driven over HTTP, sending through the webhook provider to a real capturing
+// HTTP server (tests/support/webhook_server.py), so the tests count what the
+// provider received: order, rate, and exactly once across stops, restarts and a kill.
+#include <sstream>
+
+#include "tests/e2e/serve_fixture.hpp"
+
+namespace herald::testing {
+namespace {
+
+// The SMS provider of seed 001: answers {"messageId": ...} and logs every request.
+class ProviderSink {
+ public:
+  explicit ProviderSink(const std::string& dir) : log_path_(dir + "/provider.jsonl") {
+    process_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_PYTHON, std::string(HERALD_SOURCE_DIR) + "/tests/support/webhook_server.py", "--port", "0",
+                 "--log", log_path_}});
+    while (auto line = process_->ReadLine(seconds(20))) {
+      if (line->rfind("PORT ", 0) == 0) {
+        port_ = std::stoi(line->substr(5));
+        break;
+      }
+    }
+    if (port_ == 0) throw std::runtime_error("webhook_server.py did not report its port");
+  }
+  ~ProviderSink() {
+    process_->Signal(SIGTERM);
+    process_->Wait(seconds(5));
+  }
+
+  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+
+  std::vector<json> Requests() const {
+    std::vector<json> out;
+    if (!fs::exists(log_path_)) return out;
+    std::istringstream lines(ReadFile(log_path_));
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) out.push_back(json::parse(line));
+    }
+    return out;
+  }
+  // Herald's ids of the messages received, in arrival order ("p<id>").
+  std::vector<std::string> MessageIds() const {
+    std::vector<std::string> ids;
+    for (const auto& request : Requests()) ids.push_back(request["body"].value("message_id", ""));
+    return ids;
+  }
+
+ private:
+  std::string log_path_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+std::int64_t ParseRfc3339Ms(const std::string& text) {
+  std::tm utc{};
+  int millis = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &utc.tm_year, &utc.tm_mon, &utc.tm_mday, &utc.tm_hour,
+                  &utc.tm_min, &utc.tm_sec, &millis) != 7) {
+    ADD_FAILURE() << "not an RFC 3339 time: " << text;
+    return 0;
+  }
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
+}
+
+class PacingE2E : public ServeE2E {
+ protected:
+  void SetUp() override {
+    ServeE2E::SetUp();
+    // One message a second, so the pace is visible within a test.
+    extra_env_["HERALD_SERVE_PACER_BATCH_SIZE"] = "1";
+    extra_env_["HERALD_SERVE_PACER_INTERVAL_SECONDS"] = "1";
+    extra_env_["HERALD_SERVE_MOCK_SUCCESS_RATE"] = "1";
+  }
+
+  void UseProviderSink(const std::string& path = "/accept") {
+    if (!sink_) sink_ = std::make_unique<ProviderSink>(dir_.path());
+    extra_env_["HERALD_SERVE_PROVIDER"] = "webhook";
+    extra_env_["HERALD_SERVE_WEBHOOK_URL"] = sink_->Url(path);
+  }
+
+  std::int64_t Enqueue(const std::string& key, int n) {
+    const auto body = CallJson("POST", "/api/v1/paced-messages", key,
+                               {{"to", "+1 555 123 00" + std::to_string(10 + n)}, {"content", "paced " + std::to_string(n)}},
+                               201);
+    EXPECT_EQ(body["status"], "unsent") << body.dump();
+    EXPECT_EQ(body["to"], "+155512300" + std::to_string(10 + n)) << "stored in E.164";
+    return body["id"].get<std::int64_t>();
+  }
+
+  json Sent(const std::string& key, const std::string& query = "?page_size=500") {
+    return CallJson("GET", "/api/v1/paced-messages/sent" + query, key, nullptr, 200);
+  }
+
+  std::size_t Received() const { return sink_->Requests().size(); }
+
+  std::unique_ptr<ProviderSink> sink_;
+};
+
+TEST_F(PacingE2E, ReleasesOldestFirstAtThePacedRateAndHoldsEverythingWhileStopped) {
+  UseProviderSink();
+  const auto admin = CreateKey("ops", "admin");
+  const auto app = CreateKey("app");
+  StartServer();
+  const auto stopped = CallJson("POST", "/api/v1/pacing/stop", admin, nullptr, 200);
+  EXPECT_EQ(stopped["running"], false);
+  EXPECT_TRUE(stopped["next_release_at"].is_null());
+  for (int i = 1; i <= 4; ++i) EXPECT_EQ(Enqueue(app, i), i);
+  EXPECT_FALSE(WaitFor([&] { return Received() > 0; }, milliseconds(2500))) << "sent while stopped";
+
+  const auto started = CallJson("POST", "/api/v1/pacing/start", admin, nullptr, 200);
+  EXPECT_EQ(started["running"], true);
+  EXPECT_EQ(started["batch_size"], 1);
+  EXPECT_EQ(started["interval_seconds"], 1);
+  EXPECT_TRUE(started["next_release_at"].is_string()) << started.dump();
+  ASSERT_TRUE(WaitFor([&] { return Received() >= 3; }, seconds(10)));
+  EXPECT_EQ(CallJson("POST", "/api/v1/pacing/stop", admin, nullptr, 200)["running"], false);
+  const auto at_stop = Received();
+  ASSERT_LE(at_stop, 4u) << "more sends than messages";
+  EXPECT_FALSE(WaitFor([&] { return Received() > at_stop; }, milliseconds(2500))) << "sent after the stop";
+
+  // Oldest first, each once, and what the provider answered is what the API shows.
+  const std::vector<std::string> expected = {"p1", "p2", "p3", "p4"};
+  EXPECT_EQ(sink_->MessageIds(), std::vector<std::string>(expected.begin(), expected.begin() + at_stop));
+  const auto sent = Sent(app);
+  ASSERT_EQ(sent["pagination"]["total_count"], at_stop) << sent.dump();
+  std::map<std::int64_t, std::int64_t> sent_at;
+  std::int64_t previous_id = INT64_MAX;
+  for (const auto& m : sent["data"]) {
+    const auto id = m["id"].get<std::int64_t>();
+    EXPECT_LT(id, previous_id) << "newest first";
+    previous_id = id;
+    EXPECT_EQ(m["status"], "sent");
+    EXPECT_EQ(m["attempts"], 1);
+    sent_at[id] = ParseRfc3339Ms(m["sent_at"].get<std::string>());
+    const auto request = sink_->Requests().at(static_cast<std::size_t>(id - 1));
+    EXPECT_EQ(m["provider_message_id"], request["answer"]["body"]["messageId"]) << m.dump();
+    EXPECT_EQ(request["body"]["to"], m["to"]);
+    EXPECT_EQ(request["body"]["content"], m["content"]);
+  }
+  // One a second: releases are an interval apart; sent_at is taken after each
+  // provider call, so allow for one call being slower than the next.
+  for (auto it = std::next(sent_at.begin()); it != sent_at.end(); ++it) {
+    EXPECT_GE(it->second - std::prev(it)->second, 700) << "message " << it->first << " went out too soon";
+  }
+  if (at_stop < 4) {
+    EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/4", app, nullptr, 200)["status"], "unsent");
+  }
+}
+
+TEST_F(PacingE2E, ARestartKeepsTheRunningStateAndSendsNothingTwice) {
+  UseProviderSink();
+  const auto admin = CreateKey("ops", "admin");
+  const auto app = CreateKey("app");
+  StartServer();
+  CallJson("POST", "/api/v1/pacing/stop", admin, nullptr, 200);
+  json messages = json::array();
+  for (int i = 0; i < 3; ++i) messages.push_back({{"to", "+15551230099"}, {"content", "bulk " + std::to_string(i)}});
+  messages.push_back({{"to", "not a phone"}, {"content", "rejected"}});
+  const auto bulk = CallJson("POST", "/api/v1/paced-messages/bulk", app, {{"messages", messages}}, 201);
+  EXPECT_EQ(bulk["accepted"], 3);
+  ASSERT_EQ(bulk["rejected"].size(), 1u);
+  EXPECT_EQ(bulk["rejected"][0]["index"], 3);
+
+  EXPECT_EQ(StopServer(), 0);
+  StartServer();
+  EXPECT_EQ(CallJson("GET", "/api/v1/pacing", app, nullptr, 200)["running"], false) << "the stop survived";
+  EXPECT_FALSE(WaitFor([&] { return Received() > 0; }, milliseconds(2000)));
+
+  CallJson("POST", "/api/v1/pacing/start", admin, nullptr, 200);
+  ASSERT_TRUE(WaitFor([&] { return Received() >= 1; }, seconds(10)));
+  EXPECT_EQ(StopServer(), 0);
+  StartServer();
+  EXPECT_EQ(CallJson("GET", "/api/v1/pacing", app, nullptr, 200)["running"], true) << "the start survived";
+  ASSERT_TRUE(WaitFor([&] { return Sent(app)["pagination"]["total_count"] == 3; }, seconds(10)));
+  EXPECT_FALSE(WaitFor([&] { return Received() > 3; }, milliseconds(2000)));
+  EXPECT_EQ(sink_->MessageIds(), (std::vector<std::string>{"p1", "p2", "p3"}));
+}
+
+TEST_F(PacingE2E, ASendCutShortByAKillIsReportedUnknownAndNotResent) {
+  // The provider holds the first request for 30 s: the process is killed mid-send.
+  UseProviderSink("/sleep/30000");
+  const auto admin = CreateKey("ops", "admin");
+  const auto app = CreateKey("app");
+  StartServer();
+  CallJson("POST", "/api/v1/pacing/stop", admin, nullptr, 200);
+  Enqueue(app, 1);
+  Enqueue(app, 2);
+  CallJson("POST", "/api/v1/pacing/start", admin, nullptr, 200);
+  ASSERT_TRUE(WaitFor([&] { return Received() == 1; }, seconds(10)));
+  server_->Signal(SIGKILL);
+  server_->Wait(seconds(10));
+  server_.reset();
+
+  UseProviderSink("/accept");
+  StartServer();
+  const auto cut = CallJson("GET", "/api/v1/paced-messages/1", app, nullptr, 200);
+  EXPECT_EQ(cut["status"], "unknown") << cut.dump();
+  EXPECT_FALSE(cut.value("error", "").empty());
+  ASSERT_TRUE(WaitFor([&] { return Received() >= 2; }, seconds(10)));
+  EXPECT_FALSE(WaitFor([&] { return Received() > 2; }, milliseconds(2000)));
+  EXPECT_EQ(sink_->MessageIds(), (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/2", app, nullptr, 200)["status"], "sent");
+}
+
+TEST_F(PacingE2E, SeedPathsRolesValidationAndPages) {
+  // The mock provider (success rate 1) this time.
+  const auto alice = CreateKey("alice");
+  const auto bob = CreateKey("bob");
+  const auto admin = CreateKey("ops", "admin");
+  StartServer();
+  auto expect_error = [](const HttpResponse& response, int status, const std::string& code) {
+    EXPECT_EQ(response.status, status) << response.body;
+    const auto body = json::parse(response.body, nullptr, false);
+    ASSERT_TRUE(body.is_object() && body.contains("error")) << response.body;
+    EXPECT_EQ(body["error"]["code"], code) << response.body;
+  };
+  expect_error(Call("POST", "/api/messaging/stop", alice), 403, "FORBIDDEN");
+  expect_error(Call("GET", "/api/v1/pacing", ""), 401, "UNAUTHORIZED");
+  expect_error(Call("GET", "/api/messages/sent", ""), 401, "UNAUTHORIZED");
+  const auto stopped = CallJson("POST", "/api/messaging/stop", admin, nullptr, 200);
+  EXPECT_EQ(stopped["running"], false);
+  const auto status = CallJson("GET", "/api/v1/pacing", alice, nullptr, 200);
+  EXPECT_EQ(status, stopped);
+  EXPECT_EQ(status["interval_seconds"], 1);
+
+  expect_error(Call("POST", "/api/v1/paced-messages", alice, "{nope"), 400, "INVALID_JSON");
+  const auto bad_phone = Call("POST", "/api/v1/paced-messages", alice, json{{"to", "0123"}, {"content", "x"}}.dump());
+  expect_error(bad_phone, 422, "VALIDATION_FAILED");
+  EXPECT_NE(bad_phone.body.find("to:"), std::string::npos) << bad_phone.body;
+  expect_error(Call("POST", "/api/v1/paced-messages", alice, json{{"to", "+15551230001"}}.dump()), 422,
+               "VALIDATION_FAILED");
+  const auto too_long = Call("POST", "/api/v1/paced-messages", alice,
+                             json{{"to", "+15551230001"}, {"content", std::string(153 * 10 + 1, 'a')}}.dump());
+  expect_error(too_long, 422, "VALIDATION_FAILED");
+  EXPECT_NE(too_long.body.find("content:"), std::string::npos) << too_long.body;
+
+  const auto first = Enqueue(alice, 1);
+  Enqueue(alice, 2);
+  Enqueue(bob, 3);
+  EXPECT_EQ(CallJson("GET", "/api/messages/sent", admin, nullptr, 200)["pagination"]["total_count"], 0);
+  EXPECT_EQ(CallJson("POST", "/api/messaging/start", admin, nullptr, 200)["running"], true);
+  ASSERT_TRUE(WaitFor(
+      [&] { return CallJson("GET", "/api/messages/sent", admin, nullptr, 200)["pagination"]["total_count"] == 3; },
+      seconds(10)));
+
+  const auto mine = CallJson("GET", "/api/messages/sent", alice, nullptr, 200);
+  ASSERT_EQ(mine["pagination"]["total_count"], 2) << mine.dump();
+  for (const auto& m : mine["data"]) {
+    EXPECT_EQ(m["provider_message_id"].get<std::string>().rfind("mock-", 0), 0u) << m.dump();
+    EXPECT_TRUE(m["sent_at"].is_string());
+  }
+  EXPECT_EQ(Sent(bob)["pagination"]["total_count"], 1);
+  const auto page1 = Sent(alice, "?page=1&page_size=1");
+  const auto page2 = Sent(alice, "?page=2&page_size=1");
+  EXPECT_EQ(page1["pagination"]["total_pages"], 2);
+  ASSERT_EQ(page1["data"].size(), 1u);
+  ASSERT_EQ(page2["data"].size(), 1u);
+  EXPECT_GT(page1["data"][0]["id"], page2["data"][0]["id"]) << "newest sent first";
+  EXPECT_TRUE(Sent(alice, "?page=3&page_size=1")["data"].empty());
+  expect_error(Call("GET", "/api/messages/sent?page=0", alice), 400, "INVALID_QUERY");
+  expect_error(Call("GET", "/api/v1/paced-messages/sent?page_size=501", alice), 400, "INVALID_QUERY");
+  expect_error(Call("GET", "/api/v1/paced-messages/sent?page_size=abc", alice), 400, "INVALID_QUERY");
+
+  EXPECT_EQ(json::parse(Call("GET", "/health", "").body)["pacer"]["running"], true);
+  const auto metrics = Call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find("paced_messages_processed_total{status=\"sent\"} 3"), std::string::npos) << metrics;
+
+  const auto path = "/api/v1/paced-messages/" + std::to_string(first);
+  expect_error(Call("GET", path, bob), 404, "PACED_MESSAGE_NOT_FOUND");
+  EXPECT_EQ(CallJson("GET", path, admin, nullptr, 200)["status"], "sent");
+}
+
+}  // namespace
+}  // namespace herald::testing
