@@ -130,6 +130,11 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
       return invalid("idempotency_key", "must be a string of 1 to 255 characters");
     }
     message.idempotency_key = key->get<std::string>();
+    // Campaign sends key their messages "campaign:<id>:contact:<id>"; a client's
+    // key must never be taken for one of those.
+    if (message.idempotency_key.rfind("campaign:", 0) == 0) {
+      return invalid("idempotency_key", "keys starting with \"campaign:\" are reserved for campaign sends");
+    }
   }
 
   for (std::size_t i = 0; i < recipients->size(); ++i) {

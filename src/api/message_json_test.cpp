@@ -56,6 +56,16 @@ TEST(MessageJson, ErrorsNameTheFieldAtFault) {
             std::string::npos);
 }
 
+TEST(MessageJson, CampaignIdempotencyKeysAreReserved) {
+  const json body = {{"recipients", {{{"channel", "sms"}, {"to", "+15551234567"}}}},
+                     {"content", "x"},
+                     {"idempotency_key", "campaign:1:contact:2"}};
+  EXPECT_NE(Rejected(body).message.find("reserved"), std::string::npos);
+  auto mine = body;
+  mine["idempotency_key"] = "order-campaign:1";
+  EXPECT_EQ(Parsed(mine).idempotency_key, "order-campaign:1");
+}
+
 TEST(MessageJson, ScheduledTimesAreParsedWithOffsetsAndPastTimesMeanNow) {
   EXPECT_EQ(ParseTimestamp("2026-11-23T10:00:00Z"), 1'795'428'000'000);
   EXPECT_EQ(ParseTimestamp("2026-11-23T11:30:00.250+01:30"), 1'795'428'000'250);
