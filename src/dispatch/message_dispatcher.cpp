@@ -128,25 +128,13 @@ store::DeliveryResult MessageDispatcher::Deliver(const store::ClaimedDelivery& d
   // The provider's text is kept for what did not go through; a success has its provider id.
   store::DeliveryResult result{recipient.id, "", outcome.provider_message_id,
                                outcome.kind == domain::OutcomeKind::kAccepted ? std::string() : outcome.detail, 0};
-  switch (outcome.kind) {
-    case domain::OutcomeKind::kAccepted:
-      result.status = "sent";
-      break;
-    case domain::OutcomeKind::kPermanent:
-      result.status = "failed";
-      break;
-    case domain::OutcomeKind::kUnknown:
-      result.status = "unknown";
-      break;
-    case domain::OutcomeKind::kTransient:
-    case domain::OutcomeKind::kThrottled:
-      if (const auto delay = settings_.retry.NextDelay(recipient.attempts, RandomUnit())) {
-        result.status = "queued";
-        result.retry_at_ms = ToUnixMillis(clock_.Now()) + delay->count();
-      } else {
-        result.status = "dead";
-      }
-      break;
+  if (const char* final_status = domain::FinalStatus(outcome.kind)) {
+    result.status = final_status;
+  } else if (const auto delay = settings_.retry.NextDelay(recipient.attempts, RandomUnit())) {
+    result.status = "queued";
+    result.retry_at_ms = ToUnixMillis(clock_.Now()) + delay->count();
+  } else {
+    result.status = "dead";
   }
   return result;
 }

@@ -132,27 +132,15 @@ Pacer::SendResult Pacer::Send(const store::sqlite::PacedMessage& message, std::i
   const bool accepted = outcome.kind == domain::OutcomeKind::kAccepted;
   store::sqlite::PacedOutcome result{message.id, "", outcome.provider_message_id,
                                      accepted ? std::string() : outcome.detail, 0};
-  switch (outcome.kind) {
-    case domain::OutcomeKind::kAccepted:
-      result.status = "sent";
-      break;
-    case domain::OutcomeKind::kPermanent:
-      result.status = "failed";
-      break;
-    case domain::OutcomeKind::kUnknown:
-      result.status = "unknown";
-      break;
-    case domain::OutcomeKind::kTransient:
-    case domain::OutcomeKind::kThrottled:
-      if (message.attempts >= settings_.max_attempts) {
-        result.status = "failed";
-        result.detail = "gave up after " + std::to_string(message.attempts) + " attempts: " + outcome.detail;
-      } else {
-        // Not claimable again in this release; the next one takes it first (oldest id).
-        result.status = "unsent";
-        result.retry_at_ms = release_ms + ToMillis(settings_.interval);
-      }
-      break;
+  if (const char* final_status = domain::FinalStatus(outcome.kind)) {
+    result.status = final_status;
+  } else if (message.attempts >= settings_.max_attempts) {
+    result.status = "failed";
+    result.detail = "gave up after " + std::to_string(message.attempts) + " attempts: " + outcome.detail;
+  } else {
+    // Not claimable again in this release; the next one takes it first (oldest id).
+    result.status = "unsent";
+    result.retry_at_ms = release_ms + ToMillis(settings_.interval);
   }
   if (result.status != "sent") {
     spdlog::warn("pacer: paced message id={} attempt={} outcome={} status={} detail={}", message.id,

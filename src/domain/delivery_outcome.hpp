@@ -37,4 +37,9 @@ struct DeliveryOutcome {
 
 const char* ToString(OutcomeKind kind);
 
+// The stored state a delivery ends in for an outcome that cannot be retried:
+// "sent", "failed" or "unknown". Retryable outcomes have none (nullptr): each
+// sender decides when to try again and when to give up.
+const char* FinalStatus(OutcomeKind kind);
+
 }  // namespace herald::domain
