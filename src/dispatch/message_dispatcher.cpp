@@ -63,11 +63,15 @@ void MessageDispatcher::Stop() {
 void MessageDispatcher::WaitForWork(const std::string& channel) {
   std::unique_lock lock(wake_mutex_);
   const auto seen = wake_generation_[channel];
+  // The store query runs unlocked so the intake's Wake never waits on it; a wake
+  // during the query still ends the wait, since `seen` was read before it.
+  lock.unlock();
   auto wait = settings_.idle_poll;
   if (const auto due = store_.NextDueAt(channel)) {
     const auto until_due = std::chrono::milliseconds(*due - ToUnixMillis(clock_.Now()));
     wait = std::clamp(until_due, std::chrono::milliseconds(0), wait);
   }
+  lock.lock();
   wake_.wait_for(lock, wait, [&] { return stopping_ || wake_generation_[channel] != seen; });
 }
 
