@@ -30,6 +30,13 @@ test_packages=(
   wrk prometheus
 )
 
+# Node.js and npm run the OpenAPI validator (ctest label openapi). A machine that
+# already has node and npm from elsewhere (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package) keeps them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  test_packages+=(nodejs npm)
+fi
+
 wanted=("${build_packages[@]}" "${font_packages[@]}" "${test_packages[@]}")
 
 missing=()

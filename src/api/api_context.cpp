@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <stdexcept>
 #include <thread>
 
 #include "common/hash.hpp"
@@ -29,6 +31,35 @@ std::string ReasonPhrase(int status) {
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
   }
+}
+
+// RESTinio's pattern in OpenAPI's form: each ":name" or ":name(regex)" becomes "{name}".
+std::string OpenApiPath(const std::string& pattern) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size();) {
+    if (pattern[i] != ':') {
+      out += pattern[i++];
+      continue;
+    }
+    const auto name_end = pattern.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", i + 1);
+    out += "{" + pattern.substr(i + 1, name_end - i - 1) + "}";
+    i = name_end;
+    if (i < pattern.size() && pattern[i] == '(') {  // skip the regex, escapes and nested groups included
+      int depth = 0;
+      for (; i < pattern.size(); ++i) {
+        if (pattern[i] == '\\') {
+          ++i;
+        } else if (pattern[i] == '(') {
+          ++depth;
+        } else if (pattern[i] == ')' && --depth == 0) {
+          ++i;
+          break;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -92,6 +123,19 @@ void ApiContext::Drain(std::chrono::milliseconds deadline) {
   }
 }
 
+void ApiContext::RecordRoute(const restinio::http_method_id_t& method, const std::string& pattern,
+                             const std::string& route) {
+  if (OpenApiPath(pattern) != route) {
+    throw std::logic_error("route " + route + " does not name its pattern " + pattern + " (expected " +
+                           OpenApiPath(pattern) + ")");
+  }
+  RouteInfo info{method.c_str(), route};
+  if (std::find(routes_.begin(), routes_.end(), info) != routes_.end()) {
+    throw std::logic_error(info.method + " " + route + " is registered twice; only the first would ever answer");
+  }
+  routes_.push_back(std::move(info));
+}
+
 std::optional<store::ApiKeyRecord> ApiContext::LookupKey(const std::string& key) {
   const auto hash = Sha256Hex(key);
   const auto now = std::chrono::steady_clock::now();
@@ -104,6 +148,11 @@ std::optional<store::ApiKeyRecord> ApiContext::LookupKey(const std::string& key)
   if (keys_.size() > 100000) keys_.clear();  // bounded: a flood of wrong keys must not grow it forever
   keys_[hash] = {found, now + kKeyCacheTtl};
   return found;
+}
+
+void ApiContext::ForgetKey(std::int64_t id) {
+  std::lock_guard lock(keys_mutex_);
+  std::erase_if(keys_, [id](const auto& entry) { return entry.second.key && entry.second.key->id == id; });
 }
 
 // The store's CHECK constraint admits only the three tiers.

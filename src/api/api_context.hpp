@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <compare>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,14 @@ struct Caller {
   bool IsAdmin() const { return key.role == "admin"; }
   // Users see their own rows; admins see everyone's.
   bool MaySee(std::int64_t owner_id) const { return IsAdmin() || owner_id == key.id; }
+};
+
+// One operation the server answers, named as in the OpenAPI document
+// (src/api/openapi.json): GET /api/v1/messages/{id}.
+struct RouteInfo {
+  std::string method;
+  std::string path;
+  auto operator<=>(const RouteInfo&) const = default;
 };
 
 struct RateLimitSettings {
@@ -71,27 +80,20 @@ class ApiContext {
                     const Caller* caller = nullptr, const Headers& headers = {});
   void RespondInternal(const Request& req, const std::string& route, const std::exception& e, const Caller* caller);
 
-  // Wraps a handler: counts it in flight, refuses while draining, authenticates
-  // when asked, and turns an escaped exception into a 500. The handler gets
-  // (req, params, caller or nullptr, route) and must answer, now or later.
+  // Serves `method` on the RESTinio `pattern` ("/api/v1/messages/:id(\\d+)")
+  // through Endpoint, and records it for Routes() under `route`, the same path
+  // in OpenAPI form ("/api/v1/messages/{id}") that metrics label answers with.
+  // Every route is registered here, so the route list the tests compare with
+  // the OpenAPI document is complete. Throws std::logic_error when `route` is
+  // not `pattern` in OpenAPI form or the operation is already registered.
   template <typename Handler>
-  auto Endpoint(std::string route, bool authenticated, Handler handler) {
-    return [this, route = std::move(route), authenticated, handler = std::move(handler)](const Request& req,
-                                                                                          RouteParams params) {
-      if (!Admit(req, route)) return restinio::request_accepted();
-      std::optional<Caller> caller;
-      if (authenticated) {
-        caller = Authenticate(req, route);
-        if (!caller) return restinio::request_accepted();
-      }
-      try {
-        handler(req, params, caller ? &*caller : nullptr, route);
-      } catch (const std::exception& e) {
-        RespondInternal(req, route, e, caller ? &*caller : nullptr);
-      }
-      return restinio::request_accepted();
-    };
+  void AddRoute(Router& router, const restinio::http_method_id_t& method, const std::string& pattern,
+                std::string route, bool authenticated, Handler handler) {
+    RecordRoute(method, pattern, route);
+    router.add_handler(method, pattern, Endpoint(std::move(route), authenticated, std::move(handler)));
   }
+  // The operations registered so far, in registration order.
+  const std::vector<RouteInfo>& Routes() const { return routes_; }
 
   // Runs blocking store work on the read pool, off the I/O threads; the work
   // gets the caller (or nullptr) and must answer the request.
@@ -113,6 +115,10 @@ class ApiContext {
   std::optional<nlohmann::json> ParseBody(const Request& req, const std::string& route, const Caller* caller,
                                           std::size_t limit);
 
+  // Drops a revoked key from the cache, so it is refused at once here (other
+  // servers on the same store refuse it once their cache entry expires).
+  void ForgetKey(std::int64_t id);
+
   // For unmatched routes and other answers given outside Endpoint.
   bool Admit(const Request& req, const std::string& route);
   // Stops admitting; waits up to `deadline` for admitted requests to be answered.
@@ -122,9 +128,33 @@ class ApiContext {
   void JoinReadPool();
 
  private:
+  // Wraps a handler (private: routes are registered through AddRoute, so none
+  // escapes Routes()): counts it in flight, refuses while draining, authenticates
+  // when asked, and turns an escaped exception into a 500. The handler gets
+  // (req, params, caller or nullptr, route) and must answer, now or later.
+  template <typename Handler>
+  auto Endpoint(std::string route, bool authenticated, Handler handler) {
+    return [this, route = std::move(route), authenticated, handler = std::move(handler)](const Request& req,
+                                                                                          RouteParams params) {
+      if (!Admit(req, route)) return restinio::request_accepted();
+      std::optional<Caller> caller;
+      if (authenticated) {
+        caller = Authenticate(req, route);
+        if (!caller) return restinio::request_accepted();
+      }
+      try {
+        handler(req, params, caller ? &*caller : nullptr, route);
+      } catch (const std::exception& e) {
+        RespondInternal(req, route, e, caller ? &*caller : nullptr);
+      }
+      return restinio::request_accepted();
+    };
+  }
+
   std::optional<store::ApiKeyRecord> LookupKey(const std::string& key);
   std::optional<Caller> Authenticate(const Request& req, const std::string& route);
   int TierLimit(const std::string& tier) const;
+  void RecordRoute(const restinio::http_method_id_t& method, const std::string& pattern, const std::string& route);
 
   store::sqlite::SqliteApiStore& store_;
   const Clock& clock_;
@@ -141,6 +171,7 @@ class ApiContext {
   };
   std::mutex keys_mutex_;
   std::unordered_map<std::string, CachedKey> keys_;
+  std::vector<RouteInfo> routes_;  // written while the router is built, before serving
 };
 
 // Query parameter helpers shared by list endpoints: a missing value gives the

@@ -6,6 +6,7 @@
 #include "api/message_json.hpp"
 #include "common/text.hpp"
 #include "domain/recipient.hpp"
+#include "templating/html_text.hpp"
 
 namespace herald::api {
 namespace {
@@ -176,6 +177,18 @@ std::variant<CampaignContent, ApiError> PrepareContent(const std::string& body, 
                          body_is_html ? templating::Escaping::kXml : templating::Escaping::kNone, body};
 }
 
+std::variant<CampaignContent, ApiError> TemplateContent(const store::TemplateRecord& tpl, const std::string& subject,
+                                                        const std::string& field_prefix) {
+  if (tpl.text.empty()) return PrepareContent(tpl.html, true, subject, field_prefix + "html");
+  auto content = PrepareContent(tpl.text, false, subject, field_prefix + "text");
+  if (auto* ready = std::get_if<CampaignContent>(&content); ready != nullptr && !tpl.html.empty()) {
+    auto html = ParseText(tpl.html, field_prefix + "html", false);
+    if (auto* error = std::get_if<ApiError>(&html)) return *error;
+    ready->html = std::move(std::get<Template>(html));
+  }
+  return content;
+}
+
 std::variant<CampaignContent, ApiError> CampaignContentOf(const store::CampaignRecord& campaign,
                                                           const store::TemplateRecord* linked) {
   if (!campaign.template_id) return PrepareContent(campaign.base_template, false, campaign.subject, "base_template");
@@ -183,20 +196,21 @@ std::variant<CampaignContent, ApiError> CampaignContentOf(const store::CampaignR
     return ApiError::NotFound("TEMPLATE_NOT_FOUND", "template " + std::to_string(*campaign.template_id) +
                                                         " of this campaign no longer exists");
   }
-  const auto& subject = campaign.subject.empty() ? linked->subject : campaign.subject;
-  if (!linked->text.empty()) return PrepareContent(linked->text, false, subject, "text");
-  return PrepareContent(linked->html, true, subject, "html");
+  return TemplateContent(*linked, campaign.subject.empty() ? linked->subject : campaign.subject, "");
 }
 
-std::string RenderForContact(const Template& tpl, const store::ContactRecord& contact, templating::Escaping escaping) {
-  std::map<std::string, std::string, std::less<>> values;
-  const auto attributes = json::parse(contact.attributes_json, nullptr, false);
-  if (attributes.is_object()) {
-    for (const auto& [key, value] : attributes.items()) {
-      if (value.is_null()) continue;
-      values[text::ToLowerAscii(key)] = value.is_string() ? value.get<std::string>() : value.dump();
-    }
+PlaceholderValues ValuesOf(const json& data) {
+  PlaceholderValues values;
+  if (!data.is_object()) return values;
+  for (const auto& [key, value] : data.items()) {
+    if (value.is_null()) continue;
+    values[text::ToLowerAscii(key)] = value.is_string() ? value.get<std::string>() : value.dump();
   }
+  return values;
+}
+
+PlaceholderValues ValuesOf(const store::ContactRecord& contact) {
+  auto values = ValuesOf(json::parse(contact.attributes_json, nullptr, false));
   // Fixed fields win over attributes of the same name.
   const std::pair<const char*, const std::optional<std::string>*> fields[] = {
       {"first_name", &contact.first_name},
@@ -214,13 +228,35 @@ std::string RenderForContact(const Template& tpl, const store::ContactRecord& co
     }
   }
   values["id"] = std::to_string(contact.id);
+  return values;
+}
+
+std::string Render(const Template& tpl, const PlaceholderValues& values, templating::Escaping escaping) {
   return tpl.Render(
       [&](std::string_view name) -> std::optional<std::string_view> {
-        const auto it = values.find(FieldName(name));
+        const auto it = values.find(FieldName(name));  // names arrive lower-cased
         if (it == values.end()) return std::nullopt;
         return std::string_view(it->second);
       },
       escaping);
+}
+
+RenderedContent RenderContent(const CampaignContent& content, const PlaceholderValues& values) {
+  RenderedContent out;
+  out.subject = Render(content.subject, values, templating::Escaping::kNone);
+  auto body = Render(content.body, values, content.escaping);
+  if (content.escaping == templating::Escaping::kXml) {
+    out.content = templating::PlainTextFromHtml(body);
+    out.html = std::move(body);
+  } else {
+    out.content = std::move(body);
+    if (content.html) out.html = Render(*content.html, values, templating::Escaping::kXml);
+  }
+  return out;
+}
+
+std::string RenderForContact(const Template& tpl, const store::ContactRecord& contact, templating::Escaping escaping) {
+  return Render(tpl, ValuesOf(contact), escaping);
 }
 
 std::optional<std::string> AddressFor(const store::ContactRecord& contact, const std::string& channel) {

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -39,23 +41,48 @@ nlohmann::json CampaignToJson(const store::CampaignRecord& campaign);
 nlohmann::json StatsToJson(const store::CampaignStats& stats);
 
 // --- personalisation ---
-// What a campaign sends: its body and subject, parsed once, rendered per contact.
+// What a campaign or a template message sends: its body and subject, parsed
+// once, rendered per contact or per message.
 struct CampaignContent {
-  templating::Template body;
+  templating::Template body;  // the text, or the HTML when there is no text
   templating::Template subject;
-  templating::Escaping escaping = templating::Escaping::kNone;
+  templating::Escaping escaping = templating::Escaping::kNone;  // kXml: body is HTML
   std::string source;  // the body template as written, for previews
+  std::optional<templating::Template> html;  // HTML alternative of a text body, for e-mail
 };
 
 // `field` names the source in errors (e.g. "base_template", "override_template").
 std::variant<CampaignContent, ApiError> PrepareContent(const std::string& body, bool body_is_html,
                                                        const std::string& subject, const std::string& field);
-// The campaign's own content: its base_template, or its template's text (else html).
+// A stored template's text (or HTML when it has no text) and its HTML
+// alternative; `field_prefix` starts the field names in errors.
+std::variant<CampaignContent, ApiError> TemplateContent(const store::TemplateRecord& tpl, const std::string& subject,
+                                                        const std::string& field_prefix);
+// The campaign's own content: its base_template, or its template's.
 std::variant<CampaignContent, ApiError> CampaignContentOf(const store::CampaignRecord& campaign,
                                                           const store::TemplateRecord* linked_template);
 
+// Placeholder values by lower-case name.
+using PlaceholderValues = std::map<std::string, std::string, std::less<>>;
+// A contact's fields (see the policy above) and attributes.
+PlaceholderValues ValuesOf(const store::ContactRecord& contact);
+// A JSON object's members (POST /api/v1/messages "data"): strings as they are,
+// numbers and booleans as JSON text, nulls left out.
+PlaceholderValues ValuesOf(const nlohmann::json& data);
+
+std::string Render(const templating::Template& tpl, const PlaceholderValues& values, templating::Escaping escaping);
 std::string RenderForContact(const templating::Template& tpl, const store::ContactRecord& contact,
                              templating::Escaping escaping);
+
+// One message's subject, text and HTML: a text body gives the text and, with
+// an HTML alternative, the HTML; an HTML body gives the HTML and its plain-text
+// reading (templating/html_text.hpp), so SMS never carries markup.
+struct RenderedContent {
+  std::string subject;
+  std::string content;
+  std::string html;  // empty: none
+};
+RenderedContent RenderContent(const CampaignContent& content, const PlaceholderValues& values);
 
 // The contact's address on a channel (phone for sms and whatsapp), or nullopt.
 std::optional<std::string> AddressFor(const store::ContactRecord& contact, const std::string& channel);

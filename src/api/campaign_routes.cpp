@@ -58,24 +58,25 @@ class CampaignRoutes::Impl {
     for (const std::string base : {"/api/v1/campaigns", "/campaigns"}) {
       const std::string one = base + "/{id}";
       const std::string one_pattern = base + "/:id(\\d+)";
-      router.http_post(base, context_.Endpoint(base, true, [this](auto& req, auto&, auto* c, auto& route) {
-        Create(req, c, route);
-      }));
-      router.http_get(
-          base, context_.Endpoint(base, true, [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); }));
-      router.http_get(one_pattern, context_.Endpoint(one, true, [this](auto& req, auto& params, auto* c, auto& route) {
-        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) { Get(req, caller, route, id); });
-      }));
-      router.http_post(one_pattern + "/send",
-                       context_.Endpoint(one + "/send", true, [this](auto& req, auto& params, auto* c, auto& route) {
-                         Send(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
-                       }));
-      router.http_post(
-          one_pattern + "/personalized-preview",
-          context_.Endpoint(one + "/personalized-preview", true, [this](auto& req, auto& params, auto* c, auto& route) {
-            Preview(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
-          }));
+      context_.AddRoute(router, restinio::http_method_post(), base, base, true,
+                        [this](auto& req, auto&, auto* c, auto& route) { Create(req, c, route); });
+      context_.AddRoute(router, restinio::http_method_get(), base, base, true,
+                        [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); });
+      context_.AddRoute(router, restinio::http_method_get(), one_pattern, one, true,
+                        [this](auto& req, auto& params, auto* c, auto& route) {
+                          const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                          context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                            Get(req, caller, route, id);
+                          });
+                        });
+      context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/send", one + "/send", true,
+                        [this](auto& req, auto& params, auto* c, auto& route) {
+                          Send(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                        });
+      context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/personalized-preview",
+                        one + "/personalized-preview", true, [this](auto& req, auto& params, auto* c, auto& route) {
+                          Preview(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                        });
     }
   }
 
@@ -233,8 +234,10 @@ class CampaignRoutes::Impl {
       store::NewMessage message;
       message.owner_id = campaign->owner_id;
       message.idempotency_key = IdempotencyKey(campaign->id, contact.id);
-      message.content = RenderForContact(prepared.body, contact, prepared.escaping);
-      message.subject = RenderForContact(prepared.subject, contact, templating::Escaping::kNone);
+      auto rendered = RenderContent(prepared, ValuesOf(contact));
+      message.subject = std::move(rendered.subject);
+      message.content = std::move(rendered.content);
+      if (channel == domain::Channel::kEmail) message.html = std::move(rendered.html);
       if (auto valid = domain::ValidateContent(channel, message.subject, message.content); !valid) {
         skip(contact.id, valid.error().message);
         continue;

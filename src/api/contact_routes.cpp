@@ -25,41 +25,40 @@ class ContactRoutes::Impl {
     for (const std::string base : {"/api/v1/contacts", "/api/v1/customers"}) {
       const std::string one = base + "/{id}";
       const std::string one_pattern = base + "/:id(\\d+)";
-      router.http_post(base + "/import",
-                       context_.Endpoint(base + "/import", true,
-                                         [this](auto& req, auto&, auto* c, auto& route) { Import(req, c, route); }));
-      router.http_post(base, context_.Endpoint(base, true, [this](auto& req, auto&, auto* c, auto& route) {
-        Create(req, c, route);
-      }));
-      router.http_get(
-          base, context_.Endpoint(base, true, [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); }));
-      router.http_get(one_pattern, context_.Endpoint(one, true, [this](auto& req, auto& params, auto* c, auto& route) {
-        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-          const auto contact = store_.GetContact(id);
-          if (!contact || !caller->MaySee(contact->owner_id))
-            return context_.RespondError(req, route, NotFound(id), caller);
-          context_.RespondJson(req, route, 200, ContactToJson(*contact), caller);
-        });
-      }));
+      context_.AddRoute(router, restinio::http_method_post(), base + "/import", base + "/import", true,
+                        [this](auto& req, auto&, auto* c, auto& route) { Import(req, c, route); });
+      context_.AddRoute(router, restinio::http_method_post(), base, base, true,
+                        [this](auto& req, auto&, auto* c, auto& route) { Create(req, c, route); });
+      context_.AddRoute(router, restinio::http_method_get(), base, base, true,
+                        [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); });
+      context_.AddRoute(router, restinio::http_method_get(), one_pattern, one, true,
+                        [this](auto& req, auto& params, auto* c, auto& route) {
+                          const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                          context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                            const auto contact = store_.GetContact(id);
+                            if (!contact || !caller->MaySee(contact->owner_id))
+                              return context_.RespondError(req, route, NotFound(id), caller);
+                            context_.RespondJson(req, route, 200, ContactToJson(*contact), caller);
+                          });
+                        });
       auto update = [this](bool partial) {
         return [this, partial](auto& req, auto& params, auto* c, auto& route) {
           Update(req, c, route, restinio::cast_to<std::int64_t>(params["id"]), partial);
         };
       };
-      router.add_handler(restinio::http_method_patch(), one_pattern, context_.Endpoint(one, true, update(true)));
-      router.http_put(one_pattern, context_.Endpoint(one, true, update(false)));
-      router.http_delete(one_pattern,
-                         context_.Endpoint(one, true, [this](auto& req, auto& params, auto* c, auto& route) {
-                           const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                           context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                             const auto contact = store_.GetContact(id);
-                             if (!contact || !caller->MaySee(contact->owner_id) || !store_.DeleteContact(id)) {
-                               return context_.RespondError(req, route, NotFound(id), caller);
-                             }
-                             context_.Respond(req, route, 204, "", caller);
-                           });
-                         }));
+      context_.AddRoute(router, restinio::http_method_patch(), one_pattern, one, true, update(true));
+      context_.AddRoute(router, restinio::http_method_put(), one_pattern, one, true, update(false));
+      context_.AddRoute(router, restinio::http_method_delete(), one_pattern, one, true,
+                        [this](auto& req, auto& params, auto* c, auto& route) {
+                          const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                          context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                            const auto contact = store_.GetContact(id);
+                            if (!contact || !caller->MaySee(contact->owner_id) || !store_.DeleteContact(id)) {
+                              return context_.RespondError(req, route, NotFound(id), caller);
+                            }
+                            context_.Respond(req, route, 204, "", caller);
+                          });
+                        });
     }
   }
 

@@ -1,6 +1,7 @@
 #include "api/http_server.hpp"
 
 #include "api/api_context.hpp"
+#include "api/openapi_document.hpp"
 
 namespace herald::api {
 namespace {
@@ -19,6 +20,7 @@ class ApiServer::Impl {
         hooks_(std::move(hooks)),
         context_(store, clock, settings_.limits, settings_.read_threads, hooks_.on_request),
         messages_(context_, intake, settings_.messages),
+        keys_(context_),
         started_(std::chrono::steady_clock::now()) {}
 
   ~Impl() {
@@ -30,6 +32,7 @@ class ApiServer::Impl {
     auto router = std::make_unique<Router>();
     AddServiceRoutes(*router);
     messages_.Add(*router);
+    keys_.Add(*router);
     if (pacing_) pacing_->Add(*router);
     if (contacts_) contacts_->Add(*router);
     if (templates_) templates_->Add(*router);
@@ -69,9 +72,12 @@ class ApiServer::Impl {
     contacts_ = std::make_unique<ContactRoutes>(context_, store);
     templates_ = std::make_unique<TemplateRoutes>(context_, store);
     campaigns_ = std::make_unique<CampaignRoutes>(context_, store, intake);
+    messages_.UseTemplates(store);
   }
 
   void Drain(std::chrono::milliseconds deadline) { context_.Drain(deadline); }
+
+  std::vector<RouteInfo> Routes() const { return context_.Routes(); }
 
   void Stop() {
     if (!server_) return;
@@ -81,9 +87,10 @@ class ApiServer::Impl {
   }
 
  private:
-  // Unauthenticated: probes and scrapers have no API key.
+  // Unauthenticated: probes, scrapers and API tooling have no API key.
   void AddServiceRoutes(Router& router) {
-    router.http_get("/health", context_.Endpoint("/health", false, [this](auto& req, auto&, auto*, auto& route) {
+    const auto get = restinio::http_method_get();
+    context_.AddRoute(router, get, "/health", "/health", false, [this](auto& req, auto&, auto*, auto& route) {
       nlohmann::json body{{"status", "ok"},
                           {"version", "0.1.0"},
                           {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(
@@ -91,17 +98,22 @@ class ApiServer::Impl {
                                                  .count()}};
       if (hooks_.health) body.update(hooks_.health());
       context_.RespondJson(req, route, 200, body, nullptr);
-    }));
-    router.http_get("/metrics", context_.Endpoint("/metrics", false, [this](auto& req, auto&, auto*, auto& route) {
+    });
+    context_.AddRoute(router, get, "/metrics", "/metrics", false, [this](auto& req, auto&, auto*, auto& route) {
       context_.Respond(req, route, 200, hooks_.metrics ? hooks_.metrics() : std::string(), nullptr, {},
                        "text/plain; version=0.0.4; charset=utf-8");
-    }));
+    });
+    context_.AddRoute(router, get, "/openapi.json", "/openapi.json", false,
+                      [this](auto& req, auto&, auto*, auto& route) {
+                        context_.Respond(req, route, 200, std::string(OpenApiDocument()), nullptr);
+                      });
   }
 
   const ApiServerSettings settings_;
   const ApiServerHooks hooks_;
   ApiContext context_;
   MessageRoutes messages_;
+  KeyRoutes keys_;
   std::unique_ptr<PacingRoutes> pacing_;  // set by AddPacing
   std::unique_ptr<ContactRoutes> contacts_;    // set by AddCampaigns
   std::unique_ptr<TemplateRoutes> templates_;  // set by AddCampaigns
@@ -123,6 +135,7 @@ void ApiServer::AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageI
   impl_->AddCampaigns(store, intake);
 }
 void ApiServer::Start() { impl_->Start(); }
+std::vector<RouteInfo> ApiServer::Routes() const { return impl_->Routes(); }
 void ApiServer::Drain(std::chrono::milliseconds deadline) { impl_->Drain(deadline); }
 void ApiServer::Stop() { impl_->Stop(); }
 

@@ -10,8 +10,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/api_context.hpp"
+#include "api/key_routes.hpp"
 #include "api/message_intake.hpp"
 #include "api/message_routes.hpp"
 #include "api/pacing_routes.hpp"
@@ -56,6 +58,9 @@ class ApiServer {
   void AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake);
   // Listens; throws std::runtime_error naming the address when it cannot.
   void Start();
+  // The operations served, as Start() registered them (empty before); the
+  // tests hold them against the OpenAPI document served at /openapi.json.
+  std::vector<RouteInfo> Routes() const;
   // Answers new requests with 503 from now on, then waits (up to `deadline`)
   // for the requests being handled to be answered.
   void Drain(std::chrono::milliseconds deadline);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "api/campaign_json.hpp"
 #include "domain/recipient.hpp"
 
 namespace herald::api {
@@ -87,7 +88,8 @@ std::optional<std::int64_t> ParseTimestamp(const std::string& text) {
 }
 
 std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, std::int64_t owner_id,
-                                                              std::int64_t now_ms, const std::string& where) {
+                                                              std::int64_t now_ms, const std::string& where,
+                                                              const TemplateLookup& templates) {
   auto invalid = [&](const std::string& field, const std::string& problem) {
     return ApiError::Unprocessable(where + field + ": " + problem);
   };
@@ -102,15 +104,44 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
   if (recipients->size() > kMaxRecipients) {
     return invalid("recipients", "at most " + std::to_string(kMaxRecipients) + " per message");
   }
-  if (body.contains("template_id")) {
-    return ApiError::NotFound("TEMPLATE_NOT_FOUND", where + "template_id: no such template");
-  }
-  const auto content = body.find("content");
-  if (content == body.end() || !content->is_string()) return invalid("content", "must be a string");
-  message.content = content->get<std::string>();
   if (const auto subject = body.find("subject"); subject != body.end() && !subject->is_null()) {
     if (!subject->is_string()) return invalid("subject", "must be a string");
     message.subject = subject->get<std::string>();
+  }
+  const auto content = body.find("content");
+  const auto template_id = body.find("template_id");
+  std::optional<store::TemplateRecord> linked;
+  if (template_id != body.end() && !template_id->is_null()) {
+    if (!template_id->is_number_integer() || template_id->get<std::int64_t>() < 1) {
+      return invalid("template_id", "must be a template id (a positive integer)");
+    }
+    if (content != body.end() && !content->is_null()) {
+      return invalid("content", "give either content or template_id with data, not both");
+    }
+    const auto data = body.find("data");
+    if (data != body.end() && !data->is_null() && !data->is_object()) {
+      return invalid("data", "must be an object of placeholder values, e.g. {\"first_name\": \"Ada\"}");
+    }
+    const auto id = template_id->get<std::int64_t>();
+    if (templates) linked = templates(id);
+    if (!linked) {
+      return ApiError::NotFound("TEMPLATE_NOT_FOUND",
+                                where + "template_id: template " + std::to_string(id) + " does not exist");
+    }
+    // The request's subject, if any, overrides the template's; both take placeholders.
+    auto prepared = TemplateContent(*linked, message.subject.empty() ? linked->subject : message.subject,
+                                    where + "template " + std::to_string(id) + " ");
+    if (auto* error = std::get_if<ApiError>(&prepared)) return *error;
+    auto rendered =
+        RenderContent(std::get<CampaignContent>(prepared), ValuesOf(data != body.end() ? *data : json::object()));
+    message.subject = std::move(rendered.subject);
+    message.content = std::move(rendered.content);
+    message.html = std::move(rendered.html);
+  } else {
+    if (content == body.end() || !content->is_string()) {
+      return invalid("content", "must be a string (or give template_id with data)");
+    }
+    message.content = content->get<std::string>();
   }
   if (const auto priority = body.find("priority"); priority != body.end() && !priority->is_null()) {
     const auto parsed = ParsePriority(*priority);
@@ -146,6 +177,10 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
     }
     const auto channel = domain::ParseChannel(entry["channel"].get<std::string>());
     if (!channel) return invalid(field + ".channel", "must be one of sms, whatsapp, email, telegram");
+    if (linked && linked->channel && *linked->channel != domain::ToString(*channel)) {
+      return invalid(field + ".channel",
+                     "template " + std::to_string(linked->id) + " is for " + *linked->channel + " only");
+    }
     auto address = domain::NormalizeRecipient(*channel, entry["to"].get<std::string>());
     if (!address) return invalid(field + ".to", address.error().message);
     if (auto valid = domain::ValidateContent(*channel, message.subject, message.content); !valid) {
@@ -178,12 +213,8 @@ std::string MessageStatus(const store::MessageRecord& message, std::int64_t now_
 json MessageToJson(const store::MessageRecord& message, std::int64_t now_ms) {
   json recipients = json::array();
   for (const auto& r : message.recipients) {
-    json entry{{"id", r.id},
-               {"channel", r.channel},
-               {"to", r.address},
-               {"status", r.status},
-               {"attempts", r.attempts},
-               {"updated_at", FormatTimestamp(r.updated_at_ms)}};
+    json entry{{"id", r.id},         {"channel", r.channel},   {"to", r.address},
+               {"status", r.status}, {"attempts", r.attempts}, {"updated_at", FormatTimestamp(r.updated_at_ms)}};
     if (!r.provider_message_id.empty()) entry["provider_message_id"] = r.provider_message_id;
     if (!r.last_error.empty()) entry["error"] = r.last_error;
     if (r.sent_at_ms) entry["sent_at"] = FormatTimestamp(*r.sent_at_ms);
@@ -197,6 +228,7 @@ json MessageToJson(const store::MessageRecord& message, std::int64_t now_ms) {
            {"created_at", FormatTimestamp(message.created_at_ms)},
            {"recipients", std::move(recipients)}};
   if (!message.subject.empty()) out["subject"] = message.subject;
+  if (!message.html.empty()) out["html"] = message.html;
   if (message.scheduled_at_ms) out["scheduled_at"] = FormatTimestamp(*message.scheduled_at_ms);
   if (!message.idempotency_key.empty()) out["idempotency_key"] = message.idempotency_key;
   return out;

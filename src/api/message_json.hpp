@@ -6,18 +6,28 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 
 #include "api/api_error.hpp"
 #include "store/api_records.hpp"
+#include "store/campaign_records.hpp"
 
 namespace herald::api {
 
+// The template with this id if the caller may use it, else nullopt.
+using TemplateLookup = std::function<std::optional<store::TemplateRecord>(std::int64_t id)>;
+
 // One message object of POST /api/v1/messages or of the bulk "messages" array.
-// `where` prefixes field names in errors (e.g. "messages[3].").
+// `where` prefixes field names in errors (e.g. "messages[3]."). A message names
+// either its content or a template_id, whose text (else html) and subject are
+// rendered with "data" by the placeholder policy of campaign_json.hpp; without
+// `templates` every template_id is unknown.
 std::variant<store::NewMessage, ApiError> ParseMessageRequest(const nlohmann::json& body, std::int64_t owner_id,
-                                                              std::int64_t now_ms, const std::string& where = "");
+                                                              std::int64_t now_ms, const std::string& where = "",
+                                                              const TemplateLookup& templates = {});
 
 // The message's overall status from its recipients: scheduled, queued,
 // processing, sent, partially_sent, failed or cancelled.

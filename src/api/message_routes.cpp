@@ -1,9 +1,11 @@
 #include "api/message_routes.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "api/message_json.hpp"
+#include "store/sqlite/sqlite_campaign_store.hpp"
 
 namespace herald::api {
 namespace {
@@ -19,39 +21,33 @@ class MessageRoutes::Impl {
   Impl(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
       : context_(context), intake_(intake), settings_(settings) {}
 
+  void UseTemplates(store::sqlite::SqliteCampaignStore& templates) { templates_ = &templates; }
+
   void Add(Router& router) {
-    router.http_post("/api/v1/messages/bulk",
-                     context_.Endpoint("/api/v1/messages/bulk", true, [this](auto& req, auto&, auto* c, auto& route) {
-                       PostBulk(req, c, route);
-                     }));
-    router.http_post("/api/v1/messages",
-                     context_.Endpoint("/api/v1/messages", true, [this](auto& req, auto&, auto* c, auto& route) {
-                       PostMessage(req, c, route);
-                     }));
-    router.http_get("/api/v1/messages/:id(\\d+)",
-                    context_.Endpoint("/api/v1/messages/{id}", true, [this](auto& req, auto& params, auto* c,
-                                                                             auto& route) {
-                      const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                      context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                        const auto message = context_.store().GetMessage(id);
-                        if (!message || !caller->MaySee(message->owner_id)) {
-                          return context_.RespondError(req, route, NotFound(id), caller);
-                        }
-                        context_.RespondJson(req, route, 200, MessageToJson(*message, context_.NowMs()), caller);
+    context_.AddRoute(router, restinio::http_method_post(), "/api/v1/messages/bulk", "/api/v1/messages/bulk", true,
+                      [this](auto& req, auto&, auto* c, auto& route) { PostBulk(req, c, route); });
+    context_.AddRoute(router, restinio::http_method_post(), "/api/v1/messages", "/api/v1/messages", true,
+                      [this](auto& req, auto&, auto* c, auto& route) { PostMessage(req, c, route); });
+    context_.AddRoute(router, restinio::http_method_get(), "/api/v1/messages/:id(\\d+)", "/api/v1/messages/{id}", true,
+                      [this](auto& req, auto& params, auto* c, auto& route) {
+                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                          const auto message = context_.store().GetMessage(id);
+                          if (!message || !caller->MaySee(message->owner_id)) {
+                            return context_.RespondError(req, route, NotFound(id), caller);
+                          }
+                          context_.RespondJson(req, route, 200, MessageToJson(*message, context_.NowMs()), caller);
+                        });
                       });
-                    }));
-    router.http_delete("/api/v1/messages/:id(\\d+)",
-                       context_.Endpoint("/api/v1/messages/{id}", true, [this](auto& req, auto& params, auto* c,
-                                                                                auto& route) {
-                         const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                         context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                           CancelMessage(req, route, caller, id);
-                         });
-                       }));
-    router.http_get("/api/v1/messages",
-                    context_.Endpoint("/api/v1/messages", true, [this](auto& req, auto&, auto* c, auto& route) {
-                      ListMessages(req, c, route);
-                    }));
+    context_.AddRoute(router, restinio::http_method_delete(), "/api/v1/messages/:id(\\d+)", "/api/v1/messages/{id}",
+                      true, [this](auto& req, auto& params, auto* c, auto& route) {
+                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                          CancelMessage(req, route, caller, id);
+                        });
+                      });
+    context_.AddRoute(router, restinio::http_method_get(), "/api/v1/messages", "/api/v1/messages", true,
+                      [this](auto& req, auto&, auto* c, auto& route) { ListMessages(req, c, route); });
   }
 
  private:
@@ -74,50 +70,79 @@ class MessageRoutes::Impl {
     if (!body) return;
     if (const auto* key = req->header().try_get_field("Idempotency-Key")) {
       if (key->empty() || key->size() > 255) {
-        return context_.RespondError(req, route, ApiError::Unprocessable("Idempotency-Key: must be 1 to 255 characters"), caller);
+        return context_.RespondError(req, route,
+                                     ApiError::Unprocessable("Idempotency-Key: must be 1 to 255 characters"), caller);
       }
       if (body->is_object()) (*body)["idempotency_key"] = *key;
     }
-    auto parsed = ParseMessageRequest(*body, caller->key.id, context_.NowMs());
-    if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
-    std::vector<store::NewMessage> messages;
-    messages.push_back(std::move(std::get<store::NewMessage>(parsed)));
-    intake_.Submit(std::move(messages), [this, req, route, copy = *caller](std::vector<store::AcceptedMessage> stored,
-                                                                          std::exception_ptr failure) {
-      if (failure) {
-        try {
-          std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-          return context_.RespondInternal(req, route, e, &copy);
+    // Reading a template is store work, which stays off the I/O threads.
+    const bool reads_store = templates_ != nullptr && NamesTemplate(*body);
+    auto accept = [this, req, route, body = std::move(*body)](const Caller* c) {
+      auto parsed = ParseMessageRequest(body, c->key.id, context_.NowMs(), "", TemplatesFor(*c));
+      if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, c);
+      std::vector<store::NewMessage> messages;
+      messages.push_back(std::move(std::get<store::NewMessage>(parsed)));
+      intake_.Submit(std::move(messages), [this, req, route, copy = *c](std::vector<store::AcceptedMessage> stored,
+                                                                        std::exception_ptr failure) {
+        if (failure) {
+          try {
+            std::rethrow_exception(failure);
+          } catch (const std::exception& e) {
+            return context_.RespondInternal(req, route, e, &copy);
+          }
         }
-      }
-      const auto& accepted = stored.at(0);
-      Headers headers;
-      if (!accepted.created) headers.emplace_back("Idempotent-Replayed", "true");
-      context_.Respond(req, route, 202, AcceptedJson(accepted.message, context_.NowMs()).dump(), &copy, headers);
-    });
+        const auto& accepted = stored.at(0);
+        Headers headers;
+        if (!accepted.created) headers.emplace_back("Idempotent-Replayed", "true");
+        context_.Respond(req, route, 202, AcceptedJson(accepted.message, context_.NowMs()).dump(), &copy, headers);
+      });
+    };
+    if (reads_store) return context_.Offload(req, route, caller, std::move(accept));
+    accept(caller);
   }
 
   void PostBulk(const Request& req, const Caller* caller, const std::string& route) {
     auto body = context_.ParseBody(req, route, caller, settings_.max_bulk_body_bytes);
     if (!body) return;
     if (!body->is_object() || !body->contains("messages") || !(*body)["messages"].is_array()) {
-      return context_.RespondError(req, route, ApiError::Unprocessable("messages: must be an array of message objects"), caller);
+      return context_.RespondError(req, route, ApiError::Unprocessable("messages: must be an array of message objects"),
+                                   caller);
     }
     const auto& items = (*body)["messages"];
     if (items.size() > static_cast<std::size_t>(settings_.max_bulk_messages)) {
       return context_.RespondError(req, route,
-                          {413, "PAYLOAD_TOO_LARGE",
-                           "messages: at most " + std::to_string(settings_.max_bulk_messages) + " per request, got " +
-                               std::to_string(items.size())},
-                          caller);
+                                   {413, "PAYLOAD_TOO_LARGE",
+                                    "messages: at most " + std::to_string(settings_.max_bulk_messages) +
+                                        " per request, got " + std::to_string(items.size())},
+                                   caller);
     }
+    const bool reads_store = templates_ != nullptr &&
+                             std::any_of(items.begin(), items.end(), [](const json& m) { return NamesTemplate(m); });
+    auto accept = [this, req, route, body = std::move(*body)](const Caller* c) {
+      AcceptBulk(req, route, c, body.at("messages"));
+    };
+    if (reads_store) return context_.Offload(req, route, caller, std::move(accept));
+    accept(caller);
+  }
+
+  void AcceptBulk(const Request& req, const std::string& route, const Caller* caller, const json& items) {
     const auto now = context_.NowMs();
     std::vector<store::NewMessage> messages;
     messages.reserve(items.size());
     json rejected = json::array();
+    // One read per template, however many messages name it.
+    std::map<std::int64_t, std::optional<store::TemplateRecord>> seen;
+    TemplateLookup templates;
+    if (auto lookup = TemplatesFor(*caller)) {
+      templates = [&seen, lookup = std::move(lookup)](std::int64_t id) {
+        auto [it, added] = seen.try_emplace(id);
+        if (added) it->second = lookup(id);
+        return it->second;
+      };
+    }
     for (std::size_t i = 0; i < items.size(); ++i) {
-      auto parsed = ParseMessageRequest(items[i], caller->key.id, now, "messages[" + std::to_string(i) + "].");
+      auto parsed =
+          ParseMessageRequest(items[i], caller->key.id, now, "messages[" + std::to_string(i) + "].", templates);
       if (auto* error = std::get_if<ApiError>(&parsed)) {
         rejected.push_back({{"index", i}, {"error", {{"code", error->code}, {"message", error->message}}}});
       } else {
@@ -125,8 +150,8 @@ class MessageRoutes::Impl {
       }
     }
     if (messages.empty()) {
-      return context_.Respond(req, route, 422, json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}}.dump(),
-                     caller);
+      return context_.Respond(req, route, 422,
+                              json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}}.dump(), caller);
     }
     intake_.Submit(std::move(messages), [this, req, route, copy = *caller, rejected = std::move(rejected)](
                                             std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) {
@@ -139,9 +164,27 @@ class MessageRoutes::Impl {
       }
       json ids = json::array();
       for (const auto& accepted : stored) ids.push_back(accepted.message.id);
-      context_.Respond(req, route, 202, json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", std::move(ids)}}.dump(),
-              &copy);
+      context_.Respond(req, route, 202,
+                       json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", std::move(ids)}}.dump(),
+                       &copy);
     });
+  }
+
+  static bool NamesTemplate(const json& message) {
+    if (!message.is_object()) return false;
+    const auto it = message.find("template_id");
+    return it != message.end() && !it->is_null();
+  }
+
+  // Templates the caller may use: its own, or any for an admin. Empty when the
+  // server has no template store.
+  TemplateLookup TemplatesFor(const Caller& caller) const {
+    if (templates_ == nullptr) return {};
+    return [store = templates_, caller](std::int64_t id) -> std::optional<store::TemplateRecord> {
+      auto found = store->GetTemplate(id);
+      if (!found || !caller.MaySee(found->owner_id)) return std::nullopt;
+      return found;
+    };
   }
 
   void ListMessages(const Request& req, const Caller* caller, const std::string& route) {
@@ -157,13 +200,20 @@ class MessageRoutes::Impl {
     if (const auto status = query.get_param("status")) filter.status = std::string(*status);
     if (const auto channel = query.get_param("channel")) filter.channel = std::string(*channel);
     if (query.has("as_of")) filter.as_of_id = std::get<std::int64_t>(as_of);
-    static const std::vector<std::string> kStatuses = {"queued", "sending", "sent", "failed", "dead", "unknown", "cancelled"};
+    static const std::vector<std::string> kStatuses = {"queued", "sending", "sent",     "failed",
+                                                       "dead",   "unknown", "cancelled"};
     static const std::vector<std::string> kChannels = {"sms", "whatsapp", "email", "telegram"};
     if (!filter.status.empty() && std::find(kStatuses.begin(), kStatuses.end(), filter.status) == kStatuses.end()) {
-      return context_.RespondError(req, route, ApiError::BadRequest("INVALID_QUERY", "status: must be one of queued, sending, sent, failed, dead, unknown, cancelled"), caller);
+      return context_.RespondError(
+          req, route,
+          ApiError::BadRequest("INVALID_QUERY",
+                               "status: must be one of queued, sending, sent, failed, dead, unknown, cancelled"),
+          caller);
     }
     if (!filter.channel.empty() && std::find(kChannels.begin(), kChannels.end(), filter.channel) == kChannels.end()) {
-      return context_.RespondError(req, route, ApiError::BadRequest("INVALID_QUERY", "channel: must be one of sms, whatsapp, email, telegram"), caller);
+      return context_.RespondError(
+          req, route, ApiError::BadRequest("INVALID_QUERY", "channel: must be one of sms, whatsapp, email, telegram"),
+          caller);
     }
     const int page_number = static_cast<int>(std::get<std::int64_t>(page));
     const int size = static_cast<int>(std::get<std::int64_t>(page_size));
@@ -188,20 +238,21 @@ class MessageRoutes::Impl {
     if (!message || !caller->MaySee(message->owner_id)) return context_.RespondError(req, route, NotFound(id), caller);
     const auto result = context_.store().CancelMessage(id, context_.NowMs());
     if (result.cancelled == 0) {
-      return context_.RespondError(req, route,
-                          {409, "MESSAGE_NOT_CANCELLABLE",
-                           "message " + std::to_string(id) + " has nothing left to cancel: every recipient is being sent or done"},
-                          caller);
+      return context_.RespondError(
+          req, route,
+          {409, "MESSAGE_NOT_CANCELLABLE",
+           "message " + std::to_string(id) + " has nothing left to cancel: every recipient is being sent or done"},
+          caller);
     }
     auto body = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
     body["cancelled_recipients"] = result.cancelled;
     context_.Respond(req, route, 200, body.dump(), caller);
   }
 
-
   ApiContext& context_;
   MessageIntake& intake_;
   const MessageRouteSettings settings_;
+  store::sqlite::SqliteCampaignStore* templates_ = nullptr;  // set by UseTemplates
 };
 
 MessageRoutes::MessageRoutes(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
@@ -210,5 +261,6 @@ MessageRoutes::MessageRoutes(ApiContext& context, MessageIntake& intake, Message
 MessageRoutes::~MessageRoutes() = default;
 
 void MessageRoutes::Add(Router& router) { impl_->Add(router); }
+void MessageRoutes::UseTemplates(store::sqlite::SqliteCampaignStore& templates) { impl_->UseTemplates(templates); }
 
 }  // namespace herald::api

@@ -8,6 +8,10 @@
 #include "api/api_context.hpp"
 #include "api/message_intake.hpp"
 
+namespace herald::store::sqlite {
+class SqliteCampaignStore;
+}
+
 namespace herald::api {
 
 struct MessageRouteSettings {
@@ -24,6 +28,8 @@ class MessageRoutes {
   MessageRoutes(const MessageRoutes&) = delete;
   MessageRoutes& operator=(const MessageRoutes&) = delete;
   void Add(Router& router);
+  // Lets messages name a template_id; without it every template_id is unknown.
+  void UseTemplates(store::sqlite::SqliteCampaignStore& templates);
 
  private:
   class Impl;

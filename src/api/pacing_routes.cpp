@@ -66,47 +66,44 @@ class PacingRoutes::Impl {
       : context_(context), store_(store), pacer_(pacer) {}
 
   void Add(Router& router) {
-    router.http_post("/api/v1/paced-messages/bulk",
-                     context_.Endpoint("/api/v1/paced-messages/bulk", true,
-                                       [this](auto& req, auto&, auto* c, auto& route) { PostBulk(req, c, route); }));
-    router.http_post("/api/v1/paced-messages",
-                     context_.Endpoint("/api/v1/paced-messages", true,
-                                       [this](auto& req, auto&, auto* c, auto& route) { PostOne(req, c, route); }));
+    const auto get = restinio::http_method_get();
+    const auto post = restinio::http_method_post();
+    context_.AddRoute(router, post, "/api/v1/paced-messages/bulk", "/api/v1/paced-messages/bulk", true,
+                      [this](auto& req, auto&, auto* c, auto& route) { PostBulk(req, c, route); });
+    context_.AddRoute(router, post, "/api/v1/paced-messages", "/api/v1/paced-messages", true,
+                      [this](auto& req, auto&, auto* c, auto& route) { PostOne(req, c, route); });
     for (const char* path : {"/api/v1/paced-messages/sent", "/api/messages/sent"}) {
-      router.http_get(path, context_.Endpoint(path, true, [this](auto& req, auto&, auto* c, auto& route) {
-        ListSent(req, c, route);
-      }));
+      context_.AddRoute(router, get, path, path, true,
+                        [this](auto& req, auto&, auto* c, auto& route) { ListSent(req, c, route); });
     }
-    router.http_get("/api/v1/paced-messages/:id(\\d+)",
-                    context_.Endpoint("/api/v1/paced-messages/{id}", true,
-                                      [this](auto& req, auto& params, auto* c, auto& route) {
-                                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                                          const auto message = store_.Get(id);
-                                          if (!message || !caller->MaySee(message->owner_id)) {
-                                            return context_.RespondError(
-                                                req, route,
-                                                ApiError::NotFound("PACED_MESSAGE_NOT_FOUND",
-                                                                   "paced message " + std::to_string(id) +
-                                                                       " does not exist"),
-                                                caller);
-                                          }
-                                          context_.RespondJson(req, route, 200, PacedToJson(*message), caller);
-                                        });
-                                      }));
-    router.http_get("/api/v1/pacing", context_.Endpoint("/api/v1/pacing", true, [this](auto& req, auto&, auto* c,
-                                                                                       auto& route) {
-      // Off the I/O thread: the status waits while a release saves its next slot.
-      context_.Offload(req, route, c, [this, req, route](const Caller* caller) {
-        context_.RespondJson(req, route, 200, StatusToJson(pacer_.Status()), caller);
-      });
-    }));
+    context_.AddRoute(router, get, "/api/v1/paced-messages/:id(\\d+)", "/api/v1/paced-messages/{id}", true,
+                      [this](auto& req, auto& params, auto* c, auto& route) {
+                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                          const auto message = store_.Get(id);
+                          if (!message || !caller->MaySee(message->owner_id)) {
+                            return context_.RespondError(
+                                req, route,
+                                ApiError::NotFound("PACED_MESSAGE_NOT_FOUND",
+                                                   "paced message " + std::to_string(id) + " does not exist"),
+                                caller);
+                          }
+                          context_.RespondJson(req, route, 200, PacedToJson(*message), caller);
+                        });
+                      });
+    context_.AddRoute(router, get, "/api/v1/pacing", "/api/v1/pacing", true,
+                      [this](auto& req, auto&, auto* c, auto& route) {
+                        // Off the I/O thread: the status waits while a release saves its next slot.
+                        context_.Offload(req, route, c, [this, req, route](const Caller* caller) {
+                          context_.RespondJson(req, route, 200, StatusToJson(pacer_.Status()), caller);
+                        });
+                      });
     for (const auto& [path, running] : {std::pair{"/api/v1/pacing/start", true}, std::pair{"/api/messaging/start", true},
                                         std::pair{"/api/v1/pacing/stop", false}, std::pair{"/api/messaging/stop", false}}) {
-      router.http_post(path, context_.Endpoint(path, true, [this, running = running](auto& req, auto&, auto* c,
-                                                                                    auto& route) {
-        SetRunning(req, c, route, running);
-      }));
+      context_.AddRoute(router, post, path, path, true,
+                        [this, running = running](auto& req, auto&, auto* c, auto& route) {
+                          SetRunning(req, c, route, running);
+                        });
     }
   }
 

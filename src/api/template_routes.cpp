@@ -24,37 +24,38 @@ class TemplateRoutes::Impl {
   Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store) : context_(context), store_(store) {}
 
   void Add(Router& router) {
-    router.http_post(kBase, context_.Endpoint(kBase, true, [this](auto& req, auto&, auto* c, auto& route) {
-      Create(req, c, route);
-    }));
-    router.http_get(
-        kBase, context_.Endpoint(kBase, true, [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); }));
-    router.http_get(kOnePattern, context_.Endpoint(kOne, true, [this](auto& req, auto& params, auto* c, auto& route) {
-      const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-      context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-        const auto found = store_.GetTemplate(id);
-        if (!found || !caller->MaySee(found->owner_id)) return context_.RespondError(req, route, NotFound(id), caller);
-        context_.RespondJson(req, route, 200, TemplateToJson(*found), caller);
-      });
-    }));
+    context_.AddRoute(router, restinio::http_method_post(), kBase, kBase, true,
+                      [this](auto& req, auto&, auto* c, auto& route) { Create(req, c, route); });
+    context_.AddRoute(router, restinio::http_method_get(), kBase, kBase, true,
+                      [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); });
+    context_.AddRoute(router, restinio::http_method_get(), kOnePattern, kOne, true,
+                      [this](auto& req, auto& params, auto* c, auto& route) {
+                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                          const auto found = store_.GetTemplate(id);
+                          if (!found || !caller->MaySee(found->owner_id))
+                            return context_.RespondError(req, route, NotFound(id), caller);
+                          context_.RespondJson(req, route, 200, TemplateToJson(*found), caller);
+                        });
+                      });
     auto update = [this](bool partial) {
       return [this, partial](auto& req, auto& params, auto* c, auto& route) {
         Update(req, c, route, restinio::cast_to<std::int64_t>(params["id"]), partial);
       };
     };
-    router.add_handler(restinio::http_method_patch(), kOnePattern, context_.Endpoint(kOne, true, update(true)));
-    router.http_put(kOnePattern, context_.Endpoint(kOne, true, update(false)));
-    router.http_delete(kOnePattern,
-                       context_.Endpoint(kOne, true, [this](auto& req, auto& params, auto* c, auto& route) {
-                         const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                         context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                           const auto found = store_.GetTemplate(id);
-                           if (!found || !caller->MaySee(found->owner_id) || !store_.DeleteTemplate(id)) {
-                             return context_.RespondError(req, route, NotFound(id), caller);
-                           }
-                           context_.Respond(req, route, 204, "", caller);
-                         });
-                       }));
+    context_.AddRoute(router, restinio::http_method_patch(), kOnePattern, kOne, true, update(true));
+    context_.AddRoute(router, restinio::http_method_put(), kOnePattern, kOne, true, update(false));
+    context_.AddRoute(router, restinio::http_method_delete(), kOnePattern, kOne, true,
+                      [this](auto& req, auto& params, auto* c, auto& route) {
+                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                          const auto found = store_.GetTemplate(id);
+                          if (!found || !caller->MaySee(found->owner_id) || !store_.DeleteTemplate(id)) {
+                            return context_.RespondError(req, route, NotFound(id), caller);
+                          }
+                          context_.Respond(req, route, 204, "", caller);
+                        });
+                      });
   }
 
  private:

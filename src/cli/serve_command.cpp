@@ -15,7 +15,6 @@
 #include "cli/certificates_command.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
-#include "common/hash.hpp"
 #include "config/herald_config.hpp"
 #include "dispatch/message_dispatcher.hpp"
 #include "dispatch/pacer.hpp"
@@ -258,9 +257,7 @@ int RunKeys(const CLI::App& app, const KeysArgs& args) {
     const auto now = ToUnixMillis(SystemClock().Now());
     const auto* keys = app.get_subcommand("keys");
     if (keys->got_subcommand("create")) {
-      const std::string key = "hk_" + RandomHex(24);
-      store.CreateKey(args.name, args.role, args.tier, Sha256Hex(key), key.substr(0, 10), now);
-      std::cout << key << "\n";
+      std::cout << store.IssueKey(args.name, args.role, args.tier, now).key << "\n";
       return kExitOk;
     }
     if (keys->got_subcommand("list")) {

@@ -117,6 +117,7 @@ store::DeliveryResult MessageDispatcher::Deliver(const store::ClaimedDelivery& d
     content.to = {{"", recipient.address}};
     content.subject = delivery.subject;
     content.text_body = delivery.content;
+    content.html_body = delivery.html;
     content.date = clock_.Now();
     content.message_id = mime::MakeMessageId("herald-" + delivery_id, DomainOf(settings_.from.address));
     auto message = mime::BuildMessage(content);

@@ -20,6 +20,12 @@ struct ApiKeyRecord {
   std::optional<std::int64_t> revoked_at_ms;
 };
 
+// A key just made: the only moment its plain text exists outside the client.
+struct IssuedKey {
+  ApiKeyRecord record;
+  std::string key;
+};
+
 struct NewRecipient {
   std::string channel;  // "sms", "whatsapp", "email", "telegram"
   std::string address;  // normalised by the caller
@@ -30,6 +36,7 @@ struct NewMessage {
   std::string idempotency_key;  // empty: none
   std::string subject;
   std::string content;
+  std::string html;  // e-mail's HTML alternative of content; empty: text only
   int priority = 0;  // higher first within a channel
   std::optional<std::int64_t> scheduled_at_ms;
   std::vector<NewRecipient> recipients;
@@ -58,6 +65,7 @@ struct MessageRecord {
   std::string idempotency_key;
   std::string subject;
   std::string content;
+  std::string html;
   int priority = 0;
   std::optional<std::int64_t> scheduled_at_ms;
   std::int64_t created_at_ms = 0;
@@ -87,6 +95,7 @@ struct ClaimedDelivery {
   RecipientRecord recipient;
   std::string subject;
   std::string content;
+  std::string html;
 };
 
 // What a worker learnt about one claimed delivery.

@@ -252,6 +252,93 @@ TEST_F(CampaignsE2E, ATemplateCampaignSendsPersonalisedEmailAndAScheduledOneWait
               "template");
 }
 
+TEST_F(CampaignsE2E, AMessageNamesATemplateAndItsDataInsteadOfContent) {
+  const auto key = CreateKey("app");
+  const auto other = CreateKey("other");
+  StartServer();
+  const auto tpl = CallJson("POST", "/api/v1/templates", key,
+                            {{"name", "code"},
+                             {"channel", "email"},
+                             {"subject", "Hi {{first_name}}"},
+                             {"text", "Code {{code}} for {first_name}{{missing}}."},
+                             {"html", "<p>{{first_name}}</p>"}},
+                            201)["id"];
+  const json email = {{{"channel", "email"}, {"to", "ann@example.org"}}};
+  const auto accepted = CallJson("POST", "/api/v1/messages", key,
+                                 {{"recipients", email}, {"template_id", tpl}, {"data", {{"first_name", "Ann"}, {"code", 1234}}}},
+                                 202);
+  const auto sent = WaitForStatus(key, accepted["id"], {"sent"});
+  EXPECT_EQ(sent["content"], "Code 1234 for Ann.");
+  EXPECT_EQ(sent["subject"], "Hi Ann");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(data_dir_ + "/outbox")) {
+    ++files;
+    const auto eml = ReadFile(entry.path().string());
+    EXPECT_NE(eml.find("Subject: Hi Ann"), std::string::npos) << eml;
+    EXPECT_NE(eml.find("Code 1234 for Ann."), std::string::npos) << eml;
+    // The template's HTML goes along as the alternative part.
+    EXPECT_NE(eml.find("multipart/alternative"), std::string::npos) << eml;
+    EXPECT_NE(eml.find("<p>Ann</p>"), std::string::npos) << eml;
+  }
+  EXPECT_EQ(files, 1);
+  EXPECT_EQ(sent["html"], "<p>Ann</p>");
+  // An HTML-only template: the text is its plain reading, values are escaped in the HTML.
+  const auto html_only = CallJson("POST", "/api/v1/templates", key,
+                                  {{"name", "html"}, {"subject", "News"}, {"html", "<h1>Hi {{name}}</h1><p>Sale&nbsp;today</p>"}},
+                                  201)["id"];
+  const auto news = CallJson("GET",
+                             "/api/v1/messages/" + CallJson("POST", "/api/v1/messages", key,
+                                                            {{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}},
+                                                             {"template_id", html_only},
+                                                             {"data", {{"name", "A&B"}}}},
+                                                            202)["id"]
+                                                       .dump(),
+                             key, nullptr, 200);
+  EXPECT_EQ(news["content"], "Hi A&B\nSale today");
+  EXPECT_EQ(news["html"], "<h1>Hi A&amp;B</h1><p>Sale&nbsp;today</p>");
+  // A subject in the request wins over the template's, with the same data.
+  EXPECT_EQ(CallJson("GET",
+                     "/api/v1/messages/" + CallJson("POST", "/api/v1/messages", key,
+                                                    {{"recipients", email},
+                                                     {"template_id", tpl},
+                                                     {"subject", "Your code, {{first_name}}"},
+                                                     {"data", {{"first_name", "Bo"}}}},
+                                                    202)["id"]
+                                               .dump(),
+                     key, nullptr, 200)["subject"],
+            "Your code, Bo");
+
+  ExpectError(Call("POST", "/api/v1/messages", key,
+                   json{{"recipients", email}, {"template_id", tpl}, {"content", "both"}}.dump()),
+              422, "VALIDATION_FAILED", "content");
+  ExpectError(Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", 999}}.dump()), 404,
+              "TEMPLATE_NOT_FOUND", "template_id");
+  ExpectError(Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", "x"}}.dump()), 422,
+              "VALIDATION_FAILED", "template_id");
+  ExpectError(
+      Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", tpl}, {"data", "Ann"}}.dump()),
+      422, "VALIDATION_FAILED", "data");
+  // Templates are private to their owner, and an e-mail template does not go out as an SMS.
+  ExpectError(Call("POST", "/api/v1/messages", other, json{{"recipients", email}, {"template_id", tpl}}.dump()), 404,
+              "TEMPLATE_NOT_FOUND", "");
+  ExpectError(Call("POST", "/api/v1/messages", key,
+                   json{{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}}, {"template_id", tpl}}.dump()),
+              422, "VALIDATION_FAILED", "recipients[0].channel");
+
+  // Bulk: each message resolves its own template; an unknown one is rejected by index.
+  json messages = json::array();
+  messages.push_back({{"recipients", email}, {"template_id", tpl}, {"data", {{"first_name", "Cy"}, {"code", "7"}}}});
+  messages.push_back({{"recipients", email}, {"template_id", 4242}});
+  messages.push_back({{"recipients", email}, {"subject", "plain"}, {"content", "no template"}});
+  const auto bulk = CallJson("POST", "/api/v1/messages/bulk", key, {{"messages", messages}}, 202);
+  EXPECT_EQ(bulk["accepted"], 2);
+  ASSERT_EQ(bulk["rejected"].size(), 1u);
+  EXPECT_EQ(bulk["rejected"][0]["index"], 1);
+  EXPECT_EQ(bulk["rejected"][0]["error"]["code"], "TEMPLATE_NOT_FOUND");
+  EXPECT_EQ(CallJson("GET", "/api/v1/messages/" + bulk["ids"][0].dump(), key, nullptr, 200)["content"],
+            "Code 7 for Cy.");
+}
+
 TEST_F(CampaignsE2E, PreviewRendersBothPlaceholderStylesAndNullFieldsAsEmpty) {
   const auto key = CreateKey("app");
   StartServer();

@@ -179,6 +179,77 @@ TEST_F(ServeE2E, CancelStopsScheduledWorkAndRefusesWhatIsDone) {
   EXPECT_EQ(Call("DELETE", "/api/v1/messages/" + now["id"].dump(), key).status, 409);
 }
 
+TEST_F(ServeE2E, ConcurrentCancelsAndDeliveriesNeverOverlap) {
+  extra_env_["HERALD_SERVE_MOCK_SUCCESS_RATE"] = "1";
+  const auto key = CreateKey("app");
+  StartServer();
+  constexpr int kMessages = 300;
+  json messages = json::array();
+  for (int i = 0; i < kMessages; ++i) messages.push_back(SmsAndEmail("race " + std::to_string(i)));
+  const auto ids = CallJson("POST", "/api/v1/messages/bulk", key, {{"messages", messages}}, 202)["ids"];
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kMessages));
+
+  // Two threads cancel every message at once while the workers deliver them.
+  std::vector<std::vector<HttpResponse>> answers(2, std::vector<HttpResponse>(kMessages));
+  std::vector<std::thread> cancellers;
+  for (int t = 0; t < 2; ++t) {
+    cancellers.emplace_back([&, t] {
+      for (int i = 0; i < kMessages; ++i) {
+        const int index = t == 0 ? i : kMessages - 1 - i;  // opposite orders: both meet in the middle
+        answers[t][index] = Call("DELETE", "/api/v1/messages/" + ids[index].dump(), key);
+      }
+    });
+  }
+  for (auto& thread : cancellers) thread.join();
+
+  json settled;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        settled = CallJson("GET", "/api/v1/messages?page_size=500", key, nullptr, 200);
+        for (const auto& m : settled["data"]) {
+          for (const auto& r : m["recipients"]) {
+            if (r["status"] == "queued" || r["status"] == "sending") return false;
+          }
+        }
+        return true;
+      },
+      seconds(20)));
+  std::map<std::int64_t, json> by_id;
+  for (const auto& m : settled["data"]) by_id[m["id"].get<std::int64_t>()] = m;
+  int cancelled_total = 0, sent_emails = 0;
+  for (int i = 0; i < kMessages; ++i) {
+    const auto& message = by_id.at(ids[i].get<std::int64_t>());
+    int cancelled = 0;
+    for (const auto& r : message["recipients"]) {
+      ASSERT_TRUE(r["status"] == "sent" || r["status"] == "cancelled") << message.dump();
+      if (r["status"] == "cancelled") {
+        ++cancelled;
+        EXPECT_EQ(r["attempts"], 0) << "a cancelled recipient was attempted: " << message.dump();
+        EXPECT_FALSE(r.contains("provider_message_id")) << message.dump();
+      } else if (r["channel"] == "email") {
+        ++sent_emails;
+      }
+    }
+    // What the DELETEs report cancelling is exactly what ends up cancelled: no
+    // recipient is cancelled twice, and a 409 cancelled nothing.
+    int reported = 0;
+    for (int t = 0; t < 2; ++t) {
+      const auto& answer = answers[t][i];
+      ASSERT_TRUE(answer.status == 200 || answer.status == 409) << answer.body;
+      if (answer.status == 200) reported += json::parse(answer.body)["cancelled_recipients"].get<int>();
+    }
+    EXPECT_EQ(reported, cancelled) << message.dump();
+    cancelled_total += cancelled;
+  }
+  EXPECT_GT(cancelled_total, 0);
+  // Every e-mail in the outbox belongs to a recipient recorded as sent.
+  int files = 0;
+  if (fs::exists(data_dir_ + "/outbox")) {
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(data_dir_ + "/outbox")) ++files;
+  }
+  EXPECT_EQ(files, sent_emails);
+}
+
 TEST_F(ServeE2E, ScheduledMessagesGoOutWithinASecondOfTheirTime) {
   const auto key = CreateKey("app");
   StartServer();
@@ -281,6 +352,20 @@ TEST_F(ServeE2E, HealthAndMetricsNeedNoKeyAndMetricsPassPromtool) {
   const auto check = RunCommand({"sh", "-c", "promtool check metrics < " + dir_.path() + "/metrics.txt 2>&1"}, seconds(30));
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_EQ(check.output, "") << check.output;
+}
+
+// The binary serves the document compiled into it (it reads no file for it),
+// and that is the one in the source tree.
+TEST_F(ServeE2E, OpenApiDocumentNeedsNoKeyAndIsTheOneInTheSourceTree) {
+  StartServer();
+  const auto response = Call("GET", "/openapi.json", "");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.Header("content-type"), "application/json");
+  const auto served = json::parse(response.body, nullptr, false);
+  ASSERT_FALSE(served.is_discarded()) << "not JSON: " << response.body.substr(0, 200);
+  const auto source = json::parse(ReadFile(std::string(HERALD_SOURCE_DIR) + "/src/api/openapi.json"));
+  EXPECT_EQ(served, source) << "rebuild: the binary serves another document than src/api/openapi.json";
+  EXPECT_EQ(served["info"]["version"], json::parse(Call("GET", "/health", "").body)["version"]);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/hash.hpp"
+
 namespace herald::store::sqlite {
 namespace {
 
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS messages (
   idempotency_key TEXT,
   subject TEXT NOT NULL,
   content TEXT NOT NULL,
+  html TEXT NOT NULL DEFAULT '',  -- e-mail only: the HTML alternative of content
   priority INTEGER NOT NULL,
   scheduled_at INTEGER,
   created_at INTEGER NOT NULL,
@@ -45,6 +48,15 @@ CREATE INDEX IF NOT EXISTS message_recipients_by_message ON message_recipients (
 CREATE INDEX IF NOT EXISTS message_recipients_due
   ON message_recipients (channel, priority, due_at, id) WHERE status = 'queued';
 )sql";
+
+// Creates the tables, and adds the columns a store made by an earlier version lacks.
+void PrepareSchema(Database& db) {
+  db.Execute(kSchema);
+  bool has_html = false;
+  auto columns = db.Prepare("PRAGMA table_info(messages)");
+  while (columns.Step()) has_html = has_html || columns.ColumnText(1) == "html";
+  if (!has_html) db.Execute("ALTER TABLE messages ADD COLUMN html TEXT NOT NULL DEFAULT ''");
+}
 
 // Priorities run 0..kMaxPriority (the API maps names onto them).
 constexpr int kMaxPriority = 9;
@@ -103,7 +115,7 @@ class SqliteApiStore::ReaderLease {
 };
 
 SqliteApiStore::SqliteApiStore(const std::string& path)
-    : path_(path), writer_(path), worker_((writer_.Execute(kSchema), path), Durability::kProcessCrash) {}
+    : path_(path), writer_(path), worker_((PrepareSchema(writer_), path), Durability::kProcessCrash) {}
 
 SqliteApiStore::~SqliteApiStore() = default;
 
@@ -129,6 +141,13 @@ ApiKeyRecord SqliteApiStore::CreateKey(const std::string& name, const std::strin
   insert.Bind(1, name).Bind(2, role).Bind(3, tier).Bind(4, key_hash).Bind(5, key_prefix).Bind(6, now_ms);
   insert.Step();
   return ReadKey(insert);
+}
+
+IssuedKey SqliteApiStore::IssueKey(const std::string& name, const std::string& role, const std::string& tier,
+                                  std::int64_t now_ms) {
+  std::string key = "hk_" + RandomHex(24);
+  auto record = CreateKey(name, role, tier, Sha256Hex(key), key.substr(0, 10), now_ms);
+  return {std::move(record), std::move(key)};
 }
 
 std::optional<ApiKeyRecord> SqliteApiStore::FindActiveKey(const std::string& key_hash) {
@@ -166,8 +185,8 @@ std::vector<RecipientRecord> SqliteApiStore::RecipientsOf(Database& db, std::int
 
 std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int64_t id) {
   auto cached = db.Cached(
-      "SELECT id, owner_id, COALESCE(idempotency_key, ''), subject, content, priority, scheduled_at, created_at "
-      "FROM messages WHERE id = ?");
+      "SELECT id, owner_id, COALESCE(idempotency_key, ''), subject, content, priority, scheduled_at, created_at, "
+      "html FROM messages WHERE id = ?");
   Statement& query = *cached;
   query.Bind(1, id);
   if (!query.Step()) return std::nullopt;
@@ -180,6 +199,7 @@ std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int6
   m.priority = static_cast<int>(query.ColumnInt(5));
   if (!query.ColumnIsNull(6)) m.scheduled_at_ms = query.ColumnInt(6);
   m.created_at_ms = query.ColumnInt(7);
+  m.html = query.ColumnText(8);
   m.recipients = RecipientsOf(db, m.id);
   return m;
 }
@@ -189,8 +209,8 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
   Transaction tx(writer_);
   auto find = writer_.Prepare("SELECT id FROM messages WHERE owner_id = ? AND idempotency_key = ?");
   auto insert_message = writer_.Prepare(
-      "INSERT INTO messages (owner_id, idempotency_key, subject, content, priority, scheduled_at, created_at) "
-      "VALUES (?,?,?,?,?,?,?)");
+      "INSERT INTO messages (owner_id, idempotency_key, subject, content, priority, scheduled_at, created_at, html) "
+      "VALUES (?,?,?,?,?,?,?,?)");
   auto insert_recipient = writer_.Prepare(
       "INSERT INTO message_recipients (message_id, channel, address, status, priority, due_at, updated_at) "
       "VALUES (?,?,?,'queued',?,?,?)");
@@ -219,13 +239,14 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
     } else {
       insert_message.BindNull(6);
     }
-    insert_message.Bind(7, now_ms).Step();
+    insert_message.Bind(7, now_ms).Bind(8, message.html).Step();
     MessageRecord record;
     record.id = sqlite3_last_insert_rowid(writer_.handle());
     record.owner_id = message.owner_id;
     record.idempotency_key = message.idempotency_key;
     record.subject = std::move(message.subject);
     record.content = std::move(message.content);
+    record.html = std::move(message.html);
     record.priority = message.priority;
     record.scheduled_at_ms = message.scheduled_at_ms;
     record.created_at_ms = now_ms;
@@ -384,10 +405,11 @@ std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<
     }
   }
   if (claimed) {
-    auto content = worker_.Cached("SELECT subject, content FROM messages WHERE id = ?");
+    auto content = worker_.Cached("SELECT subject, content, html FROM messages WHERE id = ?");
     content->Bind(1, claimed->recipient.message_id).Step();
     claimed->subject = content->ColumnText(0);
     claimed->content = content->ColumnText(1);
+    claimed->html = content->ColumnText(2);
   }
   tx.Commit();
   return claimed;

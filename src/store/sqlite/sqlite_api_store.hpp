@@ -28,6 +28,8 @@ class SqliteApiStore {
   // --- API keys (only the SHA-256 of a key is stored) ---
   ApiKeyRecord CreateKey(const std::string& name, const std::string& role, const std::string& tier,
                          const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms);
+  // Makes a random key ("hk_" and 48 hex digits) and stores its hash.
+  IssuedKey IssueKey(const std::string& name, const std::string& role, const std::string& tier, std::int64_t now_ms);
   std::optional<ApiKeyRecord> FindActiveKey(const std::string& key_hash);
   std::vector<ApiKeyRecord> ListKeys();
   bool RevokeKey(std::int64_t id, std::int64_t now_ms);
