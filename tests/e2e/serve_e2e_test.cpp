@@ -75,6 +75,24 @@ TEST_F(ServeE2E, EveryErrorHasTheSameShapeAndTheRightStatus) {
   EXPECT_NE(long_sms.body.find("segment"), std::string::npos) << long_sms.body;
 }
 
+TEST_F(ServeE2E, AStoreFailureIsA500InTheErrorShapeAndTheServerGoesOn) {
+  const auto key = CreateKey("app");
+  StartServer();
+  EXPECT_EQ(Call("GET", "/api/v1/templates", key).status, 200);
+  // Break the store under the running server: its next read of templates fails.
+  const auto dropped = RunCommand({"sqlite3", data_dir_ + "/herald.db", "DROP TABLE templates"}, seconds(30));
+  ASSERT_EQ(dropped.exit_code, 0) << dropped.output;
+  const auto failed = Call("GET", "/api/v1/templates", key);
+  EXPECT_EQ(failed.status, 500) << failed.body;
+  const auto body = json::parse(failed.body, nullptr, false);
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << failed.body;
+  EXPECT_EQ(body["error"]["code"], "INTERNAL");
+  EXPECT_EQ(failed.body.find("no such table"), std::string::npos) << "internals stay in the log: " << failed.body;
+  EXPECT_NE(ReadFile(dir_.path() + "/serve.log").find("no such table"), std::string::npos);
+  // Everything else still works.
+  EXPECT_EQ(CallJson("POST", "/api/v1/messages", key, SmsAndEmail("still here"), 202)["status"], "queued");
+}
+
 TEST_F(ServeE2E, UsersSeeOnlyTheirOwnMessagesAndAdminsSeeAll) {
   const auto alice = CreateKey("alice");
   const auto bob = CreateKey("bob");
