@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -45,6 +46,24 @@ class ScriptedTransport final : public channels::EmailTransport {
   std::mutex mutex_;
   std::vector<std::string> sent_to_;
   std::map<std::string, std::deque<DeliveryOutcome>> scripts_;
+};
+
+// Ends a run started on its own thread however the test leaves its scope, so a
+// failed expectation is reported instead of hanging in join (or terminating on a
+// still-joinable thread after a failed ASSERT).
+class StopAndJoin {
+ public:
+  StopAndJoin(std::atomic<bool>& stop, std::thread& thread) : stop_(stop), thread_(thread) {}
+  ~StopAndJoin() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  StopAndJoin(const StopAndJoin&) = delete;
+  StopAndJoin& operator=(const StopAndJoin&) = delete;
+
+ private:
+  std::atomic<bool>& stop_;
+  std::thread& thread_;
 };
 
 templating::Template Parse(const std::string& text) { return templating::Template::Parse(text, "test").value(); }
@@ -162,17 +181,28 @@ TEST_F(CertificateDispatcherTest, ARetryWaitsForItsBackoffOnTheInjectedClock) {
   transport_.Script(plan[0].email, {DeliveryOutcome::Transient("421 busy", 421)});
   dispatcher.Enqueue(plan, active);
   std::atomic<bool> stop{false};
-  std::thread run([&] { dispatcher.Deliver(active, "run-1", stop, {}); });
-  ASSERT_TRUE(herald::testing::WaitFor([&] { return transport_.SendsTo(plan[0].email) == 1; }, std::chrono::seconds(10)));
+  std::atomic<bool> finished{false};
+  std::thread run([&] {
+    dispatcher.Deliver(active, "run-1", stop, {});
+    finished = true;
+  });
+  const StopAndJoin stop_run(stop, run);
+  // The backoff is counted from when the worker hands the item back to its lane,
+  // which is after the failed send has been recorded, not from the moment Send
+  // returns. Move the clock only once the retry is parked in the lane (queued and
+  // not leased); moving it earlier pushes the retry's due time out by the same step.
+  ASSERT_TRUE(herald::testing::WaitFor(
+      [&] { return transport_.SendsTo(plan[0].email) == 1 && queue_.Depth(CertificateQueueName("a")) == 1; },
+      std::chrono::seconds(10)));
   // 59 s later by the clock the retry is still parked...
   clock_.Advance(std::chrono::milliseconds(59000));
   EXPECT_FALSE(herald::testing::WaitFor([&] { return transport_.SendsTo(plan[0].email) > 1; },
                                         std::chrono::milliseconds(300)));
   EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kQueued);
-  // ...and at 60 s it goes out.
+  // ...and at 60 s it goes out, after which nothing is open and the run ends by itself.
   clock_.Advance(std::chrono::milliseconds(1000));
   EXPECT_TRUE(herald::testing::WaitFor([&] { return transport_.SendsTo(plan[0].email) == 2; }, std::chrono::seconds(10)));
-  run.join();
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return finished.load(); }, std::chrono::seconds(10)));
   EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kSent);
 }
 
