@@ -135,6 +135,7 @@ ApiKeyRecord SqliteApiStore::CreateKey(const std::string& name, const std::strin
                                        const std::string& key_hash, const std::string& key_prefix,
                                        std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
+  std::lock_guard turn(write_turn_);
   auto insert = writer_.Prepare(
       "INSERT INTO api_keys (name, role, tier, key_hash, key_prefix, created_at) VALUES (?,?,?,?,?,?) RETURNING " +
       std::string(kKeyColumns));
@@ -169,6 +170,7 @@ std::vector<ApiKeyRecord> SqliteApiStore::ListKeys() {
 
 bool SqliteApiStore::RevokeKey(std::int64_t id, std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
+  std::lock_guard turn(write_turn_);
   auto update = writer_.Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   update.Bind(1, now_ms).Bind(2, id).Step();
   return writer_.ChangedRows() > 0;
@@ -206,6 +208,7 @@ std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int6
 
 std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> messages, std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
+  std::lock_guard turn(write_turn_);
   Transaction tx(writer_);
   auto find = writer_.Prepare("SELECT id FROM messages WHERE owner_id = ? AND idempotency_key = ?");
   auto insert_message = writer_.Prepare(
@@ -323,6 +326,7 @@ MessagePage SqliteApiStore::ListMessages(const MessageFilter& filter, int page, 
 
 CancelResult SqliteApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
+  std::lock_guard turn(write_turn_);
   Transaction tx(writer_);
   CancelResult result;
   auto exists = writer_.Prepare("SELECT 1 FROM messages WHERE id = ?");
@@ -363,6 +367,7 @@ void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, s
 void SqliteApiStore::Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
   if (finished.empty()) return;
   std::lock_guard lock(worker_mutex_);
+  std::lock_guard turn(write_turn_);
   Transaction tx(worker_);
   RecordLocked(finished, now_ms);
   tx.Commit();
@@ -371,6 +376,7 @@ void SqliteApiStore::Record(const std::vector<DeliveryResult>& finished, std::in
 std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<DeliveryResult>& finished,
                                                               const std::string& channel, std::int64_t now_ms) {
   std::lock_guard lock(worker_mutex_);
+  std::lock_guard turn(write_turn_);
   Transaction tx(worker_);
   RecordLocked(finished, now_ms);
   std::optional<ClaimedDelivery> claimed;
@@ -417,6 +423,7 @@ std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<
 
 std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
+  std::lock_guard turn(write_turn_);
   auto update = writer_.Prepare(
       "UPDATE message_recipients SET status = 'unknown', updated_at = ?, "
       "last_error = 'the process stopped during the send; it may or may not have been delivered' "

@@ -13,6 +13,7 @@
 
 #include "store/api_records.hpp"
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/write_turn.hpp"
 
 namespace herald::store::sqlite {
 
@@ -68,6 +69,7 @@ class SqliteApiStore {
   void RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);  // worker_, in a transaction
 
   std::string path_;
+  WriteTurn write_turn_;  // taken after a connection's mutex, by every write
   std::mutex writer_mutex_;
   Database writer_;  // acceptances, keys, cancels: on disk before the caller hears "stored"
   // Workers' claims and outcomes. Committed to the WAL without waiting for the
