@@ -92,7 +92,7 @@ class ApiServer::Impl {
     const auto get = restinio::http_method_get();
     context_.AddRoute(router, get, "/health", "/health", false, [this](auto& req, auto&, auto*, auto& route) {
       nlohmann::json body{{"status", "ok"},
-                          {"version", "0.1.0"},
+                          {"version", HERALD_VERSION},
                           {"uptime_seconds", std::chrono::duration_cast<std::chrono::seconds>(
                                                  std::chrono::steady_clock::now() - started_)
                                                  .count()}};
