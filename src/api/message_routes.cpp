@@ -77,8 +77,9 @@ class MessageRoutes::Impl {
     }
     // Reading a template is store work, which stays off the I/O threads.
     const bool reads_store = templates_ != nullptr && NamesTemplate(*body);
-    auto accept = [this, req, route, body = std::move(*body)](const Caller* c) {
-      auto parsed = ParseMessageRequest(body, c->key.id, context_.NowMs(), "", TemplatesFor(*c));
+    auto accept = [this, req, route, reads_store, body = std::move(*body)](const Caller* c) {
+      auto parsed =
+          ParseMessageRequest(body, c->key.id, context_.NowMs(), "", reads_store ? TemplatesFor(*c) : TemplateLookup());
       if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, c);
       std::vector<store::NewMessage> messages;
       messages.push_back(std::move(std::get<store::NewMessage>(parsed)));
