@@ -231,17 +231,36 @@ PlaceholderValues ValuesOf(const store::ContactRecord& contact) {
   return values;
 }
 
-std::string Render(const Template& tpl, const PlaceholderValues& values, templating::Escaping escaping) {
-  return tpl.Render(
-      [&](std::string_view name) -> std::optional<std::string_view> {
-        const auto it = values.find(FieldName(name));  // names arrive lower-cased
-        if (it == values.end()) return std::nullopt;
-        return std::string_view(it->second);
-      },
-      escaping);
+namespace {
+
+templating::Template::Lookup LookupIn(const PlaceholderValues& values) {
+  return [&values](std::string_view name) -> std::optional<std::string_view> {
+    const auto it = values.find(FieldName(name));  // names arrive lower-cased
+    if (it == values.end()) return std::nullopt;
+    return std::string_view(it->second);
+  };
 }
 
-RenderedContent RenderContent(const CampaignContent& content, const PlaceholderValues& values) {
+}  // namespace
+
+std::string Render(const Template& tpl, const PlaceholderValues& values, templating::Escaping escaping) {
+  return tpl.Render(LookupIn(values), escaping);
+}
+
+std::variant<RenderedContent, ApiError> RenderContent(const CampaignContent& content, const PlaceholderValues& values) {
+  // A template repeating a placeholder with a large value multiplies it: refuse
+  // before building the text, not after.
+  const auto lookup = LookupIn(values);
+  const std::pair<const Template*, const char*> parts[] = {
+      {&content.subject, "subject"}, {&content.body, "content"}, {content.html ? &*content.html : nullptr, "html"}};
+  for (const auto& [tpl, field] : parts) {
+    if (tpl == nullptr) continue;
+    if (const auto size = tpl->UnescapedSize(lookup); size > domain::kMaxEmailBodyBytes) {
+      return ApiError::Unprocessable(std::string(field) + ": rendered with these values it would be " +
+                                     std::to_string(size) + " bytes; the limit is " +
+                                     std::to_string(domain::kMaxEmailBodyBytes));
+    }
+  }
   RenderedContent out;
   out.subject = Render(content.subject, values, templating::Escaping::kNone);
   auto body = Render(content.body, values, content.escaping);

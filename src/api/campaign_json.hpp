@@ -82,7 +82,8 @@ struct RenderedContent {
   std::string content;
   std::string html;  // empty: none
 };
-RenderedContent RenderContent(const CampaignContent& content, const PlaceholderValues& values);
+// 422 when a part would exceed domain::kMaxEmailBodyBytes (checked before rendering).
+std::variant<RenderedContent, ApiError> RenderContent(const CampaignContent& content, const PlaceholderValues& values);
 
 // The contact's address on a channel (phone for sms and whatsapp), or nullopt.
 std::optional<std::string> AddressFor(const store::ContactRecord& contact, const std::string& channel);

@@ -234,10 +234,20 @@ class CampaignRoutes::Impl {
       store::NewMessage message;
       message.owner_id = campaign->owner_id;
       message.idempotency_key = IdempotencyKey(campaign->id, contact.id);
-      auto rendered = RenderContent(prepared, ValuesOf(contact));
+      auto rendering = RenderContent(prepared, ValuesOf(contact));
+      if (auto* error = std::get_if<ApiError>(&rendering)) {
+        skip(contact.id, error->message);
+        continue;
+      }
+      auto& rendered = std::get<RenderedContent>(rendering);
       message.subject = std::move(rendered.subject);
       message.content = std::move(rendered.content);
       if (channel == domain::Channel::kEmail) message.html = std::move(rendered.html);
+      if (message.html.size() > domain::kMaxEmailBodyBytes) {
+        skip(contact.id, "html: the rendered HTML is " + std::to_string(message.html.size()) +
+                             " bytes; the limit is " + std::to_string(domain::kMaxEmailBodyBytes));
+        continue;
+      }
       if (auto valid = domain::ValidateContent(channel, message.subject, message.content); !valid) {
         skip(contact.id, valid.error().message);
         continue;

@@ -1,5 +1,6 @@
 #include "api/message_json.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -132,8 +133,10 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
     auto prepared = TemplateContent(*linked, message.subject.empty() ? linked->subject : message.subject,
                                     where + "template " + std::to_string(id) + " ");
     if (auto* error = std::get_if<ApiError>(&prepared)) return *error;
-    auto rendered =
+    auto rendering =
         RenderContent(std::get<CampaignContent>(prepared), ValuesOf(data != body.end() ? *data : json::object()));
+    if (auto* error = std::get_if<ApiError>(&rendering)) return invalid("template_id", error->message);
+    auto& rendered = std::get<RenderedContent>(rendering);
     message.subject = std::move(rendered.subject);
     message.content = std::move(rendered.content);
     message.html = std::move(rendered.html);
@@ -187,6 +190,14 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
       return invalid("content", valid.error().message);
     }
     message.recipients.push_back({domain::ToString(*channel), std::move(*address)});
+  }
+  // Only e-mail carries HTML.
+  const bool any_email = std::any_of(message.recipients.begin(), message.recipients.end(),
+                                     [](const store::NewRecipient& r) { return r.channel == "email"; });
+  if (!any_email) message.html.clear();
+  if (message.html.size() > domain::kMaxEmailBodyBytes) {
+    return invalid("template_id", "html: the rendered HTML is " + std::to_string(message.html.size()) +
+                                      " bytes; the limit is " + std::to_string(domain::kMaxEmailBodyBytes));
   }
   return message;
 }

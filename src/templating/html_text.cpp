@@ -1,5 +1,6 @@
 #include "templating/html_text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -12,16 +13,22 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
-bool EndsLine(std::string_view name, bool closing) {
-  if (name == "br") return true;
-  if (name == "li") return !closing;  // each item on its own line
-  static constexpr std::array<std::string_view, 13> kBlocks = {"p",  "div", "tr", "h1", "h2",    "h3",        "h4",
-                                                               "h5", "h6",  "ul", "ol", "table", "blockquote"};
-  if (!closing) return false;
-  for (const auto block : kBlocks) {
-    if (name == block) return true;
-  }
-  return false;
+// Blocks (and list items, table rows) start and end on a line of their own.
+bool IsBlock(std::string_view name) {
+  static constexpr std::array<std::string_view, 14> kBlocks = {
+      "li", "p", "div", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote"};
+  return std::find(kBlocks.begin(), kBlocks.end(), name) != kBlocks.end();
+}
+
+// Table cells sit apart on their line.
+bool SeparatesWords(std::string_view name) { return name == "td" || name == "th"; }
+
+// As browsers read it: "<" opens markup only before a letter, "/" or "!"; in
+// "I <3 you" or "1 < 2" it is text.
+bool OpensMarkup(std::string_view html, std::size_t pos) {
+  if (pos + 1 >= html.size()) return false;
+  const auto next = static_cast<unsigned char>(html[pos + 1]);
+  return std::isalpha(next) != 0 || next == '/' || next == '!';
 }
 
 void AppendUtf8(std::string& out, std::uint32_t code) {
@@ -46,8 +53,8 @@ void AppendUtf8(std::string& out, std::uint32_t code) {
 // Decodes the reference starting at html[pos] == '&'; returns its length, or 0
 // when it is not one (the '&' is then text).
 std::size_t DecodeReference(std::string_view html, std::size_t pos, std::string& out) {
-  const auto end = html.find(';', pos);
-  if (end == std::string_view::npos || end - pos > 10) return 0;
+  const auto end = html.substr(0, pos + 12).find(';', pos);  // references are short: never scan on
+  if (end == std::string_view::npos) return 0;
   const auto name = html.substr(pos + 1, end - pos - 1);
   if (name.size() > 1 && name[0] == '#') {
     const bool hex = name[1] == 'x' || name[1] == 'X';
@@ -70,6 +77,19 @@ std::size_t DecodeReference(std::string_view html, std::size_t pos, std::string&
   return 0;
 }
 
+// Where "</name" (any letter case) first starts at or after `from`; one pass.
+std::size_t FindClosingTag(std::string_view html, std::size_t from, std::string_view name) {
+  for (auto at = html.find("</", from); at != std::string_view::npos; at = html.find("</", at + 2)) {
+    const auto candidate = html.substr(at + 2, name.size());
+    const bool same = candidate.size() == name.size() &&
+                      std::equal(candidate.begin(), candidate.end(), name.begin(), [](char a, char b) {
+                        return std::tolower(static_cast<unsigned char>(a)) == b;
+                      });
+    if (same) return at;
+  }
+  return std::string_view::npos;
+}
+
 class TextWriter {
  public:
   void Text(std::string_view text) {
@@ -89,6 +109,13 @@ class TextWriter {
   void Decoded(const std::string& text) {
     for (const char c : text) Char(c);
   }
+  // Starts a new line unless at the start of one already.
+  void EndLine() {
+    pending_space_ = false;
+    while (!out_.empty() && out_.back() == ' ') out_.pop_back();
+    if (!out_.empty() && out_.back() != '\n') out_ += '\n';
+  }
+  // A <br>: a new line even after another, but at most one blank line.
   void LineBreak() {
     pending_space_ = false;
     while (!out_.empty() && out_.back() == ' ') out_.pop_back();
@@ -124,6 +151,11 @@ std::string PlainTextFromHtml(std::string_view html) {
       }
       continue;
     }
+    if (c == '<' && !OpensMarkup(html, pos)) {
+      writer.Char('<');
+      ++pos;
+      continue;
+    }
     if (c != '<') {
       const auto next = html.find_first_of("<&", pos);
       writer.Text(html.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
@@ -148,13 +180,15 @@ std::string PlainTextFromHtml(std::string_view html) {
     const auto name = text::ToLowerAscii(std::string(html.substr(name_start, name_end - name_start)));
     pos = end + 1;
     if (!closing && (name == "script" || name == "style" || name == "head" || name == "title")) {
-      const auto close = text::ToLowerAscii(std::string(html.substr(pos))).find("</" + name);
-      if (close == std::string::npos) break;
-      const auto close_end = html.find('>', pos + close);
+      const auto close = FindClosingTag(html, pos, name);
+      if (close == std::string_view::npos) break;
+      const auto close_end = html.find('>', close);
       pos = close_end == std::string_view::npos ? html.size() : close_end + 1;
       continue;
     }
-    if (EndsLine(name, closing)) writer.LineBreak();
+    if (name == "br") writer.LineBreak();
+    if (IsBlock(name)) writer.EndLine();
+    if (SeparatesWords(name)) writer.Text(" ");
   }
   return writer.Finish();
 }

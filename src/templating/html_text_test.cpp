@@ -28,8 +28,27 @@ TEST(PlainTextFromHtml, DecodesCharacterReferences) {
   EXPECT_EQ(PlainTextFromHtml("AT&T &unknown; &#xZZ; & done"), "AT&T &unknown; &#xZZ; & done");
 }
 
+TEST(PlainTextFromHtml, BreaksAtOpeningBlocksAndSeparatesTableCells) {
+  EXPECT_EQ(PlainTextFromHtml("Hi<p>Ann"), "Hi\nAnn");
+  EXPECT_EQ(PlainTextFromHtml("<table><tr><td>Code</td><td>1234</td></tr><tr><td>Due</td><td>Mon</td></tr></table>"),
+            "Code 1234\nDue Mon");
+}
+
+// Hostile templates (they are user input) must cost one pass, not one pass per
+// tag or per "&": these inputs took minutes when each tag copied the rest of the
+// document or each "&" searched to its end for a ";".
+TEST(PlainTextFromHtml, HostileMarkupTakesOnePass) {
+  std::string styles = "<p>kept</p>";
+  for (int i = 0; i < 200000; ++i) styles += "<STYLE>x</Style>";
+  styles += "<script>never closed";
+  EXPECT_EQ(PlainTextFromHtml(styles), "kept");
+  const std::string ampersands(1 << 20, '&');
+  EXPECT_EQ(PlainTextFromHtml(ampersands), ampersands);
+}
+
 TEST(PlainTextFromHtml, KeepsMalformedMarkupAsText) {
   EXPECT_EQ(PlainTextFromHtml("1 < 2 and 3"), "1 < 2 and 3");
+  EXPECT_EQ(PlainTextFromHtml("I <3 you, price > 5 <b>now</b>"), "I <3 you, price > 5 now");
   EXPECT_EQ(PlainTextFromHtml(""), "");
 }
 

@@ -119,6 +119,15 @@ std::vector<std::string> Template::MissingFrom(const std::function<bool(std::str
   return missing;
 }
 
+std::size_t Template::UnescapedSize(const Lookup& lookup) const {
+  std::size_t size = literal_size_;
+  for (const auto& segment : segments_) {
+    if (!segment.is_placeholder) continue;
+    if (const auto value = lookup(segment.text)) size += value->size();
+  }
+  return size;
+}
+
 std::string Template::Render(const Lookup& lookup, Escaping escaping) const {
   std::string out;
   out.reserve(literal_size_ + 32 * placeholders_.size());

@@ -37,6 +37,9 @@ class Template {
   // Placeholders for which `has` says no value exists.
   std::vector<std::string> MissingFrom(const std::function<bool(std::string_view)>& has) const;
   std::string Render(const Lookup& lookup, Escaping escaping) const;
+  // Bytes Render would produce before escaping (escaping adds at most 5 per
+  // byte): lets a caller refuse a huge result without building it.
+  std::size_t UnescapedSize(const Lookup& lookup) const;
 
  private:
   struct Segment {

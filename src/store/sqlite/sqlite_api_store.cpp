@@ -50,12 +50,18 @@ CREATE INDEX IF NOT EXISTS message_recipients_due
 )sql";
 
 // Creates the tables, and adds the columns a store made by an earlier version lacks.
+// Under the write lock, so two processes opening an old store at once (the
+// server and `herald keys create`) cannot both add the column.
 void PrepareSchema(Database& db) {
   db.Execute(kSchema);
+  Transaction tx(db);
   bool has_html = false;
-  auto columns = db.Prepare("PRAGMA table_info(messages)");
-  while (columns.Step()) has_html = has_html || columns.ColumnText(1) == "html";
+  {
+    auto columns = db.Prepare("PRAGMA table_info(messages)");
+    while (columns.Step()) has_html = has_html || columns.ColumnText(1) == "html";
+  }
   if (!has_html) db.Execute("ALTER TABLE messages ADD COLUMN html TEXT NOT NULL DEFAULT ''");
+  tx.Commit();
 }
 
 // Priorities run 0..kMaxPriority (the API maps names onto them).

@@ -131,3 +131,44 @@ TEST_F(SqliteApiStoreTest, PagesStayStableWhileMessagesAreAdded) {
 
 }  // namespace
 }  // namespace herald::store::sqlite
+
+namespace herald::store::sqlite {
+namespace {
+
+// A store written before messages had an html column opens, gains the column,
+// keeps its rows, and carries HTML to the worker from then on.
+TEST(SqliteApiStoreUpgrade, AddsTheHtmlColumnToAStoreFromAnEarlierVersion) {
+  herald::testing::TempDir dir;
+  const auto path = dir.path() + "/herald.db";
+  {
+    Database old(path);
+    old.Execute(
+        "CREATE TABLE api_keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, tier TEXT NOT NULL,"
+        " key_hash TEXT NOT NULL UNIQUE, key_prefix TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);"
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL REFERENCES api_keys(id),"
+        " idempotency_key TEXT, subject TEXT NOT NULL, content TEXT NOT NULL, priority INTEGER NOT NULL,"
+        " scheduled_at INTEGER, created_at INTEGER NOT NULL, UNIQUE (owner_id, idempotency_key));"
+        "INSERT INTO api_keys VALUES (1, 'old', 'user', 'free', 'h', 'hk_', 1, NULL);"
+        "INSERT INTO messages VALUES (7, 1, NULL, '', 'from before', 1, NULL, 1);");
+  }
+  SqliteApiStore store(path);
+  EXPECT_EQ(store.GetMessage(7)->content, "from before");
+  EXPECT_EQ(store.GetMessage(7)->html, "");
+  NewMessage message;
+  message.owner_id = 1;
+  message.subject = "Hi";
+  message.content = "text";
+  message.html = "<p>html</p>";
+  message.recipients = {{"email", "ann@example.org"}};
+  const auto id = store.Accept({message}, 10).at(0).message.id;
+  EXPECT_EQ(store.GetMessage(id)->html, "<p>html</p>");
+  const auto claimed = store.RecordAndClaim({}, "email", 10);
+  ASSERT_TRUE(claimed);
+  EXPECT_EQ(claimed->html, "<p>html</p>");
+  // Opening it again finds the column there and changes nothing.
+  SqliteApiStore again(path);
+  EXPECT_EQ(again.GetMessage(id)->html, "<p>html</p>");
+}
+
+}  // namespace
+}  // namespace herald::store::sqlite

@@ -4,7 +4,9 @@
 // and a thread that just committed often gets the lock again ahead of one that
 // has waited longer. With it, waiting writers sleep until their turn and are
 // woken once; the intake's group commit waits for at most the worker
-// transactions that queued before it.
+// transaction that queued before it. Each connection has its own mutex taken
+// first, so at most one thread per connection waits here. Not re-entrant: a
+// thread holding its turn must not ask again.
 #pragma once
 
 #include <condition_variable>
@@ -26,7 +28,7 @@ class WriteTurn {
       std::lock_guard guard(mutex_);
       ++now_serving_;
     }
-    turn_changed_.notify_all();  // a handful of writers at most: the intake and one per lane
+    turn_changed_.notify_all();  // one waiter per connection at most
   }
 
  private:
