@@ -145,6 +145,7 @@ std::optional<store::ApiKeyRecord> ApiContext::LookupKey(const std::string& key)
   }
   auto found = store_.FindActiveKey(hash);
   std::lock_guard lock(keys_mutex_);
+  if (found && revoked_ids_.count(found->id) > 0) found.reset();
   if (keys_.size() > 100000) keys_.clear();  // bounded: a flood of wrong keys must not grow it forever
   keys_[hash] = {found, now + kKeyCacheTtl};
   return found;
@@ -152,6 +153,7 @@ std::optional<store::ApiKeyRecord> ApiContext::LookupKey(const std::string& key)
 
 void ApiContext::ForgetKey(std::int64_t id) {
   std::lock_guard lock(keys_mutex_);
+  revoked_ids_.insert(id);
   std::erase_if(keys_, [id](const auto& entry) { return entry.second.key && entry.second.key->id == id; });
 }
 

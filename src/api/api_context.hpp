@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "api/api_error.hpp"
@@ -171,6 +172,9 @@ class ApiContext {
   };
   std::mutex keys_mutex_;
   std::unordered_map<std::string, CachedKey> keys_;
+  // Keys revoked here: a lookup that read the store just before the revocation
+  // must not put the key back into the cache.
+  std::unordered_set<std::int64_t> revoked_ids_;
   std::vector<RouteInfo> routes_;  // written while the router is built, before serving
 };
 

@@ -1,5 +1,6 @@
 #include "api/key_routes.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "api/message_json.hpp"
@@ -38,6 +39,11 @@ std::variant<KeyRequest, ApiError> ParseKeyRequest(const json& body) {
     return ApiError::Unprocessable("name: must be a string of 1 to " + std::to_string(kMaxNameBytes) + " bytes");
   }
   request.name = name->get<std::string>();
+  // Names show up in `herald keys list` (tab-separated) and operators' terminals.
+  if (std::any_of(request.name.begin(), request.name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return ApiError::Unprocessable("name: must not contain control characters (tabs, line breaks, escapes)");
+  }
   const auto one_of = [&](const char* field, std::initializer_list<const char*> allowed,
                           std::string& out) -> std::optional<ApiError> {
     const auto it = body.find(field);
@@ -103,7 +109,8 @@ class KeyRoutes::Impl {
       auto issued = context_.store().IssueKey(request.name, request.role, request.tier, context_.NowMs());
       auto out = KeyToJson(issued.record);
       out["key"] = issued.key;  // shown once; only its hash is stored
-      context_.RespondJson(req, route, 201, out, c);
+      // The only answer that ever holds the key: no cache may keep it.
+      context_.Respond(req, route, 201, out.dump(), c, {{"Cache-Control", "no-store"}});
     });
   }
 

@@ -288,7 +288,9 @@ TEST_F(CampaignsE2E, AMessageNamesATemplateAndItsDataInsteadOfContent) {
                                   201)["id"];
   const auto news = CallJson("GET",
                              "/api/v1/messages/" + CallJson("POST", "/api/v1/messages", key,
-                                                            {{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}},
+                                                            {{"recipients",
+                                                              {{{"channel", "sms"}, {"to", "+15551230001"}},
+                                                               {{"channel", "email"}, {"to", "cy@example.org"}}}},
                                                              {"template_id", html_only},
                                                              {"data", {{"name", "A&B"}}}},
                                                             202)["id"]
@@ -296,6 +298,27 @@ TEST_F(CampaignsE2E, AMessageNamesATemplateAndItsDataInsteadOfContent) {
                              key, nullptr, 200);
   EXPECT_EQ(news["content"], "Hi A&B\nSale today");
   EXPECT_EQ(news["html"], "<h1>Hi A&amp;B</h1><p>Sale&nbsp;today</p>");
+  // Without an e-mail recipient no HTML is kept.
+  const auto sms_only = CallJson("POST", "/api/v1/messages", key,
+                                 {{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}},
+                                  {"template_id", html_only},
+                                  {"data", {{"name", "Di"}}}},
+                                 202)["id"];
+  const auto stored = CallJson("GET", "/api/v1/messages/" + sms_only.dump(), key, nullptr, 200);
+  EXPECT_EQ(stored["content"], "Hi Di\nSale today");
+  EXPECT_FALSE(stored.contains("html")) << stored.dump();
+  // A value that would make the text huge is refused before it is built.
+  const auto repeated = CallJson("POST", "/api/v1/templates", key,
+                                 {{"name", "big"}, {"text", [] {
+                                    std::string text;
+                                    for (int i = 0; i < 2000; ++i) text += "{{v}}";
+                                    return text;
+                                  }()}},
+                                 201)["id"];
+  ExpectError(Call("POST", "/api/v1/messages", key,
+                   json{{"recipients", email}, {"subject", "s"}, {"template_id", repeated},
+                        {"data", {{"v", std::string(1000, 'x')}}}}.dump()),
+              422, "VALIDATION_FAILED", "limit");
   // A subject in the request wins over the template's, with the same data.
   EXPECT_EQ(CallJson("GET",
                      "/api/v1/messages/" + CallJson("POST", "/api/v1/messages", key,

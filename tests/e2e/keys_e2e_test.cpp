@@ -29,6 +29,8 @@ TEST_F(ServeE2E, AdminsCreateListAndRevokeKeysOverTheApi) {
   StartServer();
   const auto created = CallJson("POST", "/api/v1/keys", admin, {{"name", "billing"}, {"tier", "basic"}}, 201);
   const auto key = created["key"].get<std::string>();
+  EXPECT_EQ(key.size(), 51u) << key;  // "hk_" and 48 hex digits
+  EXPECT_EQ(key.find_first_not_of("0123456789abcdef", 3), std::string::npos) << key;
   EXPECT_EQ(key.rfind("hk_", 0), 0u) << key;
   EXPECT_EQ(created["role"], "user");
   EXPECT_EQ(created["tier"], "basic");
@@ -60,6 +62,8 @@ TEST_F(ServeE2E, AdminsCreateListAndRevokeKeysOverTheApi) {
   // A second admin made over the API can manage keys too.
   const auto second = CallJson("POST", "/api/v1/keys", admin, {{"name", "ops-2"}, {"role", "admin"}}, 201);
   EXPECT_EQ(Call("GET", "/api/v1/keys", second["key"].get<std::string>()).status, 200);
+  // The one answer holding a key must not be cached anywhere.
+  EXPECT_EQ(Call("POST", "/api/v1/keys", admin, json{{"name", "ci"}}.dump()).Header("cache-control"), "no-store");
 }
 
 TEST_F(ServeE2E, KeyRequestsAreValidatedFieldByField) {
@@ -69,6 +73,8 @@ TEST_F(ServeE2E, KeyRequestsAreValidatedFieldByField) {
       {json::object(), "name"},
       {{{"name", ""}}, "name"},
       {{{"name", 7}}, "name"},
+      {{{"name", "ops\tteam"}}, "name"},
+      {{{"name", std::string(201, 'x')}}, "name"},
       {{{"name", "x"}, {"role", "root"}}, "role"},
       {{{"name", "x"}, {"tier", "gold"}}, "tier"},
       {json::array(), "body"},
