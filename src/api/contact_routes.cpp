@@ -1,109 +1,52 @@
 #include "api/contact_routes.hpp"
 
 #include "api/contact_json.hpp"
-#include "api/pagination.hpp"
+#include "api/crud_routes.hpp"
 
 namespace herald::api {
 namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxBodyBytes = 64 << 10;
 constexpr std::size_t kMaxCsvBytes = 16 << 20;
 
-ApiError NotFound(std::int64_t id) {
-  return ApiError::NotFound("CONTACT_NOT_FOUND", "contact " + std::to_string(id) + " does not exist");
-}
+// What contacts add to the shared CRUD routes.
+struct Contacts {
+  using Record = store::ContactRecord;
+  static constexpr std::size_t kMaxBodyBytes = 64 << 10;
+
+  store::sqlite::SqliteCampaignStore& store;
+
+  std::optional<Record> Get(std::int64_t id) { return store.GetContact(id); }
+  std::variant<Record, ApiError> Parse(const json& body, std::int64_t owner_id, const Record* existing) {
+    return ParseContact(body, owner_id, existing);
+  }
+  Record Create(Record record, std::int64_t now_ms) { return store.CreateContacts({std::move(record)}, now_ms).at(0); }
+  bool Update(const Record& record, std::int64_t now_ms) { return store.UpdateContact(record, now_ms); }
+  bool Delete(std::int64_t id) { return store.DeleteContact(id); }
+  store::Page<Record> List(const store::PageQuery& query) { return store.ListContacts(query); }
+  json ToJson(const Record& record) { return ContactToJson(record); }
+  ApiError NotFound(std::int64_t id) {
+    return ApiError::NotFound("CONTACT_NOT_FOUND", "contact " + std::to_string(id) + " does not exist");
+  }
+};
 
 }  // namespace
 
 class ContactRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store) : context_(context), store_(store) {}
+  Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store)
+      : context_(context), store_(store), contacts_{store}, crud_(context, contacts_) {}
 
   void Add(Router& router) {
     for (const std::string base : {"/api/v1/contacts", "/api/v1/customers"}) {
-      const std::string one = base + "/{id}";
-      const std::string one_pattern = base + "/:id(\\d+)";
       context_.AddRoute(router, restinio::http_method_post(), base + "/import", base + "/import", true,
                         [this](auto& req, auto&, auto* c, auto& route) { Import(req, c, route); });
-      context_.AddRoute(router, restinio::http_method_post(), base, base, true,
-                        [this](auto& req, auto&, auto* c, auto& route) { Create(req, c, route); });
-      context_.AddRoute(router, restinio::http_method_get(), base, base, true,
-                        [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); });
-      context_.AddRoute(router, restinio::http_method_get(), one_pattern, one, true,
-                        [this](auto& req, auto& params, auto* c, auto& route) {
-                          const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                          context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                            const auto contact = store_.GetContact(id);
-                            if (!contact || !caller->MaySee(contact->owner_id))
-                              return context_.RespondError(req, route, NotFound(id), caller);
-                            context_.RespondJson(req, route, 200, ContactToJson(*contact), caller);
-                          });
-                        });
-      auto update = [this](bool partial) {
-        return [this, partial](auto& req, auto& params, auto* c, auto& route) {
-          Update(req, c, route, restinio::cast_to<std::int64_t>(params["id"]), partial);
-        };
-      };
-      context_.AddRoute(router, restinio::http_method_patch(), one_pattern, one, true, update(true));
-      context_.AddRoute(router, restinio::http_method_put(), one_pattern, one, true, update(false));
-      context_.AddRoute(router, restinio::http_method_delete(), one_pattern, one, true,
-                        [this](auto& req, auto& params, auto* c, auto& route) {
-                          const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                          context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                            const auto contact = store_.GetContact(id);
-                            if (!contact || !caller->MaySee(contact->owner_id) || !store_.DeleteContact(id)) {
-                              return context_.RespondError(req, route, NotFound(id), caller);
-                            }
-                            context_.Respond(req, route, 204, "", caller);
-                          });
-                        });
+      crud_.Add(router, base);
     }
   }
 
  private:
-  void Create(const Request& req, const Caller* caller, const std::string& route) {
-    auto body = context_.ParseBody(req, route, caller, kMaxBodyBytes);
-    if (!body) return;
-    auto parsed = ParseContact(*body, caller->key.id);
-    if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
-    context_.Offload(req, route, caller,
-                     [this, req, route, contact = std::move(std::get<store::ContactRecord>(parsed))](const Caller* c) {
-                       auto stored = store_.CreateContacts({contact}, context_.NowMs());
-                       context_.RespondJson(req, route, 201, ContactToJson(stored.at(0)), c);
-                     });
-  }
-
-  void Update(const Request& req, const Caller* caller, const std::string& route, std::int64_t id, bool partial) {
-    auto body = context_.ParseBody(req, route, caller, kMaxBodyBytes);
-    if (!body) return;
-    context_.Offload(req, route, caller, [this, req, route, id, partial, body = std::move(*body)](const Caller* c) {
-      const auto existing = store_.GetContact(id);
-      if (!existing || !c->MaySee(existing->owner_id)) return context_.RespondError(req, route, NotFound(id), c);
-      auto parsed = ParseContact(body, existing->owner_id, partial ? &*existing : nullptr);
-      if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, c);
-      auto& contact = std::get<store::ContactRecord>(parsed);
-      contact.id = id;
-      contact.owner_id = existing->owner_id;
-      if (!store_.UpdateContact(contact, context_.NowMs())) return context_.RespondError(req, route, NotFound(id), c);
-      context_.RespondJson(req, route, 200, ContactToJson(*store_.GetContact(id)), c);
-    });
-  }
-
-  void List(const Request& req, const Caller* caller, const std::string& route) {
-    auto query = ParsePageQuery(restinio::parse_query(req->header().query()), *caller);
-    if (auto* error = std::get_if<ApiError>(&query)) return context_.RespondError(req, route, *error, caller);
-    context_.Offload(req, route, caller, [this, req, route, q = std::get<store::PageQuery>(query)](const Caller* c) {
-      const auto page = store_.ListContacts(q);
-      json data = json::array();
-      for (const auto& contact : page.rows) data.push_back(ContactToJson(contact));
-      context_.RespondJson(
-          req, route, 200,
-          json{{"data", std::move(data)}, {"pagination", PaginationJson(q, page.total_count, page.as_of_id)}}, c);
-    });
-  }
-
   // Valid rows are stored (in one transaction) even when others are rejected;
   // 201 when at least one was stored, else 422 with the same body.
   void Import(const Request& req, const Caller* caller, const std::string& route) {
@@ -133,6 +76,8 @@ class ContactRoutes::Impl {
 
   ApiContext& context_;
   store::sqlite::SqliteCampaignStore& store_;
+  Contacts contacts_;
+  CrudRoutes<Contacts> crud_;
 };
 
 ContactRoutes::ContactRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store)
