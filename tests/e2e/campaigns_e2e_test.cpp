@@ -18,15 +18,6 @@ class CampaignsE2E : public ServeE2E {
     extra_env_["HERALD_SERVE_MOCK_SUCCESS_RATE"] = "1";
   }
 
-  static void ExpectError(const HttpResponse& response, int status, const std::string& code,
-                          const std::string& mentions = "") {
-    EXPECT_EQ(response.status, status) << response.body;
-    const auto body = json::parse(response.body, nullptr, false);
-    ASSERT_TRUE(body.is_object() && body.contains("error")) << response.body;
-    EXPECT_EQ(body["error"]["code"], code) << response.body;
-    EXPECT_NE(body["error"]["message"].get<std::string>().find(mentions), std::string::npos) << response.body;
-  }
-
   std::int64_t AddContact(const std::string& key, const json& contact) {
     return CallJson("POST", "/api/v1/contacts", key, contact, 201)["id"].get<std::int64_t>();
   }

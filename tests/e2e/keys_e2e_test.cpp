@@ -5,13 +5,6 @@
 namespace herald::testing {
 namespace {
 
-void ExpectError(const HttpResponse& response, int status, const std::string& code) {
-  EXPECT_EQ(response.status, status) << response.body;
-  const auto body = json::parse(response.body, nullptr, false);
-  ASSERT_TRUE(body.is_object() && body.contains("error")) << response.body;
-  EXPECT_EQ(body["error"]["code"], code) << response.body;
-}
-
 TEST_F(ServeE2E, UsersCannotManageKeys) {
   const auto admin = CreateKey("ops", "admin");
   const auto user = CreateKey("app");

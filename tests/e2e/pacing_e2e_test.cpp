@@ -212,30 +212,24 @@ TEST_F(PacingE2E, SeedPathsRolesValidationAndPages) {
   const auto bob = CreateKey("bob");
   const auto admin = CreateKey("ops", "admin");
   StartServer();
-  auto expect_error = [](const HttpResponse& response, int status, const std::string& code) {
-    EXPECT_EQ(response.status, status) << response.body;
-    const auto body = json::parse(response.body, nullptr, false);
-    ASSERT_TRUE(body.is_object() && body.contains("error")) << response.body;
-    EXPECT_EQ(body["error"]["code"], code) << response.body;
-  };
-  expect_error(Call("POST", "/api/messaging/stop", alice), 403, "FORBIDDEN");
-  expect_error(Call("GET", "/api/v1/pacing", ""), 401, "UNAUTHORIZED");
-  expect_error(Call("GET", "/api/messages/sent", ""), 401, "UNAUTHORIZED");
+  ExpectError(Call("POST", "/api/messaging/stop", alice), 403, "FORBIDDEN");
+  ExpectError(Call("GET", "/api/v1/pacing", ""), 401, "UNAUTHORIZED");
+  ExpectError(Call("GET", "/api/messages/sent", ""), 401, "UNAUTHORIZED");
   const auto stopped = CallJson("POST", "/api/messaging/stop", admin, nullptr, 200);
   EXPECT_EQ(stopped["running"], false);
   const auto status = CallJson("GET", "/api/v1/pacing", alice, nullptr, 200);
   EXPECT_EQ(status, stopped);
   EXPECT_EQ(status["interval_seconds"], 1);
 
-  expect_error(Call("POST", "/api/v1/paced-messages", alice, "{nope"), 400, "INVALID_JSON");
+  ExpectError(Call("POST", "/api/v1/paced-messages", alice, "{nope"), 400, "INVALID_JSON");
   const auto bad_phone = Call("POST", "/api/v1/paced-messages", alice, json{{"to", "0123"}, {"content", "x"}}.dump());
-  expect_error(bad_phone, 422, "VALIDATION_FAILED");
+  ExpectError(bad_phone, 422, "VALIDATION_FAILED");
   EXPECT_NE(bad_phone.body.find("to:"), std::string::npos) << bad_phone.body;
-  expect_error(Call("POST", "/api/v1/paced-messages", alice, json{{"to", "+15551230001"}}.dump()), 422,
+  ExpectError(Call("POST", "/api/v1/paced-messages", alice, json{{"to", "+15551230001"}}.dump()), 422,
                "VALIDATION_FAILED");
   const auto too_long = Call("POST", "/api/v1/paced-messages", alice,
                              json{{"to", "+15551230001"}, {"content", std::string(153 * 10 + 1, 'a')}}.dump());
-  expect_error(too_long, 422, "VALIDATION_FAILED");
+  ExpectError(too_long, 422, "VALIDATION_FAILED");
   EXPECT_NE(too_long.body.find("content:"), std::string::npos) << too_long.body;
 
   const auto first = Enqueue(alice, 1);
@@ -261,16 +255,16 @@ TEST_F(PacingE2E, SeedPathsRolesValidationAndPages) {
   ASSERT_EQ(page2["data"].size(), 1u);
   EXPECT_GT(page1["data"][0]["id"], page2["data"][0]["id"]) << "newest sent first";
   EXPECT_TRUE(Sent(alice, "?page=3&page_size=1")["data"].empty());
-  expect_error(Call("GET", "/api/messages/sent?page=0", alice), 400, "INVALID_QUERY");
-  expect_error(Call("GET", "/api/v1/paced-messages/sent?page_size=501", alice), 400, "INVALID_QUERY");
-  expect_error(Call("GET", "/api/v1/paced-messages/sent?page_size=abc", alice), 400, "INVALID_QUERY");
+  ExpectError(Call("GET", "/api/messages/sent?page=0", alice), 400, "INVALID_QUERY");
+  ExpectError(Call("GET", "/api/v1/paced-messages/sent?page_size=501", alice), 400, "INVALID_QUERY");
+  ExpectError(Call("GET", "/api/v1/paced-messages/sent?page_size=abc", alice), 400, "INVALID_QUERY");
 
   EXPECT_EQ(json::parse(Call("GET", "/health", "").body)["pacer"]["running"], true);
   const auto metrics = Call("GET", "/metrics", "").body;
   EXPECT_NE(metrics.find("paced_messages_processed_total{status=\"sent\"} 3"), std::string::npos) << metrics;
 
   const auto path = "/api/v1/paced-messages/" + std::to_string(first);
-  expect_error(Call("GET", path, bob), 404, "PACED_MESSAGE_NOT_FOUND");
+  ExpectError(Call("GET", path, bob), 404, "PACED_MESSAGE_NOT_FOUND");
   EXPECT_EQ(CallJson("GET", path, admin, nullptr, 200)["status"], "sent");
 }
 

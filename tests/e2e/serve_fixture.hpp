@@ -38,6 +38,17 @@ inline std::string Rfc3339(std::int64_t unix_ms) {
   return buffer;
 }
 
+// The API's one error shape with this status and code; the message names
+// `mentions` when given.
+inline void ExpectError(const HttpResponse& response, int status, const std::string& code,
+                        const std::string& mentions = "") {
+  EXPECT_EQ(response.status, status) << response.body;
+  const auto body = json::parse(response.body, nullptr, false);
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << response.body;
+  EXPECT_EQ(body["error"]["code"], code) << response.body;
+  EXPECT_NE(body["error"]["message"].get<std::string>().find(mentions), std::string::npos) << response.body;
+}
+
 class ServeE2E : public ::testing::Test {
  protected:
   void SetUp() override { data_dir_ = dir_.path() + "/data"; }
