@@ -29,7 +29,7 @@ namespace herald::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using store::DeliveryStatus;
+using domain::DeliveryStatus;
 
 constexpr std::string_view kDefaultBody =
     "Dear {{student_name}},\n"
@@ -157,7 +157,7 @@ void PrintTable(std::ostream& out, const std::vector<EventReport>& events) {
 
 nlohmann::json ToJson(const EventReport& e) {
   nlohmann::json totals = nlohmann::json::object();
-  for (const auto& [status, count] : e.totals) totals[store::ToString(status)] = count;
+  for (const auto& [status, count] : e.totals) totals[domain::ToString(status)] = count;
   return {{"event", e.name},
           {"slug", e.slug},
           {"eligible", e.eligible},
@@ -319,7 +319,7 @@ int RunCertificates(const CertificatesArgs& args) {
       progress.Count(final_state, e.status == DeliveryStatus::kSent);
       if (!args.quiet && (e.status == DeliveryStatus::kFailed || e.status == DeliveryStatus::kDead ||
                           e.status == DeliveryStatus::kUnknown)) {
-        std::cerr << "\n" << store::ToString(e.status) << " (" << e.event_slug << "): " << e.detail << "\n";
+        std::cerr << "\n" << domain::ToString(e.status) << " (" << e.event_slug << "): " << e.detail << "\n";
       }
     });
     progress.Finish();

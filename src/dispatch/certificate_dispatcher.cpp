@@ -11,10 +11,12 @@
 #include <thread>
 #include <tuple>
 
+#include "domain/delivery_state.hpp"
+
 namespace herald::dispatch {
 namespace {
 
-using store::DeliveryStatus;
+using domain::DeliveryStatus;
 
 std::string LeaseBody(const std::string& delivery_id) {
   return nlohmann::json{{"delivery_id", delivery_id}}.dump();
@@ -175,37 +177,27 @@ class CertificateDispatcher::Worker {
       store::DeliveryUpdate update{.id = p.row.id, .status = DeliveryStatus::kSent, .detail = outcome.detail,
                                    .provider_id = outcome.provider_message_id,
                                    .message_id = p.composed.email.message_id, .pdf_path = p.pdf_path};
-      switch (outcome.kind) {
-        case domain::OutcomeKind::kAccepted:
-          ++counters.sent;
-          actions.emplace_back(&p.lease, Action::kAck, std::chrono::milliseconds(0), "");
-          break;
-        case domain::OutcomeKind::kPermanent:
-          update.status = DeliveryStatus::kFailed;
-          ++counters.failed;
-          actions.emplace_back(&p.lease, Action::kAck, std::chrono::milliseconds(0), "");
-          break;
-        case domain::OutcomeKind::kUnknown:
-          update.status = DeliveryStatus::kUnknown;
-          ++counters.unknown;
-          actions.emplace_back(&p.lease, Action::kAck, std::chrono::milliseconds(0), "");
-          break;
-        case domain::OutcomeKind::kTransient:
-        case domain::OutcomeKind::kThrottled: {
-          const int attempts_made = p.row.attempts + 1;
-          const auto delay = owner_.options_.retry.NextDelay(attempts_made, unit_(random_));
-          if (delay) {
-            update.status = DeliveryStatus::kQueued;
-            ++counters.retried;
-            actions.emplace_back(&p.lease, Action::kRetry, *delay, "");
-          } else {
-            update.status = DeliveryStatus::kDead;
-            update.detail = "gave up after " + std::to_string(attempts_made) + " attempts: " + outcome.detail;
-            ++counters.dead;
-            actions.emplace_back(&p.lease, Action::kDeadLetter, std::chrono::milliseconds(0), update.detail);
-          }
-          break;
-        }
+      const int attempts_made = p.row.attempts + 1;
+      const auto now = owner_.clock_.Now();
+      auto decision = domain::Decide(owner_.options_.retry, attempts_made, outcome, now, unit_(random_));
+      update.status = decision.status;
+      if (decision.status != DeliveryStatus::kSent) update.detail = decision.detail;
+      switch (decision.status) {
+        case DeliveryStatus::kSent: ++counters.sent; break;
+        case DeliveryStatus::kFailed: ++counters.failed; break;
+        case DeliveryStatus::kUnknown: ++counters.unknown; break;
+        case DeliveryStatus::kDead: ++counters.dead; break;
+        case DeliveryStatus::kQueued: ++counters.retried; break;
+        case DeliveryStatus::kSending:
+        case DeliveryStatus::kCancelled: break;  // Decide never chooses these
+      }
+      if (decision.status == DeliveryStatus::kQueued) {
+        actions.emplace_back(&p.lease, Action::kRetry,
+                             std::chrono::duration_cast<std::chrono::milliseconds>(decision.retry_at - now), "");
+      } else if (decision.status == DeliveryStatus::kDead) {
+        actions.emplace_back(&p.lease, Action::kDeadLetter, std::chrono::milliseconds(0), decision.detail);
+      } else {
+        actions.emplace_back(&p.lease, Action::kAck, std::chrono::milliseconds(0), "");
       }
       unrecorded.push_back(std::move(update));
     }

@@ -60,7 +60,7 @@ struct DeliveryRun {
 // Called from worker threads as each delivery reaches a state; must be thread-safe.
 struct ProgressEvent {
   std::string event_slug;
-  store::DeliveryStatus status;  // kQueued means "will be retried"
+  domain::DeliveryStatus status;  // kQueued means "will be retried"
   std::string detail;
 };
 using ProgressCallback = std::function<void(const ProgressEvent&)>;

@@ -16,7 +16,7 @@ namespace herald::dispatch {
 namespace {
 
 using domain::DeliveryOutcome;
-using store::DeliveryStatus;
+using domain::DeliveryStatus;
 
 // Answers each Send with the next scripted outcome (then Accepted), and records
 // what was sent. Real SMTP servers are exercised in the e2e tests; this double

@@ -4,6 +4,8 @@
 
 #include <random>
 
+#include "domain/delivery_state.hpp"
+
 namespace herald::dispatch {
 namespace {
 
@@ -131,16 +133,11 @@ store::DeliveryResult MessageDispatcher::Deliver(const store::ClaimedDelivery& d
   }
 
   // The provider's text is kept for what did not go through; a success has its provider id.
-  store::DeliveryResult result{recipient.id, "", outcome.provider_message_id,
-                               outcome.kind == domain::OutcomeKind::kAccepted ? std::string() : outcome.detail, 0};
-  if (const char* final_status = domain::FinalStatus(outcome.kind)) {
-    result.status = final_status;
-  } else if (const auto delay = settings_.retry.NextDelay(recipient.attempts, RandomUnit())) {
-    result.status = "queued";
-    result.retry_at_ms = ToUnixMillis(clock_.Now()) + delay->count();
-  } else {
-    result.status = "dead";
-  }
+  const auto now = clock_.Now();
+  const auto decision = domain::Decide(settings_.retry, recipient.attempts, outcome, now, RandomUnit());
+  store::DeliveryResult result{recipient.id, domain::ToString(decision.status), outcome.provider_message_id,
+                               decision.detail, 0};
+  if (decision.status == domain::DeliveryStatus::kQueued) result.retry_at_ms = ToUnixMillis(decision.retry_at);
   return result;
 }
 

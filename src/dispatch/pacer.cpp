@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "domain/delivery_state.hpp"
+
 namespace herald::dispatch {
 namespace {
 
@@ -129,18 +131,20 @@ Pacer::SendResult Pacer::Send(const store::sqlite::PacedMessage& message, std::i
     // The request may have left before the failure: treat it as sent-or-not.
     outcome = domain::DeliveryOutcome::Unknown(std::string("provider call failed: ") + e.what());
   }
-  const bool accepted = outcome.kind == domain::OutcomeKind::kAccepted;
-  store::sqlite::PacedOutcome result{message.id, "", outcome.provider_message_id,
-                                     accepted ? std::string() : outcome.detail, 0};
-  if (const char* final_status = domain::FinalStatus(outcome.kind)) {
-    result.status = final_status;
-  } else if (message.attempts >= settings_.max_attempts) {
-    result.status = "failed";
-    result.detail = "gave up after " + std::to_string(message.attempts) + " attempts: " + outcome.detail;
-  } else {
-    // Not claimable again in this release; the next one takes it first (oldest id).
+  // Retries wait for a later release (this one no longer takes the message, the
+  // next takes it first: oldest id), so the policy only counts attempts.
+  const domain::RetryPolicy policy{.max_attempts = settings_.max_attempts,
+                                   .base_delay = std::chrono::milliseconds(0),
+                                   .max_delay = std::chrono::milliseconds(0),
+                                   .jitter = 0};
+  const auto decision = domain::Decide(policy, message.attempts, outcome, clock_.Now(), 0.0);
+  store::sqlite::PacedOutcome result{message.id, domain::ToString(decision.status), outcome.provider_message_id,
+                                     decision.detail, 0};
+  if (decision.status == domain::DeliveryStatus::kQueued) {
     result.status = "unsent";
     result.retry_at_ms = release_ms + ToMillis(settings_.interval);
+  } else if (decision.status == domain::DeliveryStatus::kDead) {
+    result.status = "failed";  // the paced table has no dead state yet
   }
   if (result.status != "sent") {
     spdlog::warn("pacer: paced message id={} attempt={} outcome={} status={} detail={}", message.id,

@@ -1,5 +1,6 @@
 // What a channel says happened to one send. Channels return it; only the
-// dispatcher turns it into a state change, so the classification lives here.
+// delivery engine turns it into a state change (domain::Decide), so the
+// classification lives here.
 #pragma once
 
 #include <string>
@@ -37,9 +38,5 @@ struct DeliveryOutcome {
 
 const char* ToString(OutcomeKind kind);
 
-// The stored state a delivery ends in for an outcome that cannot be retried:
-// "sent", "failed" or "unknown". Retryable outcomes have none (nullptr): each
-// sender decides when to try again and when to give up.
-const char* FinalStatus(OutcomeKind kind);
 
 }  // namespace herald::domain

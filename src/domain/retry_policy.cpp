@@ -28,15 +28,4 @@ const char* ToString(OutcomeKind kind) {
   return "unknown";
 }
 
-const char* FinalStatus(OutcomeKind kind) {
-  switch (kind) {
-    case OutcomeKind::kAccepted: return "sent";
-    case OutcomeKind::kPermanent: return "failed";
-    case OutcomeKind::kUnknown: return "unknown";
-    case OutcomeKind::kTransient:
-    case OutcomeKind::kThrottled: return nullptr;
-  }
-  return "unknown";
-}
-
 }  // namespace herald::domain

@@ -9,23 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "domain/delivery_state.hpp"
+
 namespace herald::store {
-
-enum class DeliveryStatus {
-  kQueued,     // planned, waiting in its lane (also between retries)
-  kSending,    // handed to the transport; if the process dies now the outcome is unknown
-  kSent,       // accepted by the mail system
-  kFailed,     // refused for good, or could not be rendered
-  kUnknown,    // may or may not have been delivered; never resent automatically
-  kDead,       // retryable failures exhausted max_attempts
-  kCancelled,  // its event was removed from events.txt before it was sent
-};
-
-const char* ToString(DeliveryStatus status);
-std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view text);
-inline bool IsFinal(DeliveryStatus status) {
-  return status != DeliveryStatus::kQueued && status != DeliveryStatus::kSending;
-}
 
 struct CertificateDelivery {
   std::string id;              // stable: derived from the event and the normalised e-mail
@@ -36,7 +22,7 @@ struct CertificateDelivery {
   std::string email;
   std::string variables_json;  // template variables from the CSV row, as a JSON object
   int csv_line = 0;
-  DeliveryStatus status = DeliveryStatus::kQueued;
+  domain::DeliveryStatus status = domain::DeliveryStatus::kQueued;
   int attempts = 0;
   std::string last_error;
   std::string provider_id;
@@ -47,7 +33,7 @@ struct CertificateDelivery {
 
 struct DeliveryUpdate {
   std::string id;
-  DeliveryStatus status;
+  domain::DeliveryStatus status;
   std::string detail;       // last_error for failures, reply text for successes
   std::string provider_id;  // when sent
   std::string message_id;
@@ -60,7 +46,7 @@ struct EventLane {
   std::string queue_name;
 };
 
-using StatusCounts = std::map<DeliveryStatus, std::int64_t>;
+using StatusCounts = std::map<domain::DeliveryStatus, std::int64_t>;
 
 class CertificateStore {
  public:

@@ -48,7 +48,7 @@ CertificateDelivery ReadDelivery(const Statement& row) {
   d.email = row.ColumnText(5);
   d.variables_json = row.ColumnText(6);
   d.csv_line = static_cast<int>(row.ColumnInt(7));
-  d.status = ParseDeliveryStatus(row.ColumnText(8)).value_or(DeliveryStatus::kUnknown);
+  d.status = domain::ParseDeliveryStatus(row.ColumnText(8)).value_or(domain::DeliveryStatus::kUnknown);
   d.attempts = static_cast<int>(row.ColumnInt(9));
   d.last_error = row.ColumnText(10);
   d.provider_id = row.ColumnText(11);
@@ -211,7 +211,7 @@ std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const 
   update.Bind(1, NowMs()).Bind(2, current_run_id);
   update.Step();
   tx.Commit();
-  for (auto& row : abandoned) row.status = DeliveryStatus::kUnknown;
+  for (auto& row : abandoned) row.status = domain::DeliveryStatus::kUnknown;
   return abandoned;
 }
 
@@ -230,7 +230,7 @@ std::map<std::string, StatusCounts> SqliteCertificateStore::CountByEvent() {
   auto query = db_.Prepare("SELECT event_slug, status, COUNT(*) FROM certificate_deliveries GROUP BY 1, 2");
   std::map<std::string, StatusCounts> counts;
   while (query.Step()) {
-    const auto status = ParseDeliveryStatus(query.ColumnText(1));
+    const auto status = domain::ParseDeliveryStatus(query.ColumnText(1));
     if (status) counts[query.ColumnText(0)][*status] = query.ColumnInt(2);
   }
   return counts;

@@ -7,6 +7,8 @@
 namespace herald::store::sqlite {
 namespace {
 
+using domain::DeliveryStatus;
+
 CertificateDelivery Row(std::string id, std::string slug = "ai-ml", int line = 2) {
   CertificateDelivery row;
   row.id = std::move(id);
