@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Campaign benchmark: N contacts imported from CSV into `herald serve` (default
+# settings: embedded SQLite store and queue, every write durable), one e-mail
+# campaign (personalised subject, HTML and text) sent over SMTP to Postfix's
+# smtp-sink on loopback; the time from the send request to the sink's N-th
+# message, and herald serve's peak RSS. Reference in the same run: Postfix's own
+# load generator, `smtp-source -s 16 -m N -l SIZE`, into a fresh smtp-sink, with
+# SIZE the size of herald's messages. Prints a Markdown row for docs/BENCHMARKS.md.
+#
+# Usage: bench/campaign/run.sh [CONTACTS=50000]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+contacts=${1:-50000}
+herald="$repo/build/src/cli/herald"
+python=/usr/bin/python3
+[ -x "$herald" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
+[ -x /usr/sbin/smtp-sink ] || { echo "postfix's smtp-sink is missing: scripts/install-deps.sh" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { $python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+now() { date +%s.%N; }
+
+# smtp-sink -c keeps a running count of completed DATA commands on stdout ("\r... mesg=N").
+start_sink() {  # port output-file
+  /usr/sbin/smtp-sink -c -u root "127.0.0.1:$1" 1000 > "$2" 2>&1 &
+  pids+=($!)
+  wait_port "$1"
+}
+sink_count() { tr '\r' '\n' < "$1" | awk '/mesg=/ {for (i = 1; i <= NF; i++) if ($i ~ /^mesg=/) n = substr($i, 6)} END {print n + 0}'; }
+wait_for_count() {  # output-file count timeout-seconds
+  local deadline=$(( $(date +%s) + $3 ))
+  while [ "$(sink_count "$1")" -lt "$2" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "timed out: the sink has $(sink_count "$1") of $2" >&2; exit 1; }
+    sleep 0.01
+  done
+}
+
+$python - "$work/contacts.csv" "$contacts" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+cities = ["Ankara", "Berlin", "Lagos", "Lima", "Osaka", "Porto", "Quito", "Riga", "Tunis", "Zagreb"]
+products = ["the starter plan", "the team plan", "the annual plan", "the family plan"]
+with open(path, "w", encoding="utf-8") as out:
+    out.write("email,first_name,last_name,location,preferred_product\n")
+    for i in range(n):
+        out.write(f"reader{i}@example.org,Reader{i},Family{i % 977},{cities[i % len(cities)]},{products[i % len(products)]}\n")
+PY
+
+sink_port=$(free_port)
+start_sink "$sink_port" "$work/sink.txt"
+api_port=$(free_port)
+export HERALD_SERVE_PREMIUM_PER_MINUTE=0
+export HERALD_SMTP_URL="smtp://127.0.0.1:$sink_port"
+key=$("$herald" keys create --name bench --tier premium --data-dir "$work/data")
+"$herald" serve --listen "127.0.0.1:$api_port" --data-dir "$work/data" 2>"$work/serve.log" &
+serve_pid=$!
+pids+=($serve_pid)
+wait_port "$api_port"
+url="http://127.0.0.1:$api_port"
+
+api() {  # method path body-file|-> prints the body; fails on a non-2xx answer
+  curl -sS -f -X "$1" -H "X-API-Key: $key" -H "Content-Type: ${4:-application/json}" --data-binary "@$3" "$url$2"
+}
+imported=$(api POST /api/v1/contacts/import "$work/contacts.csv" text/csv | $python -c 'import json,sys; print(json.load(sys.stdin)["imported"])')
+[ "$imported" -eq "$contacts" ] || { echo "imported $imported of $contacts contacts" >&2; exit 1; }
+
+$python - "$work/template.json" <<'PY'
+import json, sys
+paragraph = ("We have been working on {{preferred_product}} all season, and this month it comes with "
+             "something for readers in {{location}}: free delivery, a longer trial and a guide written by "
+             "our team. ")
+text = "Hello {{first_name}} {{last_name}},\n\n" + (paragraph * 6) + "\n\nSee you soon,\nThe Example team\n"
+html = ("<html><body><h1>Hello {{first_name}} {{last_name}}</h1>"
+        + "".join(f"<p>{paragraph}</p>" for _ in range(8))
+        + "<p><a href=\"https://example.org/offer?city={{location}}\">See the offer</a></p></body></html>")
+json.dump({"name": "bench", "channel": "email", "subject": "{{first_name}}, news for {{location}}",
+           "text": text, "html": html}, open(sys.argv[1], "w"))
+PY
+template_id=$(api POST /api/v1/templates "$work/template.json" | $python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "{\"name\": \"bench\", \"channel\": \"email\", \"template_id\": $template_id}" > "$work/campaign.json"
+campaign_id=$(api POST /api/v1/campaigns "$work/campaign.json" | $python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo '{}' > "$work/empty.json"
+
+start=$(now)
+api POST "/api/v1/campaigns/$campaign_id/send" "$work/empty.json" > "$work/send.json"
+accepted=$(now)
+wait_for_count "$work/sink.txt" "$contacts" 600
+end=$(now)
+peak_rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$serve_pid/status")
+queued=$($python -c 'import json,sys; print(json.load(open(sys.argv[1]))["messages_queued"])' "$work/send.json")
+[ "$queued" -eq "$contacts" ] || { echo "the send queued $queued of $contacts" >&2; exit 1; }
+# The size of one of herald's messages as the sink received it, for the reference.
+message_bytes=$($python - "$url" "$key" <<'PY'
+import json, sys, urllib.request
+url, key = sys.argv[1], sys.argv[2]
+req = urllib.request.Request(url + "/api/v1/messages?page_size=1", headers={"X-API-Key": key})
+m = json.load(urllib.request.urlopen(req))["data"][0]
+# Headers, MIME boundaries and transfer encoding add ~630 bytes to the two parts
+# (measured on an outbox .eml of this template).
+print(len(m["content"].encode()) + len(m.get("html", "").encode()) + 630)
+PY
+)
+kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+
+ref_port=$(free_port)
+start_sink "$ref_port" "$work/ref-sink.txt"
+ref_start=$(now)
+/usr/sbin/smtp-source -s 16 -m "$contacts" -l "$message_bytes" "127.0.0.1:$ref_port"
+wait_for_count "$work/ref-sink.txt" "$contacts" 600
+ref_end=$(now)
+
+read -r herald_rate accept_s ref_rate ratio rss_mb < <($python - "$start" "$accepted" "$end" "$ref_start" "$ref_end" \
+  "$contacts" "$peak_rss_kb" <<'PY'
+import sys
+start, accepted, end, ref_start, ref_end = map(float, sys.argv[1:6])
+n, rss = int(sys.argv[6]), int(sys.argv[7])
+herald, ref = n / (end - start), n / (ref_end - ref_start)
+print(f"{herald:.0f} {accepted - start:.2f} {ref:.0f} {herald / ref:.2f} {rss / 1024:.0f}")
+PY
+)
+echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s) peak_rss=${rss_mb}MB smtp-source=${ref_rate}/s ratio=${ratio}x"
+echo "| $(date -u +%Y-%m-%d) | campaign to $contacts contacts (subject, text, HTML personalised), herald serve defaults, SMTP to smtp-sink | ${herald_rate}/s, send answered in ${accept_s} s, peak RSS ${rss_mb} MB | smtp-source -s 16, ${message_bytes}-byte messages: ${ref_rate}/s | ${ratio}× |"
