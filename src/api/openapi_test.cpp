@@ -14,6 +14,7 @@
 #include "api/http_server.hpp"
 #include "api/openapi_document.hpp"
 #include "channels/mock/mock_channel.hpp"
+#include "common/io_runtime.hpp"
 #include "dispatch/pacer.hpp"
 #include "store/sqlite/sqlite_campaign_store.hpp"
 #include "store/sqlite/sqlite_pacing_store.hpp"
@@ -67,7 +68,8 @@ class OpenApiDocumentTest : public ::testing::Test {
     store_ = std::make_unique<store::sqlite::SqliteApiStore>(db);
     pacing_store_ = std::make_unique<store::sqlite::SqlitePacingStore>(db);
     campaign_store_ = std::make_unique<store::sqlite::SqliteCampaignStore>(db);
-    pacer_ = std::make_unique<dispatch::Pacer>(*pacing_store_, channel_, clock_, dispatch::PacerSettings{});
+    pacer_ = std::make_unique<dispatch::Pacer>(*pacing_store_, channel_, runtime_.executor(), clock_,
+                                               dispatch::PacerSettings{});
     intake_ = std::make_unique<MessageIntake>(*store_, clock_, [](const auto&) {});
     ApiServerSettings settings;
     settings.port = testing::FreePort();
@@ -101,6 +103,7 @@ class OpenApiDocumentTest : public ::testing::Test {
     return out;
   }
 
+  IoRuntime runtime_;
   testing::TempDir dir_;
   SystemClock clock_;
   channels::mock::MockChannel channel_{{}};

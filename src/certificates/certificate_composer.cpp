@@ -62,10 +62,13 @@ Result<ComposedCertificate> CertificateComposer::Compose(const store::Certificat
   auto message = mime::BuildMessage(content);
   if (!message) return Unexpected<Error>(message.error());
 
+  composed.email.delivery_id = row.id;
+  composed.email.channel = "email";
+  composed.email.to = row.email;
+  composed.email.subject = content.subject;
   composed.email.envelope_from = from_.address;
-  composed.email.recipients = {row.email};
   composed.email.message_id = content.message_id;
-  composed.email.data = std::move(message).value();
+  composed.email.mime = std::move(message).value();
   return composed;
 }
 

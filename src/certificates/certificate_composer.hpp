@@ -6,7 +6,7 @@
 #include <string>
 
 #include "certificates/pdf_renderer.hpp"
-#include "channels/email_transport.hpp"
+#include "channels/channel.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
 #include "mime/email_message.hpp"
@@ -24,7 +24,7 @@ struct CertificateTemplates {
 struct ComposedCertificate {
   std::string pdf;            // bytes saved to the event folder and attached, identical
   std::string pdf_file_name;  // e.g. "ada-lovelace-7F3A-19C2-B04E.pdf"
-  channels::OutgoingEmail email;
+  channels::RenderedMessage email;
 };
 
 class CertificateComposer {

@@ -29,7 +29,8 @@ TEST(CertificateComposer, AttachesThePdfItRenderedWithEscapedValues) {
   const auto composed = composer.Compose(row);
   ASSERT_TRUE(composed) << composed.error().message;
   EXPECT_EQ(composed->pdf_file_name, "tom-jerry-0123-4567-89AB.pdf");
-  EXPECT_EQ(composed->email.recipients, (std::vector<std::string>{"tom@example.org"}));
+  EXPECT_EQ(composed->email.to, "tom@example.org");
+  EXPECT_TRUE(composed->email.recipients.empty());  // RCPT TO is `to`
   EXPECT_EQ(composed->email.envelope_from, "events@example.org");
   EXPECT_EQ(composed->email.message_id, "0123456789abcdef01234567@example.org");
 
@@ -38,7 +39,7 @@ TEST(CertificateComposer, AttachesThePdfItRenderedWithEscapedValues) {
   const auto text = herald::testing::RunCommand({"pdftotext", dir.path() + "/c.pdf", "-"}, std::chrono::seconds(30));
   EXPECT_NE(text.output.find("<b>Tom & \"Jerry\"</b>"), std::string::npos) << text.output;
 
-  herald::testing::WriteFile(dir.path() + "/m.eml", composed->email.data);
+  herald::testing::WriteFile(dir.path() + "/m.eml", composed->email.mime);
   const auto inspected = herald::testing::RunCommand(
       {HERALD_PYTHON, std::string(HERALD_SOURCE_DIR) + "/tests/support/mail_inspect.py", dir.path() + "/m.eml"},
       std::chrono::seconds(30));

@@ -286,7 +286,8 @@ int RunCertificates(const CertificatesArgs& args) {
     const auto outbox = config.certificates.outbox_dir.empty()
                             ? (fs::path(config.data.dir) / "outbox").string()
                             : config.certificates.outbox_dir;
-    auto transport = MakeEmailTransport(config, outbox);
+    IoRuntime runtime;
+    auto transport = MakeEmailChannel(config, outbox, runtime);
 
     const auto run_id = RandomHex(8);
     const auto abandoned = store.ResolveAbandoned(run_id);
@@ -296,7 +297,7 @@ int RunCertificates(const CertificatesArgs& args) {
     }
 
     dispatch::CertificateDispatcher dispatcher(
-        store, *queue, *transport, composer, clock,
+        store, *queue, *transport, runtime.executor(), composer, clock,
         {.out_dir = args.out_dir,
          .concurrency = config.certificates.concurrency,
          .batch_size = config.certificates.batch_size,

@@ -54,12 +54,13 @@ std::pair<std::string, int> SplitListen(const std::string& listen) {
   return {host, static_cast<int>(port)};
 }
 
-std::unique_ptr<channels::MessageChannel> MakeMessagingChannel(const config::ServeConfig& serve) {
+std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
+                                                        channels::http::HttpClient& http) {
   if (serve.provider == "webhook") {
     channels::webhook::WebhookSettings settings;
     settings.url = serve.webhook_url;
     settings.auth_header = serve.webhook_auth_header;
-    return std::make_unique<channels::webhook::WebhookChannel>(settings);
+    return std::make_unique<channels::webhook::WebhookChannel>(http, settings);
   }
   channels::mock::MockChannelSettings settings;
   settings.success_rate = serve.mock_success_rate;
@@ -128,8 +129,10 @@ int RunServe(const ServeArgs& args) {
     store::sqlite::SqliteApiStore store(db_path);
     const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                         : config.serve.outbox_dir;
-    auto email = MakeEmailTransport(config, outbox);
-    auto messaging = MakeMessagingChannel(config.serve);
+    IoRuntime runtime;
+    channels::http::HttpClient http;
+    auto email = MakeEmailChannel(config, outbox, runtime);
+    auto messaging = MakeMessagingChannel(config.serve, http);
     ServeMetrics metrics(store);
 
     dispatch::MessageDispatcherSettings dispatch_settings;
@@ -140,7 +143,7 @@ int RunServe(const ServeArgs& args) {
     dispatch_settings.retry.jitter = config.retry.jitter;
     dispatch_settings.from = *from;
     dispatch::MessageDispatcher dispatcher(
-        store, *email, *messaging, clock, dispatch_settings,
+        store, *email, *messaging, runtime.executor(), clock, dispatch_settings,
         [&metrics](const std::string& channel, const std::string& status, double seconds) {
           metrics.messages_processed.WithLabels({channel, status}).Increment();
           if (channel == "email") metrics.email_jobs.WithLabels({status}).Increment();
@@ -149,7 +152,7 @@ int RunServe(const ServeArgs& args) {
 
     // Seed 001's paced sender: its own tables in herald.db, the same SMS provider.
     store::sqlite::SqlitePacingStore pacing_store(db_path);
-    dispatch::Pacer pacer(pacing_store, *messaging, clock,
+    dispatch::Pacer pacer(pacing_store, *messaging, runtime.executor(), clock,
                           {.batch_size = config.serve.pacer_batch_size,
                            .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
                            .max_attempts = config.serve.pacer_max_attempts},

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "channels/file/outbox_transport.hpp"
-#include "channels/smtp/smtp_transport.hpp"
+#include "channels/file/outbox_channel.hpp"
+#include "channels/smtp/smtp_channel.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
 
@@ -29,16 +29,16 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
   return embedded;
 }
 
-std::unique_ptr<channels::EmailTransport> MakeEmailTransport(const config::HeraldConfig& config,
-                                                             const std::string& outbox_dir) {
-  if (config.smtp.url.empty()) return std::make_unique<channels::file::OutboxTransport>(outbox_dir);
+std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
+                                                    IoRuntime& runtime) {
+  if (config.smtp.url.empty()) return std::make_unique<channels::file::OutboxChannel>(outbox_dir, runtime.blocking());
   auto settings = channels::smtp::ParseSmtpUrl(config.smtp.url);
   if (!settings) throw std::runtime_error("smtp.url: " + settings.error().message);
   if (!config.smtp.username.empty()) settings->username = config.smtp.username;
   if (!config.smtp.password.empty()) settings->password = config.smtp.password;
   settings->max_connections = config.smtp.max_connections;
   settings->timeout = std::chrono::seconds(config.smtp.timeout_seconds);
-  return std::make_unique<channels::smtp::SmtpTransport>(*settings);
+  return std::make_unique<channels::smtp::SmtpChannel>(runtime.executor(), *settings);
 }
 
 }  // namespace herald::cli

@@ -5,8 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "channels/email_transport.hpp"
+#include "channels/channel.hpp"
 #include "common/clock.hpp"
+#include "common/io_runtime.hpp"
 #include "config/herald_config.hpp"
 #include "queue/queue.hpp"
 
@@ -18,8 +19,8 @@ std::string DatabasePath(const config::HeraldConfig& config);
 // Throws std::runtime_error with an actionable message when the backend cannot be reached.
 std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock);
 
-// SMTP when smtp.url is set, otherwise .eml files in the outbox folder.
-std::unique_ptr<channels::EmailTransport> MakeEmailTransport(const config::HeraldConfig& config,
-                                                             const std::string& outbox_dir);
+// SMTP when smtp.url is set, otherwise .eml files in the outbox folder; on the runtime's threads.
+std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
+                                                    IoRuntime& runtime);
 
 }  // namespace herald::cli

@@ -173,7 +173,7 @@ class CertificateDispatcher::Worker {
         to_ack.push_back(&p.lease);
         continue;
       }
-      const auto outcome = owner_.transport_.Send(p.composed.email);
+      const auto outcome = channels::SendAndWait(owner_.executor_, owner_.transport_, p.composed.email);
       store::DeliveryUpdate update{.id = p.row.id, .status = DeliveryStatus::kSent, .detail = outcome.detail,
                                    .provider_id = outcome.provider_message_id,
                                    .message_id = p.composed.email.message_id, .pdf_path = p.pdf_path};
@@ -230,10 +230,11 @@ class CertificateDispatcher::Worker {
 };
 
 CertificateDispatcher::CertificateDispatcher(store::CertificateStore& store, queue::Queue& queue,
-                                             channels::EmailTransport& transport,
+                                             channels::Channel& transport, boost::asio::any_io_executor executor,
                                              const certificates::CertificateComposer& composer, const Clock& clock,
                                              DispatcherOptions options)
-    : store_(store), queue_(queue), transport_(transport), composer_(composer), clock_(clock),
+    : store_(store), queue_(queue), transport_(transport), executor_(std::move(executor)), composer_(composer),
+      clock_(clock),
       options_(std::move(options)) {}
 
 LaneSync CertificateDispatcher::SyncLanes(const std::vector<ActiveEvent>& active) {

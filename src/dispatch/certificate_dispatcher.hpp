@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "certificates/certificate_composer.hpp"
-#include "channels/email_transport.hpp"
+#include "channels/channel.hpp"
 #include "common/clock.hpp"
 #include "domain/retry_policy.hpp"
 #include "queue/queue.hpp"
@@ -75,7 +75,9 @@ struct DispatcherOptions {
 
 class CertificateDispatcher {
  public:
-  CertificateDispatcher(store::CertificateStore& store, queue::Queue& queue, channels::EmailTransport& transport,
+  // Sends run on `executor` (the channel's); the workers wait for them.
+  CertificateDispatcher(store::CertificateStore& store, queue::Queue& queue, channels::Channel& transport,
+                        boost::asio::any_io_executor executor,
                         const certificates::CertificateComposer& composer, const Clock& clock,
                         DispatcherOptions options);
 
@@ -93,7 +95,8 @@ class CertificateDispatcher {
 
   store::CertificateStore& store_;
   queue::Queue& queue_;
-  channels::EmailTransport& transport_;
+  channels::Channel& transport_;
+  boost::asio::any_io_executor executor_;
   const certificates::CertificateComposer& composer_;
   const Clock& clock_;
   DispatcherOptions options_;

@@ -10,6 +10,7 @@
 
 #include "queue/embedded/embedded_queue.hpp"
 #include "store/sqlite/sqlite_certificate_store.hpp"
+#include "common/io_runtime.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::dispatch {
@@ -21,12 +22,19 @@ using domain::DeliveryStatus;
 // Answers each Send with the next scripted outcome (then Accepted), and records
 // what was sent. Real SMTP servers are exercised in the e2e tests; this double
 // lets the dispatcher's state machine be checked outcome by outcome.
-class ScriptedTransport final : public channels::EmailTransport {
+class ScriptedTransport final : public channels::Channel {
  public:
-  DeliveryOutcome Send(const channels::OutgoingEmail& email) override {
+  boost::asio::awaitable<std::vector<DeliveryOutcome>> Send(std::span<const channels::RenderedMessage> messages,
+                                                            channels::Deadline) override {
+    std::vector<DeliveryOutcome> outcomes;
+    for (const auto& message : messages) outcomes.push_back(SendOne(message));
+    co_return outcomes;
+  }
+  channels::ChannelLimits Limits() const override { return {}; }
+  DeliveryOutcome SendOne(const channels::RenderedMessage& email) {
     std::lock_guard lock(mutex_);
-    sent_to_.push_back(email.recipients.at(0));
-    auto& script = scripts_[email.recipients.at(0)];
+    sent_to_.push_back(email.to);
+    auto& script = scripts_[email.to];
     if (script.empty()) return DeliveryOutcome::Accepted("queue-id-" + std::to_string(sent_to_.size()));
     auto outcome = script.front();
     script.pop_front();
@@ -79,7 +87,7 @@ class CertificateDispatcherTest : public ::testing::Test {
                   mime::Mailbox{"Events", "events@example.org"}, renderer_, clock_) {}
 
   CertificateDispatcher MakeDispatcher(int max_attempts = 3) {
-    return CertificateDispatcher(store_, queue_, transport_, composer_, clock_,
+    return CertificateDispatcher(store_, queue_, transport_, runtime_.executor(), composer_, clock_,
                                  {.out_dir = dir_.path() + "/out",
                                   .concurrency = 0,
                                   .batch_size = 4,
@@ -113,6 +121,7 @@ class CertificateDispatcherTest : public ::testing::Test {
     return dispatcher.Deliver(active, "run-1", stop, {});
   }
 
+  IoRuntime runtime_;
   herald::testing::TempDir dir_;
   ManualClock clock_;
   store::sqlite::SqliteCertificateStore store_;
@@ -167,7 +176,7 @@ TEST_F(CertificateDispatcherTest, TransientFailuresRetryThenSucceed) {
 }
 
 TEST_F(CertificateDispatcherTest, ARetryWaitsForItsBackoffOnTheInjectedClock) {
-  auto dispatcher = CertificateDispatcher(store_, queue_, transport_, composer_, clock_,
+  auto dispatcher = CertificateDispatcher(store_, queue_, transport_, runtime_.executor(), composer_, clock_,
                                           {.out_dir = dir_.path() + "/out",
                                            .batch_size = 4,
                                            .retry = {.max_attempts = 3,

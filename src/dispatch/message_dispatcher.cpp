@@ -21,12 +21,14 @@ std::string DomainOf(const std::string& address) {
 
 }  // namespace
 
-MessageDispatcher::MessageDispatcher(store::sqlite::SqliteApiStore& store, channels::EmailTransport& email,
-                                     channels::MessageChannel& messaging, const Clock& clock,
+MessageDispatcher::MessageDispatcher(store::sqlite::SqliteApiStore& store, channels::Channel& email,
+                                     channels::Channel& messaging, boost::asio::any_io_executor executor,
+                                     const Clock& clock,
                                      MessageDispatcherSettings settings, DeliveryObserver observer)
     : store_(store),
       email_(email),
       messaging_(messaging),
+      executor_(std::move(executor)),
       clock_(clock),
       settings_(std::move(settings)),
       observer_(std::move(observer)) {}
@@ -126,10 +128,22 @@ store::DeliveryResult MessageDispatcher::Deliver(const store::ClaimedDelivery& d
     if (!message) {
       outcome = domain::DeliveryOutcome::Permanent(message.error().message);
     } else {
-      outcome = email_.Send({settings_.from.address, {recipient.address}, content.message_id, std::move(*message)});
+      channels::RenderedMessage email{.delivery_id = delivery_id,
+                                      .channel = "email",
+                                      .to = recipient.address,
+                                      .subject = delivery.subject,
+                                      .envelope_from = settings_.from.address,
+                                      .message_id = content.message_id,
+                                      .mime = std::move(*message)};
+      outcome = channels::SendAndWait(executor_, email_, email);
     }
   } else {
-    outcome = messaging_.Send({recipient.channel, recipient.address, delivery.subject, delivery.content, delivery_id});
+    outcome = channels::SendAndWait(executor_, messaging_,
+                                    {.delivery_id = delivery_id,
+                                     .channel = recipient.channel,
+                                     .to = recipient.address,
+                                     .subject = delivery.subject,
+                                     .text = delivery.content});
   }
 
   // The provider's text is kept for what did not go through; a success has its provider id.

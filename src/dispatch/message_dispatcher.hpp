@@ -13,8 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "channels/email_transport.hpp"
-#include "channels/message_channel.hpp"
+#include "channels/channel.hpp"
 #include "common/clock.hpp"
 #include "domain/retry_policy.hpp"
 #include "mime/email_message.hpp"
@@ -36,8 +35,9 @@ using DeliveryObserver = std::function<void(const std::string& channel, const st
 
 class MessageDispatcher {
  public:
-  MessageDispatcher(store::sqlite::SqliteApiStore& store, channels::EmailTransport& email,
-                    channels::MessageChannel& messaging, const Clock& clock, MessageDispatcherSettings settings,
+  // Sends run on `executor` (the channels'); the workers wait for them.
+  MessageDispatcher(store::sqlite::SqliteApiStore& store, channels::Channel& email, channels::Channel& messaging,
+                    boost::asio::any_io_executor executor, const Clock& clock, MessageDispatcherSettings settings,
                     DeliveryObserver observer = {});
   ~MessageDispatcher();
   MessageDispatcher(const MessageDispatcher&) = delete;
@@ -58,8 +58,9 @@ class MessageDispatcher {
   void WaitForWork(const std::string& channel);
 
   store::sqlite::SqliteApiStore& store_;
-  channels::EmailTransport& email_;
-  channels::MessageChannel& messaging_;
+  channels::Channel& email_;
+  channels::Channel& messaging_;
+  boost::asio::any_io_executor executor_;
   const Clock& clock_;
   const MessageDispatcherSettings settings_;
   DeliveryObserver observer_;

@@ -16,9 +16,10 @@ std::int64_t ToMillis(std::chrono::seconds interval) {
 
 }  // namespace
 
-Pacer::Pacer(store::sqlite::SqlitePacingStore& store, channels::MessageChannel& channel, const Clock& clock,
+Pacer::Pacer(store::sqlite::SqlitePacingStore& store, channels::Channel& channel,
+             boost::asio::any_io_executor executor, const Clock& clock,
              PacerSettings settings, PacedObserver observer)
-    : store_(store), channel_(channel), clock_(clock), settings_(settings), observer_(std::move(observer)) {
+    : store_(store), channel_(channel), executor_(std::move(executor)), clock_(clock), settings_(settings), observer_(std::move(observer)) {
   if (settings_.batch_size < 1) throw std::invalid_argument("pacer batch size must be at least 1");
   if (settings_.interval < std::chrono::seconds(1)) throw std::invalid_argument("pacer interval must be at least 1 s");
   if (settings_.max_attempts < 1) throw std::invalid_argument("pacer max attempts must be at least 1");
@@ -126,7 +127,9 @@ int Pacer::Tick() {
 Pacer::SendResult Pacer::Send(const store::sqlite::PacedMessage& message, std::int64_t release_ms) {
   domain::DeliveryOutcome outcome;
   try {
-    outcome = channel_.Send({"sms", message.to, "", message.content, "p" + std::to_string(message.id)});
+    outcome = channels::SendAndWait(
+        executor_, channel_,
+        {.delivery_id = "p" + std::to_string(message.id), .channel = "sms", .to = message.to, .text = message.content});
   } catch (const std::exception& e) {
     // The request may have left before the failure: treat it as sent-or-not.
     outcome = domain::DeliveryOutcome::Unknown(std::string("provider call failed: ") + e.what());

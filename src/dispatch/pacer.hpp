@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "channels/message_channel.hpp"
+#include "channels/channel.hpp"
 #include "common/clock.hpp"
 #include "store/sqlite/sqlite_pacing_store.hpp"
 
@@ -41,7 +41,9 @@ using PacedObserver = std::function<void(const std::string& status)>;
 class Pacer {
  public:
   // Throws std::invalid_argument for a batch size, interval or attempt cap below 1.
-  Pacer(store::sqlite::SqlitePacingStore& store, channels::MessageChannel& channel, const Clock& clock,
+  // Sends run on `executor` (the channel's); the pacer's thread waits for them.
+  Pacer(store::sqlite::SqlitePacingStore& store, channels::Channel& channel, boost::asio::any_io_executor executor,
+        const Clock& clock,
         PacerSettings settings, PacedObserver observer = {});
   ~Pacer();
   Pacer(const Pacer&) = delete;
@@ -77,7 +79,8 @@ class Pacer {
   SendResult Send(const store::sqlite::PacedMessage& message, std::int64_t release_ms);
 
   store::sqlite::SqlitePacingStore& store_;
-  channels::MessageChannel& channel_;
+  channels::Channel& channel_;
+  boost::asio::any_io_executor executor_;
   const Clock& clock_;
   const PacerSettings settings_;
   PacedObserver observer_;

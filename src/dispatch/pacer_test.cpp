@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/io_runtime.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::dispatch {
@@ -16,18 +17,25 @@ using std::chrono::seconds;
 using store::sqlite::SqlitePacingStore;
 
 // Records every send and answers with scripted outcomes (accepted once the script is used up).
-class ScriptedChannel final : public channels::MessageChannel {
+class ScriptedChannel final : public channels::Channel {
  public:
-  domain::DeliveryOutcome Send(const channels::OutgoingMessage& message) override {
+  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const channels::RenderedMessage> messages,
+                                                                    channels::Deadline) override {
+    std::vector<domain::DeliveryOutcome> outcomes;
+    for (const auto& message : messages) outcomes.push_back(SendOne(message));
+    co_return outcomes;
+  }
+  channels::ChannelLimits Limits() const override { return {}; }
+  domain::DeliveryOutcome SendOne(const channels::RenderedMessage& message) {
     std::lock_guard lock(mutex_);
-    sent_.push_back(message.message_id);
+    sent_.push_back(message.delivery_id);
     channels_.push_back(message.channel);
     if (!script_.empty()) {
       auto outcome = script_.front();
       script_.pop_front();
       return outcome;
     }
-    return domain::DeliveryOutcome::Accepted("prov-" + message.message_id);
+    return domain::DeliveryOutcome::Accepted("prov-" + message.delivery_id);
   }
   std::string Describe() const override { return "scripted"; }
 
@@ -62,7 +70,7 @@ class PacerTest : public ::testing::Test {
   void Reopen() {
     pacer_.reset();
     store_ = std::make_unique<SqlitePacingStore>(path_);
-    pacer_ = std::make_unique<Pacer>(*store_, channel_, clock_, settings_);
+    pacer_ = std::make_unique<Pacer>(*store_, channel_, runtime_.executor(), clock_, settings_);
     pacer_->Recover();
   }
 
@@ -76,6 +84,7 @@ class PacerTest : public ::testing::Test {
 
   std::string StatusOf(std::int64_t id) { return store_->Get(id)->status; }
 
+  IoRuntime runtime_;
   herald::testing::TempDir dir_;
   std::string path_;
   ManualClock clock_;
@@ -268,8 +277,11 @@ TEST(PacerSettingsTest, RejectsAnEmptyBatchOrInterval) {
   SqlitePacingStore store(dir.path() + "/herald.db");
   ScriptedChannel channel;
   ManualClock clock;
-  EXPECT_THROW({ Pacer pacer(store, channel, clock, PacerSettings{.batch_size = 0}); }, std::invalid_argument);
-  EXPECT_THROW({ Pacer pacer(store, channel, clock, PacerSettings{.interval = seconds(0)}); }, std::invalid_argument);
+  IoRuntime runtime;
+  EXPECT_THROW({ Pacer pacer(store, channel, runtime.executor(), clock, PacerSettings{.batch_size = 0}); },
+               std::invalid_argument);
+  EXPECT_THROW({ Pacer pacer(store, channel, runtime.executor(), clock, PacerSettings{.interval = seconds(0)}); },
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <stdexcept>
-#include <thread>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace herald::channels::mock {
 
@@ -37,15 +39,29 @@ MockChannel::MockChannel(MockChannelSettings settings) : settings_(settings) {
     throw std::invalid_argument(
         fmt::format("mock channel: latency must not be negative, got {} ms", settings_.latency.count()));
   }
+  if (settings_.max_in_flight < 1 || settings_.max_batch < 1) {
+    throw std::invalid_argument("mock channel: max_in_flight and max_batch must be at least 1");
+  }
+}
+
+boost::asio::awaitable<std::vector<DeliveryOutcome>> MockChannel::Send(std::span<const RenderedMessage> messages,
+                                                                       Deadline) {
+  if (settings_.latency.count() > 0) {
+    boost::asio::steady_timer round_trip(co_await boost::asio::this_coro::executor, settings_.latency);
+    co_await round_trip.async_wait(boost::asio::use_awaitable);
+  }
+  std::vector<DeliveryOutcome> outcomes;
+  outcomes.reserve(messages.size());
+  for (const auto& message : messages) outcomes.push_back(Next(message));
+  co_return outcomes;
 }
 
 std::string MockChannel::Describe() const { return fmt::format("mock(success={})", settings_.success_rate); }
 
-DeliveryOutcome MockChannel::Send(const OutgoingMessage& message) {
+DeliveryOutcome MockChannel::Next(const RenderedMessage& message) {
   const std::uint64_t call = calls_.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t verdict_bits = SplitMix64(settings_.seed, 2 * call);
   const std::uint64_t detail_bits = SplitMix64(settings_.seed, 2 * call + 1);
-  if (settings_.latency.count() > 0) std::this_thread::sleep_for(settings_.latency);
 
   if (message.to.empty()) return DeliveryOutcome::Permanent("invalid recipient: empty address", 400);
   if (Unit(verdict_bits) < settings_.success_rate) {

@@ -11,19 +11,38 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "common/io_runtime.hpp"
+
 namespace herald::channels::mock {
 namespace {
 
 using domain::DeliveryOutcome;
 using domain::OutcomeKind;
 
-OutgoingMessage Message(int i) {
-  return {"sms", "+4915112345" + std::to_string(i % 1000), "", "Your code is 1234", "r" + std::to_string(i)};
+RenderedMessage Message(int i) {
+  RenderedMessage message;
+  message.delivery_id = "r" + std::to_string(i);
+  message.channel = "sms";
+  message.to = "+4915112345" + std::to_string(i % 1000);
+  message.text = "Your code is 1234";
+  return message;
+}
+
+IoRuntime& Runtime() {
+  static IoRuntime runtime;
+  return runtime;
+}
+
+DeliveryOutcome Send(MockChannel& channel, const RenderedMessage& message) {
+  return SendAndWait(Runtime().executor(), channel, message);
 }
 
 std::map<OutcomeKind, int> CountKinds(MockChannel& channel, int sends) {
   std::map<OutcomeKind, int> counts;
-  for (int i = 0; i < sends; ++i) ++counts[channel.Send(Message(i)).kind];
+  for (int i = 0; i < sends; ++i) ++counts[Send(channel, Message(i)).kind];
   return counts;
 }
 
@@ -48,7 +67,7 @@ TEST(MockChannel, FailuresFollowTheDocumentedMix) {
   MockChannel channel({.success_rate = 0.0, .seed = 3});
   std::map<OutcomeKind, int> counts;
   for (int i = 0; i < 10000; ++i) {
-    const auto outcome = channel.Send(Message(i));
+    const auto outcome = Send(channel, Message(i));
     ++counts[outcome.kind];
     EXPECT_TRUE(outcome.provider_message_id.empty());
     EXPECT_FALSE(outcome.detail.empty());
@@ -82,7 +101,7 @@ TEST(MockChannel, AcceptedSendsCarryUniqueMockIds) {
   MockChannel channel({.success_rate = 1.0, .seed = 11});
   std::set<std::string> ids;
   for (int i = 0; i < 5000; ++i) {
-    const auto outcome = channel.Send(Message(i));
+    const auto outcome = Send(channel, Message(i));
     ASSERT_EQ(outcome.kind, OutcomeKind::kAccepted);
     ASSERT_EQ(outcome.provider_message_id.size(), 5u + 16u) << outcome.provider_message_id;
     ASSERT_EQ(outcome.provider_message_id.rfind("mock-", 0), 0u) << outcome.provider_message_id;
@@ -95,7 +114,7 @@ TEST(MockChannel, AcceptedSendsCarryUniqueMockIds) {
 std::vector<DeliveryOutcome> SendMany(std::uint64_t seed, int sends) {
   MockChannel channel({.success_rate = 0.7, .seed = seed});
   std::vector<DeliveryOutcome> outcomes;
-  for (int i = 0; i < sends; ++i) outcomes.push_back(channel.Send(Message(i)));
+  for (int i = 0; i < sends; ++i) outcomes.push_back(Send(channel, Message(i)));
   return outcomes;
 }
 
@@ -125,7 +144,7 @@ TEST(MockChannel, ConcurrentSendersGetTheSameOutcomesAsOneThread) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) per_thread[t].push_back(channel.Send(Message(t * kPerThread + i)));
+      for (int i = 0; i < kPerThread; ++i) per_thread[t].push_back(Send(channel, Message(t * kPerThread + i)));
     });
   }
   for (auto& thread : threads) thread.join();
@@ -145,7 +164,7 @@ TEST(MockChannel, EmptyRecipientIsAlwaysRefused) {
   MockChannel channel({.success_rate = 1.0, .seed = 1});
   auto message = Message(1);
   message.to.clear();
-  const auto outcome = channel.Send(message);
+  const auto outcome = Send(channel, message);
   EXPECT_EQ(outcome.kind, OutcomeKind::kPermanent);
   EXPECT_NE(outcome.detail.find("invalid recipient"), std::string::npos);
 }
@@ -164,10 +183,31 @@ TEST(MockChannel, DescribesItsSuccessRate) {
   EXPECT_EQ(MockChannel({.success_rate = 1.0}).Describe(), "mock(success=1)");
 }
 
+TEST(MockChannel, ConcurrentSendsWaitTheirLatencyTogetherWithoutAThreadEach) {
+  MockChannel channel({.success_rate = 1.0, .seed = 5, .latency = std::chrono::milliseconds(100)});
+  std::vector<RenderedMessage> batch;
+  for (int i = 0; i < 16; ++i) batch.push_back(Message(i));
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::future<std::vector<DeliveryOutcome>>> calls;
+  for (int c = 0; c < 50; ++c) {
+    calls.push_back(boost::asio::co_spawn(Runtime().executor(),
+                                          channel.Send(batch, std::chrono::steady_clock::now() + std::chrono::seconds(5)),
+                                          boost::asio::use_future));
+  }
+  int accepted = 0;
+  for (auto& call : calls) {
+    for (const auto& outcome : call.get()) accepted += outcome.kind == OutcomeKind::kAccepted ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, 50 * 16);
+  // One I/O thread: 50 calls one after another would take 5 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(channel.Limits().max_batch, 16);
+}
+
 TEST(MockChannel, LatencyDelaysEachSend) {
   MockChannel channel({.success_rate = 1.0, .seed = 5, .latency = std::chrono::milliseconds(30)});
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(channel.Send(Message(0)).kind, OutcomeKind::kAccepted);
+  EXPECT_EQ(Send(channel, Message(0)).kind, OutcomeKind::kAccepted);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30));
 }
 

@@ -25,6 +25,9 @@ struct SmtpSettings {
   std::string username;
   std::string password;
   int max_connections = 4;
+  // Messages one Send hands a session, sent back to back with pipelining; the
+  // channel keeps up to max_connections * messages_per_session in flight.
+  int messages_per_session = 4;
   std::chrono::milliseconds timeout{30000};  // per network step
   std::string helo_name;                     // empty: this machine's host name
   bool verify_peer = true;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
@@ -18,36 +17,11 @@ using domain::OutcomeKind;
 
 namespace {
 
-// Idle handles kept for reuse; each keeps its connection alive, so this bounds the
-// idle connections held open to the provider. Busy handles are not capped here:
-// the dispatcher's worker count already bounds concurrency.
-constexpr std::size_t kMaxIdleHandles = 16;
-// Providers answer with a few hundred bytes; more than this is not worth holding.
-constexpr std::size_t kMaxResponseBytes = 64 * 1024;
 constexpr std::size_t kMaxDetailChars = 200;
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // Never paired with curl_global_cleanup: channels live until exit, and a
-    // cleanup while another thread is inside libcurl is undefined behaviour.
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("curl_global_init failed");
-  });
-}
-
-struct EasyDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 
 struct UrlDeleter {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
 };
-
-struct HeaderListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-using HeaderList = std::unique_ptr<curl_slist, HeaderListDeleter>;
 
 std::string UrlPart(CURLU* url, CURLUPart part) {
   char* value = nullptr;
@@ -104,34 +78,12 @@ void CheckAuthHeader(const std::string& header) {
   }
 }
 
-std::string RequestBody(const OutgoingMessage& message) {
+std::string RequestBody(const RenderedMessage& message) {
   nlohmann::json body = {
-      {"to", message.to}, {"content", message.body}, {"channel", message.channel}, {"message_id", message.message_id}};
+      {"to", message.to}, {"content", message.text}, {"channel", message.channel}, {"message_id", message.delivery_id}};
   if (!message.subject.empty()) body["subject"] = message.subject;
   // Replace invalid UTF-8 rather than throw: one bad template must not stop a worker.
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-bool Append(HeaderList& list, const std::string& header) {
-  curl_slist* grown = curl_slist_append(list.get(), header.c_str());
-  if (grown == nullptr) return false;
-  list.release();  // NOLINT: ownership moves into `grown`, which starts with the old list
-  list.reset(grown);
-  return true;
-}
-
-struct Response {
-  std::string body;
-  bool truncated = false;
-};
-
-size_t CollectBody(char* data, size_t size, size_t count, void* user) {
-  auto* response = static_cast<Response*>(user);
-  const size_t bytes = size * count;
-  const size_t room = kMaxResponseBytes - response->body.size();
-  if (bytes > room) response->truncated = true;
-  response->body.append(data, std::min(bytes, room));
-  return bytes;  // keep reading (and discarding) so the connection stays reusable
 }
 
 // Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not one.
@@ -184,14 +136,14 @@ std::string Excerpt(std::string_view text) {
   return out;
 }
 
-std::string StatusDetail(long status, const Response& response, curl_off_t retry_after_s) {
+std::string StatusDetail(long status, const http::HttpResponse& response, std::int64_t retry_after_s) {
   std::string detail = "HTTP " + std::to_string(status);
   if (retry_after_s > 0) detail += ", retry after " + std::to_string(retry_after_s) + " s";
   if (const auto excerpt = Excerpt(response.body); !excerpt.empty()) detail += ": " + excerpt;
   return detail;
 }
 
-std::string ProviderMessageId(const Response& response) {
+std::string ProviderMessageId(const http::HttpResponse& response) {
   const auto doc = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return {};
   const auto it = doc.find("messageId");
@@ -201,15 +153,16 @@ std::string ProviderMessageId(const Response& response) {
   return {};
 }
 
-DeliveryOutcome ClassifyStatus(long status, const Response& response, curl_off_t retry_after_s, CURLcode transfer,
-                               const char* transfer_error) {
+DeliveryOutcome ClassifyStatus(const http::HttpResponse& response) {
+  const long status = response.status;
+  const auto retry_after_s = response.retry_after_s;
   if (status >= 200 && status < 300) {
     std::string id = ProviderMessageId(response);
     std::string detail = StatusDetail(status, response, 0);
-    if (transfer != CURLE_OK) {
-      detail += " (answer cut short: " + std::string(transfer_error) + ")";
+    if (response.transfer_code != CURLE_OK) {
+      detail += " (answer cut short: " + response.error + ")";
     } else if (response.truncated) {
-      detail += " (answer longer than " + std::to_string(kMaxResponseBytes) + " bytes)";
+      detail += " (answer longer than " + std::to_string(http::kMaxResponseBytes) + " bytes)";
     }
     if (id.empty()) detail += "; accepted, but the answer has no messageId";
     auto outcome = DeliveryOutcome::Accepted(std::move(id), std::move(detail));
@@ -232,115 +185,51 @@ DeliveryOutcome ClassifyStatus(long status, const Response& response, curl_off_t
 
 }  // namespace
 
-// Easy handles are reused so each keeps its connection to the provider alive;
-// one handle serves one call at a time.
-struct WebhookChannel::HandlePool {
-  std::mutex mutex;
-  std::vector<EasyHandle> idle;
-
-  EasyHandle Acquire() {
-    {
-      std::lock_guard lock(mutex);
-      if (!idle.empty()) {
-        EasyHandle handle = std::move(idle.back());
-        idle.pop_back();
-        return handle;
-      }
-    }
-    return EasyHandle(curl_easy_init());
-  }
-
-  void Release(EasyHandle handle) {
-    // Drops every option, so no pointer into the finished call's buffers survives;
-    // live connections and the DNS cache are kept.
-    curl_easy_reset(handle.get());
-    std::lock_guard lock(mutex);
-    if (idle.size() < kMaxIdleHandles) idle.push_back(std::move(handle));
-  }
-
-  // One handle for the length of one call, returned to the pool however the call ends.
-  class Lease {
-   public:
-    explicit Lease(HandlePool& pool) : pool_(pool), handle_(pool.Acquire()) {}
-    ~Lease() {
-      if (handle_) pool_.Release(std::move(handle_));
-    }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    CURL* get() const { return handle_.get(); }
-
-   private:
-    HandlePool& pool_;
-    EasyHandle handle_;
-  };
-};
-
-WebhookChannel::WebhookChannel(WebhookSettings settings)
-    : settings_(std::move(settings)), pool_(std::make_unique<HandlePool>()) {
-  InitCurlOnce();
+WebhookChannel::WebhookChannel(http::HttpClient& client, WebhookSettings settings)
+    : client_(client), settings_(std::move(settings)) {
   description_ = DescribeUrl(settings_.url);
   CheckAuthHeader(settings_.auth_header);
   if (settings_.connect_timeout.count() <= 0 || settings_.timeout.count() <= 0) {
     throw std::invalid_argument("webhook connect_timeout and timeout must be positive (" + description_ + ")");
   }
+  if (settings_.max_in_flight < 1) {
+    throw std::invalid_argument("webhook max_in_flight must be at least 1 (" + description_ + ")");
+  }
 }
 
-WebhookChannel::~WebhookChannel() = default;
+boost::asio::awaitable<std::vector<DeliveryOutcome>> WebhookChannel::Send(std::span<const RenderedMessage> messages,
+                                                                          Deadline deadline) {
+  std::vector<DeliveryOutcome> outcomes;
+  outcomes.reserve(messages.size());
+  for (const auto& message : messages) outcomes.push_back(co_await SendOne(message, deadline));
+  co_return outcomes;
+}
 
-DeliveryOutcome WebhookChannel::Send(const OutgoingMessage& message) {
-  if (HasControlCharacter(message.message_id)) {
-    return DeliveryOutcome::Permanent("message id contains control characters; it cannot be an Idempotency-Key");
+boost::asio::awaitable<DeliveryOutcome> WebhookChannel::SendOne(const RenderedMessage& message, Deadline deadline) {
+  if (HasControlCharacter(message.delivery_id)) {
+    co_return DeliveryOutcome::Permanent("message id contains control characters; it cannot be an Idempotency-Key");
   }
-  const std::string body = RequestBody(message);
-  HeaderList headers;
-  bool headers_ok = Append(headers, "Content-Type: application/json") && Append(headers, "Accept: application/json") &&
-                    // Without this, curl waits for "100 Continue" before bodies over 1 KB.
-                    Append(headers, "Expect:");
-  if (headers_ok && !message.message_id.empty()) headers_ok = Append(headers, "Idempotency-Key: " + message.message_id);
-  if (headers_ok && !settings_.auth_header.empty()) headers_ok = Append(headers, settings_.auth_header);
-  if (!headers_ok) return DeliveryOutcome::Transient("out of memory building the request headers");
-
-  Response response;
-  char error[CURL_ERROR_SIZE] = {};
-  // Declared last so it is released (and the handle reset) before the buffers above go away.
-  HandlePool::Lease lease(*pool_);
-  CURL* const curl = lease.get();
-  if (curl == nullptr) return DeliveryOutcome::Transient("curl_easy_init failed");
-
-  // CURLOPT_VERBOSE stays off: it would print the auth header.
-  curl_easy_setopt(curl, CURLOPT_URL, settings_.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: we run on many threads
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "herald-webhook/1");
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-
-  const CURLcode transfer = curl_easy_perform(curl);
-  if (error[0] == '\0') snprintf(error, sizeof error, "%s", curl_easy_strerror(transfer));
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_off_t retry_after_s = 0;
-  curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after_s);
-  curl_off_t uploaded = 0;
-  curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &uploaded);
-
-  if (status > 0) return ClassifyStatus(status, response, retry_after_s, transfer, error);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) co_return DeliveryOutcome::Transient("the send's deadline passed before the request to " +
+                                                              description_ + " was made");
+  http::HttpRequest request;
+  request.url = settings_.url;
+  request.body = RequestBody(message);
+  request.headers = {"Content-Type: application/json", "Accept: application/json"};
+  if (!message.delivery_id.empty()) request.headers.push_back("Idempotency-Key: " + message.delivery_id);
+  if (!settings_.auth_header.empty()) request.headers.push_back(settings_.auth_header);
+  request.connect_timeout = std::min(settings_.connect_timeout, left);
+  request.timeout = std::min(settings_.timeout, left);
+  const auto body_size = static_cast<std::int64_t>(request.body.size());
+  const auto response = co_await client_.Perform(std::move(request));
+  if (response.status > 0) co_return ClassifyStatus(response);
   // No status line. Whether the provider may hold the message depends on whether
   // the whole request left us: a partial body cannot be acted on.
-  const bool request_sent = transfer != CURLE_COULDNT_RESOLVE_HOST && transfer != CURLE_COULDNT_RESOLVE_PROXY &&
-                            transfer != CURLE_COULDNT_CONNECT && uploaded >= static_cast<curl_off_t>(body.size());
-  if (request_sent) {
-    return DeliveryOutcome::Unknown("no answer from " + description_ + " after the request was sent (" + error +
-                                    "); the provider may have it");
+  if (response.resolved_and_connected && response.uploaded >= body_size) {
+    co_return DeliveryOutcome::Unknown("no answer from " + description_ + " after the request was sent (" +
+                                       response.error + "); the provider may have it");
   }
-  return DeliveryOutcome::Transient("request to " + description_ + " not sent: " + error);
+  co_return DeliveryOutcome::Transient("request to " + description_ + " not sent: " + response.error);
 }
 
 }  // namespace herald::channels::webhook

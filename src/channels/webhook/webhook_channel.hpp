@@ -1,13 +1,14 @@
 // WebhookChannel: delivers each message as a JSON POST to one configured URL (a
-// customer's endpoint, or an SMS provider with a webhook-style API) through libcurl,
-// and turns the HTTP answer or the network failure into a DeliveryOutcome.
+// customer's endpoint, or an SMS provider with a webhook-style API) through the
+// shared asynchronous HttpClient, and turns the HTTP answer or the network
+// failure into a DeliveryOutcome.
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <string>
 
-#include "channels/message_channel.hpp"
+#include "channels/channel.hpp"
+#include "channels/http/http_client.hpp"
 
 namespace herald::channels::webhook {
 
@@ -18,10 +19,11 @@ struct WebhookSettings {
   std::string auth_header;
   std::chrono::milliseconds connect_timeout{5000};  // DNS, TCP and TLS set-up
   std::chrono::milliseconds timeout{30000};         // the whole call, set-up included
+  int max_in_flight = 16;                           // requests awaiting an answer at once
 };
 
 // Request: {"to", "content", "channel", "subject" (only when set), "message_id"}
-// with Content-Type: application/json and Idempotency-Key: <message_id>, so a
+// with Content-Type: application/json and Idempotency-Key: <delivery id>, so a
 // provider can drop the duplicate when we resend after an unknown outcome.
 //
 // Outcome, by what came back:
@@ -32,25 +34,28 @@ struct WebhookSettings {
 //   other 4xx, 1xx, 3xx                  permanent (redirects are not followed)
 //   DNS / connect failure or timeout     transient: nothing was sent
 //   no answer after the request was sent unknown: the provider may have it
-class WebhookChannel final : public MessageChannel {
+class WebhookChannel final : public Channel {
  public:
   // Throws std::invalid_argument for a malformed or non-HTTP URL, an auth header
-  // that is not "Name: value" on one line, or a timeout that is not positive.
-  explicit WebhookChannel(WebhookSettings settings);
-  ~WebhookChannel() override;
+  // that is not "Name: value" on one line, or a timeout or in-flight cap that is
+  // not positive.
+  WebhookChannel(http::HttpClient& client, WebhookSettings settings);
   WebhookChannel(const WebhookChannel&) = delete;
   WebhookChannel& operator=(const WebhookChannel&) = delete;
 
-  domain::DeliveryOutcome Send(const OutgoingMessage& message) override;
+  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
+                                                                    Deadline deadline) override;
+  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
   // "webhook:https://host:port/path": no user info, query string or auth header,
   // since any of them may carry a credential.
   std::string Describe() const override { return description_; }
 
  private:
-  struct HandlePool;
+  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+
+  http::HttpClient& client_;
   WebhookSettings settings_;
   std::string description_;
-  std::unique_ptr<HandlePool> pool_;
 };
 
 }  // namespace herald::channels::webhook

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/io_runtime.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::channels::webhook {
@@ -99,9 +100,39 @@ WebhookSettings Settings(const std::string& url) {
           .timeout = milliseconds(5000)};
 }
 
-OutgoingMessage Message(const std::string& id, const std::string& subject = "") {
-  return {"sms", "+905551111111", subject, "Insider - Project", id};
+RenderedMessage Message(const std::string& id, const std::string& subject = "") {
+  RenderedMessage message;
+  message.delivery_id = id;
+  message.channel = "sms";
+  message.to = "+905551111111";
+  message.subject = subject;
+  message.text = "Insider - Project";
+  return message;
 }
+
+IoRuntime& Runtime() {
+  static IoRuntime runtime;
+  return runtime;
+}
+
+http::HttpClient& Client() {
+  static http::HttpClient client;
+  return client;
+}
+
+// The channel on the shared HTTP client and I/O thread, with a Send that waits
+// for one message's outcome.
+class Webhook {
+ public:
+  explicit Webhook(WebhookSettings settings) : channel_(Client(), std::move(settings)) {}
+  domain::DeliveryOutcome Send(const RenderedMessage& message) {
+    return SendAndWait(Runtime().executor(), channel_, message);
+  }
+  std::string Describe() const { return channel_.Describe(); }
+
+ private:
+  WebhookChannel channel_;
+};
 
 class WebhookChannelTest : public ::testing::Test {
  protected:
@@ -110,7 +141,7 @@ class WebhookChannelTest : public ::testing::Test {
 };
 
 TEST_F(WebhookChannelTest, AcceptedAnswerGivesTheProviderIdAndTheRequestCarriesBodyAndHeaders) {
-  WebhookChannel channel(Settings(server_.Url("/accept")));
+  Webhook channel(Settings(server_.Url("/accept")));
   const auto outcome = channel.Send(Message("rcpt-1", "Welcome"));
   ASSERT_EQ(outcome.kind, OutcomeKind::kAccepted) << outcome.detail;
   EXPECT_EQ(outcome.code, 200);
@@ -132,19 +163,19 @@ TEST_F(WebhookChannelTest, AcceptedAnswerGivesTheProviderIdAndTheRequestCarriesB
 }
 
 TEST_F(WebhookChannelTest, EmptySubjectIsLeftOutAndNonAsciiTextSurvives) {
-  WebhookChannel channel(Settings(server_.Url("/accept")));
+  Webhook channel(Settings(server_.Url("/accept")));
   auto message = Message("rcpt-2");
-  message.body = "Grüße, 你好 — " + std::string(3000, 'x');  // over 1 KB: must not wait for 100-continue
+  message.text = "Grüße, 你好 — " + std::string(3000, 'x');  // over 1 KB: must not wait for 100-continue
   ASSERT_EQ(channel.Send(message).kind, OutcomeKind::kAccepted);
   const auto requests = server_.Requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_FALSE(requests[0]["body"].contains("subject"));
-  EXPECT_EQ(requests[0]["body"]["content"], message.body);
+  EXPECT_EQ(requests[0]["body"]["content"], message.text);
 }
 
 TEST_F(WebhookChannelTest, SuccessWithoutMessageIdIsAcceptedWithAnEmptyIdAndSaysSo) {
   for (const std::string path : {"/accept-no-id", "/accept-not-json"}) {
-    WebhookChannel channel(Settings(server_.Url(path)));
+    Webhook channel(Settings(server_.Url(path)));
     const auto outcome = channel.Send(Message("rcpt-3"));
     EXPECT_EQ(outcome.kind, OutcomeKind::kAccepted) << path;
     EXPECT_TRUE(outcome.provider_message_id.empty()) << path;
@@ -153,7 +184,7 @@ TEST_F(WebhookChannelTest, SuccessWithoutMessageIdIsAcceptedWithAnEmptyIdAndSays
 }
 
 TEST_F(WebhookChannelTest, TooManyRequestsIsThrottledAndReportsRetryAfter) {
-  WebhookChannel channel(Settings(server_.Url("/status/429")));
+  Webhook channel(Settings(server_.Url("/status/429")));
   const auto outcome = channel.Send(Message("rcpt-4"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kThrottled) << outcome.detail;
   EXPECT_EQ(outcome.code, 429);
@@ -163,7 +194,7 @@ TEST_F(WebhookChannelTest, TooManyRequestsIsThrottledAndReportsRetryAfter) {
 
 TEST_F(WebhookChannelTest, ServerErrorsAndRequestTimeoutAreTransient) {
   for (const int status : {500, 502, 503, 408}) {
-    WebhookChannel channel(Settings(server_.Url("/status/" + std::to_string(status))));
+    Webhook channel(Settings(server_.Url("/status/" + std::to_string(status))));
     const auto outcome = channel.Send(Message("rcpt-5"));
     EXPECT_EQ(outcome.kind, OutcomeKind::kTransient) << status << ": " << outcome.detail;
     EXPECT_EQ(outcome.code, status);
@@ -173,7 +204,7 @@ TEST_F(WebhookChannelTest, ServerErrorsAndRequestTimeoutAreTransient) {
 
 TEST_F(WebhookChannelTest, ClientErrorsArePermanent) {
   for (const int status : {400, 401, 403, 404, 422}) {
-    WebhookChannel channel(Settings(server_.Url("/status/" + std::to_string(status))));
+    Webhook channel(Settings(server_.Url("/status/" + std::to_string(status))));
     const auto outcome = channel.Send(Message("rcpt-6"));
     EXPECT_EQ(outcome.kind, OutcomeKind::kPermanent) << status << ": " << outcome.detail;
     EXPECT_EQ(outcome.code, status);
@@ -181,7 +212,7 @@ TEST_F(WebhookChannelTest, ClientErrorsArePermanent) {
 }
 
 TEST_F(WebhookChannelTest, ProviderTextInTheDetailIsShortSingleLineUtf8) {
-  WebhookChannel channel(Settings(server_.Url("/bad-charset")));
+  Webhook channel(Settings(server_.Url("/bad-charset")));
   const auto outcome = channel.Send(Message("rcpt-13"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kPermanent);
   EXPECT_LT(outcome.detail.size(), 300u) << outcome.detail;
@@ -193,7 +224,7 @@ TEST_F(WebhookChannelTest, ProviderTextInTheDetailIsShortSingleLineUtf8) {
 TEST_F(WebhookChannelTest, TimeoutAfterTheRequestWasSentIsUnknown) {
   auto settings = Settings(server_.Url("/sleep/3000"));
   settings.timeout = milliseconds(300);
-  WebhookChannel channel(settings);
+  Webhook channel(settings);
   const auto start = std::chrono::steady_clock::now();
   const auto outcome = channel.Send(Message("rcpt-7"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kUnknown) << outcome.detail;
@@ -202,7 +233,7 @@ TEST_F(WebhookChannelTest, TimeoutAfterTheRequestWasSentIsUnknown) {
 }
 
 TEST_F(WebhookChannelTest, ConnectionClosedWithoutAnswerIsUnknownAndTheChannelRecovers) {
-  WebhookChannel channel(Settings(server_.Url("/drop")));
+  Webhook channel(Settings(server_.Url("/drop")));
   const auto outcome = channel.Send(Message("rcpt-8"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kUnknown) << outcome.detail;
   EXPECT_EQ(server_.Requests().at(0)["body"]["message_id"], "rcpt-8");
@@ -210,13 +241,13 @@ TEST_F(WebhookChannelTest, ConnectionClosedWithoutAnswerIsUnknownAndTheChannelRe
 }
 
 TEST_F(WebhookChannelTest, TheChannelRecoversAfterADroppedConnectionOrATimeout) {
-  WebhookChannel dropping(Settings(server_.Url("/drop-once")));
+  Webhook dropping(Settings(server_.Url("/drop-once")));
   EXPECT_EQ(dropping.Send(Message("a1")).kind, OutcomeKind::kUnknown);
   EXPECT_EQ(dropping.Send(Message("a1")).kind, OutcomeKind::kAccepted);
 
   auto settings = Settings(server_.Url("/sleep-once/3000"));
   settings.timeout = milliseconds(300);
-  WebhookChannel sleeping(settings);
+  Webhook sleeping(settings);
   EXPECT_EQ(sleeping.Send(Message("b1")).kind, OutcomeKind::kUnknown);
   EXPECT_EQ(sleeping.Send(Message("b1")).kind, OutcomeKind::kAccepted);
   EXPECT_EQ(sleeping.Send(Message("b2")).kind, OutcomeKind::kAccepted);
@@ -224,7 +255,7 @@ TEST_F(WebhookChannelTest, TheChannelRecoversAfterADroppedConnectionOrATimeout) 
 
 TEST(WebhookChannel, ConnectionRefusedIsTransient) {
   const int port = herald::testing::FreePort();  // nothing listens there
-  WebhookChannel channel(Settings("http://127.0.0.1:" + std::to_string(port) + "/hook"));
+  Webhook channel(Settings("http://127.0.0.1:" + std::to_string(port) + "/hook"));
   const auto outcome = channel.Send(Message("rcpt-9"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kTransient) << outcome.detail;
   EXPECT_EQ(outcome.code, 0);
@@ -275,7 +306,7 @@ TEST(WebhookChannel, ConnectTimeoutIsTransient) {
   if (!listener.full()) GTEST_SKIP() << "could not fill the accept queue on this kernel";
   auto settings = Settings("http://127.0.0.1:" + std::to_string(listener.port()) + "/hook");
   settings.connect_timeout = milliseconds(300);
-  WebhookChannel channel(settings);
+  Webhook channel(settings);
   const auto start = std::chrono::steady_clock::now();
   const auto outcome = channel.Send(Message("rcpt-10"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kTransient) << outcome.detail;
@@ -284,7 +315,7 @@ TEST(WebhookChannel, ConnectTimeoutIsTransient) {
 
 TEST(WebhookChannel, UnresolvableHostIsTransient) {
   // .invalid never resolves (RFC 2606); the connect timeout bounds a slow resolver.
-  WebhookChannel channel(Settings("http://herald-test.invalid/hook"));
+  Webhook channel(Settings("http://herald-test.invalid/hook"));
   const auto outcome = channel.Send(Message("rcpt-11"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kTransient) << outcome.detail;
 }
@@ -293,7 +324,7 @@ TEST_F(WebhookChannelTest, AuthHeaderIsSentButNeverDescribedOrReported) {
   auto settings = Settings("http://user:" + std::string(kSecret) + "@127.0.0.1:" + std::to_string(server_.port()) +
                            "/status/500?token=" + kSecret);
   settings.auth_header = std::string("Authorization: Bearer ") + kSecret;
-  WebhookChannel channel(settings);
+  Webhook channel(settings);
   const auto description = channel.Describe();
   EXPECT_EQ(description.rfind("webhook:http://127.0.0.1:", 0), 0u) << description;
   EXPECT_NE(description.find("/status/500"), std::string::npos) << description;
@@ -309,33 +340,33 @@ TEST_F(WebhookChannelTest, AuthHeaderIsSentButNeverDescribedOrReported) {
 }
 
 TEST(WebhookChannel, DescribeShowsSchemeHostPortAndPath) {
-  EXPECT_EQ(WebhookChannel(Settings("http://127.0.0.1:8080/hooks/sms")).Describe(),
+  EXPECT_EQ(WebhookChannel(Client(), Settings("http://127.0.0.1:8080/hooks/sms")).Describe(),
             "webhook:http://127.0.0.1:8080/hooks/sms");
-  EXPECT_EQ(WebhookChannel(Settings("https://api.example.org/v1/send?key=abc")).Describe(),
+  EXPECT_EQ(WebhookChannel(Client(), Settings("https://api.example.org/v1/send?key=abc")).Describe(),
             "webhook:https://api.example.org/v1/send");
 }
 
 TEST(WebhookChannel, MalformedSettingsAreRejectedWithoutEchoingSecrets) {
   for (const std::string url : {"", "not a url", "example.org/hook", "ftp://example.org/hook", "http://",
                                 "http://exa mple.org/hook", "file:///etc/passwd"}) {
-    EXPECT_THROW(WebhookChannel(Settings(url)), std::invalid_argument) << url;
+    EXPECT_THROW(WebhookChannel(Client(), Settings(url)), std::invalid_argument) << url;
   }
   for (const std::string header : {"no colon here", ": value", "Bad Name: value", "Authorization:", "Authorization:   ",
                                    "Authorization: Bearer x\r\nX-Injected: 1"}) {
     auto settings = Settings("http://127.0.0.1:1/hook");
     settings.auth_header = header;
-    EXPECT_THROW(WebhookChannel{settings}, std::invalid_argument) << header;
+    EXPECT_THROW(WebhookChannel(Client(), settings), std::invalid_argument) << header;
   }
   auto settings = Settings("http://127.0.0.1:1/hook");
   settings.timeout = milliseconds(0);
-  EXPECT_THROW(WebhookChannel{settings}, std::invalid_argument);
+  EXPECT_THROW(WebhookChannel(Client(), settings), std::invalid_argument);
   settings = Settings("http://127.0.0.1:1/hook");
   settings.connect_timeout = milliseconds(-5);
-  EXPECT_THROW(WebhookChannel{settings}, std::invalid_argument);
+  EXPECT_THROW(WebhookChannel(Client(), settings), std::invalid_argument);
 
   settings = Settings(std::string("http://user:") + kSecret + "@exa mple.org/");
   try {
-    WebhookChannel channel(settings);
+    Webhook channel(settings);
     ADD_FAILURE() << "accepted a malformed url";
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()).find(kSecret), std::string::npos) << e.what();
@@ -343,7 +374,7 @@ TEST(WebhookChannel, MalformedSettingsAreRejectedWithoutEchoingSecrets) {
 }
 
 TEST_F(WebhookChannelTest, ConcurrentSendsAreEachDeliveredExactlyOnce) {
-  WebhookChannel channel(Settings(server_.Url("/accept")));
+  Webhook channel(Settings(server_.Url("/accept")));
   constexpr int kThreads = 8;
   constexpr int kPerThread = 25;
   std::vector<std::vector<std::string>> ids(kThreads);
