@@ -8,6 +8,7 @@
 # SIZE the size of herald's messages. Prints a Markdown row for docs/BENCHMARKS.md.
 #
 # Usage: bench/campaign/run.sh [CONTACTS=50000]
+# BENCH_PROFILE=FILE records `perf record -g` of herald serve during the send into FILE.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 contacts=${1:-50000}
@@ -30,14 +31,32 @@ start_sink() {  # port output-file
   pids+=($!)
   wait_port "$1"
 }
-sink_count() { tr '\r' '\n' < "$1" | awk '/mesg=/ {for (i = 1; i <= NF; i++) if ($i ~ /^mesg=/) n = substr($i, 6)} END {print n + 0}'; }
+# Waits until the sink's counter reaches `count`, in one process (a poll that
+# forked tail and awk every few milliseconds would take CPU from what is
+# measured), and writes the times of the first and the count-th message.
 wait_for_count() {  # output-file count timeout-seconds
-  local deadline=$(( $(date +%s) + $3 ))
-  while [ "$(sink_count "$1")" -lt "$2" ]; do
-    [ "$(date +%s)" -lt "$deadline" ] || { echo "timed out: the sink has $(sink_count "$1") of $2" >&2; exit 1; }
-    sleep 0.01
-  done
+  $python - "$@" <<'PY'
+import os, re, sys, time
+path, count, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+deadline, first, seen = time.time() + timeout, None, 0
+with open(path, "rb") as sink:
+    while True:
+        size = os.fstat(sink.fileno()).st_size
+        sink.seek(max(0, size - 400))
+        found = re.findall(rb"mesg=(\d+)", sink.read())
+        seen = int(found[-1]) if found else 0
+        if seen > 0 and first is None:
+            first = time.time()
+        if seen >= count:
+            break
+        if time.time() > deadline:
+            sys.exit(f"timed out: the sink has {seen} of {count}")
+        time.sleep(0.005)
+with open(path + ".first", "w") as out:
+    out.write(f"{first}\n")
+PY
 }
+sink_count() { $python -c 'import re,sys; d=open(sys.argv[1],"rb").read()[-400:]; f=re.findall(rb"mesg=(\d+)", d); print(int(f[-1]) if f else 0)' "$1"; }
 
 $python - "$work/contacts.csv" "$contacts" <<'PY'
 import sys
@@ -85,12 +104,26 @@ echo "{\"name\": \"bench\", \"channel\": \"email\", \"template_id\": $template_i
 campaign_id=$(api POST /api/v1/campaigns "$work/campaign.json" | $python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo '{}' > "$work/empty.json"
 
+perf_pid=
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  perf record -g -p "$serve_pid" -o "$BENCH_PROFILE" 2>/dev/null &
+  perf_pid=$!
+  sleep 0.5
+fi
 start=$(now)
-api POST "/api/v1/campaigns/$campaign_id/send" "$work/empty.json" > "$work/send.json"
-accepted=$(now)
+# The send answers once every page of contacts is stored; delivery starts with the first page.
+(api POST "/api/v1/campaigns/$campaign_id/send" "$work/empty.json" > "$work/send.json"; now > "$work/accepted"
+ sink_count "$work/sink.txt" > "$work/delivered-at-accept") &
+send_pid=$!
 wait_for_count "$work/sink.txt" "$contacts" 600
+wait "$send_pid"
+accepted=$(cat "$work/accepted")
 end=$(now)
 peak_rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$serve_pid/status")
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+herald_cpu=$(cpu_seconds "$serve_pid")
+sink_cpu=$(cpu_seconds "${pids[0]}")
+if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 queued=$($python -c 'import json,sys; print(json.load(open(sys.argv[1]))["messages_queued"])' "$work/send.json")
 [ "$queued" -eq "$contacts" ] || { echo "the send queued $queued of $contacts" >&2; exit 1; }
 # The size of one of herald's messages as the sink received it, for the reference.
@@ -113,14 +146,15 @@ ref_start=$(now)
 wait_for_count "$work/ref-sink.txt" "$contacts" 600
 ref_end=$(now)
 
-read -r herald_rate accept_s ref_rate ratio rss_mb < <($python - "$start" "$accepted" "$end" "$ref_start" "$ref_end" \
-  "$contacts" "$peak_rss_kb" <<'PY'
+first=$(cat "$work/sink.txt.first" 2>/dev/null || echo "$start")
+read -r herald_rate accept_s first_s ref_rate ratio rss_mb < <($python - "$start" "$accepted" "$end" "$ref_start" \
+  "$ref_end" "$contacts" "$peak_rss_kb" "$first" <<'PY'
 import sys
 start, accepted, end, ref_start, ref_end = map(float, sys.argv[1:6])
-n, rss = int(sys.argv[6]), int(sys.argv[7])
+n, rss, first = int(sys.argv[6]), int(sys.argv[7]), float(sys.argv[8])
 herald, ref = n / (end - start), n / (ref_end - ref_start)
-print(f"{herald:.0f} {accepted - start:.2f} {ref:.0f} {herald / ref:.2f} {rss / 1024:.0f}")
+print(f"{herald:.0f} {accepted - start:.2f} {first - start:.2f} {ref:.0f} {herald / ref:.2f} {rss / 1024:.0f}")
 PY
 )
-echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s) peak_rss=${rss_mb}MB smtp-source=${ref_rate}/s ratio=${ratio}x"
+echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s with $(cat "$work/delivered-at-accept") delivered, first message at ${first_s} s) peak_rss=${rss_mb}MB cpu: herald ${herald_cpu} s, sink ${sink_cpu} s; smtp-source=${ref_rate}/s ratio=${ratio}x"
 echo "| $(date -u +%Y-%m-%d) | campaign to $contacts contacts (subject, text, HTML personalised), herald serve defaults, SMTP to smtp-sink | ${herald_rate}/s, send answered in ${accept_s} s, peak RSS ${rss_mb} MB | smtp-source -s 16, ${message_bytes}-byte messages: ${ref_rate}/s | ${ratio}× |"

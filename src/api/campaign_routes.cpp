@@ -1,6 +1,8 @@
 #include "api/campaign_routes.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <future>
 #include <set>
 
 #include "api/campaign_json.hpp"
@@ -17,6 +19,9 @@ constexpr std::size_t kMaxBodyBytes = 1 << 20;
 constexpr std::size_t kMaxCustomerIds = 100000;
 constexpr std::size_t kMaxSkippedListed = 100;  // the answer names at most this many skipped contacts
 constexpr int kCampaignPriority = 1;            // "normal", like an API message without a priority
+// Contacts read, rendered and stored at a time by a send: bounds its memory, and
+// lets delivery start after the first page.
+constexpr std::size_t kContactsPerPage = 1000;
 
 ApiError CampaignNotFound(std::int64_t id) {
   return ApiError::NotFound("CAMPAIGN_NOT_FOUND", "campaign " + std::to_string(id) + " does not exist");
@@ -187,43 +192,22 @@ class CampaignRoutes::Impl {
     });
   }
 
-  void SendOffloaded(const Request& req, const Caller* caller, const std::string& route, std::int64_t id,
-                     const std::optional<std::vector<std::int64_t>>& ids) {
-    const auto campaign = Visible(id, *caller);
-    if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
-    auto content = ContentOf(*campaign);
-    if (auto* error = std::get_if<ApiError>(&content)) return context_.RespondError(req, route, *error, caller);
-    const auto& prepared = std::get<CampaignContent>(content);
-    // The campaign's owner's contacts: an admin sending a user's campaign reaches that user's list.
-    const auto contacts = store_.ContactsOf(campaign->owner_id, ids);
-    if (ids && contacts.size() != ids->size()) {
-      std::string missing;
-      for (const auto wanted : *ids) {
-        if (std::none_of(contacts.begin(), contacts.end(), [&](const auto& c) { return c.id == wanted; })) {
-          missing += (missing.empty() ? "" : ", ") + std::to_string(wanted);
-        }
-      }
-      return context_.RespondError(
-          req, route, ApiError::NotFound("CONTACT_NOT_FOUND", "customer_ids: no contacts " + missing), caller);
-    }
-    if (contacts.empty()) {
-      return context_.RespondError(
-          req, route, ApiError::Unprocessable("customer_ids: the campaign has no contacts to send to"), caller);
-    }
-    const auto now = context_.NowMs();
-    const auto channel = domain::ParseChannel(campaign->channel).value();
+  // The messages of one page of contacts; the contacts it cannot send to are skipped with their reason.
+  struct PageOfMessages {
     std::vector<store::NewMessage> messages;
     std::vector<std::int64_t> contact_of;  // contact id per message
-    json skipped = json::array();
-    std::int64_t skipped_count = 0;
-    auto skip = [&](std::int64_t contact_id, const std::string& reason) {
-      ++skipped_count;
-      if (skipped.size() < kMaxSkippedListed) skipped.push_back({{"customer_id", contact_id}, {"reason", reason}});
-    };
+  };
+
+  PageOfMessages RenderPage(const store::CampaignRecord& campaign, const CampaignContent& prepared,
+                            const std::vector<store::ContactRecord>& contacts, std::int64_t now,
+                            const std::function<void(std::int64_t, const std::string&)>& skip) {
+    const auto channel = domain::ParseChannel(campaign.channel).value();
+    PageOfMessages page;
+    page.messages.reserve(contacts.size());
     for (const auto& contact : contacts) {
-      const auto address = AddressFor(contact, campaign->channel);
+      const auto address = AddressFor(contact, campaign.channel);
       if (!address) {
-        skip(contact.id, "no address for " + campaign->channel);
+        skip(contact.id, "no address for " + campaign.channel);
         continue;
       }
       auto normalised = domain::NormalizeRecipient(channel, *address);
@@ -232,8 +216,8 @@ class CampaignRoutes::Impl {
         continue;
       }
       store::NewMessage message;
-      message.owner_id = campaign->owner_id;
-      message.idempotency_key = IdempotencyKey(campaign->id, contact.id);
+      message.owner_id = campaign.owner_id;
+      message.idempotency_key = IdempotencyKey(campaign.id, contact.id);
       auto rendering = RenderContent(prepared, ValuesOf(contact));
       if (auto* error = std::get_if<ApiError>(&rendering)) {
         skip(contact.id, error->message);
@@ -253,62 +237,126 @@ class CampaignRoutes::Impl {
         continue;
       }
       message.priority = kCampaignPriority;
-      if (campaign->scheduled_at_ms && *campaign->scheduled_at_ms > now)
-        message.scheduled_at_ms = campaign->scheduled_at_ms;
-      message.recipients.push_back({campaign->channel, std::move(*normalised)});
-      messages.push_back(std::move(message));
-      contact_of.push_back(contact.id);
+      if (campaign.scheduled_at_ms && *campaign.scheduled_at_ms > now) message.scheduled_at_ms = campaign.scheduled_at_ms;
+      message.recipients.push_back({campaign.channel, std::move(*normalised)});
+      page.messages.push_back(std::move(message));
+      page.contact_of.push_back(contact.id);
     }
-    if (messages.empty()) {
-      return context_.RespondJson(req, route, 202,
-                                  json{{"campaign_id", id},
-                                       {"messages_queued", 0},
-                                       {"already_queued", 0},
-                                       {"skipped", skipped_count},
-                                       {"skipped_customers", std::move(skipped)},
-                                       {"status", campaign->status}},
-                                  caller);
+    return page;
+  }
+
+  // Stores one page through the group-commit intake and waits for it; its
+  // messages are then in their lanes, and delivery starts while the next page
+  // is rendered. Returns how many were new.
+  std::int64_t StorePage(std::int64_t campaign_id, PageOfMessages page) {
+    std::promise<std::vector<store::AcceptedMessage>> stored_promise;
+    auto stored_future = stored_promise.get_future();
+    intake_.Submit(std::move(page.messages),
+                   [&stored_promise](std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) {
+                     if (failure) {
+                       stored_promise.set_exception(failure);
+                     } else {
+                       stored_promise.set_value(std::move(stored));
+                     }
+                   });
+    const auto stored = stored_future.get();
+    std::vector<store::CampaignMessageLink> links;
+    links.reserve(stored.size());
+    std::int64_t created = 0;
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      links.push_back({page.contact_of[i], stored[i].message.id});
+      if (stored[i].created) ++created;
     }
-    intake_.Submit(
-        std::move(messages), [this, req, route, copy = *caller, campaign = *campaign,
-                              contact_of = std::move(contact_of), skipped = std::move(skipped), skipped_count](
-                                 std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) mutable {
-          if (failure) {
-            try {
-              std::rethrow_exception(failure);
-            } catch (const std::exception& e) {
-              return context_.RespondInternal(req, route, e, &copy);
-            }
+    store_.LinkMessages(campaign_id, links);
+    return created;
+  }
+
+  // Contacts are read, rendered and stored a page at a time, so a list of any
+  // size costs the memory of one page, and the first messages go out while
+  // the rest are still being prepared. Sending again stores nothing twice
+  // (one idempotency key per campaign and contact).
+  void SendOffloaded(const Request& req, const Caller* caller, const std::string& route, std::int64_t id,
+                     const std::optional<std::vector<std::int64_t>>& ids) {
+    const auto campaign = Visible(id, *caller);
+    if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
+    auto content = ContentOf(*campaign);
+    if (auto* error = std::get_if<ApiError>(&content)) return context_.RespondError(req, route, *error, caller);
+    const auto& prepared = std::get<CampaignContent>(content);
+    // The campaign's owner's contacts: an admin sending a user's campaign reaches that user's list.
+    auto page_of_ids = [&](std::size_t page) {
+      const auto begin = std::min(ids->size(), page * kContactsPerPage);
+      const auto end = std::min(ids->size(), begin + kContactsPerPage);
+      return std::vector<std::int64_t>(ids->begin() + static_cast<long>(begin), ids->begin() + static_cast<long>(end));
+    };
+    if (ids) {
+      std::string missing;
+      for (std::size_t page = 0; page * kContactsPerPage < ids->size(); ++page) {
+        const auto wanted = page_of_ids(page);
+        const auto found = store_.ContactsOf(campaign->owner_id, wanted);
+        for (const auto contact_id : wanted) {
+          if (std::none_of(found.begin(), found.end(), [&](const auto& c) { return c.id == contact_id; })) {
+            missing += (missing.empty() ? "" : ", ") + std::to_string(contact_id);
           }
-          // Off the intake thread: linking is a write of its own.
-          context_.Offload(req, route, &copy,
-                           [this, req, route, campaign, contact_of = std::move(contact_of),
-                            skipped = std::move(skipped), skipped_count, stored = std::move(stored)](const Caller* c) {
-                             std::vector<store::CampaignMessageLink> links;
-                             std::int64_t created = 0;
-                             for (std::size_t i = 0; i < stored.size(); ++i) {
-                               links.push_back({contact_of[i], stored[i].message.id});
-                               if (stored[i].created) ++created;
-                             }
-                             store_.LinkMessages(campaign.id, links);
-                             const auto now = context_.NowMs();
-                             const bool later = campaign.scheduled_at_ms && *campaign.scheduled_at_ms > now;
-                             if (created > 0) {
-                               store_.SetCampaignStatus(campaign.id, {"draft", "scheduled", "sent", "failed"},
-                                                        later ? "scheduled" : "sending", now);
-                             }
-                             const auto status = store_.GetCampaign(campaign.id)->status;
-                             context_.RespondJson(
-                                 req, route, 202,
-                                 json{{"campaign_id", campaign.id},
-                                      {"messages_queued", created},
-                                      {"already_queued", static_cast<std::int64_t>(stored.size()) - created},
-                                      {"skipped", skipped_count},
-                                      {"skipped_customers", std::move(skipped)},
-                                      {"status", status}},
-                                 c);
-                           });
-        });
+        }
+      }
+      if (!missing.empty()) {
+        return context_.RespondError(
+            req, route, ApiError::NotFound("CONTACT_NOT_FOUND", "customer_ids: no contacts " + missing), caller);
+      }
+    }
+    const auto now = context_.NowMs();
+    json skipped = json::array();
+    std::int64_t skipped_count = 0;
+    auto skip = [&](std::int64_t contact_id, const std::string& reason) {
+      ++skipped_count;
+      if (skipped.size() < kMaxSkippedListed) skipped.push_back({{"customer_id", contact_id}, {"reason", reason}});
+    };
+    std::int64_t contacts_seen = 0;
+    std::int64_t stored = 0;
+    std::int64_t created = 0;
+    const bool later = campaign->scheduled_at_ms && *campaign->scheduled_at_ms > now;
+    bool marked = false;
+    try {
+      std::int64_t after = 0;
+      for (std::size_t page = 0;; ++page) {
+        std::vector<store::ContactRecord> contacts;
+        if (ids) {
+          if (page * kContactsPerPage >= ids->size()) break;
+          contacts = store_.ContactsOf(campaign->owner_id, page_of_ids(page));
+        } else {
+          contacts = store_.ContactsAfter(campaign->owner_id, after, static_cast<int>(kContactsPerPage));
+          if (contacts.empty()) break;
+          after = contacts.back().id;
+        }
+        contacts_seen += static_cast<std::int64_t>(contacts.size());
+        auto messages = RenderPage(*campaign, prepared, contacts, now, skip);
+        if (messages.messages.empty()) continue;
+        stored += static_cast<std::int64_t>(messages.messages.size());
+        created += StorePage(campaign->id, std::move(messages));
+        if (created > 0 && !marked) {
+          // The first new messages are in: the campaign is sending (or scheduled) from now on.
+          store_.SetCampaignStatus(campaign->id, {"draft", "scheduled", "sent", "failed"},
+                                   later ? "scheduled" : "sending", context_.NowMs());
+          marked = true;
+        }
+      }
+    } catch (const std::exception& e) {
+      // What was stored stays stored; sending again adds only the rest.
+      return context_.RespondInternal(req, route, e, caller);
+    }
+    if (contacts_seen == 0) {
+      return context_.RespondError(
+          req, route, ApiError::Unprocessable("customer_ids: the campaign has no contacts to send to"), caller);
+    }
+    const auto status = store_.GetCampaign(campaign->id)->status;
+    context_.RespondJson(req, route, 202,
+                         json{{"campaign_id", campaign->id},
+                              {"messages_queued", created},
+                              {"already_queued", stored - created},
+                              {"skipped", skipped_count},
+                              {"skipped_customers", std::move(skipped)},
+                              {"status", status}},
+                         caller);
   }
 
   void Preview(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {

@@ -16,7 +16,8 @@
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
 #include "config/herald_config.hpp"
-#include "dispatch/message_dispatcher.hpp"
+#include "dispatch/delivery_engine.hpp"
+#include "dispatch/message_lane.hpp"
 #include "dispatch/pacer.hpp"
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
@@ -135,20 +136,28 @@ int RunServe(const ServeArgs& args) {
     auto messaging = MakeMessagingChannel(config.serve, http);
     ServeMetrics metrics(store);
 
-    dispatch::MessageDispatcherSettings dispatch_settings;
-    dispatch_settings.workers_per_channel = config.serve.workers_per_channel;
-    dispatch_settings.retry.max_attempts = config.serve.max_attempts;
-    dispatch_settings.retry.base_delay = std::chrono::milliseconds(config.retry.base_delay_ms);
-    dispatch_settings.retry.max_delay = std::chrono::milliseconds(config.retry.max_delay_ms);
-    dispatch_settings.retry.jitter = config.retry.jitter;
-    dispatch_settings.from = *from;
-    dispatch::MessageDispatcher dispatcher(
-        store, *email, *messaging, runtime.executor(), clock, dispatch_settings,
-        [&metrics](const std::string& channel, const std::string& status, double seconds) {
-          metrics.messages_processed.WithLabels({channel, status}).Increment();
-          if (channel == "email") metrics.email_jobs.WithLabels({status}).Increment();
-          metrics.processing_seconds.WithLabels({channel}).Observe(seconds);
-        });
+    // One engine delivers every lane: a lane per channel (seed 004's routing).
+    dispatch::DeliveryEngine engine(runtime, clock, {}, &metrics.registry);
+    std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
+    dispatch::LaneOptions lane_options;
+    lane_options.retry = {.max_attempts = config.serve.max_attempts,
+                          .base_delay = std::chrono::milliseconds(config.retry.base_delay_ms),
+                          .max_delay = std::chrono::milliseconds(config.retry.max_delay_ms),
+                          .jitter = config.retry.jitter};
+    lane_options.max_in_flight = config.serve.max_in_flight;
+    for (const std::string channel : {"sms", "whatsapp", "email", "telegram"}) {
+      lanes.push_back(std::make_unique<dispatch::MessageLane>(store, channel, *from, clock));
+      engine.AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
+    }
+    engine.SetObserver([&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
+      for (const auto& f : finished) {
+        if (f.kind != dispatch::Finished::Kind::kSent && f.kind != dispatch::Finished::Kind::kRenderFailed) continue;
+        const char* status = domain::ToString(f.decision.status);
+        metrics.messages_processed.WithLabels({lane, status}).Increment();
+        if (lane == "email") metrics.email_jobs.WithLabels({status}).Increment();
+        metrics.processing_seconds.WithLabels({lane}).Observe(std::chrono::duration<double>(f.send_time).count());
+      }
+    });
 
     // Seed 001's paced sender: its own tables in herald.db, the same SMS provider.
     store::sqlite::SqlitePacingStore pacing_store(db_path);
@@ -160,7 +169,7 @@ int RunServe(const ServeArgs& args) {
                             metrics.paced_processed.WithLabels({status}).Increment();
                           });
 
-    api::MessageIntake intake(store, clock, [&dispatcher, &metrics](const std::vector<store::AcceptedMessage>& stored) {
+    api::MessageIntake intake(store, clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
       std::set<std::string> channels;
       for (const auto& entry : stored) {
         if (!entry.created) continue;
@@ -169,7 +178,7 @@ int RunServe(const ServeArgs& args) {
           metrics.messages_published.WithLabels({recipient.channel}).Increment();
         }
       }
-      for (const auto& channel : channels) dispatcher.Wake(channel);
+      for (const auto& channel : channels) engine.Wake(channel);
     });
     api::ApiServerSettings server_settings;
     server_settings.address = host;
@@ -211,7 +220,11 @@ int RunServe(const ServeArgs& args) {
     server.AddPacing(pacing_store, pacer);
     server.AddCampaigns(campaign_store, intake);
 
-    dispatcher.Start();
+    const auto abandoned = store.ResolveAbandoned(ToUnixMillis(clock.Now()));
+    if (abandoned > 0) {
+      spdlog::warn("{} send(s) were interrupted by the previous stop; recorded as unknown, not resent", abandoned);
+    }
+    engine.Start();
     pacer.Start();
     server.Start();
     spdlog::info("listening on http://{}:{} data_dir={} email={} messaging={}", host, port, config.data.dir,
@@ -222,7 +235,7 @@ int RunServe(const ServeArgs& args) {
     server.Drain(std::chrono::seconds(config.serve.shutdown_seconds));
     server.Stop();
     intake.Stop();
-    dispatcher.Stop();
+    engine.Stop();
     pacer.Stop();
     spdlog::info("stopped; queued work stays in {}", db_path);
     return kExitOk;

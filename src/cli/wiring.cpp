@@ -37,6 +37,7 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
   if (!config.smtp.username.empty()) settings->username = config.smtp.username;
   if (!config.smtp.password.empty()) settings->password = config.smtp.password;
   settings->max_connections = config.smtp.max_connections;
+  settings->messages_per_session = config.smtp.messages_per_session;
   settings->timeout = std::chrono::seconds(config.smtp.timeout_seconds);
   return std::make_unique<channels::smtp::SmtpChannel>(runtime.executor(), *settings);
 }

@@ -14,11 +14,16 @@
 
 namespace herald {
 
+// GCC 12 destroys a non-trivial temporary inside a co_await expression twice,
+// so the call is wrapped in a named local before it is awaited; callers should
+// likewise name a lambda that captures anything with a destructor.
 template <typename F>
 boost::asio::awaitable<std::invoke_result_t<F>> Offload(boost::asio::thread_pool& pool, F call) {
-  co_return co_await boost::asio::co_spawn(
-      pool, [call = std::move(call)]() mutable -> boost::asio::awaitable<std::invoke_result_t<F>> { co_return call(); },
-      boost::asio::use_awaitable);
+  auto on_pool = [call = std::move(call)]() mutable -> boost::asio::awaitable<std::invoke_result_t<F>> {
+    co_return call();
+  };
+  auto running = boost::asio::co_spawn(pool, std::move(on_pool), boost::asio::use_awaitable);
+  co_return co_await std::move(running);
 }
 
 }  // namespace herald

@@ -34,6 +34,7 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"smtp", "username", &c.smtp.username},
       {"smtp", "password", &c.smtp.password, true},
       {"smtp", "max_connections", &c.smtp.max_connections},
+      {"smtp", "messages_per_session", &c.smtp.messages_per_session},
       {"smtp", "timeout_seconds", &c.smtp.timeout_seconds},
       {"queue", "kind", &c.queue.kind},
       {"queue", "amqp_url", &c.queue.amqp_url, true},
@@ -51,7 +52,7 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"certificates", "batch_size", &c.certificates.batch_size},
       {"serve", "listen", &c.serve.listen},
       {"serve", "http_threads", &c.serve.http_threads},
-      {"serve", "workers_per_channel", &c.serve.workers_per_channel},
+      {"serve", "max_in_flight", &c.serve.max_in_flight},
       {"serve", "max_attempts", &c.serve.max_attempts},
       {"serve", "shutdown_seconds", &c.serve.shutdown_seconds},
       {"serve", "email_from", &c.serve.email_from},
@@ -113,6 +114,9 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.data.dir.empty()) return fail("data.dir must not be empty");
   if (c.smtp.max_connections < 1 || c.smtp.max_connections > 256) return fail("smtp.max_connections must be 1..256");
+  if (c.smtp.messages_per_session < 1 || c.smtp.messages_per_session > 100) {
+    return fail("smtp.messages_per_session must be 1..100");
+  }
   if (c.smtp.timeout_seconds < 1) return fail("smtp.timeout_seconds must be at least 1");
   if (c.queue.prefetch < 1) return fail("queue.prefetch must be at least 1");
   if (c.retry.max_attempts < 1) return fail("retry.max_attempts must be at least 1");
@@ -128,8 +132,8 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.serve.listen.rfind(':') == std::string::npos) return fail("serve.listen must be HOST:PORT, got \"" + c.serve.listen + "\"");
   if (c.serve.http_threads < 1 || c.serve.http_threads > 64) return fail("serve.http_threads must be 1..64");
-  if (c.serve.workers_per_channel < 1 || c.serve.workers_per_channel > 256) {
-    return fail("serve.workers_per_channel must be 1..256");
+  if (c.serve.max_in_flight < 0 || c.serve.max_in_flight > 4096) {
+    return fail("serve.max_in_flight must be 0 (the channel's limit) to 4096");
   }
   if (c.serve.max_attempts < 1) return fail("serve.max_attempts must be at least 1");
   if (c.serve.shutdown_seconds < 0) return fail("serve.shutdown_seconds must not be negative");

@@ -22,6 +22,7 @@ struct SmtpConfig {
   std::string username;
   std::string password;  // prefer HERALD_SMTP_PASSWORD over the file
   int max_connections = 4;
+  int messages_per_session = 4;  // sent back to back, pipelined, per connection and batch
   int timeout_seconds = 30;
 };
 
@@ -52,7 +53,7 @@ struct CertificatesConfig {
 struct ServeConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT
   int http_threads = 1;                    // I/O threads of the HTTP server
-  int workers_per_channel = 2;
+  int max_in_flight = 0;       // per lane, sends claimed and not yet answered; 0: the channel's limit
   int max_attempts = 3;        // per recipient, then dead (seed 003)
   int shutdown_seconds = 10;   // deadline for in-flight requests and sends
   std::string email_from = "Herald <notifications@herald.invalid>";

@@ -105,6 +105,7 @@ struct DeliveryResult {
   std::string provider_message_id;
   std::string detail;
   std::int64_t retry_at_ms = 0;  // when status is "queued"
+  bool claimed = true;           // false: it was never claimed (its render failed while queued)
 };
 
 struct CancelResult {

@@ -122,6 +122,8 @@ class SmtpConnection {
   SmtpConnection(const asio::any_io_executor& executor, asio::ssl::context& tls, const SmtpSettings& settings)
       : settings_(settings), stream_(executor, tls), timer_(executor) {}
 
+  ~SmtpConnection() { watch_->alive = false; }
+
   bool open() const { return open_; }
   const std::optional<Reply>& auth_failure() const { return auth_failure_; }
 
@@ -376,22 +378,44 @@ class SmtpConnection {
     }
   }
 
-  // The deadline of the current network step: when it fires, the socket is
-  // closed and the pending operation fails.
+  // Every network step has a deadline (settings.timeout from its start). One
+  // watchdog timer per session checks it, re-armed only when it fires, rather
+  // than a timer set and cancelled per step: each of those would be a system
+  // call to reprogram the reactor's timerfd, several per message.
+  struct Watch {
+    std::chrono::steady_clock::time_point deadline;
+    bool busy = false;   // a step is in progress
+    bool armed = false;  // the timer is waiting
+    bool alive = true;   // the session still exists
+  };
+
   void Arm() {
-    timer_.expires_after(settings_.timeout);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        stream_.next_layer().close(ignored);
+    watch_->deadline = std::chrono::steady_clock::now() + settings_.timeout;
+    watch_->busy = true;
+    if (!watch_->armed) StartWatch();
+  }
+  void Disarm() { watch_->busy = false; }
+
+  void StartWatch() {
+    watch_->armed = true;
+    timer_.expires_at(watch_->deadline);
+    timer_.async_wait([this, watch = watch_](const boost::system::error_code& ec) {
+      watch->armed = false;
+      if (ec || !watch->alive || !watch->busy) return;
+      if (std::chrono::steady_clock::now() < watch->deadline) {
+        StartWatch();  // the step in progress started later than the one this was set for
+        return;
       }
+      // Closing the socket makes the pending operation fail.
+      boost::system::error_code ignored;
+      stream_.next_layer().close(ignored);
     });
   }
-  void Disarm() { timer_.cancel(); }
 
   const SmtpSettings& settings_;
   asio::ssl::stream<tcp::socket> stream_;
   asio::steady_timer timer_;
+  std::shared_ptr<Watch> watch_ = std::make_shared<Watch>();
   std::string buffer_;
   size_t scanned_ = 0;  // bytes of buffer_ already returned as lines
   std::vector<std::string> extensions_;

@@ -357,7 +357,7 @@ void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, s
       "UPDATE message_recipients SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
       "due_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE due_at END, "
       "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
-      "WHERE id = ?6 AND status = 'sending'");
+      "WHERE id = ?6 AND status = CASE WHEN ?7 THEN 'sending' ELSE 'queued' END");
   for (const auto& result : finished) {
     update->Reset();
     update->Bind(1, result.status)
@@ -366,6 +366,7 @@ void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, s
         .Bind(4, now_ms)
         .Bind(5, result.retry_at_ms)
         .Bind(6, result.recipient_id)
+        .Bind(7, result.claimed ? 1 : 0)
         .Step();
   }
 }
@@ -425,6 +426,71 @@ std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<
   }
   tx.Commit();
   return claimed;
+}
+
+std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, int max, std::int64_t now_ms,
+                                                     const std::set<std::int64_t>& held) {
+  std::vector<ClaimedDelivery> due;
+  if (max <= 0) return due;
+  auto reader = Reader();
+  Database& db = *reader;
+  // Highest priority first, then oldest due: one index seek per priority present
+  // (SQLite cannot skip-scan the (channel, priority, due_at) index). Rows the
+  // engine holds are still queued, so the query reads past them.
+  auto top = db.Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND channel = ?1");
+  top->Bind(1, lane);
+  if (!top->Step() || top->ColumnIsNull(0)) return due;
+  const auto highest = top->ColumnInt(0);
+  auto pick = db.Cached(
+      "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
+      "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html "
+      "FROM message_recipients r JOIN messages m ON m.id = r.message_id "
+      "WHERE r.status = 'queued' AND r.channel = ?1 AND r.priority = ?2 AND r.due_at <= ?3 "
+      "ORDER BY r.due_at, r.id LIMIT ?4");
+  for (std::int64_t priority = highest; priority >= 0 && static_cast<int>(due.size()) < max; --priority) {
+    pick->Reset();
+    pick->Bind(1, lane).Bind(2, priority).Bind(3, now_ms);
+    pick->Bind(4, static_cast<std::int64_t>(max - static_cast<int>(due.size()) + static_cast<int>(held.size())));
+    while (static_cast<int>(due.size()) < max && pick->Step()) {
+      if (held.contains(pick->ColumnInt(0))) continue;
+      ClaimedDelivery delivery;
+      delivery.recipient = ReadRecipient(*pick);
+      delivery.subject = pick->ColumnText(11);
+      delivery.content = pick->ColumnText(12);
+      delivery.html = pick->ColumnText(13);
+      due.push_back(std::move(delivery));
+    }
+  }
+  return due;
+}
+
+std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
+                                                     const std::vector<std::int64_t>& claims, std::int64_t now_ms) {
+  std::lock_guard lock(worker_mutex_);
+  std::lock_guard turn(write_turn_);
+  Transaction tx(worker_);
+  RecordLocked(finished, now_ms);
+  std::vector<bool> claimed;
+  claimed.reserve(claims.size());
+  auto claim = worker_.Cached(
+      "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
+      "WHERE id = ?2 AND status = 'queued'");
+  for (const auto id : claims) {
+    claim->Reset();
+    claim->Bind(1, now_ms).Bind(2, id).Step();
+    claimed.push_back(worker_.ChangedRows() == 1);
+  }
+  tx.Commit();
+  return claimed;
+}
+
+bool SqliteApiStore::HasOpen(const std::string& lane) {
+  auto reader = Reader();
+  auto query = (*reader).Cached(
+      "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE channel = ?1 AND status IN ('queued', 'sending'))");
+  query->Bind(1, lane);
+  query->Step();
+  return query->ColumnInt(0) != 0;
 }
 
 std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {

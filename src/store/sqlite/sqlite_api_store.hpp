@@ -12,17 +12,18 @@
 #include <vector>
 
 #include "store/api_records.hpp"
+#include "store/message_delivery_store.hpp"
 #include "store/sqlite/database.hpp"
 #include "store/sqlite/write_turn.hpp"
 
 namespace herald::store::sqlite {
 
-class SqliteApiStore {
+class SqliteApiStore final : public MessageDeliveryStore {
  public:
   // Opens (creating if needed) the file and the tables. Throws std::runtime_error
   // naming the file when it cannot.
   explicit SqliteApiStore(const std::string& path);
-  ~SqliteApiStore();
+  ~SqliteApiStore() override;
   SqliteApiStore(const SqliteApiStore&) = delete;
   SqliteApiStore& operator=(const SqliteApiStore&) = delete;
 
@@ -55,9 +56,16 @@ class SqliteApiStore {
   void Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);
   // Rows left "sending" by a process that died: they may have been sent, so they
   // become "unknown", never sent again. Returns how many. Call once at start-up.
-  std::int64_t ResolveAbandoned(std::int64_t now_ms);
+  std::int64_t ResolveAbandoned(std::int64_t now_ms) override;
   // Earliest due time of a queued recipient of the channel, for the worker's sleep.
-  std::optional<std::int64_t> NextDueAt(const std::string& channel);
+  std::optional<std::int64_t> NextDueAt(const std::string& channel) override;
+
+  // --- the delivery engine's message lanes (one per channel) ---
+  std::vector<ClaimedDelivery> TakeDue(const std::string& lane, int max, std::int64_t now_ms,
+                                       const std::set<std::int64_t>& held) override;
+  std::vector<bool> RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
+                                       const std::vector<std::int64_t>& claims, std::int64_t now_ms) override;
+  bool HasOpen(const std::string& lane) override;
   // Recipients per (channel, status), for metrics and health.
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus();
 

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_campaign_store.hpp"
 
+#include <algorithm>
+
 #include <utility>
 
 namespace herald::store::sqlite {
@@ -261,24 +263,27 @@ bool SqliteCampaignStore::DeleteContact(std::int64_t id) {
   return writer_.ChangedRows() > 0;
 }
 
-std::vector<ContactRecord> SqliteCampaignStore::ContactsOf(std::int64_t owner_id,
-                                                           const std::optional<std::vector<std::int64_t>>& ids) {
+std::vector<ContactRecord> SqliteCampaignStore::ContactsOf(std::int64_t owner_id, const std::vector<std::int64_t>& ids) {
   std::lock_guard lock(reader_mutex_);
   std::vector<ContactRecord> out;
-  if (ids) {
-    auto query =
-        reader_.Cached("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE id = ? AND owner_id = ?");
-    for (const auto id : *ids) {
-      query->Reset();
-      query->Bind(1, id).Bind(2, owner_id);
-      if (query->Step()) out.push_back(ReadContact(*query));
-    }
-    return out;
+  auto query = reader_.Cached("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE id = ? AND owner_id = ?");
+  for (const auto id : ids) {
+    query->Reset();
+    query->Bind(1, id).Bind(2, owner_id);
+    if (query->Step()) out.push_back(ReadContact(*query));
   }
-  auto query =
-      reader_.Prepare("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE owner_id = ? ORDER BY id");
-  query.Bind(1, owner_id);
-  while (query.Step()) out.push_back(ReadContact(query));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<ContactRecord> SqliteCampaignStore::ContactsAfter(std::int64_t owner_id, std::int64_t after_id,
+                                                              int limit) {
+  std::lock_guard lock(reader_mutex_);
+  std::vector<ContactRecord> out;
+  auto query = reader_.Cached("SELECT " + std::string(kContactColumns) +
+                              " FROM contacts WHERE owner_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
+  query->Bind(1, owner_id).Bind(2, after_id).Bind(3, limit);
+  while (query->Step()) out.push_back(ReadContact(*query));
   return out;
 }
 

@@ -31,8 +31,11 @@ class SqliteCampaignStore {
   // Replaces every field but id, owner and created_at; false when it does not exist.
   bool UpdateContact(const ContactRecord& contact, std::int64_t now_ms);
   bool DeleteContact(std::int64_t id);
-  // The owner's contacts, by id ascending; only `ids` when given.
-  std::vector<ContactRecord> ContactsOf(std::int64_t owner_id, const std::optional<std::vector<std::int64_t>>& ids);
+  // The owner's contacts among `ids`, by id ascending.
+  std::vector<ContactRecord> ContactsOf(std::int64_t owner_id, const std::vector<std::int64_t>& ids);
+  // Up to `limit` of the owner's contacts with ids above `after_id`, ascending:
+  // a whole list is read a page at a time.
+  std::vector<ContactRecord> ContactsAfter(std::int64_t owner_id, std::int64_t after_id, int limit);
 
   // --- templates ---
   TemplateRecord CreateTemplate(TemplateRecord record, std::int64_t now_ms);

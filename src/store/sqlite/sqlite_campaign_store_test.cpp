@@ -69,12 +69,28 @@ TEST_F(SqliteCampaignStoreTest, AContactWithoutAnyAddressIsRefusedByTheSchema) {
 TEST_F(SqliteCampaignStoreTest, ContactsOfAnOwnerAreScopedAndFilteredById) {
   const auto mine = store_.CreateContacts({Contact(1, "+15551230001"), Contact(1, "+15551230002")}, 100);
   const auto theirs = store_.CreateContacts({Contact(2, "+15551230003")}, 100);
-  EXPECT_EQ(store_.ContactsOf(1, std::nullopt).size(), 2u);
-  EXPECT_EQ(store_.ContactsOf(2, std::nullopt).size(), 1u);
+  EXPECT_EQ(store_.ContactsAfter(1, 0, 100).size(), 2u);
+  EXPECT_EQ(store_.ContactsAfter(2, 0, 100).size(), 1u);
   // Another owner's id is not returned even when asked for.
   const auto some = store_.ContactsOf(1, std::vector<std::int64_t>{mine[1].id, theirs[0].id});
   ASSERT_EQ(some.size(), 1u);
   EXPECT_EQ(some[0].id, mine[1].id);
+}
+
+TEST_F(SqliteCampaignStoreTest, ContactsComeInPagesByIdSoAListIsNeverLoadedWhole) {
+  std::vector<ContactRecord> many;
+  for (int i = 0; i < 25; ++i) many.push_back(Contact(1, "+155512300" + std::to_string(10 + i)));
+  const auto stored = store_.CreateContacts(std::move(many), 100);
+  std::vector<std::int64_t> seen;
+  for (std::int64_t after = 0;;) {
+    const auto page = store_.ContactsAfter(1, after, 10);
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 10u);
+    for (const auto& contact : page) seen.push_back(contact.id);
+    after = page.back().id;
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], stored[i].id);
 }
 
 TEST_F(SqliteCampaignStoreTest, PagesAreNewestFirstAndStableWhileRowsAreAdded) {

@@ -1,0 +1,113 @@
+#include "dispatch/message_lane.hpp"
+
+namespace herald::dispatch {
+namespace {
+
+struct MessageItem final : WorkItem {
+  store::ClaimedDelivery delivery;
+};
+
+std::int64_t RecipientIdOf(const WorkItem& item) { return static_cast<const MessageItem&>(item).delivery.recipient.id; }
+
+std::string DomainOf(const std::string& address) {
+  const auto at = address.rfind('@');
+  return at == std::string::npos ? "herald.invalid" : address.substr(at + 1);
+}
+
+}  // namespace
+
+MessageLane::MessageLane(store::MessageDeliveryStore& store, std::string channel, mime::Mailbox from,
+                         const Clock& clock)
+    : store_(store),
+      channel_(std::move(channel)),
+      from_(std::move(from)),
+      message_id_domain_(DomainOf(from_.address)),
+      clock_(clock) {}
+
+std::vector<std::shared_ptr<WorkItem>> MessageLane::Take(int max) {
+  std::set<std::int64_t> held;
+  {
+    std::lock_guard lock(held_mutex_);
+    held = held_;
+  }
+  auto due = store_.TakeDue(channel_, max, ToUnixMillis(clock_.Now()), held);
+  std::vector<std::shared_ptr<WorkItem>> items;
+  items.reserve(due.size());
+  std::lock_guard lock(held_mutex_);
+  for (auto& delivery : due) {
+    // A row settled and taken again between the copy of `held` and now is skipped.
+    if (!held_.insert(delivery.recipient.id).second) continue;
+    auto item = std::make_shared<MessageItem>();
+    item->delivery_id = "r" + std::to_string(delivery.recipient.id);
+    item->recipient = delivery.recipient.address;
+    item->attempts = delivery.recipient.attempts;
+    item->delivery = std::move(delivery);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+Result<channels::RenderedMessage> MessageLane::Render(WorkItem& work) {
+  const auto& delivery = static_cast<MessageItem&>(work).delivery;
+  channels::RenderedMessage message;
+  message.delivery_id = work.delivery_id;
+  message.channel = delivery.recipient.channel;
+  message.to = delivery.recipient.address;
+  message.subject = delivery.subject;
+  if (delivery.recipient.channel != "email") {
+    message.text = delivery.content;
+    return message;
+  }
+  mime::EmailContent content;
+  content.from = from_;
+  content.to = {{"", delivery.recipient.address}};
+  content.subject = delivery.subject;
+  content.text_body = delivery.content;
+  content.html_body = delivery.html;
+  content.date = clock_.Now();
+  // The same recipient always carries the same Message-ID, so a receiver can
+  // spot a copy sent again after an unknown outcome.
+  content.message_id = mime::MakeMessageId("herald-" + work.delivery_id, message_id_domain_);
+  auto built = mime::BuildMessage(content);
+  if (!built) return Unexpected<Error>(built.error());
+  message.envelope_from = from_.address;
+  message.message_id = content.message_id;
+  message.mime = std::move(built).value();
+  return message;
+}
+
+std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
+                                      std::span<const std::shared_ptr<WorkItem>> claims) {
+  std::vector<store::DeliveryResult> results;
+  results.reserve(finished.size());
+  for (const auto& f : finished) {
+    if (f.kind != Finished::Kind::kSent && f.kind != Finished::Kind::kRenderFailed) continue;
+    store::DeliveryResult result;
+    result.recipient_id = RecipientIdOf(*f.item);
+    result.status = domain::ToString(f.decision.status);
+    result.provider_message_id = f.outcome.provider_message_id;
+    result.detail = f.decision.detail;
+    if (f.decision.status == domain::DeliveryStatus::kQueued) result.retry_at_ms = ToUnixMillis(f.decision.retry_at);
+    result.claimed = f.kind == Finished::Kind::kSent;
+    results.push_back(std::move(result));
+  }
+  std::vector<std::int64_t> ids;
+  ids.reserve(claims.size());
+  for (const auto& item : claims) ids.push_back(RecipientIdOf(*item));
+  return store_.RecordAndClaimMany(results, ids, ToUnixMillis(clock_.Now()));
+}
+
+void MessageLane::Settle(std::span<const Finished> finished) {
+  std::lock_guard lock(held_mutex_);
+  for (const auto& f : finished) held_.erase(RecipientIdOf(*f.item));
+}
+
+std::optional<Clock::TimePoint> MessageLane::NextDue() {
+  const auto due = store_.NextDueAt(channel_);
+  if (!due) return std::nullopt;
+  return FromUnixMillis(*due);
+}
+
+bool MessageLane::HasOpenWork() { return store_.HasOpen(channel_); }
+
+}  // namespace herald::dispatch
