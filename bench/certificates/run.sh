@@ -25,9 +25,9 @@ sink_pid=$!
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 start=$(date +%s.%N)
-"$herald" certificates --csv "$work/students.csv" --events "$work/events.txt" --template "$template" \
+${BENCH_WRAP:-} "$herald" certificates --csv "$work/students.csv" --events "$work/events.txt" --template "$template" \
   --out "$work/out" --data-dir "$work/data" --smtp "smtp://127.0.0.1:$port" --from "Bench <bench@example.org>" \
-  --quiet --json > "$work/summary.json"
+  --quiet --json ${BENCH_HERALD_ARGS:-} > "$work/summary.json"
 end=$(date +%s.%N)
 sent=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent_this_run"])' "$work/summary.json")
 herald_rate=$(/usr/bin/python3 -c "print(round($sent / ($end - $start), 1))")

@@ -39,13 +39,17 @@ Result<void> CertificateComposer::CheckTemplate() const {
   return {};
 }
 
-Result<ComposedCertificate> CertificateComposer::Compose(const store::CertificateDelivery& row) const {
+Result<ComposedCertificate> CertificateComposer::Compose(const store::CertificateDelivery& row,
+                                                        std::optional<std::string> existing_pdf) const {
   const auto variables = VariablesOf(row);
-  auto pdf = RenderPdf(variables, "Certificate " + row.certificate_id + " - " + row.event_name);
-  if (!pdf) return Unexpected<Error>(pdf.error());
-
   ComposedCertificate composed;
-  composed.pdf = std::move(pdf).value();
+  if (existing_pdf) {
+    composed.pdf = std::move(*existing_pdf);
+  } else {
+    auto pdf = RenderPdf(variables, "Certificate " + row.certificate_id + " - " + row.event_name);
+    if (!pdf) return Unexpected<Error>(pdf.error());
+    composed.pdf = std::move(pdf).value();
+  }
   const auto name_part = SlugBase(row.student_name);
   composed.pdf_file_name = (name_part.empty() ? std::string() : name_part + "-") + row.certificate_id + ".pdf";
 

@@ -3,6 +3,7 @@
 // so workers can call it from any thread.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "certificates/pdf_renderer.hpp"
@@ -32,7 +33,10 @@ class CertificateComposer {
   CertificateComposer(CertificateTemplates templates, mime::Mailbox from, const PdfRenderer& renderer,
                       const Clock& clock);
 
-  Result<ComposedCertificate> Compose(const store::CertificateDelivery& row) const;
+  // `existing_pdf`: the certificate rendered by an earlier attempt, attached as it
+  // is instead of rendering again.
+  Result<ComposedCertificate> Compose(const store::CertificateDelivery& row,
+                                      std::optional<std::string> existing_pdf = std::nullopt) const;
   // Renders the SVG for sample values and converts it, to fail fast on a broken template.
   Result<void> CheckTemplate() const;
 

@@ -194,7 +194,9 @@ void AddCertificatesCommand(CLI::App& app, CertificatesArgs& args) {
   cmd->add_option("--queue", args.queue_kind, "embedded (default) or rabbitmq");
   cmd->add_option("--amqp-url", args.amqp_url, "RabbitMQ URL for --queue rabbitmq");
   cmd->add_option("--date", args.date, "Text for {{date}} when the CSV has no date column (default: today)");
-  cmd->add_option("--concurrency", args.concurrency, "Workers (default: one per active event)");
+  cmd->add_option("--concurrency", args.concurrency,
+                  "Certificates rendered at once (default: one per core; at most " +
+                      std::to_string(config::kMaxCertificateConcurrency) + ")");
   cmd->add_flag("--dry-run", args.dry_run, "Validate and show the plan; render and send nothing");
   cmd->add_flag("--json", args.json, "Print the summary as JSON on stdout");
   cmd->add_flag("--everyone-eligible", args.everyone_eligible,
@@ -297,10 +299,9 @@ int RunCertificates(const CertificatesArgs& args) {
     }
 
     dispatch::CertificateDispatcher dispatcher(
-        store, *queue, *transport, runtime.executor(), composer, clock,
+        store, *queue, *transport, runtime, composer, clock,
         {.out_dir = args.out_dir,
-         .concurrency = config.certificates.concurrency,
-         .batch_size = config.certificates.batch_size,
+         .render_threads = config.certificates.concurrency,
          .retry = {.max_attempts = config.retry.max_attempts,
                    .base_delay = std::chrono::milliseconds(config.retry.base_delay_ms),
                    .max_delay = std::chrono::milliseconds(config.retry.max_delay_ms),

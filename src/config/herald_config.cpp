@@ -49,7 +49,6 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"certificates", "outbox_dir", &c.certificates.outbox_dir},
       {"certificates", "date", &c.certificates.date},
       {"certificates", "concurrency", &c.certificates.concurrency},
-      {"certificates", "batch_size", &c.certificates.batch_size},
       {"serve", "listen", &c.serve.listen},
       {"serve", "http_threads", &c.serve.http_threads},
       {"serve", "max_in_flight", &c.serve.max_in_flight},
@@ -124,11 +123,9 @@ Result<void> Validate(const HeraldConfig& c) {
     return fail("retry delays must satisfy 0 <= base_delay_ms <= max_delay_ms");
   }
   if (c.retry.jitter < 0 || c.retry.jitter >= 1) return fail("retry.jitter must be in [0, 1)");
-  if (c.certificates.concurrency < 0 || c.certificates.concurrency > 1024) {
-    return fail("certificates.concurrency must be 0..1024 (0: one worker per event)");
-  }
-  if (c.certificates.batch_size < 1 || c.certificates.batch_size > 1000) {
-    return fail("certificates.batch_size must be 1..1000");
+  if (c.certificates.concurrency < 0 || c.certificates.concurrency > kMaxCertificateConcurrency) {
+    return fail("certificates.concurrency (--concurrency) must be 0 (one per core) to " +
+                std::to_string(kMaxCertificateConcurrency) + ": certificates rendered at once");
   }
   if (c.serve.listen.rfind(':') == std::string::npos) return fail("serve.listen must be HOST:PORT, got \"" + c.serve.listen + "\"");
   if (c.serve.http_threads < 1 || c.serve.http_threads > 64) return fail("serve.http_threads must be 1..64");

@@ -39,14 +39,16 @@ struct RetryConfig {
   double jitter = 0.2;
 };
 
+// Render threads beyond this only add memory: every event shares the pool.
+inline constexpr int kMaxCertificateConcurrency = 64;
+
 struct CertificatesConfig {
   std::string from = "Herald Certificates <certificates@herald.invalid>";
   std::string subject = "Your certificate for {{event_name}}";
   std::string body_file;   // text template; empty: the built-in body
   std::string outbox_dir;  // empty: <data dir>/outbox
   std::string date;        // value of {{date}}; empty: the run's date, e.g. "23 November 2026"
-  int concurrency = 0;     // workers; 0: one per active event
-  int batch_size = 8;      // items taken from a lane at once
+  int concurrency = 0;     // certificates rendered at once; 0: one per core
 };
 
 // `herald serve`: the API, its workers and its providers.

@@ -1,7 +1,7 @@
 // Moves the certificate job through its stages after planning: keeps one queue
 // lane per listed event (removing lanes of scrapped events), hands planned rows to
-// their lanes, and runs the workers that render, send, record and acknowledge.
-// Only this class changes delivery state; transports and the composer just report.
+// their lanes, and delivers them on the delivery engine, one CertificateLane per
+// event with work.
 #pragma once
 
 #include <atomic>
@@ -14,19 +14,14 @@
 
 #include "certificates/certificate_composer.hpp"
 #include "channels/channel.hpp"
+#include "common/io_runtime.hpp"
+#include "dispatch/certificate_lane.hpp"
 #include "common/clock.hpp"
 #include "domain/retry_policy.hpp"
 #include "queue/queue.hpp"
 #include "store/certificate_store.hpp"
 
 namespace herald::dispatch {
-
-std::string CertificateQueueName(const std::string& event_slug);
-
-struct ActiveEvent {
-  std::string name;
-  std::string slug;
-};
 
 struct RemovedEvent {
   std::string slug;
@@ -57,7 +52,7 @@ struct DeliveryRun {
   std::chrono::milliseconds elapsed{0};
 };
 
-// Called from worker threads as each delivery reaches a state; must be thread-safe.
+// Called as each delivery reaches a state; must be thread-safe.
 struct ProgressEvent {
   std::string event_slug;
   domain::DeliveryStatus status;  // kQueued means "will be retried"
@@ -67,18 +62,16 @@ using ProgressCallback = std::function<void(const ProgressEvent&)>;
 
 struct DispatcherOptions {
   std::string out_dir;
-  int concurrency = 0;  // 0: one worker per event with work
-  int batch_size = 8;
+  int render_threads = 0;  // PDFs rendered at once; 0: one per core
   domain::RetryPolicy retry;
-  std::chrono::milliseconds take_wait{250};
+  std::chrono::milliseconds idle_poll{250};  // how often a lane waiting for retries looks again
 };
 
 class CertificateDispatcher {
  public:
-  // Sends run on `executor` (the channel's); the workers wait for them.
+  // Sends go through `transport` on `runtime`'s I/O thread; every event's lane shares it.
   CertificateDispatcher(store::CertificateStore& store, queue::Queue& queue, channels::Channel& transport,
-                        boost::asio::any_io_executor executor,
-                        const certificates::CertificateComposer& composer, const Clock& clock,
+                        IoRuntime& runtime, const certificates::CertificateComposer& composer, const Clock& clock,
                         DispatcherOptions options);
 
   LaneSync SyncLanes(const std::vector<ActiveEvent>& active);
@@ -86,17 +79,17 @@ class CertificateDispatcher {
   // not yet handed to its lane. Returns {new rows, published items}.
   std::pair<std::int64_t, std::int64_t> Enqueue(const std::vector<store::CertificateDelivery>& planned,
                                                 const std::vector<ActiveEvent>& active);
-  // Runs workers until every active event has no open delivery, or stop is set.
+  // Delivers every active event's open work on the delivery engine until none
+  // is left, or stop is set. Throws std::runtime_error when the store or the
+  // queue stays unreachable.
   DeliveryRun Deliver(const std::vector<ActiveEvent>& active, const std::string& run_id,
                       const std::atomic<bool>& stop, const ProgressCallback& progress);
 
  private:
-  class Worker;
-
   store::CertificateStore& store_;
   queue::Queue& queue_;
   channels::Channel& transport_;
-  boost::asio::any_io_executor executor_;
+  IoRuntime& runtime_;
   const certificates::CertificateComposer& composer_;
   const Clock& clock_;
   DispatcherOptions options_;

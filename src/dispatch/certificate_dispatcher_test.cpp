@@ -87,15 +87,13 @@ class CertificateDispatcherTest : public ::testing::Test {
                   mime::Mailbox{"Events", "events@example.org"}, renderer_, clock_) {}
 
   CertificateDispatcher MakeDispatcher(int max_attempts = 3) {
-    return CertificateDispatcher(store_, queue_, transport_, runtime_.executor(), composer_, clock_,
+    return CertificateDispatcher(store_, queue_, transport_, runtime_, composer_, clock_,
                                  {.out_dir = dir_.path() + "/out",
-                                  .concurrency = 0,
-                                  .batch_size = 4,
                                   .retry = {.max_attempts = max_attempts,
                                             .base_delay = std::chrono::milliseconds(0),
                                             .max_delay = std::chrono::milliseconds(0),
                                             .jitter = 0},
-                                  .take_wait = std::chrono::milliseconds(20)});
+                                  .idle_poll = std::chrono::milliseconds(20)});
   }
 
   std::vector<store::CertificateDelivery> Plan(const std::string& slug, int count) {
@@ -173,17 +171,35 @@ TEST_F(CertificateDispatcherTest, TransientFailuresRetryThenSucceed) {
   EXPECT_EQ(transport_.SendsTo(plan[0].email), 3);
   EXPECT_EQ(store_.Get(plan[0].id)->attempts, 3);
   EXPECT_EQ(store_.Get(plan[0].id)->status, DeliveryStatus::kSent);
+  // Each certificate was rendered once: the retries attached the PDF saved by the first attempt.
+  EXPECT_EQ(run.per_event.at("a").rendered, 2);
+}
+
+TEST_F(CertificateDispatcherTest, ADeliveryThatCannotBeRenderedFailsWithItsReasonAndTheEventGoesOn) {
+  auto dispatcher = MakeDispatcher();
+  const std::vector<ActiveEvent> active{{"Event a", "a"}};
+  dispatcher.SyncLanes(active);
+  auto plan = Plan("a", 3);
+  plan[1].email = "bad\r\nBcc: x@example.org";  // a header the MIME writer refuses
+  dispatcher.Enqueue(plan, active);
+  const auto run = RunAll(dispatcher, active);
+  EXPECT_EQ(run.per_event.at("a").sent, 2);
+  EXPECT_EQ(run.per_event.at("a").failed, 1);
+  const auto stored = store_.Get(plan[1].id);
+  EXPECT_EQ(stored->status, DeliveryStatus::kFailed);
+  EXPECT_EQ(stored->last_error.rfind("render: ", 0), 0u) << stored->last_error;
+  EXPECT_EQ(stored->attempts, 0);  // never claimed, never sent
+  EXPECT_EQ(queue_.Depth(CertificateQueueName("a")), 0);
 }
 
 TEST_F(CertificateDispatcherTest, ARetryWaitsForItsBackoffOnTheInjectedClock) {
-  auto dispatcher = CertificateDispatcher(store_, queue_, transport_, runtime_.executor(), composer_, clock_,
+  auto dispatcher = CertificateDispatcher(store_, queue_, transport_, runtime_, composer_, clock_,
                                           {.out_dir = dir_.path() + "/out",
-                                           .batch_size = 4,
                                            .retry = {.max_attempts = 3,
                                                      .base_delay = std::chrono::milliseconds(60000),
                                                      .max_delay = std::chrono::milliseconds(600000),
                                                      .jitter = 0},
-                                           .take_wait = std::chrono::milliseconds(20)});
+                                           .idle_poll = std::chrono::milliseconds(20)});
   const std::vector<ActiveEvent> active{{"Event a", "a"}};
   dispatcher.SyncLanes(active);
   const auto plan = Plan("a", 1);

@@ -110,13 +110,23 @@ struct DeliveryEngine::Metrics {
   metrics::HistogramFamily& send_seconds;
 };
 
+// The in-flight budget of one channel, shared by every lane that sends through
+// it: the bound on unknown outcomes after a crash is per channel, however many
+// lanes (events, message channels) feed it. I/O thread only.
+struct DeliveryEngine::ChannelShare {
+  int limit = 1;
+  int in_flight = 0;
+  std::vector<LaneRunner*> lanes;
+};
+
 class DeliveryEngine::LaneRunner {
  public:
-  LaneRunner(DeliveryEngine& engine, Lane& lane, channels::Channel& channel, LaneOptions options)
+  LaneRunner(DeliveryEngine& engine, Lane& lane, channels::Channel& channel, ChannelShare& share, LaneOptions options)
       : finished_future(done.get_future().share()),
         engine_(engine),
         lane_(lane),
         channel_(channel),
+        share_(share),
         options_(std::move(options)),
         signal_(engine.runtime_.executor()),
         random_(std::random_device{}()) {
@@ -132,9 +142,10 @@ class DeliveryEngine::LaneRunner {
   const std::string& name() const { return lane_.Name(); }
 
   awaitable<void> Run(bool until_done, std::chrono::milliseconds give_up_after) {
+    until_done_ = until_done;
     auto last_progress = SteadyNow();
     while (true) {
-      const bool stopping = engine_.stopping_.load();
+      const bool stopping = engine_.stopping_.load() || !failure_.empty();
       if (!stopping) MaybeTake();
       if (!finished_.empty() || (!stopping && Claimable() > 0)) {
         if (SteadyNow() >= retry_commit_at_) {
@@ -177,6 +188,9 @@ class DeliveryEngine::LaneRunner {
     asio::post(engine_.runtime_.executor(), [this] { signal_.Notify(); });
   }
 
+  // Why a batch run gave the lane up, or empty. Read after the lane ended.
+  const std::string& failure() const { return failure_; }
+
   LaneStats Stats() const { return {in_flight_stat_.load(), claimed_stat_.load(), recorded_stat_.load()}; }
 
   std::promise<void> done;
@@ -194,7 +208,14 @@ class DeliveryEngine::LaneRunner {
     if (ready_.empty()) return 0;
     int freed = 0;
     for (const auto& f : finished_) freed += f.kind == Finished::Kind::kSent ? 1 : 0;
-    int n = std::min(static_cast<int>(ready_.size()), max_in_flight_ - (in_flight_ - freed));
+    return ClaimsFor(freed);
+  }
+
+  // Free slots once `freed` of this lane's sends are recorded: the lane's own
+  // limit, the channel's budget shared with other lanes, and the shaping rule.
+  int ClaimsFor(int freed) {
+    int n = std::min({static_cast<int>(ready_.size()), max_in_flight_ - (in_flight_ - freed),
+                      share_.limit - (share_.in_flight - freed)});
     if (n > 0 && options_.shaper) n = std::min(n, options_.shaper->Available(engine_.clock_.Now()));
     return std::max(0, n);
   }
@@ -248,7 +269,9 @@ class DeliveryEngine::LaneRunner {
       // The store or broker is unreachable: look again shortly, keep what is in flight.
       spdlog::error("lane={} cannot take work: {}", name(), e.what());
       failed = true;
+      Failed(e.what());
     }
+    if (!failed) consecutive_failures_ = 0;
     taking_ = false;
     const auto now = SteadyNow();
     if (failed) {
@@ -356,12 +379,11 @@ class DeliveryEngine::LaneRunner {
     batch.swap(finished_);
     int freed = 0;
     for (const auto& f : batch) freed += f.kind == Finished::Kind::kSent ? 1 : 0;
-    int n = 0;
-    if (!stopping && !ready_.empty()) {
-      n = std::min(static_cast<int>(ready_.size()), max_in_flight_ - (in_flight_ - freed));
-      if (n > 0 && options_.shaper) n = std::min(n, options_.shaper->Available(engine_.clock_.Now()));
-      n = std::max(0, n);
-    }
+    const int n = stopping ? 0 : ClaimsFor(freed);
+    // The slots are taken now, before the commit: lanes sharing the channel
+    // must not count them as free while this transaction runs.
+    in_flight_ += n;
+    share_.in_flight += n;
     std::vector<Ready> claiming;
     std::vector<std::shared_ptr<WorkItem>> claims;
     for (int i = 0; i < n; ++i) {
@@ -388,21 +410,24 @@ class DeliveryEngine::LaneRunner {
       // Nothing of the transaction happened: keep the outcomes for the next
       // commit and the rendered items for the next claim.
       for (auto it = claiming.rbegin(); it != claiming.rend(); ++it) ready_.push_front(std::move(*it));
+      ReleaseSlots(n);
       if (stopping && ++failed_commits_while_stopping_ >= 3) {
         // Their rows stay "sending": the next start reports them unknown, never resends them.
         spdlog::error("lane={} cannot record {} outcome(s) while stopping: {}; the next start reports them as unknown",
                       name(), batch.size(), e.what());
-        in_flight_ -= freed;
+        ReleaseSlots(freed);
         co_return;
       }
       spdlog::error("lane={} cannot record {} outcome(s) and claim {}: {}; trying again", name(), batch.size(),
                     claims.size(), e.what());
+      Failed(e.what());
       for (auto& f : batch) finished_.push_back(std::move(f));
       retry_commit_at_ = SteadyNow() + std::chrono::milliseconds(500);
       co_return;
     }
+    consecutive_failures_ = 0;
     if (n > 0 && options_.shaper) options_.shaper->Consume(static_cast<int>(claims.size()), engine_.clock_.Now());
-    in_flight_ -= freed;
+    ReleaseSlots(freed);
     recorded_stat_ += static_cast<std::int64_t>(batch.size());
     Observe(batch);
     if (!settle_failure.empty()) {
@@ -421,7 +446,7 @@ class DeliveryEngine::LaneRunner {
         finished_.push_back(std::move(skipped));
       }
     }
-    in_flight_ += static_cast<int>(to_send.size());
+    ReleaseSlots(n - static_cast<int>(to_send.size()));  // claims the store refused
     claimed_stat_ += static_cast<std::int64_t>(to_send.size());
     in_flight_stat_ = in_flight_;
     if (engine_.metrics_ && !to_send.empty()) {
@@ -480,6 +505,25 @@ class DeliveryEngine::LaneRunner {
     signal_.Notify();
   }
 
+  // A batch run gives up on a lane whose store or queue keeps failing (a
+  // server ends it by stopping; it keeps trying until then).
+  void Failed(const std::string& reason) {
+    if (until_done_ && ++consecutive_failures_ >= kFailuresBeforeGivingUp && failure_.empty()) {
+      failure_ = "lane " + name() + ": " + reason;
+    }
+  }
+
+  void ReleaseSlots(int freed) {
+    if (freed == 0) return;
+    in_flight_ -= freed;
+    share_.in_flight -= freed;
+    in_flight_stat_ = in_flight_;
+    // Lanes waiting for the channel may claim now.
+    for (auto* other : share_.lanes) {
+      if (other != this) other->signal_.Notify();
+    }
+  }
+
   // Stopping: rendered items that were never claimed go back untouched.
   awaitable<void> Release() {
     if (ready_.empty()) co_return;
@@ -501,6 +545,7 @@ class DeliveryEngine::LaneRunner {
   DeliveryEngine& engine_;
   Lane& lane_;
   channels::Channel& channel_;
+  ChannelShare& share_;
   const LaneOptions options_;
   int max_in_flight_ = 1;
   int max_batch_ = 1;
@@ -519,6 +564,10 @@ class DeliveryEngine::LaneRunner {
   SteadyTime next_take_at_{};
   SteadyTime retry_commit_at_{};
   int failed_commits_while_stopping_ = 0;
+  static constexpr int kFailuresBeforeGivingUp = 20;  // about 10 s of retries
+  int consecutive_failures_ = 0;
+  bool until_done_ = false;
+  std::string failure_;
   std::mt19937_64 random_;
 
   std::atomic<std::int64_t> in_flight_stat_{0};
@@ -553,7 +602,13 @@ DeliveryEngine::~DeliveryEngine() {
 
 void DeliveryEngine::AddLane(Lane& lane, channels::Channel& channel, LaneOptions options) {
   if (started_) throw std::logic_error("DeliveryEngine::AddLane after the engine started");
-  lanes_.push_back(std::make_unique<LaneRunner>(*this, lane, channel, std::move(options)));
+  auto& share = shares_[&channel];
+  if (!share) {
+    share = std::make_unique<ChannelShare>();
+    share->limit = std::max(1, channel.Limits().max_in_flight);
+  }
+  lanes_.push_back(std::make_unique<LaneRunner>(*this, lane, channel, *share, std::move(options)));
+  share->lanes.push_back(lanes_.back().get());
 }
 
 void DeliveryEngine::SetObserver(RecordObserver observer) { observer_ = std::move(observer); }
@@ -578,16 +633,21 @@ void DeliveryEngine::Launch(bool until_done, std::chrono::milliseconds give_up_a
 
 void DeliveryEngine::Start() { Launch(false, std::chrono::milliseconds::max()); }
 
-void DeliveryEngine::RunUntilDone(const std::atomic<bool>& stop, std::chrono::milliseconds give_up_after) {
+std::optional<std::string> DeliveryEngine::RunUntilDone(const std::atomic<bool>& stop,
+                                                        std::chrono::milliseconds give_up_after) {
+  if (stop.load()) stopping_ = true;  // stopped before it began: claim nothing
   Launch(true, give_up_after);
+  std::optional<std::string> failure;
   for (auto& runner : lanes_) {
     while (runner->finished_future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
       if (stop.load() && !stopping_.exchange(true)) {
         for (auto& other : lanes_) other->Notify();
       }
     }
+    if (!failure && !runner->failure().empty()) failure = runner->failure();
   }
   stopping_ = true;
+  return failure;
 }
 
 void DeliveryEngine::Wake(const std::string& lane) {

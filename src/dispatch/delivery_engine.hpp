@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,7 @@ class DeliveryEngine {
   DeliveryEngine& operator=(const DeliveryEngine&) = delete;
 
   // Before Start or Run. The lane and the channel must outlive the engine's run.
+  // Lanes on the same channel share its in-flight limit.
   void AddLane(Lane& lane, channels::Channel& channel, LaneOptions options);
   void SetObserver(RecordObserver observer);
 
@@ -73,7 +75,8 @@ class DeliveryEngine {
   void Start();
   // Serves every lane until none has open work (a lane whose open work stays out
   // of reach for `give_up_after` ends too) or `stop` is set; then like Stop.
-  void RunUntilDone(const std::atomic<bool>& stop, std::chrono::milliseconds give_up_after);
+  // Returns why a lane was given up when its store or queue kept failing.
+  std::optional<std::string> RunUntilDone(const std::atomic<bool>& stop, std::chrono::milliseconds give_up_after);
   // New work was stored for the lane: look now rather than at the next poll. Any thread.
   void Wake(const std::string& lane);
   // Stops taking work; sends in flight finish (within their deadline) and are
@@ -91,6 +94,7 @@ class DeliveryEngine {
 
  private:
   class LaneRunner;
+  struct ChannelShare;
   void Launch(bool until_done, std::chrono::milliseconds give_up_after);
 
   IoRuntime& runtime_;
@@ -99,6 +103,7 @@ class DeliveryEngine {
   RecordObserver observer_;
   struct Metrics;
   std::unique_ptr<Metrics> metrics_;
+  std::map<const channels::Channel*, std::unique_ptr<ChannelShare>> shares_;
   std::vector<std::unique_ptr<LaneRunner>> lanes_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;

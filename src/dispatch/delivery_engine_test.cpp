@@ -297,6 +297,21 @@ TEST_F(DeliveryEngineTest, DeliversEveryItemOnceWithinTheInFlightLimitInBatchedC
   EXPECT_NE(text.find("delivery_claimed_total{lane=\"memory\"} 2000"), std::string::npos) << text;
 }
 
+TEST_F(DeliveryEngineTest, LanesOnOneChannelShareItsInFlightLimit) {
+  MemoryLane first(clock_, 300);
+  MemoryLane second(clock_, 300);
+  ScriptedChannel channel({.max_in_flight = 6, .max_batch = 2}, milliseconds(1));
+  DeliveryEngine engine(runtime_, clock_, {.render_threads = 2});
+  engine.AddLane(first, channel, Options());
+  engine.AddLane(second, channel, Options());
+  RunAll(engine);
+  EXPECT_EQ(first.Counts()[DeliveryStatus::kSent], 300);
+  EXPECT_EQ(second.Counts()[DeliveryStatus::kSent], 300);
+  // Both lanes had work at once, yet the channel never held more than its limit.
+  EXPECT_LE(channel.max_holding(), 6);
+  EXPECT_EQ(channel.TotalSends(), 600);
+}
+
 TEST_F(DeliveryEngineTest, RetryableOutcomesWaitForTheirBackoffThenDieAtTheCap) {
   MemoryLane lane(clock_, 3);
   ScriptedChannel channel({.max_in_flight = 4, .max_batch = 1});

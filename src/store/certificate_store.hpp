@@ -69,12 +69,11 @@ class CertificateStore {
   virtual std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) = 0;
 
   virtual void Record(const std::vector<DeliveryUpdate>& updates) = 0;
-  // Records the previous send's outcome and claims the next delivery (queued ->
-  // sending for this run, one more attempt; false if it is not queued) in one
-  // transaction: one fsync per message while keeping at most one send per worker
-  // in the "sending" (unknown after a crash) state. claim_id empty: record only.
-  virtual bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
-                              const std::string& run_id) = 0;
+  // Records outcomes and claims deliveries (queued -> sending for this run, one
+  // more attempt) in one transaction: the delivery engine's group commit. Returns,
+  // per claim, whether it was still queued.
+  virtual std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
+                                           const std::string& run_id) = 0;
   // Rows left in `sending` by an earlier run that died: their outcome is unknown.
   // Marks them unknown and returns them.
   virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) = 0;

@@ -153,28 +153,28 @@ std::vector<CertificateDelivery> SqliteCertificateStore::GetMany(const std::vect
 }
 
 bool SqliteCertificateStore::ClaimLocked(const std::string& id, const std::string& run_id, std::int64_t now) {
-  auto claim = db_.Prepare(
+  auto claim = db_.Cached(
       "UPDATE certificate_deliveries SET status = 'sending', run_id = ?, attempts = attempts + 1, updated_at = ? "
       "WHERE id = ? AND status = 'queued'");
-  claim.Bind(1, run_id).Bind(2, now).Bind(3, id);
-  claim.Step();
+  claim->Bind(1, run_id).Bind(2, now).Bind(3, id);
+  claim->Step();
   return db_.ChangedRows() == 1;
 }
 
 void SqliteCertificateStore::RecordLocked(const std::vector<DeliveryUpdate>& updates, std::int64_t now) {
-  auto update = db_.Prepare(
+  auto update = db_.Cached(
       "UPDATE certificate_deliveries SET status = ?, last_error = ?, "
       "provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, "
       "message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, "
       "pdf_path = CASE WHEN ? = '' THEN pdf_path ELSE ? END, updated_at = ? WHERE id = ?");
   for (const auto& u : updates) {
-    update.Bind(1, ToString(u.status)).Bind(2, u.detail);
-    update.Bind(3, u.provider_id).Bind(4, u.provider_id);
-    update.Bind(5, u.message_id).Bind(6, u.message_id);
-    update.Bind(7, u.pdf_path).Bind(8, u.pdf_path);
-    update.Bind(9, now).Bind(10, u.id);
-    update.Step();
-    update.Reset();
+    update->Reset();
+    update->Bind(1, domain::ToString(u.status)).Bind(2, u.detail);
+    update->Bind(3, u.provider_id).Bind(4, u.provider_id);
+    update->Bind(5, u.message_id).Bind(6, u.message_id);
+    update->Bind(7, u.pdf_path).Bind(8, u.pdf_path);
+    update->Bind(9, now).Bind(10, u.id);
+    update->Step();
   }
 }
 
@@ -185,13 +185,16 @@ void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) 
   tx.Commit();
 }
 
-bool SqliteCertificateStore::RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
-                                            const std::string& run_id) {
+std::vector<bool> SqliteCertificateStore::RecordAndClaim(const std::vector<DeliveryUpdate>& updates,
+                                                         const std::vector<std::string>& claim_ids,
+                                                         const std::string& run_id) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
   const auto now = NowMs();
   RecordLocked(updates, now);
-  const bool claimed = !claim_id.empty() && ClaimLocked(claim_id, run_id, now);
+  std::vector<bool> claimed;
+  claimed.reserve(claim_ids.size());
+  for (const auto& id : claim_ids) claimed.push_back(ClaimLocked(id, run_id, now));
   tx.Commit();
   return claimed;
 }

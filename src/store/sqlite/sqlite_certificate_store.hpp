@@ -23,8 +23,8 @@ class SqliteCertificateStore final : public CertificateStore {
   std::optional<CertificateDelivery> Get(const std::string& id) override;
   std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
   void Record(const std::vector<DeliveryUpdate>& updates) override;
-  bool RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::string& claim_id,
-                      const std::string& run_id) override;
+  std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
+                                           const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) override;
   std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
   std::map<std::string, StatusCounts> CountByEvent() override;

@@ -42,29 +42,41 @@ TEST_F(SqliteCertificateStoreTest, InsertNewKeepsExistingRowsAndTheirState) {
 TEST_F(SqliteCertificateStoreTest, ClaimMovesOnlyQueuedRowsAndCountsAttempts) {
   SqliteCertificateStore store(path_, clock_);
   store.InsertNew({Row("a"), Row("b")});
-  EXPECT_TRUE(store.RecordAndClaim({}, "a", "run1"));
-  EXPECT_TRUE(store.RecordAndClaim({}, "b", "run1"));
-  EXPECT_FALSE(store.RecordAndClaim({}, "a", "run1"));
+  EXPECT_TRUE(store.RecordAndClaim({}, {"a"}, "run1")[0]);
+  EXPECT_TRUE(store.RecordAndClaim({}, {"b"}, "run1")[0]);
+  EXPECT_FALSE(store.RecordAndClaim({}, {"a"}, "run1")[0]);
   EXPECT_EQ(store.Get("a")->attempts, 1);
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSending);
+}
+
+TEST_F(SqliteCertificateStoreTest, OneTransactionClaimsManyAndSaysWhichWereStillQueued) {
+  SqliteCertificateStore store(path_, clock_);
+  store.InsertNew({Row("a"), Row("b"), Row("c")});
+  store.CancelEvent("ai-ml", "test");
+  store.InsertNew({Row("d"), Row("e")});
+  store.ReviveCancelled({"b"});
+  EXPECT_EQ(store.RecordAndClaim({}, {"a", "b", "d", "e", "e"}, "run1"),
+            (std::vector<bool>{false, true, true, true, false}));
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kCancelled);
+  EXPECT_EQ(store.Get("e")->attempts, 1);
 }
 
 TEST_F(SqliteCertificateStoreTest, RecordAndClaimDoBothInOneStep) {
   SqliteCertificateStore store(path_, clock_);
   store.InsertNew({Row("a"), Row("b")});
-  ASSERT_TRUE(store.RecordAndClaim({}, "a", "run1"));
-  EXPECT_TRUE(store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q"}}, "b", "run1"));
+  ASSERT_TRUE(store.RecordAndClaim({}, {"a"}, "run1")[0]);
+  EXPECT_TRUE(store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q"}}, {"b"}, "run1")[0]);
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
   EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSending);
-  EXPECT_FALSE(store.RecordAndClaim({}, "a", "run1"));  // already final
+  EXPECT_FALSE(store.RecordAndClaim({}, {"a"}, "run1")[0]);  // already final
 }
 
 TEST_F(SqliteCertificateStoreTest, SendingRowsOfADeadRunBecomeUnknownAfterReopen) {
   {
     SqliteCertificateStore store(path_, clock_);
     store.InsertNew({Row("a"), Row("b"), Row("c")});
-    store.RecordAndClaim({}, "a", "dead-run");
-    store.RecordAndClaim({}, "b", "dead-run");
+    store.RecordAndClaim({}, {"a"}, "dead-run")[0];
+    store.RecordAndClaim({}, {"b"}, "dead-run")[0];
     store.Record({{.id = "b", .status = DeliveryStatus::kSent}});
   }
   SqliteCertificateStore reopened(path_, clock_);
@@ -80,7 +92,7 @@ TEST_F(SqliteCertificateStoreTest, SendingRowsOfADeadRunBecomeUnknownAfterReopen
 TEST_F(SqliteCertificateStoreTest, RowsClaimedByTheCurrentRunAreNotAbandoned) {
   SqliteCertificateStore store(path_, clock_);
   store.InsertNew({Row("a")});
-  store.RecordAndClaim({}, "a", "run1");
+  store.RecordAndClaim({}, {"a"}, "run1")[0];
   EXPECT_TRUE(store.ResolveAbandoned("run1").empty());
 }
 
