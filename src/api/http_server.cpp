@@ -64,7 +64,7 @@ class ApiServer::Impl {
     }
   }
 
-  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer) {
+  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer) {
     pacing_ = std::make_unique<PacingRoutes>(context_, store, pacer);
   }
 
@@ -128,7 +128,7 @@ ApiServer::ApiServer(store::sqlite::SqliteApiStore& store, MessageIntake& intake
 
 ApiServer::~ApiServer() = default;
 
-void ApiServer::AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer) {
+void ApiServer::AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer) {
   impl_->AddPacing(store, pacer);
 }
 void ApiServer::AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake) {

@@ -52,7 +52,7 @@ class ApiServer {
   ApiServer& operator=(const ApiServer&) = delete;
 
   // Also serves the paced sender's routes (seed 001); call before Start().
-  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer);
+  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer);
   // Also serves contacts, templates and campaigns (seeds 002, 003); campaign
   // sends go through `intake`. Call before Start().
   void AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake);

@@ -15,7 +15,7 @@
 #include "api/openapi_document.hpp"
 #include "channels/mock/mock_channel.hpp"
 #include "common/io_runtime.hpp"
-#include "dispatch/pacer.hpp"
+#include "dispatch/pacing_rule.hpp"
 #include "store/sqlite/sqlite_campaign_store.hpp"
 #include "store/sqlite/sqlite_pacing_store.hpp"
 #include "tests/support/http_client.hpp"
@@ -68,8 +68,7 @@ class OpenApiDocumentTest : public ::testing::Test {
     store_ = std::make_unique<store::sqlite::SqliteApiStore>(db);
     pacing_store_ = std::make_unique<store::sqlite::SqlitePacingStore>(db);
     campaign_store_ = std::make_unique<store::sqlite::SqliteCampaignStore>(db);
-    pacer_ = std::make_unique<dispatch::Pacer>(*pacing_store_, channel_, runtime_.executor(), clock_,
-                                               dispatch::PacerSettings{});
+    pacer_ = std::make_unique<dispatch::PacingRule>(*pacing_store_, clock_, dispatch::PacerSettings{});
     intake_ = std::make_unique<MessageIntake>(*store_, clock_, [](const auto&) {});
     ApiServerSettings settings;
     settings.port = testing::FreePort();
@@ -110,7 +109,7 @@ class OpenApiDocumentTest : public ::testing::Test {
   std::unique_ptr<store::sqlite::SqliteApiStore> store_;
   std::unique_ptr<store::sqlite::SqlitePacingStore> pacing_store_;
   std::unique_ptr<store::sqlite::SqliteCampaignStore> campaign_store_;
-  std::unique_ptr<dispatch::Pacer> pacer_;
+  std::unique_ptr<dispatch::PacingRule> pacer_;
   std::unique_ptr<MessageIntake> intake_;
   std::unique_ptr<ApiServer> server_;
   int port_ = 0;

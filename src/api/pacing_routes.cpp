@@ -62,7 +62,7 @@ json StatusToJson(const dispatch::PacerStatus& status) {
 
 class PacingRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer)
+  Impl(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer)
       : context_(context), store_(store), pacer_(pacer) {}
 
   void Add(Router& router) {
@@ -126,6 +126,7 @@ class PacingRoutes::Impl {
     if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
     context_.Offload(req, route, caller, [this, req, route, message = std::get<NewPacedMessage>(parsed)](const Caller* c) {
       const auto stored = store_.Enqueue({message}, context_.NowMs());
+      pacer_.Changed();
       context_.RespondJson(req, route, 201, PacedToJson(stored.at(0)), c);
     });
   }
@@ -163,6 +164,7 @@ class PacingRoutes::Impl {
                      [this, req, route, messages = std::move(messages), rejected = std::move(rejected)](const Caller* c) {
                        json ids = json::array();
                        const auto stored = store_.Enqueue(messages, context_.NowMs());
+                       pacer_.Changed();
                        for (const auto& m : stored) ids.push_back(m.id);
                        context_.RespondJson(req, route, 201,
                                             json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", ids}}, c);
@@ -199,10 +201,10 @@ class PacingRoutes::Impl {
 
   ApiContext& context_;
   store::sqlite::SqlitePacingStore& store_;
-  dispatch::Pacer& pacer_;
+  dispatch::PacingRule& pacer_;
 };
 
-PacingRoutes::PacingRoutes(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::Pacer& pacer)
+PacingRoutes::PacingRoutes(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer)
     : impl_(std::make_unique<Impl>(context, store, pacer)) {}
 
 PacingRoutes::~PacingRoutes() = default;

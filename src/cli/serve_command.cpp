@@ -18,7 +18,8 @@
 #include "config/herald_config.hpp"
 #include "dispatch/delivery_engine.hpp"
 #include "dispatch/message_lane.hpp"
-#include "dispatch/pacer.hpp"
+#include "dispatch/paced_lane.hpp"
+#include "dispatch/pacing_rule.hpp"
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
 #include "store/sqlite/sqlite_api_store.hpp"
@@ -136,8 +137,20 @@ int RunServe(const ServeArgs& args) {
     auto messaging = MakeMessagingChannel(config.serve, http);
     ServeMetrics metrics(store);
 
-    // One engine delivers every lane: a lane per channel (seed 004's routing).
+    // Seed 001's paced sender: its own table in herald.db, the same SMS provider,
+    // a lane whose shaping rule releases N messages per interval.
+    store::sqlite::SqlitePacingStore pacing_store(db_path);
+    dispatch::PacingRule pacer(pacing_store, clock,
+                               {.batch_size = config.serve.pacer_batch_size,
+                                .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
+                                .max_attempts = config.serve.pacer_max_attempts});
+    pacer.Recover();
+    dispatch::PacedLane paced_lane(pacing_store, pacer, clock);
+
+    // One engine delivers every lane: a lane per channel (seed 004's routing) and the paced lane.
     dispatch::DeliveryEngine engine(runtime, clock, {}, &metrics.registry);
+    engine.AddLane(paced_lane, *messaging, paced_lane.Options());
+    pacer.SetOnChange([&engine] { engine.Wake(dispatch::kPacedLane); });
     std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
     dispatch::LaneOptions lane_options;
     lane_options.retry = {.max_attempts = config.serve.max_attempts,
@@ -153,21 +166,15 @@ int RunServe(const ServeArgs& args) {
       for (const auto& f : finished) {
         if (f.kind != dispatch::Finished::Kind::kSent && f.kind != dispatch::Finished::Kind::kRenderFailed) continue;
         const char* status = domain::ToString(f.decision.status);
+        if (lane == dispatch::kPacedLane) {
+          metrics.paced_processed.WithLabels({status}).Increment();
+          continue;
+        }
         metrics.messages_processed.WithLabels({lane, status}).Increment();
         if (lane == "email") metrics.email_jobs.WithLabels({status}).Increment();
         metrics.processing_seconds.WithLabels({lane}).Observe(std::chrono::duration<double>(f.send_time).count());
       }
     });
-
-    // Seed 001's paced sender: its own tables in herald.db, the same SMS provider.
-    store::sqlite::SqlitePacingStore pacing_store(db_path);
-    dispatch::Pacer pacer(pacing_store, *messaging, runtime.executor(), clock,
-                          {.batch_size = config.serve.pacer_batch_size,
-                           .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
-                           .max_attempts = config.serve.pacer_max_attempts},
-                          [&metrics](const std::string& status) {
-                            metrics.paced_processed.WithLabels({status}).Increment();
-                          });
 
     api::MessageIntake intake(store, clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
       std::set<std::string> channels;
@@ -224,8 +231,12 @@ int RunServe(const ServeArgs& args) {
     if (abandoned > 0) {
       spdlog::warn("{} send(s) were interrupted by the previous stop; recorded as unknown, not resent", abandoned);
     }
+    const auto abandoned_paced = pacing_store.ResolveAbandoned(ToUnixMillis(clock.Now()));
+    if (abandoned_paced > 0) {
+      spdlog::warn("pacer: {} paced send(s) were interrupted by the previous stop; recorded as unknown, not resent",
+                   abandoned_paced);
+    }
     engine.Start();
-    pacer.Start();
     server.Start();
     spdlog::info("listening on http://{}:{} data_dir={} email={} messaging={}", host, port, config.data.dir,
                  email_description, messaging_description);
@@ -236,7 +247,6 @@ int RunServe(const ServeArgs& args) {
     server.Stop();
     intake.Stop();
     engine.Stop();
-    pacer.Stop();
     spdlog::info("stopped; queued work stays in {}", db_path);
     return kExitOk;
   } catch (const InputError& e) {

@@ -155,6 +155,7 @@ class DeliveryEngine::LaneRunner {
         }
       }
       const bool busy = taking_ || rendering_ > 0 || in_flight_ > 0 || !finished_.empty();
+      if (!stopping && !ready_.empty() && finished_.empty() && Shaped()) co_await Release();
       if (stopping && !busy) {
         co_await Release();
         co_return;
@@ -233,7 +234,7 @@ class DeliveryEngine::LaneRunner {
     // render or take wakes the loop by itself.
     if (TakeWanted() > 0 && next_take_at_ > now && next_take_at_ < wake) wake = next_take_at_;
     if (retry_commit_at_ > now && retry_commit_at_ < wake) wake = retry_commit_at_;
-    if (!ready_.empty() && options_.shaper && in_flight_ < max_in_flight_) {
+    if (Shaped()) {
       const auto shaped = ToSteady(options_.shaper->NextAvailable(engine_.clock_.Now()));
       if (shaped < wake) wake = shaped;
     }
@@ -244,10 +245,15 @@ class DeliveryEngine::LaneRunner {
   // useful amount (taking one at a time as slots free up would cost a store
   // round trip per message).
   int TakeWanted() const {
-    if (taking_) return 0;
+    if (taking_ || Shaped()) return 0;
     const int want = render_ahead_ - static_cast<int>(ready_.size()) - rendering_;
     return want >= std::min(render_ahead_, std::max(render_chunk_, max_batch_)) ? want : 0;
   }
+
+  // The shaping rule allows no send now: nothing is taken or kept rendered
+  // meanwhile, so what the lane serves first (oldest, retries first, highest
+  // priority) is decided when sending may resume, not before.
+  bool Shaped() const { return options_.shaper && options_.shaper->Available(engine_.clock_.Now()) == 0; }
 
   void MaybeTake() {
     const int want = TakeWanted();
@@ -384,6 +390,10 @@ class DeliveryEngine::LaneRunner {
     // must not count them as free while this transaction runs.
     in_flight_ += n;
     share_.in_flight += n;
+    // So is the shaping rule's share: a rule whose state is saved with the
+    // claims (the paced sender) must see it spent before the transaction, and a
+    // failed commit just sends less, never more, than the rule allows.
+    if (n > 0 && options_.shaper) options_.shaper->Consume(n, engine_.clock_.Now());
     std::vector<Ready> claiming;
     std::vector<std::shared_ptr<WorkItem>> claims;
     for (int i = 0; i < n; ++i) {
@@ -426,7 +436,6 @@ class DeliveryEngine::LaneRunner {
       co_return;
     }
     consecutive_failures_ = 0;
-    if (n > 0 && options_.shaper) options_.shaper->Consume(static_cast<int>(claims.size()), engine_.clock_.Now());
     ReleaseSlots(freed);
     recorded_stat_ += static_cast<std::int64_t>(batch.size());
     Observe(batch);

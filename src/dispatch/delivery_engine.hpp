@@ -38,17 +38,6 @@ class Registry;
 
 namespace herald::dispatch {
 
-struct LaneOptions {
-  domain::RetryPolicy retry;
-  int max_in_flight = 0;  // 0: the channel's limit
-  int max_batch = 0;      // messages per Send call; 0: the channel's limit
-  int render_chunk = 16;  // items one render task does (1 for slow renders such as PDFs)
-  int render_ahead = 0;   // rendered or rendering items kept ready; 0: twice the in-flight limit
-  std::chrono::milliseconds render_timeout{60000};  // a render running longer fails its delivery
-  std::chrono::milliseconds send_timeout{120000};   // deadline handed to the channel
-  std::chrono::milliseconds idle_poll{200};         // longest sleep when nothing is due
-  std::shared_ptr<Shaper> shaper;                   // none: as fast as the channel goes
-};
 
 // Called on the I/O thread after each commit with what it recorded, per lane.
 using RecordObserver = std::function<void(const std::string& lane, std::span<const Finished> finished)>;

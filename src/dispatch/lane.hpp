@@ -17,7 +17,9 @@
 #include "channels/channel.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "dispatch/shaper.hpp"
 #include "domain/delivery_state.hpp"
+#include "domain/retry_policy.hpp"
 
 namespace herald::dispatch {
 
@@ -72,6 +74,19 @@ class Lane {
   // Whether any delivery of the lane is queued or being sent; a run of a batch
   // job ends when no lane has any.
   virtual bool HasOpenWork() = 0;
+};
+
+// How the engine runs one lane.
+struct LaneOptions {
+  domain::RetryPolicy retry;
+  int max_in_flight = 0;  // 0: the channel's limit
+  int max_batch = 0;      // messages per Send call; 0: the channel's limit
+  int render_chunk = 16;  // items one render task does (1 for slow renders such as PDFs)
+  int render_ahead = 0;   // rendered or rendering items kept ready; 0: twice the in-flight limit
+  std::chrono::milliseconds render_timeout{60000};  // a render running longer fails its delivery
+  std::chrono::milliseconds send_timeout{120000};   // deadline handed to the channel
+  std::chrono::milliseconds idle_poll{200};         // longest sleep when nothing is due
+  std::shared_ptr<Shaper> shaper;                   // none: as fast as the channel goes
 };
 
 }  // namespace herald::dispatch

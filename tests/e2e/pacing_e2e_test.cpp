@@ -86,7 +86,7 @@ class PacingE2E : public ServeE2E {
     const auto body = CallJson("POST", "/api/v1/paced-messages", key,
                                {{"to", "+1 555 123 00" + std::to_string(10 + n)}, {"content", "paced " + std::to_string(n)}},
                                201);
-    EXPECT_EQ(body["status"], "unsent") << body.dump();
+    EXPECT_EQ(body["status"], "queued") << body.dump();
     EXPECT_EQ(body["to"], "+155512300" + std::to_string(10 + n)) << "stored in E.164";
     return body["id"].get<std::int64_t>();
   }
@@ -147,7 +147,7 @@ TEST_F(PacingE2E, ReleasesOldestFirstAtThePacedRateAndHoldsEverythingWhileStoppe
     EXPECT_GE(it->second - std::prev(it)->second, 700) << "message " << it->first << " went out too soon";
   }
   if (at_stop < 4) {
-    EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/4", app, nullptr, 200)["status"], "unsent");
+    EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/4", app, nullptr, 200)["status"], "queued");
   }
 }
 

@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS paced_messages (
   owner_id INTEGER NOT NULL,
   recipient TEXT NOT NULL,
   content TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('unsent', 'sending', 'sent', 'failed', 'unknown')),
+  status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown', 'dead')),
   attempts INTEGER NOT NULL DEFAULT 0,
   retry_at INTEGER NOT NULL DEFAULT 0,
   provider_message_id TEXT NOT NULL DEFAULT '',
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS paced_messages (
   updated_at INTEGER NOT NULL,
   sent_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS paced_messages_unsent ON paced_messages (id) WHERE status = 'unsent';
+CREATE INDEX IF NOT EXISTS paced_messages_queued ON paced_messages (id) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS paced_messages_sent ON paced_messages (sent_at, id) WHERE status = 'sent';
 CREATE INDEX IF NOT EXISTS paced_messages_sent_by_owner
   ON paced_messages (owner_id, sent_at, id) WHERE status = 'sent';
@@ -54,10 +54,36 @@ PacedMessage ReadMessage(Statement& row) {
   return m;
 }
 
+// Stores made before the paced lane shared the one delivery vocabulary said
+// "unsent" for queued and had no "dead": the table is rebuilt with the shared
+// states, under the write lock so two processes opening it cannot both do it.
+void MigrateVocabulary(Database& db) {
+  Transaction tx(db);
+  bool old_vocabulary = false;
+  {
+    auto table = db.Prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'paced_messages'");
+    old_vocabulary = table.Step() && table.ColumnText(0).find("'unsent'") != std::string::npos;
+  }
+  if (old_vocabulary) {
+    db.Execute("ALTER TABLE paced_messages RENAME TO paced_messages_unsent_era");
+    db.Execute("DROP INDEX IF EXISTS paced_messages_unsent");
+    db.Execute("DROP INDEX IF EXISTS paced_messages_sent");
+    db.Execute("DROP INDEX IF EXISTS paced_messages_sent_by_owner");
+    db.Execute(kSchema);
+    db.Execute(
+        "INSERT INTO paced_messages (id, owner_id, recipient, content, status, attempts, retry_at, provider_message_id, "
+        "last_error, created_at, updated_at, sent_at) SELECT id, owner_id, recipient, content, "
+        "CASE status WHEN 'unsent' THEN 'queued' ELSE status END, attempts, retry_at, provider_message_id, last_error, "
+        "created_at, updated_at, sent_at FROM paced_messages_unsent_era");
+    db.Execute("DROP TABLE paced_messages_unsent_era");
+  }
+  tx.Commit();
+}
+
 }  // namespace
 
 SqlitePacingStore::SqlitePacingStore(const std::string& path)
-    : writer_(path), reader_((writer_.Execute(kSchema), path)) {}
+    : writer_(path), reader_((MigrateVocabulary(writer_), writer_.Execute(kSchema), path)) {}
 
 std::vector<PacedMessage> SqlitePacingStore::Enqueue(const std::vector<NewPacedMessage>& messages,
                                                      std::int64_t now_ms) {
@@ -65,7 +91,7 @@ std::vector<PacedMessage> SqlitePacingStore::Enqueue(const std::vector<NewPacedM
   Transaction tx(writer_);
   auto insert = writer_.Prepare(
       "INSERT INTO paced_messages (owner_id, recipient, content, status, created_at, updated_at) "
-      "VALUES (?1, ?2, ?3, 'unsent', ?4, ?4) RETURNING " + std::string(kColumns));
+      "VALUES (?1, ?2, ?3, 'queued', ?4, ?4) RETURNING " + std::string(kColumns));
   std::vector<PacedMessage> stored;
   stored.reserve(messages.size());
   for (const auto& message : messages) {
@@ -108,46 +134,67 @@ PacedPage SqlitePacingStore::ListSent(std::optional<std::int64_t> owner_id, int 
 void SqlitePacingStore::RecordLocked(const PacedOutcome& finished, std::int64_t now_ms) {
   auto update = writer_.Cached(
       "UPDATE paced_messages SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
-      "retry_at = CASE WHEN ?1 = 'unsent' THEN ?5 ELSE retry_at END, "
+      "retry_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE retry_at END, "
       "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
-      "WHERE id = ?6 AND status = 'sending'");
+      "WHERE id = ?6 AND status = CASE WHEN ?7 THEN 'sending' ELSE 'queued' END");
   update->Bind(1, finished.status)
       .Bind(2, finished.provider_message_id)
       .Bind(3, finished.detail)
       .Bind(4, now_ms)
       .Bind(5, finished.retry_at_ms)
       .Bind(6, finished.id)
+      .Bind(7, finished.claimed ? 1 : 0)
       .Step();
 }
 
-std::optional<PacedMessage> SqlitePacingStore::RecordAndClaim(const std::optional<PacedOutcome>& finished,
-                                                              std::int64_t now_ms) {
+std::vector<PacedMessage> SqlitePacingStore::TakeDue(int max, std::int64_t now_ms, const std::set<std::int64_t>& held) {
+  std::lock_guard lock(reader_mutex_);
+  // FIFO by id; the partial index holds only queued rows, and the few waiting
+  // for a retry are stepped over.
+  auto query = reader_.Cached("SELECT " + std::string(kColumns) +
+                              " FROM paced_messages WHERE status = 'queued' AND retry_at <= ?1 ORDER BY id LIMIT ?2");
+  query->Bind(1, now_ms).Bind(2, static_cast<std::int64_t>(max) + static_cast<std::int64_t>(held.size()));
+  std::vector<PacedMessage> due;
+  while (static_cast<int>(due.size()) < max && query->Step()) {
+    if (!held.contains(query->ColumnInt(0))) due.push_back(ReadMessage(*query));
+  }
+  return due;
+}
+
+std::vector<bool> SqlitePacingStore::RecordAndClaimMany(const std::vector<PacedOutcome>& finished,
+                                                        const std::vector<std::int64_t>& claims,
+                                                        const std::optional<PacerState>& state, std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
   Transaction tx(writer_);
-  if (finished) RecordLocked(*finished, now_ms);
-  std::optional<PacedMessage> claimed;
-  {
-    // FIFO by id; the partial index holds only unsent rows, and the few waiting
-    // for a retry are stepped over.
-    auto claim = writer_.Cached(
-        "UPDATE paced_messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
-        "WHERE id = (SELECT id FROM paced_messages WHERE status = 'unsent' AND retry_at <= ?1 ORDER BY id LIMIT 1) "
-        "RETURNING " + std::string(kColumns));
-    claim->Bind(1, now_ms);
-    if (claim->Step()) {
-      claimed = ReadMessage(*claim);
-      claim->Step();
-    }
+  for (const auto& outcome : finished) RecordLocked(outcome, now_ms);
+  std::vector<bool> claimed;
+  claimed.reserve(claims.size());
+  auto claim = writer_.Cached(
+      "UPDATE paced_messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
+      "WHERE id = ?2 AND status = 'queued'");
+  for (const auto id : claims) {
+    claim->Reset();
+    claim->Bind(1, now_ms).Bind(2, id).Step();
+    claimed.push_back(writer_.ChangedRows() == 1);
   }
+  if (state) SaveStateLocked(*state, now_ms);
   tx.Commit();
   return claimed;
 }
 
-void SqlitePacingStore::Record(const PacedOutcome& finished, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
-  RecordLocked(finished, now_ms);
-  tx.Commit();
+std::optional<std::int64_t> SqlitePacingStore::NextDueAt() {
+  std::lock_guard lock(reader_mutex_);
+  auto query = reader_.Cached("SELECT MIN(retry_at) FROM paced_messages WHERE status = 'queued'");
+  if (!query->Step() || query->ColumnIsNull(0)) return std::nullopt;
+  return query->ColumnInt(0);
+}
+
+bool SqlitePacingStore::HasOpen() {
+  std::lock_guard lock(reader_mutex_);
+  auto query =
+      reader_.Cached("SELECT EXISTS (SELECT 1 FROM paced_messages WHERE status IN ('queued', 'sending'))");
+  query->Step();
+  return query->ColumnInt(0) != 0;
 }
 
 std::int64_t SqlitePacingStore::ResolveAbandoned(std::int64_t now_ms) {
@@ -181,6 +228,10 @@ PacerState SqlitePacingStore::LoadState() {
 
 void SqlitePacingStore::SaveState(const PacerState& state, std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
+  SaveStateLocked(state, now_ms);
+}
+
+void SqlitePacingStore::SaveStateLocked(const PacerState& state, std::int64_t now_ms) {
   auto upsert = writer_.Cached(
       "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, ?1, ?2, ?3) "
       "ON CONFLICT (id) DO UPDATE SET running = ?1, next_release_at = ?2, updated_at = ?3");

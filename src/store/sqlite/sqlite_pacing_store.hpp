@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,9 @@
 
 namespace herald::store::sqlite {
 
-// States of one paced message: unsent -> sending -> sent | failed | unknown; a
-// transient failure puts a sending row back to unsent for a later release.
+// States of one paced message, the delivery states every job shares: queued ->
+// sending -> sent | failed | unknown | dead; a transient failure puts a sending
+// row back to queued for a later release.
 struct PacedMessage {
   std::int64_t id = 0;
   std::int64_t owner_id = 0;
@@ -38,10 +40,11 @@ struct NewPacedMessage {
 // What the pacer learnt about one claimed message.
 struct PacedOutcome {
   std::int64_t id = 0;
-  std::string status;  // "sent", "failed", "unknown", or "unsent" to retry in a later release
+  std::string status;  // "sent", "failed", "unknown", "dead", or "queued" to retry in a later release
   std::string provider_message_id;
   std::string detail;
-  std::int64_t retry_at_ms = 0;  // when status is "unsent": not claimable before this
+  std::int64_t retry_at_ms = 0;  // when status is "queued": not claimable before this
+  bool claimed = true;           // false: never claimed (it could not be rendered)
 };
 
 struct PacerState {
@@ -64,18 +67,22 @@ class SqlitePacingStore {
   SqlitePacingStore(const SqlitePacingStore&) = delete;
   SqlitePacingStore& operator=(const SqlitePacingStore&) = delete;
 
-  // Stores the messages as unsent in one transaction; returns them with their ids.
+  // Stores the messages as queued in one transaction; returns them with their ids.
   std::vector<PacedMessage> Enqueue(const std::vector<NewPacedMessage>& messages, std::int64_t now_ms);
   std::optional<PacedMessage> Get(std::int64_t id);
   // Sent messages, newest sent first; owner nullopt: everyone's.
   PacedPage ListSent(std::optional<std::int64_t> owner_id, int page, int page_size);
 
-  // Records `finished` (if any) and claims the oldest unsent message claimable at
-  // `now_ms`, in one transaction: the claimed row is "sending" on disk before
-  // anything is sent, so it is never sent twice.
-  std::optional<PacedMessage> RecordAndClaim(const std::optional<PacedOutcome>& finished, std::int64_t now_ms);
-  // Records without claiming: the last outcome of a release.
-  void Record(const PacedOutcome& finished, std::int64_t now_ms);
+  // --- the paced lane of the delivery engine ---
+  // Up to `max` queued messages due at `now_ms`, oldest first, leaving out `held`.
+  std::vector<PacedMessage> TakeDue(int max, std::int64_t now_ms, const std::set<std::int64_t>& held);
+  // In one transaction: records `finished`, claims `claims` (queued -> sending,
+  // one more attempt) and saves `state` (the release schedule that the claims
+  // used up), so a crash never buys an extra release. Per claim: still queued.
+  std::vector<bool> RecordAndClaimMany(const std::vector<PacedOutcome>& finished, const std::vector<std::int64_t>& claims,
+                                       const std::optional<PacerState>& state, std::int64_t now_ms);
+  std::optional<std::int64_t> NextDueAt();
+  bool HasOpen();
   // Rows left "sending" by a process that died may have reached the provider:
   // they become "unknown", never sent again. Returns how many. Call at start-up.
   std::int64_t ResolveAbandoned(std::int64_t now_ms);
@@ -87,6 +94,7 @@ class SqlitePacingStore {
 
  private:
   void RecordLocked(const PacedOutcome& finished, std::int64_t now_ms);  // writer_, in a transaction
+  void SaveStateLocked(const PacerState& state, std::int64_t now_ms);   // writer_
 
   std::mutex writer_mutex_;
   Database writer_;  // synchronous=FULL: a claim is on disk before its send

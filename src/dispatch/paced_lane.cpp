@@ -1,0 +1,99 @@
+#include "dispatch/paced_lane.hpp"
+
+#include <memory>
+
+namespace herald::dispatch {
+namespace {
+
+struct PacedItem final : WorkItem {
+  store::sqlite::PacedMessage message;
+};
+
+std::int64_t IdOf(const WorkItem& item) { return static_cast<const PacedItem&>(item).message.id; }
+
+}  // namespace
+
+PacedLane::PacedLane(store::sqlite::SqlitePacingStore& store, PacingRule& rule, const Clock& clock)
+    : store_(store), rule_(rule), clock_(clock) {}
+
+LaneOptions PacedLane::Options() const {
+  LaneOptions options;
+  options.retry = {.max_attempts = rule_.settings().max_attempts,
+                   .base_delay = std::chrono::milliseconds(0),
+                   .max_delay = std::chrono::milliseconds(0),
+                   .jitter = 0};
+  options.max_in_flight = 1;
+  options.max_batch = 1;
+  options.render_chunk = 1;
+  options.render_ahead = rule_.settings().batch_size;
+  options.idle_poll = std::chrono::milliseconds(1000);
+  options.shaper = std::shared_ptr<Shaper>(&rule_, [](Shaper*) {});  // owned by the wiring
+  return options;
+}
+
+std::vector<std::shared_ptr<WorkItem>> PacedLane::Take(int max) {
+  std::set<std::int64_t> held;
+  {
+    std::lock_guard lock(held_mutex_);
+    held = held_;
+  }
+  auto due = store_.TakeDue(max, ToUnixMillis(clock_.Now()), held);
+  std::vector<std::shared_ptr<WorkItem>> items;
+  std::lock_guard lock(held_mutex_);
+  for (auto& message : due) {
+    if (!held_.insert(message.id).second) continue;
+    auto item = std::make_shared<PacedItem>();
+    item->delivery_id = "p" + std::to_string(message.id);
+    item->recipient = message.to;
+    item->attempts = message.attempts;
+    item->message = std::move(message);
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+Result<channels::RenderedMessage> PacedLane::Render(WorkItem& work) {
+  const auto& message = static_cast<PacedItem&>(work).message;
+  channels::RenderedMessage rendered;
+  rendered.delivery_id = work.delivery_id;
+  rendered.channel = "sms";
+  rendered.to = message.to;
+  rendered.text = message.content;
+  return rendered;
+}
+
+std::vector<bool> PacedLane::Commit(std::span<const Finished> finished,
+                                    std::span<const std::shared_ptr<WorkItem>> claims) {
+  std::vector<store::sqlite::PacedOutcome> outcomes;
+  for (const auto& f : finished) {
+    if (f.kind != Finished::Kind::kSent && f.kind != Finished::Kind::kRenderFailed) continue;
+    store::sqlite::PacedOutcome outcome;
+    outcome.id = IdOf(*f.item);
+    outcome.status = domain::ToString(f.decision.status);
+    outcome.provider_message_id = f.outcome.provider_message_id;
+    outcome.detail = f.decision.detail;
+    // A retry is not taken again in this release; the next one takes it first (oldest id).
+    if (f.decision.status == domain::DeliveryStatus::kQueued) outcome.retry_at_ms = ToUnixMillis(rule_.NextRelease());
+    outcome.claimed = f.kind == Finished::Kind::kSent;
+    outcomes.push_back(std::move(outcome));
+  }
+  std::vector<std::int64_t> ids;
+  for (const auto& item : claims) ids.push_back(IdOf(*item));
+  // The engine has already taken the claims' share of the release from the rule.
+  std::optional<store::sqlite::PacerState> state;
+  if (!ids.empty()) state = rule_.State();
+  return store_.RecordAndClaimMany(outcomes, ids, state, ToUnixMillis(clock_.Now()));
+}
+
+void PacedLane::Settle(std::span<const Finished> finished) {
+  std::lock_guard lock(held_mutex_);
+  for (const auto& f : finished) held_.erase(IdOf(*f.item));
+}
+
+std::optional<Clock::TimePoint> PacedLane::NextDue() {
+  const auto due = store_.NextDueAt();
+  if (!due) return std::nullopt;
+  return FromUnixMillis(*due);
+}
+
+}  // namespace herald::dispatch

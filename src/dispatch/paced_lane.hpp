@@ -1,0 +1,45 @@
+// PacedLane: seed 001's paced SMS messages as a lane of the delivery engine,
+// oldest first, shaped by the PacingRule (N per interval, start/stop). One send
+// in flight at a time, so a throttled answer ends its release before the next
+// message goes. The rule's schedule is saved in the transaction of its claims.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "dispatch/lane.hpp"
+#include "dispatch/pacing_rule.hpp"
+#include "store/sqlite/sqlite_pacing_store.hpp"
+
+namespace herald::dispatch {
+
+inline constexpr char kPacedLane[] = "paced";
+
+class PacedLane final : public Lane {
+ public:
+  PacedLane(store::sqlite::SqlitePacingStore& store, PacingRule& rule, const Clock& clock);
+
+  const std::string& Name() const override { return name_; }
+  std::vector<std::shared_ptr<WorkItem>> Take(int max) override;
+  Result<channels::RenderedMessage> Render(WorkItem& item) override;
+  std::vector<bool> Commit(std::span<const Finished> finished,
+                           std::span<const std::shared_ptr<WorkItem>> claims) override;
+  void Settle(std::span<const Finished> finished) override;
+  std::optional<Clock::TimePoint> NextDue() override;
+  bool HasOpenWork() override { return store_.HasOpen(); }
+
+  // The engine options the lane needs: its rule as shaper, one in flight, and
+  // retries that count attempts only (a retry waits for the next release).
+  LaneOptions Options() const;
+
+ private:
+  store::sqlite::SqlitePacingStore& store_;
+  PacingRule& rule_;
+  const Clock& clock_;
+  const std::string name_ = kPacedLane;
+  std::mutex held_mutex_;
+  std::set<std::int64_t> held_;
+};
+
+}  // namespace herald::dispatch
