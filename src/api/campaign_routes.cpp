@@ -7,6 +7,7 @@
 
 #include "api/campaign_json.hpp"
 #include "api/contact_json.hpp"
+#include "api/message_json.hpp"
 #include "api/pagination.hpp"
 #include "domain/recipient.hpp"
 
@@ -77,6 +78,10 @@ class CampaignRoutes::Impl {
       context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/send", one + "/send", true,
                         [this](auto& req, auto& params, auto* c, auto& route) {
                           Send(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                        });
+      context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/retry", one + "/retry", true,
+                        [this](auto& req, auto& params, auto* c, auto& route) {
+                          Retry(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
                         });
       context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/personalized-preview",
                         one + "/personalized-preview", true, [this](auto& req, auto& params, auto* c, auto& route) {
@@ -357,6 +362,36 @@ class CampaignRoutes::Impl {
                               {"skipped_customers", std::move(skipped)},
                               {"status", status}},
                          caller);
+  }
+
+  // The campaign's failed, dead (and, when named, unknown) recipients go back to their lanes.
+  void Retry(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
+    json body;
+    if (!req->body().empty()) {
+      auto parsed = context_.ParseBody(req, route, caller, kMaxBodyBytes);
+      if (!parsed) return;
+      body = std::move(*parsed);
+    }
+    auto statuses = ParseRetryStatuses(body);
+    if (auto* error = std::get_if<ApiError>(&statuses)) return context_.RespondError(req, route, *error, caller);
+    context_.Offload(req, route, caller,
+                     [this, req, route, id, statuses = std::get<std::vector<std::string>>(statuses)](const Caller* c) {
+                       if (!Visible(id, *c)) return context_.RespondError(req, route, CampaignNotFound(id), c);
+                       const auto requeued = store_.RetryCampaign(id, statuses, context_.NowMs());
+                       if (requeued == 0) {
+                         std::string named;
+                         for (const auto& s : statuses) named += (named.empty() ? "" : ", ") + s;
+                         return context_.RespondError(
+                             req, route,
+                             {409, "NOTHING_TO_RETRY",
+                              "campaign " + std::to_string(id) + " has no message that is " + named},
+                             c);
+                       }
+                       auto out = CampaignToJson(*store_.GetCampaign(id));
+                       out["requeued_messages"] = requeued;
+                       out["stats"] = StatsToJson(store_.Stats(id));
+                       context_.RespondJson(req, route, 202, out, c);
+                     });
   }
 
   void Preview(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {

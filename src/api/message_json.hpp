@@ -38,6 +38,11 @@ nlohmann::json MessageToJson(const store::MessageRecord& message, std::int64_t n
 
 // RFC 3339 UTC time with milliseconds, e.g. "2026-11-23T10:00:00.000Z".
 std::string FormatTimestamp(std::int64_t unix_ms);
+
+// The states a retry request puts back in the queue: {"statuses": [...]} of
+// failed, dead and unknown; no body, or no "statuses", means failed and dead.
+// An unknown send (it may have arrived) is only retried when named.
+std::variant<std::vector<std::string>, ApiError> ParseRetryStatuses(const nlohmann::json& body);
 // RFC 3339 date-time with "Z" or a numeric offset; nullopt when malformed.
 std::optional<std::int64_t> ParseTimestamp(const std::string& text);
 

@@ -46,6 +46,10 @@ class MessageRoutes::Impl {
                           CancelMessage(req, route, caller, id);
                         });
                       });
+    context_.AddRoute(router, restinio::http_method_post(), "/api/v1/messages/:id(\\d+)/retry",
+                      "/api/v1/messages/{id}/retry", true, [this](auto& req, auto& params, auto* c, auto& route) {
+                        RetryMessage(req, route, c, restinio::cast_to<std::int64_t>(params["id"]));
+                      });
     context_.AddRoute(router, restinio::http_method_get(), "/api/v1/messages", "/api/v1/messages", true,
                       [this](auto& req, auto&, auto* c, auto& route) { ListMessages(req, c, route); });
   }
@@ -248,6 +252,38 @@ class MessageRoutes::Impl {
     auto body = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
     body["cancelled_recipients"] = result.cancelled;
     context_.Respond(req, route, 200, body.dump(), caller);
+  }
+
+  // Failed, dead (and, when named, unknown) recipients go back to their lanes.
+  void RetryMessage(const Request& req, const std::string& route, const Caller* caller, std::int64_t id) {
+    nlohmann::json body;
+    if (!req->body().empty()) {
+      auto parsed = context_.ParseBody(req, route, caller, 64 << 10);
+      if (!parsed) return;
+      body = std::move(*parsed);
+    }
+    auto statuses = ParseRetryStatuses(body);
+    if (auto* error = std::get_if<ApiError>(&statuses)) return context_.RespondError(req, route, *error, caller);
+    context_.Offload(req, route, caller,
+                     [this, req, route, id, statuses = std::get<std::vector<std::string>>(statuses)](const Caller* c) {
+                       const auto message = context_.store().GetMessage(id);
+                       if (!message || !c->MaySee(message->owner_id)) {
+                         return context_.RespondError(req, route, NotFound(id), c);
+                       }
+                       const auto requeued = context_.store().RetryMessage(id, statuses, context_.NowMs());
+                       if (requeued == 0) {
+                         std::string named;
+                         for (const auto& s : statuses) named += (named.empty() ? "" : ", ") + s;
+                         return context_.RespondError(
+                             req, route,
+                             {409, "NOTHING_TO_RETRY",
+                              "message " + std::to_string(id) + " has no recipient that is " + named},
+                             c);
+                       }
+                       auto out = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
+                       out["requeued_recipients"] = requeued;
+                       context_.RespondJson(req, route, 202, out, c);
+                     });
   }
 
   ApiContext& context_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -21,6 +22,7 @@
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
 #include "common/hash.hpp"
+#include "common/text.hpp"
 #include "config/herald_config.hpp"
 #include "dispatch/certificate_dispatcher.hpp"
 #include "store/sqlite/sqlite_certificate_store.hpp"
@@ -78,6 +80,23 @@ config::HeraldConfig LoadEffectiveConfig(const CertificatesArgs& args) {
     throw InputError("--queue must be embedded or rabbitmq, got \"" + c.queue.kind + "\"");
   }
   return c;
+}
+
+// --retry failed,dead[,unknown]: the ended states to send again. An unknown send
+// may have arrived, so it is only retried when named.
+std::vector<DeliveryStatus> ParseRetry(const std::string& list) {
+  std::vector<DeliveryStatus> statuses;
+  if (list.empty()) return statuses;
+  for (const auto& item : text::Split(list, ',')) {
+    const auto name = std::string(text::Trim(item));
+    const auto status = domain::ParseDeliveryStatus(name);
+    if (!status || (*status != DeliveryStatus::kFailed && *status != DeliveryStatus::kDead &&
+                    *status != DeliveryStatus::kUnknown)) {
+      throw InputError("--retry: \"" + name + "\" is not one of failed, dead, unknown (e.g. --retry failed,dead)");
+    }
+    if (std::find(statuses.begin(), statuses.end(), *status) == statuses.end()) statuses.push_back(*status);
+  }
+  return statuses;
 }
 
 templating::Template ParseTemplate(const std::string& text, const std::string& source) {
@@ -193,6 +212,9 @@ void AddCertificatesCommand(CLI::App& app, CertificatesArgs& args) {
   cmd->add_option("--data-dir", args.data_dir, "State folder: database, embedded queue, outbox (default herald-data)");
   cmd->add_option("--queue", args.queue_kind, "embedded (default) or rabbitmq");
   cmd->add_option("--amqp-url", args.amqp_url, "RabbitMQ URL for --queue rabbitmq");
+  cmd->add_option("--retry", args.retry,
+                  "Send again what ended in these states: failed, dead, unknown (e.g. failed,dead; unknown only "
+                  "when named, it may have arrived)");
   cmd->add_option("--date", args.date, "Text for {{date}} when the CSV has no date column (default: today)");
   cmd->add_option("--concurrency", args.concurrency,
                   "Certificates rendered at once (default: one per core; at most " +
@@ -209,6 +231,7 @@ int RunCertificates(const CertificatesArgs& args) {
   SignalStop signal_stop;  // SIGINT/SIGTERM from here on finish in-flight work, then stop
   try {
     const auto config = LoadEffectiveConfig(args);
+    const auto retry_statuses = ParseRetry(args.retry);
 
     auto events = certificates::LoadEvents(args.events_path);
     if (!events) throw InputError(events.error().message);
@@ -311,6 +334,11 @@ int RunCertificates(const CertificatesArgs& args) {
       std::cerr << "event removed: \"" << removed.event_name << "\" is no longer in " << args.events_path
                 << "; its queue was deleted and " << removed.cancelled << " pending certificates were cancelled\n";
     }
+    std::int64_t requeued = 0;
+    for (const auto& event : active) requeued += store.Requeue(event.slug, retry_statuses);
+    if (requeued > 0 && !args.quiet) {
+      std::cerr << "retry: " << requeued << " certificate(s) that ended " << args.retry << " are queued again\n";
+    }
     dispatcher.Enqueue(planned, active);
 
     std::int64_t open = 0;
@@ -344,6 +372,7 @@ int RunCertificates(const CertificatesArgs& args) {
                          {"rejected_report", report_path},
                          {"removed_events", nlohmann::json::array()},
                          {"abandoned_unknown", abandoned.size()},
+                         {"requeued", requeued},
                          {"interrupted", run.interrupted},
                          {"sent_this_run", sent_this_run},
                          {"seconds", seconds},

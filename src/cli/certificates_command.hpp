@@ -25,6 +25,7 @@ struct CertificatesArgs {
   std::string amqp_url;
   std::string date;
   std::string config_file;
+  std::string retry;  // comma-separated: failed, dead, unknown
   int concurrency = -1;
   bool dry_run = false;
   bool json = false;

@@ -670,6 +670,13 @@ void DeliveryEngine::Stop() {
   stopping_ = true;
   for (auto& runner : lanes_) runner->Notify();
   for (auto& runner : lanes_) runner->finished_future.wait();
+  // Wakes posted to the I/O thread before the lanes ended may not have run
+  // yet; they point at the lanes. The I/O thread runs posts in order, so once
+  // this one has run, none is left.
+  std::promise<void> drained;
+  boost::asio::post(runtime_.executor(), [&drained] { drained.set_value(); });
+  drained.get_future().wait();
+  started_ = false;
 }
 
 std::map<std::string, DeliveryEngine::LaneStats> DeliveryEngine::Stats() const {

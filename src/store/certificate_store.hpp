@@ -77,6 +77,9 @@ class CertificateStore {
   // Rows left in `sending` by an earlier run that died: their outcome is unknown.
   // Marks them unknown and returns them.
   virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) = 0;
+  // Puts the event's rows in `statuses` back to queued, not yet handed to their
+  // lane, with a fresh count of attempts: a retry the user asked for. Returns how many.
+  virtual std::int64_t Requeue(const std::string& event_slug, const std::vector<domain::DeliveryStatus>& statuses) = 0;
   // Cancels every queued row of an event (its lane was removed).
   virtual std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) = 0;
 

@@ -83,6 +83,31 @@ TEST_F(CertificatesE2E, PermanentRefusalFailsThatRecipientOnly) {
   EXPECT_EQ(summary["events"][0]["failed"], 1);
 }
 
+TEST_F(CertificatesE2E, RetryOnRequestSendsWhatFailedAndOnlyThat) {
+  WriteStudents(3);
+  {
+    // The relay refuses one recipient: that certificate ends failed, and a plain re-run leaves it so.
+    SmtpCaptureServer refusing(dir_.path() + "/refused", {"--reject", "s1-e0@"});
+    EXPECT_EQ(Run({"--smtp", refusing.url(), "--json"}).exit_code, 3);
+    const auto again = Run({"--smtp", refusing.url(), "--json"});
+    EXPECT_EQ(json::parse(again.output)["sent_this_run"], 0) << again.output;
+  }
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  const auto bad = Run({"--smtp", smtp.url(), "--retry", "failed,sent"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.errors.find("--retry: \"sent\" is not one of failed, dead, unknown"), std::string::npos) << bad.errors;
+  const auto retried = Run({"--smtp", smtp.url(), "--retry", "failed,dead", "--json"});
+  ASSERT_EQ(retried.exit_code, 0) << retried.output;
+  const auto summary = json::parse(retried.output);
+  EXPECT_EQ(summary["requeued"], 1);
+  EXPECT_EQ(summary["sent_this_run"], 1);
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received.begin()->first, "s1-e0@example.org");
+  // Its PDF was not rendered again: the one the first run saved went out.
+  EXPECT_EQ(summary["events"][0]["rendered"], 0) << retried.output;
+}
+
 TEST_F(CertificatesE2E, ConnectionLostAfterDataIsUnknownAndNeverResent) {
   WriteStudents(2);
   SmtpCaptureServer smtp(dir_.path() + "/received", {"--drop-after-data", "1"});

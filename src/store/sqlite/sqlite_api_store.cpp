@@ -351,6 +351,24 @@ CancelResult SqliteApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms)
   return result;
 }
 
+std::int64_t SqliteApiStore::RetryMessage(std::int64_t id, const std::vector<std::string>& statuses,
+                                         std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  std::lock_guard turn(write_turn_);
+  Transaction tx(writer_);
+  auto retry = writer_.Cached(
+      "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = ?1, updated_at = ?1, "
+      "last_error = 'retry requested after: ' || last_error WHERE message_id = ?2 AND status = ?3");
+  std::int64_t requeued = 0;
+  for (const auto& status : statuses) {
+    retry->Reset();
+    retry->Bind(1, now_ms).Bind(2, id).Bind(3, status).Step();
+    requeued += writer_.ChangedRows();
+  }
+  tx.Commit();
+  return requeued;
+}
+
 void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
   if (finished.empty()) return;
   auto update = worker_.Cached(

@@ -45,6 +45,9 @@ class SqliteApiStore final : public MessageDeliveryStore {
   MessagePage ListMessages(const MessageFilter& filter, int page, int page_size);
   // Cancels the recipients not yet claimed by a worker.
   CancelResult CancelMessage(std::int64_t id, std::int64_t now_ms);
+  // Puts the message's recipients in `statuses` (failed, dead, unknown) back in
+  // their lane, due now, with a fresh count of attempts. Returns how many.
+  std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms);
 
   // --- workers ---
   // Records `finished` (may be empty) and claims the next due recipient of the

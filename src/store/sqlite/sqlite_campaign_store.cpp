@@ -397,6 +397,29 @@ void SqliteCampaignStore::LinkMessages(std::int64_t campaign_id, const std::vect
   tx.Commit();
 }
 
+std::int64_t SqliteCampaignStore::RetryCampaign(std::int64_t campaign_id, const std::vector<std::string>& statuses,
+                                                std::int64_t now_ms) {
+  std::lock_guard lock(writer_mutex_);
+  Transaction tx(writer_);
+  auto retry = writer_.Cached(
+      "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = ?1, updated_at = ?1, "
+      "last_error = 'retry requested after: ' || last_error WHERE status = ?3 AND message_id IN "
+      "(SELECT message_id FROM campaign_messages WHERE campaign_id = ?2)");
+  std::int64_t requeued = 0;
+  for (const auto& status : statuses) {
+    retry->Reset();
+    retry->Bind(1, now_ms).Bind(2, campaign_id).Bind(3, status).Step();
+    requeued += writer_.ChangedRows();
+  }
+  if (requeued > 0) {
+    auto reopen = writer_.Cached(
+        "UPDATE campaigns SET status = 'sending', updated_at = ?1 WHERE id = ?2 AND status IN ('sent', 'failed')");
+    reopen->Bind(1, now_ms).Bind(2, campaign_id).Step();
+  }
+  tx.Commit();
+  return requeued;
+}
+
 std::int64_t SqliteCampaignStore::Settle(std::int64_t now_ms) {
   std::lock_guard lock(writer_mutex_);
   Transaction tx(writer_);

@@ -58,6 +58,10 @@ class SqliteCampaignStore {
   std::int64_t Settle(std::int64_t now_ms);
   // Remembers the messages a send stored; links that exist already are kept.
   void LinkMessages(std::int64_t campaign_id, const std::vector<CampaignMessageLink>& links);
+  // Puts the campaign's recipients in `statuses` (failed, dead, unknown) back in
+  // their lanes, due now, with a fresh count of attempts, and the campaign back
+  // to sending when any was. Returns how many (writes SqliteApiStore's table).
+  std::int64_t RetryCampaign(std::int64_t campaign_id, const std::vector<std::string>& statuses, std::int64_t now_ms);
   // Counts the campaign's messages by delivery state (reads SqliteApiStore's tables).
   CampaignStats Stats(std::int64_t campaign_id);
 

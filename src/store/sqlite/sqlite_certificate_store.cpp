@@ -218,6 +218,23 @@ std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const 
   return abandoned;
 }
 
+std::int64_t SqliteCertificateStore::Requeue(const std::string& event_slug,
+                                             const std::vector<domain::DeliveryStatus>& statuses) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto requeue = db_.Cached(
+      "UPDATE certificate_deliveries SET status = 'queued', attempts = 0, published = 0, updated_at = ?1, "
+      "last_error = 'retry requested after: ' || last_error WHERE event_slug = ?2 AND status = ?3");
+  std::int64_t requeued = 0;
+  for (const auto status : statuses) {
+    requeue->Reset();
+    requeue->Bind(1, NowMs()).Bind(2, event_slug).Bind(3, domain::ToString(status)).Step();
+    requeued += db_.ChangedRows();
+  }
+  tx.Commit();
+  return requeued;
+}
+
 std::int64_t SqliteCertificateStore::CancelEvent(const std::string& event_slug, const std::string& reason) {
   std::lock_guard lock(mutex_);
   auto cancel = db_.Prepare(

@@ -26,6 +26,7 @@ class SqliteCertificateStore final : public CertificateStore {
   std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
                                            const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) override;
+  std::int64_t Requeue(const std::string& event_slug, const std::vector<domain::DeliveryStatus>& statuses) override;
   std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
   std::map<std::string, StatusCounts> CountByEvent() override;
   std::int64_t OpenCount(const std::string& event_slug) override;
