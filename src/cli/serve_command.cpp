@@ -201,7 +201,7 @@ int RunServe(const ServeArgs& args) {
     };
     const std::string email_description = email->Describe();
     const std::string messaging_description = messaging->Describe();
-    hooks.health = [&store, &pacer, email_description, messaging_description] {
+    hooks.health = [&store, &pacer, &engine, email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -215,6 +215,21 @@ int RunServe(const ServeArgs& args) {
         health["store"] = {{"status", "error"}, {"error", e.what()}};
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
+      // A provider whose latest sends all failed (SMTP down, a webhook answering
+      // 5xx) makes the service degraded, with its reason.
+      nlohmann::json channels = nlohmann::json::object();
+      for (const auto& channel : engine.Health()) {
+        nlohmann::json entry{{"status", channel.degraded ? "degraded" : "ok"},
+                             {"consecutive_failures", channel.consecutive_failures}};
+        if (!channel.last_failure.empty()) entry["last_failure"] = channel.last_failure;
+        if (channel.degraded) {
+          health["status"] = "degraded";
+          health["reason"] = channel.channel + ": its last " + std::to_string(channel.consecutive_failures) +
+                             " sends failed: " + channel.last_failure;
+        }
+        channels[channel.channel] = std::move(entry);
+      }
+      health["channels"] = std::move(channels);
       health["providers"] = {{"email", email_description},
                              {"sms", messaging_description},
                              {"whatsapp", messaging_description},

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -117,6 +118,25 @@ struct DeliveryEngine::ChannelShare {
   int limit = 1;
   int in_flight = 0;
   std::vector<LaneRunner*> lanes;
+  std::string description;
+  // Read by /health from any thread.
+  mutable std::mutex health_mutex;
+  int consecutive_failures = 0;
+  std::string last_failure;
+
+  // A channel whose sends keep failing for reasons of its own (refused
+  // connections, timeouts, 4xx/5xx server trouble, answers lost) is degraded
+  // until one gets through. A recipient refused for good, or a request to slow
+  // down, still proves the provider answers.
+  void Note(const domain::DeliveryOutcome& outcome) {
+    std::lock_guard lock(health_mutex);
+    if (outcome.kind == domain::OutcomeKind::kTransient || outcome.kind == domain::OutcomeKind::kUnknown) {
+      ++consecutive_failures;
+      last_failure = outcome.detail;
+    } else {
+      consecutive_failures = 0;
+    }
+  }
 };
 
 class DeliveryEngine::LaneRunner {
@@ -502,6 +522,7 @@ class DeliveryEngine::LaneRunner {
       done.message_id = messages[i].message_id;
       done.send_time = elapsed;
       if (outcomes[i].kind == domain::OutcomeKind::kThrottled && options_.shaper) options_.shaper->OnThrottled(now);
+      share_.Note(outcomes[i]);
       if (done.decision.status != DeliveryStatus::kSent) {
         const auto level = done.decision.status == DeliveryStatus::kQueued ? spdlog::level::info : spdlog::level::warn;
         spdlog::log(level, "delivery={} lane={} recipient={} attempt={} status={} reason=\"{}\"",
@@ -615,6 +636,7 @@ void DeliveryEngine::AddLane(Lane& lane, channels::Channel& channel, LaneOptions
   if (!share) {
     share = std::make_unique<ChannelShare>();
     share->limit = std::max(1, channel.Limits().max_in_flight);
+    share->description = channel.Describe();
   }
   lanes_.push_back(std::make_unique<LaneRunner>(*this, lane, channel, *share, std::move(options)));
   share->lanes.push_back(lanes_.back().get());
@@ -677,6 +699,16 @@ void DeliveryEngine::Stop() {
   boost::asio::post(runtime_.executor(), [&drained] { drained.set_value(); });
   drained.get_future().wait();
   started_ = false;
+}
+
+std::vector<DeliveryEngine::ChannelHealth> DeliveryEngine::Health() const {
+  std::vector<ChannelHealth> health;
+  for (const auto& [channel, share] : shares_) {
+    std::lock_guard lock(share->health_mutex);
+    health.push_back({share->description, share->consecutive_failures >= kFailuresForDegraded,
+                      share->consecutive_failures, share->last_failure});
+  }
+  return health;
 }
 
 std::map<std::string, DeliveryEngine::LaneStats> DeliveryEngine::Stats() const {

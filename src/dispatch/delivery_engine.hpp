@@ -81,6 +81,16 @@ class DeliveryEngine {
   // For health and tests; any thread.
   std::map<std::string, LaneStats> Stats() const;
 
+  // What the latest sends of one channel say about it.
+  struct ChannelHealth {
+    std::string channel;              // its Describe()
+    bool degraded = false;            // the last kFailuresForDegraded sends all failed
+    int consecutive_failures = 0;     // sends since the last accepted one
+    std::string last_failure;         // the latest failure's reason
+  };
+  static constexpr int kFailuresForDegraded = 5;
+  std::vector<ChannelHealth> Health() const;
+
  private:
   class LaneRunner;
   struct ChannelShare;
