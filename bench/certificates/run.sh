@@ -5,6 +5,8 @@
 # rsvg-convert once per file. Prints a Markdown row for docs/BENCHMARKS.md.
 #
 # Usage: bench/certificates/run.sh [STUDENTS=2000] [REFERENCE_SAMPLE=300]
+# BENCH_HERALD_ARGS adds flags to herald (e.g. "--concurrency 3"); BENCH_WRAP runs it
+# under a profiler (e.g. "perf record -g -o FILE").
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 students=${1:-2000}
