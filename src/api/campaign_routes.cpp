@@ -131,7 +131,6 @@ class CampaignRoutes::Impl {
   }
 
   void Get(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
-    store_.Settle(context_.NowMs());
     const auto campaign = Visible(id, *caller);
     if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
     auto out = CampaignToJson(*campaign);
@@ -161,7 +160,6 @@ class CampaignRoutes::Impl {
     if (!filter.channel.empty()) filter.channel = domain::ToString(*domain::ParseChannel(filter.channel));
     context_.Offload(
         req, route, caller, [this, req, route, q = std::get<store::PageQuery>(page), filter](const Caller* c) {
-          store_.Settle(context_.NowMs());
           const auto result = store_.ListCampaigns(q, filter);
           json data = json::array();
           for (const auto& campaign : result.rows) data.push_back(CampaignToJson(campaign));

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <mutex>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -69,6 +71,44 @@ std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfi
   settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
   return std::make_unique<channels::mock::MockChannel>(settings);
 }
+
+// Brings campaign states up to date with their messages twice a second.
+class CampaignSettler {
+ public:
+  CampaignSettler(store::sqlite::SqliteCampaignStore& store, const Clock& clock)
+      : store_(store), clock_(clock), thread_([this] { Run(); }) {}
+  ~CampaignSettler() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  CampaignSettler(const CampaignSettler&) = delete;
+  CampaignSettler& operator=(const CampaignSettler&) = delete;
+
+ private:
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
+      lock.unlock();
+      try {
+        store_.Settle(ToUnixMillis(clock_.Now()));
+      } catch (const std::exception& e) {
+        spdlog::error("campaigns: cannot bring their states up to date: {}", e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  store::sqlite::SqliteCampaignStore& store_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 // The metrics of the service, declared once (Envoy style) and fed by hooks.
 struct ServeMetrics {
@@ -238,6 +278,9 @@ int RunServe(const ServeArgs& args) {
     };
     // Seeds 002/003: contacts, templates and campaigns in their own tables of herald.db.
     store::sqlite::SqliteCampaignStore campaign_store(db_path);
+    // Campaign states follow their messages (scheduled -> sending -> sent or failed)
+    // here, in the background, so no GET writes.
+    CampaignSettler settler(campaign_store, clock);
     api::ApiServer server(store, intake, clock, server_settings, hooks);
     server.AddPacing(pacing_store, pacer);
     server.AddCampaigns(campaign_store, intake);

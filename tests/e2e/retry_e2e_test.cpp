@@ -91,7 +91,7 @@ TEST_F(RetryE2E, ACampaignsDeadMessagesAreSentAgainAndItEndsSent) {
   ASSERT_TRUE(WaitFor(
       [&] {
         campaign = CallJson("GET", "/api/v1/campaigns/" + id.dump(), key, nullptr, 200);
-        return campaign["stats"]["pending"] == 0;
+        return campaign["stats"]["pending"] == 0 && campaign["status"] == "failed";
       },
       seconds(10)));
   EXPECT_EQ(campaign["stats"]["failed"], 3) << campaign.dump();
@@ -103,7 +103,7 @@ TEST_F(RetryE2E, ACampaignsDeadMessagesAreSentAgainAndItEndsSent) {
   ASSERT_TRUE(WaitFor(
       [&] {
         campaign = CallJson("GET", "/api/v1/campaigns/" + id.dump(), key, nullptr, 200);
-        return campaign["stats"]["sent"] == 3;
+        return campaign["stats"]["sent"] == 3 && campaign["status"] == "sent";
       },
       seconds(10)))
       << campaign.dump();
