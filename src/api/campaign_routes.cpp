@@ -377,13 +377,9 @@ class CampaignRoutes::Impl {
                        if (!Visible(id, *c)) return context_.RespondError(req, route, CampaignNotFound(id), c);
                        const auto requeued = store_.RetryCampaign(id, statuses, context_.NowMs());
                        if (requeued == 0) {
-                         std::string named;
-                         for (const auto& s : statuses) named += (named.empty() ? "" : ", ") + s;
                          return context_.RespondError(
                              req, route,
-                             {409, "NOTHING_TO_RETRY",
-                              "campaign " + std::to_string(id) + " has no message that is " + named},
-                             c);
+                             NothingToRetry("campaign " + std::to_string(id) + " has no message", statuses), c);
                        }
                        auto out = CampaignToJson(*store_.GetCampaign(id));
                        out["requeued_messages"] = requeued;

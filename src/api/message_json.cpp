@@ -54,6 +54,12 @@ std::variant<std::vector<std::string>, ApiError> ParseRetryStatuses(const nlohma
   return statuses;
 }
 
+ApiError NothingToRetry(const std::string& what, const std::vector<std::string>& statuses) {
+  std::string named;
+  for (const auto& status : statuses) named += (named.empty() ? "" : ", ") + status;
+  return {409, "NOTHING_TO_RETRY", what + " that is " + named};
+}
+
 std::string FormatTimestamp(std::int64_t unix_ms) {
   const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm utc{};

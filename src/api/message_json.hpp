@@ -43,6 +43,8 @@ std::string FormatTimestamp(std::int64_t unix_ms);
 // failed, dead and unknown; no body, or no "statuses", means failed and dead.
 // An unknown send (it may have arrived) is only retried when named.
 std::variant<std::vector<std::string>, ApiError> ParseRetryStatuses(const nlohmann::json& body);
+// 409 NOTHING_TO_RETRY: `what` ("message 7 has no recipient") is in none of `statuses`.
+ApiError NothingToRetry(const std::string& what, const std::vector<std::string>& statuses);
 // RFC 3339 date-time with "Z" or a numeric offset; nullopt when malformed.
 std::optional<std::int64_t> ParseTimestamp(const std::string& text);
 

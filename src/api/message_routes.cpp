@@ -272,13 +272,9 @@ class MessageRoutes::Impl {
                        }
                        const auto requeued = context_.store().RetryMessage(id, statuses, context_.NowMs());
                        if (requeued == 0) {
-                         std::string named;
-                         for (const auto& s : statuses) named += (named.empty() ? "" : ", ") + s;
                          return context_.RespondError(
                              req, route,
-                             {409, "NOTHING_TO_RETRY",
-                              "message " + std::to_string(id) + " has no recipient that is " + named},
-                             c);
+                             NothingToRetry("message " + std::to_string(id) + " has no recipient", statuses), c);
                        }
                        auto out = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
                        out["requeued_recipients"] = requeued;

@@ -25,18 +25,12 @@ MessageLane::MessageLane(store::MessageDeliveryStore& store, std::string channel
       clock_(clock) {}
 
 std::vector<std::shared_ptr<WorkItem>> MessageLane::Take(int max) {
-  std::set<std::int64_t> held;
-  {
-    std::lock_guard lock(held_mutex_);
-    held = held_;
-  }
-  auto due = store_.TakeDue(channel_, max, ToUnixMillis(clock_.Now()), held);
+  auto due = store_.TakeDue(channel_, max, ToUnixMillis(clock_.Now()), held_.Snapshot());
   std::vector<std::shared_ptr<WorkItem>> items;
   items.reserve(due.size());
-  std::lock_guard lock(held_mutex_);
   for (auto& delivery : due) {
-    // A row settled and taken again between the copy of `held` and now is skipped.
-    if (!held_.insert(delivery.recipient.id).second) continue;
+    // A row settled and taken again between the snapshot and now is skipped.
+    if (!held_.Hold(delivery.recipient.id)) continue;
     auto item = std::make_shared<MessageItem>();
     item->delivery_id = "r" + std::to_string(delivery.recipient.id);
     item->recipient = delivery.recipient.address;
@@ -98,8 +92,7 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
 }
 
 void MessageLane::Settle(std::span<const Finished> finished) {
-  std::lock_guard lock(held_mutex_);
-  for (const auto& f : finished) held_.erase(RecipientIdOf(*f.item));
+  for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
 }
 
 std::optional<Clock::TimePoint> MessageLane::NextDue() {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "dispatch/held_set.hpp"
 #include "dispatch/lane.hpp"
 #include "mime/email_message.hpp"
 #include "store/message_delivery_store.hpp"
@@ -36,8 +37,7 @@ class MessageLane final : public Lane {
   const mime::Mailbox from_;
   const std::string message_id_domain_;
   const Clock& clock_;
-  std::mutex held_mutex_;
-  std::set<std::int64_t> held_;  // taken and not yet settled
+  HeldSet held_;
 };
 
 }  // namespace herald::dispatch

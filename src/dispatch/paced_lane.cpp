@@ -32,16 +32,10 @@ LaneOptions PacedLane::Options() const {
 }
 
 std::vector<std::shared_ptr<WorkItem>> PacedLane::Take(int max) {
-  std::set<std::int64_t> held;
-  {
-    std::lock_guard lock(held_mutex_);
-    held = held_;
-  }
-  auto due = store_.TakeDue(max, ToUnixMillis(clock_.Now()), held);
+  auto due = store_.TakeDue(max, ToUnixMillis(clock_.Now()), held_.Snapshot());
   std::vector<std::shared_ptr<WorkItem>> items;
-  std::lock_guard lock(held_mutex_);
   for (auto& message : due) {
-    if (!held_.insert(message.id).second) continue;
+    if (!held_.Hold(message.id)) continue;
     auto item = std::make_shared<PacedItem>();
     item->delivery_id = "p" + std::to_string(message.id);
     item->recipient = message.to;
@@ -86,8 +80,7 @@ std::vector<bool> PacedLane::Commit(std::span<const Finished> finished,
 }
 
 void PacedLane::Settle(std::span<const Finished> finished) {
-  std::lock_guard lock(held_mutex_);
-  for (const auto& f : finished) held_.erase(IdOf(*f.item));
+  for (const auto& f : finished) held_.Release(IdOf(*f.item));
 }
 
 std::optional<Clock::TimePoint> PacedLane::NextDue() {

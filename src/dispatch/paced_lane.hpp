@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "dispatch/held_set.hpp"
 #include "dispatch/lane.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "store/sqlite/sqlite_pacing_store.hpp"
@@ -38,8 +39,7 @@ class PacedLane final : public Lane {
   PacingRule& rule_;
   const Clock& clock_;
   const std::string name_ = kPacedLane;
-  std::mutex held_mutex_;
-  std::set<std::int64_t> held_;
+  HeldSet held_;
 };
 
 }  // namespace herald::dispatch

@@ -1,0 +1,34 @@
+// HeldSet: the ids a store-backed lane has handed to the engine and not yet had
+// settled. Those rows are still queued in the store, so the lane's next Take
+// reads past them instead of taking them twice. Thread-safe: Take and Settle
+// run on different pool threads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+
+namespace herald::dispatch {
+
+class HeldSet {
+ public:
+  std::set<std::int64_t> Snapshot() const {
+    std::lock_guard lock(mutex_);
+    return held_;
+  }
+  // False when the id is held already (settled and taken again meanwhile).
+  bool Hold(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    return held_.insert(id).second;
+  }
+  void Release(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    held_.erase(id);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::int64_t> held_;
+};
+
+}  // namespace herald::dispatch
