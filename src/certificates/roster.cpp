@@ -1,5 +1,7 @@
 #include "certificates/roster.hpp"
 
+#include "domain/recipient.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -187,42 +189,6 @@ std::optional<bool> ParseAttended(std::string_view raw) {
   return nonzero(whole) || nonzero(fraction);
 }
 
-std::optional<std::string> EmailProblem(std::string_view email) {
-  if (email.empty()) return "the e-mail address is empty";
-  if (email.size() > 254) return "the e-mail address is longer than 254 characters";
-  const auto at = email.find('@');
-  if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos) {
-    return "the e-mail address must contain exactly one '@'";
-  }
-  const auto local = email.substr(0, at);
-  const auto domain = email.substr(at + 1);
-  if (local.empty() || local.size() > 64) return "the part before '@' is empty or longer than 64 characters";
-  for (char ch : local) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == ' ' || c == '\t') return "the e-mail address contains a space";
-    if (c >= 0x80) return "the part before '@' is not ASCII (international addresses are not supported)";
-    if (c < 0x20 || c == 0x7F || std::string_view("(),:;<>[]\\\"").find(ch) != std::string_view::npos) {
-      return "the part before '@' contains a character not allowed in an address";
-    }
-  }
-  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
-    return "the part before '@' has a misplaced dot";
-  }
-  if (domain.find('.') == std::string_view::npos) return "the domain has no dot";
-  for (size_t start = 0; start <= domain.size();) {
-    const auto end = std::min(domain.find('.', start), domain.size());
-    const auto label = domain.substr(start, end - start);
-    start = end + 1;
-    if (label.empty() || label.size() > 63) return "the domain has an empty or too long part";
-    if (label.front() == '-' || label.back() == '-') return "a domain part starts or ends with '-'";
-    for (char c : label) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-      if (!ok) return "the domain may hold only ASCII letters, digits, '-' and '.' (use punycode for IDN)";
-    }
-  }
-  return std::nullopt;
-}
-
 Result<Roster> LoadRoster(const std::string& csv_path, const EventList& events, const RosterOptions& options) {
   auto reader = CsvReader::Open(csv_path);
   if (!reader) return Unexpected<Error>(reader.error());
@@ -301,8 +267,9 @@ Result<Roster> ReadRoster(CsvReader& reader, const EventList& events, const Rost
       continue;
     }
     const auto email = text::Trim(fields[header.email]);
-    if (auto why = EmailProblem(email)) {
-      reject(line, "invalid_email", std::string(kEmailColumn), "e-mail address " + Quote(email) + ": " + *why, event);
+    if (auto why = domain::EmailProblem(email)) {
+      reject(line, "invalid_email", std::string(kEmailColumn),
+             "e-mail address " + Quote(email) + ": " + std::string(*why), event);
       continue;
     }
     bool row_attended = header.attendance.empty();  // only reached with everyone_eligible

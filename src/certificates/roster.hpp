@@ -68,9 +68,6 @@ struct Roster {
 Result<Roster> LoadRoster(const std::string& csv_path, const EventList& events, const RosterOptions& options);
 Result<Roster> ReadRoster(CsvReader& reader, const EventList& events, const RosterOptions& options);
 
-// Pragmatic address check (one '@', ASCII, a dotted domain, <= 254 characters);
-// returns the reason when invalid.
-std::optional<std::string> EmailProblem(std::string_view email);
 
 // Understands a count of attended schedules or yes/no/true/false/y/n/1/0/
 // present/absent/x (any case; empty means not attended); nullopt when it cannot.

@@ -18,33 +18,44 @@ std::string ToLowerAscii(std::string_view s) {
   return out;
 }
 
+Utf8Char DecodeUtf8(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return {lead, 1};
+  std::size_t length = 0;
+  char32_t code = 0;
+  unsigned char min_second = 0x80;
+  unsigned char max_second = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    code = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    code = lead & 0x0F;
+    if (lead == 0xE0) min_second = 0xA0;  // overlong
+    if (lead == 0xED) max_second = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    code = lead & 0x07;
+    if (lead == 0xF0) min_second = 0x90;  // overlong
+    if (lead == 0xF4) max_second = 0x8F;  // above U+10FFFF
+  } else {
+    return {};
+  }
+  if (i + length > s.size()) return {};
+  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return {};
+  for (std::size_t k = 1; k < length; ++k) {
+    if (k > 1 && (byte(i + k) < 0x80 || byte(i + k) > 0xBF)) return {};
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  return {code, length};
+}
+
 bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t extra;
-    unsigned min_code;
-    unsigned code;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1; min_code = 0x80; code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2; min_code = 0x800; code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3; min_code = 0x10000; code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      code = (code << 6) | (cc & 0x3F);
-    }
-    if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    i += extra + 1;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto decoded = DecodeUtf8(s, i);
+    if (decoded.length == 0) return false;
+    i += decoded.length;
   }
   return true;
 }

@@ -25,3 +25,24 @@ TEST(Text, ControlCharactersAreDetectedButTabIsAllowed) {
 
 }  // namespace
 }  // namespace herald::text
+
+namespace herald::text {
+namespace {
+
+TEST(DecodeUtf8, DecodesEachLengthAndRefusesWhatIsNotWellFormed) {
+  EXPECT_EQ(DecodeUtf8("A", 0).code_point, U'A');
+  EXPECT_EQ(DecodeUtf8("é", 0).length, 2u);
+  EXPECT_EQ(DecodeUtf8("é", 0).code_point, U'é');
+  EXPECT_EQ(DecodeUtf8("你", 0).code_point, U'你');
+  EXPECT_EQ(DecodeUtf8("😀", 0).length, 4u);
+  EXPECT_EQ(DecodeUtf8("😀", 0).code_point, U'😀');
+  for (const std::string_view bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF8\x88\x80\x80",
+                                     "\xC3", "\xE4\xBD", "\x80", "\xC3\x28"}) {
+    EXPECT_EQ(DecodeUtf8(bad, 0).length, 0u) << testing::PrintToString(bad);
+    EXPECT_FALSE(IsValidUtf8(bad));
+  }
+  EXPECT_TRUE(IsValidUtf8("Grüße, 你好 😀"));
+}
+
+}  // namespace
+}  // namespace herald::text

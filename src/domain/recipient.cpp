@@ -24,28 +24,9 @@ struct Decoded {
 // One code point from s[i..]; a byte that does not start a valid sequence decodes
 // to U+FFFD and advances by one, so counting never stops at bad input.
 Decoded DecodeAt(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return {c, 1};
-  size_t extra;
-  char32_t min_code;
-  char32_t code;
-  if ((c & 0xE0) == 0xC0) {
-    extra = 1; min_code = 0x80; code = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    extra = 2; min_code = 0x800; code = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    extra = 3; min_code = 0x10000; code = c & 0x07;
-  } else {
-    return {kReplacement, 1};
-  }
-  if (i + extra >= s.size()) return {kReplacement, 1};
-  for (size_t k = 1; k <= extra; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return {kReplacement, 1};
-    code = (code << 6) | (cc & 0x3F);
-  }
-  if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return {kReplacement, 1};
-  return {code, extra + 1};
+  const auto decoded = text::DecodeUtf8(s, i);
+  if (decoded.length == 0) return {kReplacement, 1};
+  return {decoded.code_point, decoded.length};
 }
 
 int Utf16Units(std::string_view s) {
@@ -136,8 +117,8 @@ Result<std::string> NormalizePhone(Channel channel, std::string_view to) {
   return canonical;
 }
 
-// The rules of certificates::EmailProblem, copied because domain may not depend
-// on certificates, plus a refusal of all-digit top-level domains. Change both together.
+}  // namespace
+
 std::optional<std::string_view> EmailProblem(std::string_view email) {
   if (email.empty()) return "it is empty";
   if (email.size() > 254) return "it is longer than 254 characters";
@@ -179,6 +160,8 @@ std::optional<std::string_view> EmailProblem(std::string_view email) {
   if (std::all_of(last_label.begin(), last_label.end(), IsAsciiDigit)) return "the top-level domain is all digits";
   return std::nullopt;
 }
+
+namespace {
 
 Result<std::string> NormalizeEmail(std::string_view to) {
   if (const auto why = EmailProblem(to)) {

@@ -33,6 +33,10 @@ const char* ToString(Channel channel);
 //     with a letter). Usernames are lower-cased: Telegram ignores their case.
 Result<std::string> NormalizeRecipient(Channel channel, std::string_view to);
 
+// Why `email` is not an address Herald sends to (nullopt: it is): the one check of
+// e-mail addresses, shared by the API, campaigns and the certificate job.
+std::optional<std::string_view> EmailProblem(std::string_view email);
+
 struct SmsSegments {
   std::string encoding;  // "GSM-7" or "UCS-2"
   // Units counted against the segment size: septets for GSM-7 (an extension

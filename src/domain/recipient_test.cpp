@@ -137,6 +137,22 @@ TEST(NormalizeRecipient, EmailRejectsWhatIsNotAnAddress) {
   }
 }
 
+TEST(EmailProblem, TheOneCheckAcceptsCommonAddressesAndRejectsBrokenOnes) {
+  EXPECT_FALSE(EmailProblem("first.last+tag@sub.example.co.uk"));
+  EXPECT_FALSE(EmailProblem("o'brien_x-y@ex-ample.org"));
+  const std::string local(64, 'a');
+  const std::string long_ok = local + "@" + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                              std::string(57, 'd') + ".org";
+  ASSERT_EQ(long_ok.size(), 254u);
+  EXPECT_FALSE(EmailProblem(long_ok));
+  EXPECT_TRUE(EmailProblem(long_ok + "x"));  // 255 characters
+  for (const auto* bad : {"", "no-at.example.org", "a@b@x.org", "@x.org", "a@localhost", "a b@x.org", "a@x..org",
+                          ".a@x.org", "a.@x.org", "a@x.org.", "a@-x.org", "a\t@x.org", "a\x01@x.org", "zoë@x.org",
+                          "a@münchen.de", "a@x_y.org", "<a@x.org>", "a@192.168.0.1"}) {
+    EXPECT_TRUE(EmailProblem(bad)) << bad;
+  }
+}
+
 TEST(NormalizeRecipient, EmailErrorGivesTheReason) {
   EXPECT_EQ(NormalizeRecipient(Channel::kEmail, "alice@localhost").error().message,
             "email recipient \"alice@localhost\" is not an e-mail address (local-part@domain.tld): "

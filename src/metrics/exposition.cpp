@@ -1,5 +1,7 @@
 #include "metrics/exposition.hpp"
 
+#include "common/text.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -12,35 +14,6 @@ namespace {
 bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is not
-// one (overlong forms, surrogates and code points above U+10FFFF included).
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char min_second = 0x80;
-  unsigned char max_second = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) min_second = 0xA0;
-    if (lead == 0xED) max_second = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) min_second = 0x90;
-    if (lead == 0xF4) max_second = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > s.size()) return 0;
-  if (byte(i + 1) < min_second || byte(i + 1) > max_second) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
 
 // The format escapes backslash and newline everywhere, and the double quote only
 // inside label values, where it would otherwise end the value.
@@ -57,7 +30,7 @@ std::string Escape(std::string_view s, bool escape_quote) {
     } else if (c == '"' && escape_quote) {
       out += "\\\"";
     } else {
-      const std::size_t length = Utf8SequenceLength(s, i);
+      const std::size_t length = text::DecodeUtf8(s, i).length;
       if (length == 0) {
         out += "\xEF\xBF\xBD";
         ++i;

@@ -1,5 +1,7 @@
 #include "mime/header_writer.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 
 #include "mime/transfer_encoding.hpp"
@@ -24,12 +26,8 @@ bool IsAtext(char c) {
          std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
 
-size_t Utf8SequenceLength(unsigned char lead) {
-  if (lead >= 0xF0) return 4;
-  if (lead >= 0xE0) return 3;
-  if (lead >= 0xC0) return 2;
-  return 1;
-}
+// Bytes of the code point at utf8[i] (validated text; a stray byte counts as one).
+size_t CodePointBytes(std::string_view utf8, size_t i) { return std::max<size_t>(1, text::DecodeUtf8(utf8, i).length); }
 
 // Bytes of text an encoded-word of at most `width` characters can carry in base64.
 size_t PayloadBytesFor(size_t width) {
@@ -59,7 +57,7 @@ WordPlan PlanWord(std::string_view utf8, size_t width) {
   size_t end = 0;
   size_t aligned = 0;
   while (end < utf8.size()) {
-    const size_t next = end + Utf8SequenceLength(static_cast<unsigned char>(utf8[end]));
+    const size_t next = end + CodePointBytes(utf8, end);
     if (next > max_bytes) break;
     end = std::min(next, utf8.size());
     if (end % 3 == 0) aligned = end;
@@ -73,7 +71,7 @@ WordPlan PlanWord(std::string_view utf8, size_t width) {
   size_t used = 0;
   while (q_end < utf8.size()) {
     const size_t next =
-        std::min(utf8.size(), q_end + Utf8SequenceLength(static_cast<unsigned char>(utf8[q_end])));
+        std::min(utf8.size(), q_end + CodePointBytes(utf8, q_end));
     size_t cost = 0;
     for (size_t i = q_end; i < next; ++i) cost += QWidth(static_cast<unsigned char>(utf8[i]));
     if (used + cost > budget) break;

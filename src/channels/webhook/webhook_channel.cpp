@@ -1,5 +1,7 @@
 #include "channels/webhook/webhook_channel.hpp"
 
+#include "common/text.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -86,28 +88,6 @@ std::string RequestBody(const RenderedMessage& message) {
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not one.
-std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = 0;
-  if (lead < 0x80) {
-    return 1;
-  } else if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  return length;
-}
 
 // A short, single-line excerpt of the provider's answer for reports. Kept valid
 // UTF-8, because the detail ends up in JSON (API responses, reports), and a
@@ -119,7 +99,7 @@ std::string Excerpt(std::string_view text) {
       out += "...";
       break;
     }
-    const std::size_t length = Utf8SequenceLength(text, i);
+    const std::size_t length = text::DecodeUtf8(text, i).length;
     if (length == 0) {
       out += '?';
       ++i;
