@@ -335,7 +335,9 @@ int RunCertificates(const CertificatesArgs& args) {
                 << "; its queue was deleted and " << removed.cancelled << " pending certificates were cancelled\n";
     }
     std::int64_t requeued = 0;
-    for (const auto& event : active) requeued += store.Requeue(event.slug, retry_statuses);
+    if (!retry_statuses.empty()) {
+      for (const auto& event : active) requeued += store.Requeue(event.slug, retry_statuses);
+    }
     if (requeued > 0 && !args.quiet) {
       std::cerr << "retry: " << requeued << " certificate(s) that ended " << args.retry << " are queued again\n";
     }

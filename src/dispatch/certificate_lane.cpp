@@ -19,10 +19,6 @@ struct CertificateItem final : WorkItem {
 
 CertificateItem& ItemOf(const Finished& f) { return static_cast<CertificateItem&>(*f.item); }
 
-std::string LeaseBody(const std::string& delivery_id) {
-  return nlohmann::json{{"delivery_id", delivery_id}}.dump();
-}
-
 std::string DeliveryIdOf(const queue::Lease& lease) {
   const auto body = nlohmann::json::parse(lease.body, nullptr, false);
   if (body.is_object() && body.contains("delivery_id") && body["delivery_id"].is_string()) {
@@ -58,7 +54,9 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
 
 std::string CertificateQueueName(const std::string& event_slug) { return "herald.certificates." + event_slug; }
 
-std::string CertificateLeaseBody(const std::string& delivery_id) { return LeaseBody(delivery_id); }
+std::string CertificateLeaseBody(const std::string& delivery_id) {
+  return nlohmann::json{{"delivery_id", delivery_id}}.dump();
+}
 
 CertificateLane::CertificateLane(store::CertificateStore& store, queue::Queue& queue,
                                  const certificates::CertificateComposer& composer, ActiveEvent event,

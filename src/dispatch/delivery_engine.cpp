@@ -11,6 +11,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -225,11 +226,12 @@ class DeliveryEngine::LaneRunner {
 
   // Claims the next commit may make: rendered items, up to the free in-flight
   // slots (counting the ones its recorded outcomes free) and the shaping rule.
-  int Claimable() {
-    if (ready_.empty()) return 0;
-    int freed = 0;
-    for (const auto& f : finished_) freed += f.kind == Finished::Kind::kSent ? 1 : 0;
-    return ClaimsFor(freed);
+  int Claimable() { return ready_.empty() ? 0 : ClaimsFor(SlotsFreedBy(finished_)); }
+
+  // Sends among `finished` whose record frees their in-flight slot.
+  static int SlotsFreedBy(std::span<const Finished> finished) {
+    return static_cast<int>(
+        std::count_if(finished.begin(), finished.end(), [](const Finished& f) { return f.kind == Finished::Kind::kSent; }));
   }
 
   // Free slots once `freed` of this lane's sends are recorded: the lane's own
@@ -403,8 +405,7 @@ class DeliveryEngine::LaneRunner {
   awaitable<void> Commit(bool stopping) {
     std::vector<Finished> batch;
     batch.swap(finished_);
-    int freed = 0;
-    for (const auto& f : batch) freed += f.kind == Finished::Kind::kSent ? 1 : 0;
+    const int freed = SlotsFreedBy(batch);
     const int n = stopping ? 0 : ClaimsFor(freed);
     // The slots are taken now, before the commit: lanes sharing the channel
     // must not count them as free while this transaction runs.

@@ -417,7 +417,8 @@ TEST_F(DeliveryEngineTest, AShapingRuleHoldsTheLaneToItsRate) {
   ScriptedChannel channel({.max_in_flight = 8, .max_batch = 8});
   DeliveryEngine engine(runtime_, clock_, {.render_threads = 1});
   auto options = Options();
-  options.shaper = std::make_shared<TokenBucket>(2, 2, seconds(120), clock_.Now());
+  TokenBucket bucket(2, 2, seconds(120), clock_.Now());
+  options.shaper = &bucket;
   engine.AddLane(lane, channel, options);
   engine.Start();
   ASSERT_TRUE(herald::testing::WaitFor([&] { return channel.TotalSends() == 2; }, seconds(10)));

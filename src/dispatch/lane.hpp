@@ -86,7 +86,7 @@ struct LaneOptions {
   std::chrono::milliseconds render_timeout{60000};  // a render running longer fails its delivery
   std::chrono::milliseconds send_timeout{120000};   // deadline handed to the channel
   std::chrono::milliseconds idle_poll{200};         // longest sleep when nothing is due
-  std::shared_ptr<Shaper> shaper;                   // none: as fast as the channel goes
+  Shaper* shaper = nullptr;  // borrowed, outlives the run; none: as fast as the channel goes
 };
 
 }  // namespace herald::dispatch

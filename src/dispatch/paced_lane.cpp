@@ -27,7 +27,7 @@ LaneOptions PacedLane::Options() const {
   options.render_chunk = 1;
   options.render_ahead = rule_.settings().batch_size;
   options.idle_poll = std::chrono::milliseconds(1000);
-  options.shaper = std::shared_ptr<Shaper>(&rule_, [](Shaper*) {});  // owned by the wiring
+  options.shaper = &rule_;
   return options;
 }
 
