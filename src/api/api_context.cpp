@@ -64,9 +64,10 @@ std::string OpenApiPath(const std::string& pattern) {
 
 }  // namespace
 
-ApiContext::ApiContext(store::sqlite::SqliteApiStore& store, const Clock& clock, RateLimitSettings limits,
+ApiContext::ApiContext(store::KeyStore& keys, store::MessageStore& messages, const Clock& clock, RateLimitSettings limits,
                        int read_threads, RequestObserver on_request)
-    : store_(store),
+    : key_store_(keys),
+      message_store_(messages),
       clock_(clock),
       limits_(limits),
       on_request_(std::move(on_request)),
@@ -143,7 +144,7 @@ std::optional<store::ApiKeyRecord> ApiContext::LookupKey(const std::string& key)
     std::lock_guard lock(keys_mutex_);
     if (const auto it = keys_.find(hash); it != keys_.end() && it->second.expires > now) return it->second.key;
   }
-  auto found = store_.FindActiveKey(hash);
+  auto found = key_store_.FindActiveKey(hash);
   std::lock_guard lock(keys_mutex_);
   if (found && revoked_ids_.count(found->id) > 0) found.reset();
   if (keys_.size() > 100000) keys_.clear();  // bounded: a flood of wrong keys must not grow it forever

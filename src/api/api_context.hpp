@@ -25,7 +25,8 @@
 #include "api/api_error.hpp"
 #include "api/rate_limiter.hpp"
 #include "common/clock.hpp"
-#include "store/sqlite/sqlite_api_store.hpp"
+#include "store/key_store.hpp"
+#include "store/message_store.hpp"
 
 namespace herald::api {
 
@@ -62,11 +63,12 @@ class ApiContext {
  public:
   using RequestObserver = std::function<void(const std::string& method, const std::string& route, int status)>;
 
-  ApiContext(store::sqlite::SqliteApiStore& store, const Clock& clock, RateLimitSettings limits, int read_threads,
+  ApiContext(store::KeyStore& keys, store::MessageStore& messages, const Clock& clock, RateLimitSettings limits, int read_threads,
              RequestObserver on_request);
   ~ApiContext();
 
-  store::sqlite::SqliteApiStore& store() { return store_; }
+  store::KeyStore& keys() { return key_store_; }
+  store::MessageStore& messages() { return message_store_; }
   std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
 
   // Every request is answered exactly once through one of these.
@@ -157,7 +159,8 @@ class ApiContext {
   int TierLimit(const std::string& tier) const;
   void RecordRoute(const restinio::http_method_id_t& method, const std::string& pattern, const std::string& route);
 
-  store::sqlite::SqliteApiStore& store_;
+  store::KeyStore& key_store_;
+  store::MessageStore& message_store_;
   const Clock& clock_;
   const RateLimitSettings limits_;
   RequestObserver on_request_;

@@ -57,8 +57,9 @@ std::variant<std::optional<std::vector<std::int64_t>>, ApiError> ParseCustomerId
 
 class CampaignRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store, MessageIntake& intake)
-      : context_(context), store_(store), intake_(intake) {}
+  Impl(ApiContext& context, store::ContactStore& contacts, store::TemplateStore& templates,
+       store::CampaignStore& campaigns, MessageIntake& intake)
+      : context_(context), contacts_(contacts), templates_(templates), campaigns_(campaigns), intake_(intake) {}
 
   void Add(Router& router) {
     for (const std::string base : {"/api/v1/campaigns", "/campaigns"}) {
@@ -93,7 +94,7 @@ class CampaignRoutes::Impl {
  private:
   // The campaign when the caller may see it.
   std::optional<store::CampaignRecord> Visible(std::int64_t id, const Caller& caller) {
-    auto campaign = store_.GetCampaign(id);
+    auto campaign = campaigns_.GetCampaign(id);
     if (!campaign || !caller.MaySee(campaign->owner_id)) return std::nullopt;
     return campaign;
   }
@@ -106,7 +107,7 @@ class CampaignRoutes::Impl {
     context_.Offload(
         req, route, caller, [this, req, route, campaign = std::get<store::CampaignRecord>(parsed)](const Caller* c) {
           if (campaign.template_id) {
-            const auto linked = store_.GetTemplate(*campaign.template_id);
+            const auto linked = templates_.GetTemplate(*campaign.template_id);
             if (!linked || !c->MaySee(linked->owner_id)) {
               return context_.RespondError(
                   req, route,
@@ -123,7 +124,7 @@ class CampaignRoutes::Impl {
                   c);
             }
           }
-          auto stored = store_.CreateCampaign(campaign, context_.NowMs());
+          auto stored = campaigns_.CreateCampaign(campaign, context_.NowMs());
           auto out = CampaignToJson(stored);
           out["stats"] = StatsToJson({});
           context_.RespondJson(req, route, 201, out, c);
@@ -134,7 +135,7 @@ class CampaignRoutes::Impl {
     const auto campaign = Visible(id, *caller);
     if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
     auto out = CampaignToJson(*campaign);
-    out["stats"] = StatsToJson(store_.Stats(id));
+    out["stats"] = StatsToJson(campaigns_.Stats(id));
     context_.RespondJson(req, route, 200, out, caller);
   }
 
@@ -160,7 +161,7 @@ class CampaignRoutes::Impl {
     if (!filter.channel.empty()) filter.channel = domain::ToString(*domain::ParseChannel(filter.channel));
     context_.Offload(
         req, route, caller, [this, req, route, q = std::get<store::PageQuery>(page), filter](const Caller* c) {
-          const auto result = store_.ListCampaigns(q, filter);
+          const auto result = campaigns_.ListCampaigns(q, filter);
           json data = json::array();
           for (const auto& campaign : result.rows) data.push_back(CampaignToJson(campaign));
           context_.RespondJson(
@@ -173,7 +174,7 @@ class CampaignRoutes::Impl {
   // The content a campaign sends, or the error that stops it (its template was deleted).
   std::variant<CampaignContent, ApiError> ContentOf(const store::CampaignRecord& campaign) {
     std::optional<store::TemplateRecord> linked;
-    if (campaign.template_id) linked = store_.GetTemplate(*campaign.template_id);
+    if (campaign.template_id) linked = templates_.GetTemplate(*campaign.template_id);
     auto content = CampaignContentOf(campaign, linked ? &*linked : nullptr);
     if (auto* error = std::get_if<ApiError>(&content); error && error->code == "TEMPLATE_NOT_FOUND") {
       return ApiError{409, "CAMPAIGN_NOT_SENDABLE", error->message + "; create a campaign with another template"};
@@ -270,7 +271,7 @@ class CampaignRoutes::Impl {
       links.push_back({page.contact_of[i], stored[i].message.id});
       if (stored[i].created) ++created;
     }
-    store_.LinkMessages(campaign_id, links);
+    campaigns_.LinkMessages(campaign_id, links);
     return created;
   }
 
@@ -295,7 +296,7 @@ class CampaignRoutes::Impl {
       std::string missing;
       for (std::size_t page = 0; page * kContactsPerPage < ids->size(); ++page) {
         const auto wanted = page_of_ids(page);
-        const auto found = store_.ContactsOf(campaign->owner_id, wanted);
+        const auto found = contacts_.ContactsOf(campaign->owner_id, wanted);
         for (const auto contact_id : wanted) {
           if (std::none_of(found.begin(), found.end(), [&](const auto& c) { return c.id == contact_id; })) {
             missing += (missing.empty() ? "" : ", ") + std::to_string(contact_id);
@@ -325,9 +326,9 @@ class CampaignRoutes::Impl {
         std::vector<store::ContactRecord> contacts;
         if (ids) {
           if (page * kContactsPerPage >= ids->size()) break;
-          contacts = store_.ContactsOf(campaign->owner_id, page_of_ids(page));
+          contacts = contacts_.ContactsOf(campaign->owner_id, page_of_ids(page));
         } else {
-          contacts = store_.ContactsAfter(campaign->owner_id, after, static_cast<int>(kContactsPerPage));
+          contacts = contacts_.ContactsAfter(campaign->owner_id, after, static_cast<int>(kContactsPerPage));
           if (contacts.empty()) break;
           after = contacts.back().id;
         }
@@ -338,7 +339,7 @@ class CampaignRoutes::Impl {
         created += StorePage(campaign->id, std::move(messages));
         if (created > 0 && !marked) {
           // The first new messages are in: the campaign is sending (or scheduled) from now on.
-          store_.SetCampaignStatus(campaign->id, {"draft", "scheduled", "sent", "failed"},
+          campaigns_.SetCampaignStatus(campaign->id, {"draft", "scheduled", "sent", "failed"},
                                    later ? "scheduled" : "sending", context_.NowMs());
           marked = true;
         }
@@ -351,7 +352,7 @@ class CampaignRoutes::Impl {
       return context_.RespondError(
           req, route, ApiError::Unprocessable("customer_ids: the campaign has no contacts to send to"), caller);
     }
-    const auto status = store_.GetCampaign(campaign->id)->status;
+    const auto status = campaigns_.GetCampaign(campaign->id)->status;
     context_.RespondJson(req, route, 202,
                          json{{"campaign_id", campaign->id},
                               {"messages_queued", created},
@@ -375,15 +376,15 @@ class CampaignRoutes::Impl {
     context_.Offload(req, route, caller,
                      [this, req, route, id, statuses = std::get<std::vector<std::string>>(statuses)](const Caller* c) {
                        if (!Visible(id, *c)) return context_.RespondError(req, route, CampaignNotFound(id), c);
-                       const auto requeued = store_.RetryCampaign(id, statuses, context_.NowMs());
+                       const auto requeued = campaigns_.RetryCampaign(id, statuses, context_.NowMs());
                        if (requeued == 0) {
                          return context_.RespondError(
                              req, route,
                              NothingToRetry("campaign " + std::to_string(id) + " has no message", statuses), c);
                        }
-                       auto out = CampaignToJson(*store_.GetCampaign(id));
+                       auto out = CampaignToJson(*campaigns_.GetCampaign(id));
                        out["requeued_messages"] = requeued;
-                       out["stats"] = StatsToJson(store_.Stats(id));
+                       out["stats"] = StatsToJson(campaigns_.Stats(id));
                        context_.RespondJson(req, route, 202, out, c);
                      });
   }
@@ -411,7 +412,7 @@ class CampaignRoutes::Impl {
         [this, req, route, id, customer_id = customer->get<std::int64_t>(), override_template](const Caller* c) {
           const auto campaign = Visible(id, *c);
           if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), c);
-          const auto contact = store_.GetContact(customer_id);
+          const auto contact = contacts_.GetContact(customer_id);
           if (!contact || !c->MaySee(contact->owner_id)) {
             return context_.RespondError(
                 req, route,
@@ -436,12 +437,15 @@ class CampaignRoutes::Impl {
   }
 
   ApiContext& context_;
-  store::sqlite::SqliteCampaignStore& store_;
+  store::ContactStore& contacts_;
+  store::TemplateStore& templates_;
+  store::CampaignStore& campaigns_;
   MessageIntake& intake_;
 };
 
-CampaignRoutes::CampaignRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store, MessageIntake& intake)
-    : impl_(std::make_unique<Impl>(context, store, intake)) {}
+CampaignRoutes::CampaignRoutes(ApiContext& context, store::ContactStore& contacts, store::TemplateStore& templates,
+                               store::CampaignStore& campaigns, MessageIntake& intake)
+    : impl_(std::make_unique<Impl>(context, contacts, templates, campaigns, intake)) {}
 
 CampaignRoutes::~CampaignRoutes() = default;
 

@@ -10,14 +10,15 @@
 
 #include "api/api_context.hpp"
 #include "api/message_intake.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
+#include "store/campaign_store.hpp"
 
 namespace herald::api {
 
 // Owned by the server for as long as the router holds its handlers.
 class CampaignRoutes {
  public:
-  CampaignRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store, MessageIntake& intake);
+  CampaignRoutes(ApiContext& context, store::ContactStore& contacts, store::TemplateStore& templates,
+                 store::CampaignStore& campaigns, MessageIntake& intake);
   ~CampaignRoutes();
   CampaignRoutes(const CampaignRoutes&) = delete;
   CampaignRoutes& operator=(const CampaignRoutes&) = delete;

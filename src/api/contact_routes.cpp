@@ -15,7 +15,7 @@ struct Contacts {
   using Record = store::ContactRecord;
   static constexpr std::size_t kMaxBodyBytes = 64 << 10;
 
-  store::sqlite::SqliteCampaignStore& store;
+  store::ContactStore& store;
 
   std::optional<Record> Get(std::int64_t id) { return store.GetContact(id); }
   std::variant<Record, ApiError> Parse(const json& body, std::int64_t owner_id, const Record* existing) {
@@ -35,7 +35,7 @@ struct Contacts {
 
 class ContactRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store)
+  Impl(ApiContext& context, store::ContactStore& store)
       : context_(context), store_(store), contacts_{store}, crud_(context, contacts_) {}
 
   void Add(Router& router) {
@@ -75,12 +75,12 @@ class ContactRoutes::Impl {
   }
 
   ApiContext& context_;
-  store::sqlite::SqliteCampaignStore& store_;
+  store::ContactStore& store_;
   Contacts contacts_;
   CrudRoutes<Contacts> crud_;
 };
 
-ContactRoutes::ContactRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store)
+ContactRoutes::ContactRoutes(ApiContext& context, store::ContactStore& store)
     : impl_(std::make_unique<Impl>(context, store)) {}
 
 ContactRoutes::~ContactRoutes() = default;

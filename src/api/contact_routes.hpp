@@ -6,14 +6,14 @@
 #include <memory>
 
 #include "api/api_context.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
+#include "store/campaign_store.hpp"
 
 namespace herald::api {
 
 // Owned by the server for as long as the router holds its handlers.
 class ContactRoutes {
  public:
-  ContactRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store);
+  ContactRoutes(ApiContext& context, store::ContactStore& store);
   ~ContactRoutes();
   ContactRoutes(const ContactRoutes&) = delete;
   ContactRoutes& operator=(const ContactRoutes&) = delete;

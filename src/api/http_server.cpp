@@ -14,11 +14,11 @@ struct Traits : public restinio::default_traits_t {
 
 class ApiServer::Impl {
  public:
-  Impl(store::sqlite::SqliteApiStore& store, MessageIntake& intake, const Clock& clock, ApiServerSettings settings,
+  Impl(store::KeyStore& keys, store::MessageStore& messages, MessageIntake& intake, const Clock& clock, ApiServerSettings settings,
        ApiServerHooks hooks)
       : settings_(std::move(settings)),
         hooks_(std::move(hooks)),
-        context_(store, clock, settings_.limits, settings_.read_threads, hooks_.on_request),
+        context_(keys, messages, clock, settings_.limits, settings_.read_threads, hooks_.on_request),
         messages_(context_, intake, settings_.messages),
         keys_(context_),
         started_(std::chrono::steady_clock::now()) {}
@@ -64,15 +64,16 @@ class ApiServer::Impl {
     }
   }
 
-  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer) {
+  void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer) {
     pacing_ = std::make_unique<PacingRoutes>(context_, store, pacer);
   }
 
-  void AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake) {
-    contacts_ = std::make_unique<ContactRoutes>(context_, store);
-    templates_ = std::make_unique<TemplateRoutes>(context_, store);
-    campaigns_ = std::make_unique<CampaignRoutes>(context_, store, intake);
-    messages_.UseTemplates(store);
+  void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
+                    MessageIntake& intake) {
+    contacts_ = std::make_unique<ContactRoutes>(context_, contacts);
+    templates_ = std::make_unique<TemplateRoutes>(context_, templates);
+    campaigns_ = std::make_unique<CampaignRoutes>(context_, contacts, templates, campaigns, intake);
+    messages_.UseTemplates(templates);
   }
 
   void Drain(std::chrono::milliseconds deadline) { context_.Drain(deadline); }
@@ -122,17 +123,18 @@ class ApiServer::Impl {
   restinio::running_server_handle_t<Traits> server_;
 };
 
-ApiServer::ApiServer(store::sqlite::SqliteApiStore& store, MessageIntake& intake, const Clock& clock,
+ApiServer::ApiServer(store::KeyStore& keys, store::MessageStore& messages, MessageIntake& intake, const Clock& clock,
                      ApiServerSettings settings, ApiServerHooks hooks)
-    : impl_(std::make_unique<Impl>(store, intake, clock, std::move(settings), std::move(hooks))) {}
+    : impl_(std::make_unique<Impl>(keys, messages, intake, clock, std::move(settings), std::move(hooks))) {}
 
 ApiServer::~ApiServer() = default;
 
-void ApiServer::AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer) {
+void ApiServer::AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer) {
   impl_->AddPacing(store, pacer);
 }
-void ApiServer::AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake) {
-  impl_->AddCampaigns(store, intake);
+void ApiServer::AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates,
+                             store::CampaignStore& campaigns, MessageIntake& intake) {
+  impl_->AddCampaigns(contacts, templates, campaigns, intake);
 }
 void ApiServer::Start() { impl_->Start(); }
 std::vector<RouteInfo> ApiServer::Routes() const { return impl_->Routes(); }

@@ -21,7 +21,10 @@
 #include "api/contact_routes.hpp"
 #include "api/template_routes.hpp"
 #include "common/clock.hpp"
-#include "store/sqlite/sqlite_api_store.hpp"
+#include "store/campaign_store.hpp"
+#include "store/key_store.hpp"
+#include "store/message_store.hpp"
+#include "store/pacing_store.hpp"
 
 namespace herald::api {
 
@@ -45,17 +48,18 @@ struct ApiServerHooks {
 
 class ApiServer {
  public:
-  ApiServer(store::sqlite::SqliteApiStore& store, MessageIntake& intake, const Clock& clock,
+  ApiServer(store::KeyStore& keys, store::MessageStore& messages, MessageIntake& intake, const Clock& clock,
             ApiServerSettings settings, ApiServerHooks hooks = {});
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
   // Also serves the paced sender's routes (seed 001); call before Start().
-  void AddPacing(store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer);
+  void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer);
   // Also serves contacts, templates and campaigns (seeds 002, 003); campaign
   // sends go through `intake`. Call before Start().
-  void AddCampaigns(store::sqlite::SqliteCampaignStore& store, MessageIntake& intake);
+  void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
+                    MessageIntake& intake);
   // Listens; throws std::runtime_error naming the address when it cannot.
   void Start();
   // The operations served, as Start() registered them (empty before); the

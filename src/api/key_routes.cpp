@@ -95,7 +95,7 @@ class KeyRoutes::Impl {
   void List(const Request& req, const Caller* caller, const std::string& route) {
     context_.Offload(req, route, caller, [this, req, route](const Caller* c) {
       json data = json::array();
-      for (const auto& key : context_.store().ListKeys()) data.push_back(KeyToJson(key));
+      for (const auto& key : context_.keys().ListKeys()) data.push_back(KeyToJson(key));
       context_.RespondJson(req, route, 200, json{{"data", std::move(data)}}, c);
     });
   }
@@ -106,7 +106,7 @@ class KeyRoutes::Impl {
     auto parsed = ParseKeyRequest(*body);
     if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
     context_.Offload(req, route, caller, [this, req, route, request = std::get<KeyRequest>(parsed)](const Caller* c) {
-      auto issued = context_.store().IssueKey(request.name, request.role, request.tier, context_.NowMs());
+      auto issued = context_.keys().IssueKey(request.name, request.role, request.tier, context_.NowMs());
       auto out = KeyToJson(issued.record);
       out["key"] = issued.key;  // shown once; only its hash is stored
       // The only answer that ever holds the key: no cache may keep it.
@@ -120,7 +120,7 @@ class KeyRoutes::Impl {
                                    caller);
     }
     context_.Offload(req, route, caller, [this, req, route, id](const Caller* c) {
-      if (!context_.store().RevokeKey(id, context_.NowMs())) {
+      if (!context_.keys().RevokeKey(id, context_.NowMs())) {
         return context_.RespondError(
             req, route, ApiError::NotFound("KEY_NOT_FOUND", "no active key with id " + std::to_string(id)), c);
       }

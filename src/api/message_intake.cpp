@@ -9,7 +9,7 @@ constexpr std::size_t kMaxMessagesPerCommit = 20000;
 
 }  // namespace
 
-MessageIntake::MessageIntake(store::sqlite::SqliteApiStore& store, const Clock& clock, Committed on_committed)
+MessageIntake::MessageIntake(store::MessageStore& store, const Clock& clock, Committed on_committed)
     : store_(store), clock_(clock), on_committed_(std::move(on_committed)), thread_([this] { Run(); }) {}
 
 MessageIntake::~MessageIntake() { Stop(); }

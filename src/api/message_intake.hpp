@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "store/sqlite/sqlite_api_store.hpp"
+#include "store/message_store.hpp"
 
 namespace herald::api {
 
@@ -26,7 +26,7 @@ class MessageIntake {
   // Runs on the intake thread after each batch is on disk, with what it stored
   // (e.g. to wake the workers of the channels that got work).
   using Committed = std::function<void(const std::vector<store::AcceptedMessage>&)>;
-  MessageIntake(store::sqlite::SqliteApiStore& store, const Clock& clock, Committed on_committed);
+  MessageIntake(store::MessageStore& store, const Clock& clock, Committed on_committed);
   ~MessageIntake();
   MessageIntake(const MessageIntake&) = delete;
   MessageIntake& operator=(const MessageIntake&) = delete;
@@ -42,7 +42,7 @@ class MessageIntake {
   };
   void Run();
 
-  store::sqlite::SqliteApiStore& store_;
+  store::MessageStore& store_;
   const Clock& clock_;
   Committed on_committed_;
   std::mutex mutex_;

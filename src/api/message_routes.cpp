@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "api/message_json.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
+#include "store/campaign_store.hpp"
 
 namespace herald::api {
 namespace {
@@ -21,7 +21,7 @@ class MessageRoutes::Impl {
   Impl(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
       : context_(context), intake_(intake), settings_(settings) {}
 
-  void UseTemplates(store::sqlite::SqliteCampaignStore& templates) { templates_ = &templates; }
+  void UseTemplates(store::TemplateStore& templates) { templates_ = &templates; }
 
   void Add(Router& router) {
     context_.AddRoute(router, restinio::http_method_post(), "/api/v1/messages/bulk", "/api/v1/messages/bulk", true,
@@ -32,7 +32,7 @@ class MessageRoutes::Impl {
                       [this](auto& req, auto& params, auto* c, auto& route) {
                         const auto id = restinio::cast_to<std::int64_t>(params["id"]);
                         context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                          const auto message = context_.store().GetMessage(id);
+                          const auto message = context_.messages().GetMessage(id);
                           if (!message || !caller->MaySee(message->owner_id)) {
                             return context_.RespondError(req, route, NotFound(id), caller);
                           }
@@ -223,7 +223,7 @@ class MessageRoutes::Impl {
     const int page_number = static_cast<int>(std::get<std::int64_t>(page));
     const int size = static_cast<int>(std::get<std::int64_t>(page_size));
     context_.Offload(req, route, caller, [this, req, route, filter, page_number, size](const Caller* c) {
-      const auto result = context_.store().ListMessages(filter, page_number, size);
+      const auto result = context_.messages().ListMessages(filter, page_number, size);
       const auto now = context_.NowMs();
       json data = json::array();
       for (const auto& message : result.messages) data.push_back(MessageToJson(message, now));
@@ -239,9 +239,9 @@ class MessageRoutes::Impl {
   }
 
   void CancelMessage(const Request& req, const std::string& route, const Caller* caller, std::int64_t id) {
-    const auto message = context_.store().GetMessage(id);
+    const auto message = context_.messages().GetMessage(id);
     if (!message || !caller->MaySee(message->owner_id)) return context_.RespondError(req, route, NotFound(id), caller);
-    const auto result = context_.store().CancelMessage(id, context_.NowMs());
+    const auto result = context_.messages().CancelMessage(id, context_.NowMs());
     if (result.cancelled == 0) {
       return context_.RespondError(
           req, route,
@@ -249,7 +249,7 @@ class MessageRoutes::Impl {
            "message " + std::to_string(id) + " has nothing left to cancel: every recipient is being sent or done"},
           caller);
     }
-    auto body = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
+    auto body = MessageToJson(*context_.messages().GetMessage(id), context_.NowMs());
     body["cancelled_recipients"] = result.cancelled;
     context_.Respond(req, route, 200, body.dump(), caller);
   }
@@ -266,17 +266,17 @@ class MessageRoutes::Impl {
     if (auto* error = std::get_if<ApiError>(&statuses)) return context_.RespondError(req, route, *error, caller);
     context_.Offload(req, route, caller,
                      [this, req, route, id, statuses = std::get<std::vector<std::string>>(statuses)](const Caller* c) {
-                       const auto message = context_.store().GetMessage(id);
+                       const auto message = context_.messages().GetMessage(id);
                        if (!message || !c->MaySee(message->owner_id)) {
                          return context_.RespondError(req, route, NotFound(id), c);
                        }
-                       const auto requeued = context_.store().RetryMessage(id, statuses, context_.NowMs());
+                       const auto requeued = context_.messages().RetryMessage(id, statuses, context_.NowMs());
                        if (requeued == 0) {
                          return context_.RespondError(
                              req, route,
                              NothingToRetry("message " + std::to_string(id) + " has no recipient", statuses), c);
                        }
-                       auto out = MessageToJson(*context_.store().GetMessage(id), context_.NowMs());
+                       auto out = MessageToJson(*context_.messages().GetMessage(id), context_.NowMs());
                        out["requeued_recipients"] = requeued;
                        context_.RespondJson(req, route, 202, out, c);
                      });
@@ -285,7 +285,7 @@ class MessageRoutes::Impl {
   ApiContext& context_;
   MessageIntake& intake_;
   const MessageRouteSettings settings_;
-  store::sqlite::SqliteCampaignStore* templates_ = nullptr;  // set by UseTemplates
+  store::TemplateStore* templates_ = nullptr;  // set by UseTemplates
 };
 
 MessageRoutes::MessageRoutes(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
@@ -294,6 +294,6 @@ MessageRoutes::MessageRoutes(ApiContext& context, MessageIntake& intake, Message
 MessageRoutes::~MessageRoutes() = default;
 
 void MessageRoutes::Add(Router& router) { impl_->Add(router); }
-void MessageRoutes::UseTemplates(store::sqlite::SqliteCampaignStore& templates) { impl_->UseTemplates(templates); }
+void MessageRoutes::UseTemplates(store::TemplateStore& templates) { impl_->UseTemplates(templates); }
 
 }  // namespace herald::api

@@ -8,8 +8,8 @@
 #include "api/api_context.hpp"
 #include "api/message_intake.hpp"
 
-namespace herald::store::sqlite {
-class SqliteCampaignStore;
+namespace herald::store {
+class TemplateStore;
 }
 
 namespace herald::api {
@@ -29,7 +29,7 @@ class MessageRoutes {
   MessageRoutes& operator=(const MessageRoutes&) = delete;
   void Add(Router& router);
   // Lets messages name a template_id; without it every template_id is unknown.
-  void UseTemplates(store::sqlite::SqliteCampaignStore& templates);
+  void UseTemplates(store::TemplateStore& templates);
 
  private:
   class Impl;

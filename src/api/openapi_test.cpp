@@ -16,6 +16,7 @@
 #include "channels/mock/mock_channel.hpp"
 #include "common/io_runtime.hpp"
 #include "dispatch/pacing_rule.hpp"
+#include "store/sqlite/sqlite_api_store.hpp"
 #include "store/sqlite/sqlite_campaign_store.hpp"
 #include "store/sqlite/sqlite_pacing_store.hpp"
 #include "tests/support/http_client.hpp"
@@ -74,9 +75,9 @@ class OpenApiDocumentTest : public ::testing::Test {
     settings.port = testing::FreePort();
     settings.read_threads = 1;
     port_ = settings.port;
-    server_ = std::make_unique<ApiServer>(*store_, *intake_, clock_, settings);
+    server_ = std::make_unique<ApiServer>(*store_, *store_, *intake_, clock_, settings);
     server_->AddPacing(*pacing_store_, *pacer_);
-    server_->AddCampaigns(*campaign_store_, *intake_);
+    server_->AddCampaigns(*campaign_store_, *campaign_store_, *campaign_store_, *intake_);
     server_->Start();
     ASSERT_TRUE(testing::WaitFor([&] { return Get("/health").status == 200; }, seconds(10)));
     document_ = json::parse(OpenApiDocument());

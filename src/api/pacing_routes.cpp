@@ -11,8 +11,8 @@ namespace herald::api {
 namespace {
 
 using nlohmann::json;
-using store::sqlite::NewPacedMessage;
-using store::sqlite::PacedMessage;
+using store::NewPacedMessage;
+using store::PacedMessage;
 
 constexpr int kMaxPageSize = 500;
 constexpr std::size_t kMaxBulkMessages = 10000;
@@ -62,7 +62,7 @@ json StatusToJson(const dispatch::PacerStatus& status) {
 
 class PacingRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer)
+  Impl(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer)
       : context_(context), store_(store), pacer_(pacer) {}
 
   void Add(Router& router) {
@@ -200,11 +200,11 @@ class PacingRoutes::Impl {
   }
 
   ApiContext& context_;
-  store::sqlite::SqlitePacingStore& store_;
+  store::PacingStore& store_;
   dispatch::PacingRule& pacer_;
 };
 
-PacingRoutes::PacingRoutes(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer)
+PacingRoutes::PacingRoutes(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer)
     : impl_(std::make_unique<Impl>(context, store, pacer)) {}
 
 PacingRoutes::~PacingRoutes() = default;

@@ -7,14 +7,14 @@
 
 #include "api/api_context.hpp"
 #include "dispatch/pacing_rule.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
+#include "store/pacing_store.hpp"
 
 namespace herald::api {
 
 // Owned by the server for as long as the router holds its handlers.
 class PacingRoutes {
  public:
-  PacingRoutes(ApiContext& context, store::sqlite::SqlitePacingStore& store, dispatch::PacingRule& pacer);
+  PacingRoutes(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer);
   ~PacingRoutes();
   PacingRoutes(const PacingRoutes&) = delete;
   PacingRoutes& operator=(const PacingRoutes&) = delete;

@@ -11,7 +11,7 @@ struct Templates {
   using Record = store::TemplateRecord;
   static constexpr std::size_t kMaxBodyBytes = 1 << 20;
 
-  store::sqlite::SqliteCampaignStore& store;
+  store::TemplateStore& store;
 
   std::optional<Record> Get(std::int64_t id) { return store.GetTemplate(id); }
   std::variant<Record, ApiError> Parse(const nlohmann::json& body, std::int64_t owner_id, const Record* existing) {
@@ -31,7 +31,7 @@ struct Templates {
 
 class TemplateRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::sqlite::SqliteCampaignStore& store)
+  Impl(ApiContext& context, store::TemplateStore& store)
       : templates_{store}, crud_(context, templates_) {}
 
   void Add(Router& router) { crud_.Add(router, "/api/v1/templates"); }
@@ -41,7 +41,7 @@ class TemplateRoutes::Impl {
   CrudRoutes<Templates> crud_;
 };
 
-TemplateRoutes::TemplateRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store)
+TemplateRoutes::TemplateRoutes(ApiContext& context, store::TemplateStore& store)
     : impl_(std::make_unique<Impl>(context, store)) {}
 
 TemplateRoutes::~TemplateRoutes() = default;

@@ -6,14 +6,14 @@
 #include <memory>
 
 #include "api/api_context.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
+#include "store/campaign_store.hpp"
 
 namespace herald::api {
 
 // Owned by the server for as long as the router holds its handlers.
 class TemplateRoutes {
  public:
-  TemplateRoutes(ApiContext& context, store::sqlite::SqliteCampaignStore& store);
+  TemplateRoutes(ApiContext& context, store::TemplateStore& store);
   ~TemplateRoutes();
   TemplateRoutes(const TemplateRoutes&) = delete;
   TemplateRoutes& operator=(const TemplateRoutes&) = delete;

@@ -281,9 +281,9 @@ int RunServe(const ServeArgs& args) {
     // Campaign states follow their messages (scheduled -> sending -> sent or failed)
     // here, in the background, so no GET writes.
     CampaignSettler settler(campaign_store, clock);
-    api::ApiServer server(store, intake, clock, server_settings, hooks);
+    api::ApiServer server(store, store, intake, clock, server_settings, hooks);
     server.AddPacing(pacing_store, pacer);
-    server.AddCampaigns(campaign_store, intake);
+    server.AddCampaigns(campaign_store, campaign_store, campaign_store, intake);
 
     const auto abandoned = store.ResolveAbandoned(ToUnixMillis(clock.Now()));
     if (abandoned > 0) {

@@ -6,14 +6,14 @@ namespace herald::dispatch {
 namespace {
 
 struct PacedItem final : WorkItem {
-  store::sqlite::PacedMessage message;
+  store::PacedMessage message;
 };
 
 std::int64_t IdOf(const WorkItem& item) { return static_cast<const PacedItem&>(item).message.id; }
 
 }  // namespace
 
-PacedLane::PacedLane(store::sqlite::SqlitePacingStore& store, PacingRule& rule, const Clock& clock)
+PacedLane::PacedLane(store::PacingStore& store, PacingRule& rule, const Clock& clock)
     : store_(store), rule_(rule), clock_(clock) {}
 
 LaneOptions PacedLane::Options() const {
@@ -58,10 +58,10 @@ Result<channels::RenderedMessage> PacedLane::Render(WorkItem& work) {
 
 std::vector<bool> PacedLane::Commit(std::span<const Finished> finished,
                                     std::span<const std::shared_ptr<WorkItem>> claims) {
-  std::vector<store::sqlite::PacedOutcome> outcomes;
+  std::vector<store::PacedOutcome> outcomes;
   for (const auto& f : finished) {
     if (f.kind != Finished::Kind::kSent && f.kind != Finished::Kind::kRenderFailed) continue;
-    store::sqlite::PacedOutcome outcome;
+    store::PacedOutcome outcome;
     outcome.id = IdOf(*f.item);
     outcome.status = domain::ToString(f.decision.status);
     outcome.provider_message_id = f.outcome.provider_message_id;
@@ -74,7 +74,7 @@ std::vector<bool> PacedLane::Commit(std::span<const Finished> finished,
   std::vector<std::int64_t> ids;
   for (const auto& item : claims) ids.push_back(IdOf(*item));
   // The engine has already taken the claims' share of the release from the rule.
-  std::optional<store::sqlite::PacerState> state;
+  std::optional<store::PacerState> state;
   if (!ids.empty()) state = rule_.State();
   return store_.RecordAndClaimMany(outcomes, ids, state, ToUnixMillis(clock_.Now()));
 }

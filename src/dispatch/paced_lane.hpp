@@ -11,7 +11,7 @@
 #include "dispatch/held_set.hpp"
 #include "dispatch/lane.hpp"
 #include "dispatch/pacing_rule.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
+#include "store/pacing_store.hpp"
 
 namespace herald::dispatch {
 
@@ -19,7 +19,7 @@ inline constexpr char kPacedLane[] = "paced";
 
 class PacedLane final : public Lane {
  public:
-  PacedLane(store::sqlite::SqlitePacingStore& store, PacingRule& rule, const Clock& clock);
+  PacedLane(store::PacingStore& store, PacingRule& rule, const Clock& clock);
 
   const std::string& Name() const override { return name_; }
   std::vector<std::shared_ptr<WorkItem>> Take(int max) override;
@@ -35,7 +35,7 @@ class PacedLane final : public Lane {
   LaneOptions Options() const;
 
  private:
-  store::sqlite::SqlitePacingStore& store_;
+  store::PacingStore& store_;
   PacingRule& rule_;
   const Clock& clock_;
   const std::string name_ = kPacedLane;

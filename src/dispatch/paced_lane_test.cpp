@@ -10,6 +10,7 @@
 
 #include "common/io_runtime.hpp"
 #include "dispatch/delivery_engine.hpp"
+#include "store/sqlite/sqlite_pacing_store.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::dispatch {
@@ -95,7 +96,7 @@ class PacedLaneTest : public ::testing::Test {
   }
 
   void Enqueue(int count) {
-    std::vector<store::sqlite::NewPacedMessage> messages;
+    std::vector<store::NewPacedMessage> messages;
     for (int i = 0; i < count; ++i) {
       messages.push_back({7, "+1555000000" + std::to_string(i), "message " + std::to_string(i)});
     }

@@ -12,7 +12,7 @@ std::int64_t ToMillis(std::chrono::seconds interval) {
 
 }  // namespace
 
-PacingRule::PacingRule(store::sqlite::SqlitePacingStore& store, const Clock& clock, PacerSettings settings)
+PacingRule::PacingRule(store::PacingStore& store, const Clock& clock, PacerSettings settings)
     : store_(store), clock_(clock), settings_(settings) {
   if (settings_.batch_size < 1) throw std::invalid_argument("pacer batch size must be at least 1");
   if (settings_.interval < std::chrono::seconds(1)) throw std::invalid_argument("pacer interval must be at least 1 s");
@@ -58,7 +58,7 @@ void PacingRule::OnThrottled(Clock::TimePoint now) {
   if (!ReleaseDue(now)) used_ = settings_.batch_size;  // the provider asked us to slow down: this release ends
 }
 
-store::sqlite::PacerState PacingRule::State() const {
+store::PacerState PacingRule::State() const {
   std::lock_guard lock(mutex_);
   return state_;
 }

@@ -13,7 +13,7 @@
 
 #include "common/clock.hpp"
 #include "dispatch/shaper.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
+#include "store/pacing_store.hpp"
 
 namespace herald::dispatch {
 
@@ -33,7 +33,7 @@ struct PacerStatus {
 class PacingRule final : public Shaper {
  public:
   // Throws std::invalid_argument for a batch size, interval or attempt cap below 1.
-  PacingRule(store::sqlite::SqlitePacingStore& store, const Clock& clock, PacerSettings settings);
+  PacingRule(store::PacingStore& store, const Clock& clock, PacerSettings settings);
 
   // Loads the saved running state and schedule. A release that had begun
   // before a restart counts as used up.
@@ -51,7 +51,7 @@ class PacingRule final : public Shaper {
 
   const PacerSettings& settings() const { return settings_; }
   // The schedule as the last Consume left it, for the paced lane to save with its claims.
-  store::sqlite::PacerState State() const;
+  store::PacerState State() const;
   // When a message that must wait for a later release becomes due: the next release.
   Clock::TimePoint NextRelease() const;
 
@@ -64,12 +64,12 @@ class PacingRule final : public Shaper {
   bool ReleaseDue(Clock::TimePoint now) const;  // under mutex_
   PacerStatus StatusLocked() const;
 
-  store::sqlite::SqlitePacingStore& store_;
+  store::PacingStore& store_;
   const Clock& clock_;
   const PacerSettings settings_;
   std::function<void()> on_change_;
   mutable std::mutex mutex_;
-  store::sqlite::PacerState state_;  // as saved: running, and when the next release may begin
+  store::PacerState state_;  // as saved: running, and when the next release may begin
   int used_ = 0;                      // sends of the release under way
 };
 

@@ -1,5 +1,7 @@
 #include "queue/embedded/embedded_queue.hpp"
 
+#include "store/sqlite/database.hpp"
+
 #include <algorithm>
 #include <optional>
 #include <tuple>
@@ -45,32 +47,34 @@ constexpr std::string_view kCurrentLease = "id = ? AND delivery_count = ?";
 }  // namespace
 
 EmbeddedQueue::EmbeddedQueue(const std::string& db_path, const Clock& clock, std::chrono::milliseconds lease_duration)
-    : clock_(clock), lease_duration_(lease_duration), db_(db_path) {
-  db_.Execute(kSchema);
+    : clock_(clock), lease_duration_(lease_duration), db_(std::make_unique<store::sqlite::Database>(db_path)) {
+  db_->Execute(kSchema);
 }
+
+EmbeddedQueue::~EmbeddedQueue() = default;
 
 void EmbeddedQueue::EnsureLane(const std::string& lane) {
   std::lock_guard lock(mutex_);
-  db_.Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
+  db_->Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
 }
 
 bool EmbeddedQueue::HasLane(const std::string& lane) {
   std::lock_guard lock(mutex_);
-  return db_.Prepare("SELECT 1 FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
+  return db_->Prepare("SELECT 1 FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
 }
 
 RemovedLane EmbeddedQueue::RemoveLane(const std::string& lane) {
   std::lock_guard lock(mutex_);
-  store::sqlite::Transaction tx(db_);
+  store::sqlite::Transaction tx(*db_);
   RemovedLane removed{lane, {}};
-  auto query = db_.Prepare("DELETE FROM queue_items WHERE lane = ? RETURNING message_id, id");
+  auto query = db_->Prepare("DELETE FROM queue_items WHERE lane = ? RETURNING message_id, id");
   query.Bind(1, lane);
   std::vector<std::pair<std::int64_t, std::string>> rows;
   while (query.Step()) rows.emplace_back(query.ColumnInt(1), query.ColumnText(0));
   std::sort(rows.begin(), rows.end());
   for (auto& row : rows) removed.pending_message_ids.push_back(std::move(row.second));
-  db_.Prepare("DELETE FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
-  db_.Prepare("DELETE FROM queue_dead WHERE lane = ?").Bind(1, lane).Step();
+  db_->Prepare("DELETE FROM queue_lanes WHERE name = ?").Bind(1, lane).Step();
+  db_->Prepare("DELETE FROM queue_dead WHERE lane = ?").Bind(1, lane).Step();
   tx.Commit();
   return removed;
 }
@@ -79,9 +83,9 @@ void EmbeddedQueue::Publish(const std::string& lane, const std::vector<OutgoingI
   if (items.empty()) return;
   {
     std::lock_guard lock(mutex_);
-    store::sqlite::Transaction tx(db_);
-    db_.Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
-    auto insert = db_.Prepare(
+    store::sqlite::Transaction tx(*db_);
+    db_->Prepare("INSERT OR IGNORE INTO queue_lanes (name) VALUES (?)").Bind(1, lane).Step();
+    auto insert = db_->Prepare(
         "INSERT OR IGNORE INTO queue_items (lane, message_id, body, priority, available_at) VALUES (?,?,?,?,?)");
     const auto now = NowMs();
     for (const auto& item : items) {
@@ -95,9 +99,9 @@ void EmbeddedQueue::Publish(const std::string& lane, const std::vector<OutgoingI
 }
 
 std::vector<Lease> EmbeddedQueue::TakeReady(const std::string& lane, int max_items) {
-  store::sqlite::Transaction tx(db_);
+  store::sqlite::Transaction tx(*db_);
   const auto now = NowMs();
-  auto take = db_.Prepare(
+  auto take = db_->Prepare(
       "UPDATE queue_items SET leased_until = ?, delivery_count = delivery_count + 1 WHERE id IN ("
       "  SELECT id FROM queue_items WHERE lane = ? AND available_at <= ? AND leased_until <= ? "
       "  ORDER BY priority DESC, id LIMIT ?) "
@@ -136,8 +140,8 @@ std::vector<Lease> EmbeddedQueue::Take(const std::string& lane, int max_items, s
 void EmbeddedQueue::Ack(const std::vector<Lease>& leases) {
   if (leases.empty()) return;
   std::lock_guard lock(mutex_);
-  store::sqlite::Transaction tx(db_);
-  auto remove = db_.Prepare("DELETE FROM queue_items WHERE " + std::string(kCurrentLease));
+  store::sqlite::Transaction tx(*db_);
+  auto remove = db_->Prepare("DELETE FROM queue_items WHERE " + std::string(kCurrentLease));
   for (const auto& lease : leases) {
     remove.Bind(1, static_cast<std::int64_t>(lease.tag)).Bind(2, lease.delivery_count);
     remove.Step();
@@ -149,7 +153,7 @@ void EmbeddedQueue::Ack(const std::vector<Lease>& leases) {
 void EmbeddedQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
   {
     std::lock_guard lock(mutex_);
-    db_.Prepare("UPDATE queue_items SET available_at = ?, leased_until = 0 WHERE " + std::string(kCurrentLease))
+    db_->Prepare("UPDATE queue_items SET available_at = ?, leased_until = 0 WHERE " + std::string(kCurrentLease))
         .Bind(1, NowMs() + delay.count())
         .Bind(2, static_cast<std::int64_t>(lease.tag))
         .Bind(3, lease.delivery_count)
@@ -160,16 +164,16 @@ void EmbeddedQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
 
 void EmbeddedQueue::DeadLetter(const Lease& lease, const std::string& reason) {
   std::lock_guard lock(mutex_);
-  store::sqlite::Transaction tx(db_);
+  store::sqlite::Transaction tx(*db_);
   std::optional<DeadItem> dead;
   {
-    auto moved = db_.Prepare("DELETE FROM queue_items WHERE " + std::string(kCurrentLease) +
+    auto moved = db_->Prepare("DELETE FROM queue_items WHERE " + std::string(kCurrentLease) +
                              " RETURNING lane, message_id, body");
     moved.Bind(1, static_cast<std::int64_t>(lease.tag)).Bind(2, lease.delivery_count);
     if (moved.Step()) dead = DeadItem{moved.ColumnText(1), moved.ColumnText(2), reason, NowMs()};
   }
   if (dead) {
-    db_.Prepare("INSERT INTO queue_dead (lane, message_id, body, reason, dead_at) VALUES (?,?,?,?,?)")
+    db_->Prepare("INSERT INTO queue_dead (lane, message_id, body, reason, dead_at) VALUES (?,?,?,?,?)")
         .Bind(1, lease.lane)
         .Bind(2, dead->message_id)
         .Bind(3, dead->body)
@@ -182,7 +186,7 @@ void EmbeddedQueue::DeadLetter(const Lease& lease, const std::string& reason) {
 
 std::int64_t EmbeddedQueue::Depth(const std::string& lane) {
   std::lock_guard lock(mutex_);
-  auto query = db_.Prepare("SELECT COUNT(*) FROM queue_items WHERE lane = ? AND leased_until <= ?");
+  auto query = db_->Prepare("SELECT COUNT(*) FROM queue_items WHERE lane = ? AND leased_until <= ?");
   query.Bind(1, lane).Bind(2, NowMs());
   query.Step();
   return query.ColumnInt(0);
@@ -191,14 +195,14 @@ std::int64_t EmbeddedQueue::Depth(const std::string& lane) {
 void EmbeddedQueue::ReleaseLeases() {
   {
     std::lock_guard lock(mutex_);
-    db_.Execute("UPDATE queue_items SET leased_until = 0 WHERE leased_until > 0");
+    db_->Execute("UPDATE queue_items SET leased_until = 0 WHERE leased_until > 0");
   }
   published_.notify_all();
 }
 
 std::vector<DeadItem> EmbeddedQueue::DeadLetters(const std::string& lane) {
   std::lock_guard lock(mutex_);
-  auto query = db_.Prepare("SELECT message_id, body, reason, dead_at FROM queue_dead WHERE lane = ? ORDER BY id");
+  auto query = db_->Prepare("SELECT message_id, body, reason, dead_at FROM queue_dead WHERE lane = ? ORDER BY id");
   query.Bind(1, lane);
   std::vector<DeadItem> dead;
   while (query.Step()) dead.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2), query.ColumnInt(3)});

@@ -12,13 +12,17 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/clock.hpp"
 #include "queue/queue.hpp"
-#include "store/sqlite/database.hpp"
+
+namespace herald::store::sqlite {
+class Database;
+}
 
 namespace herald::queue::embedded {
 
@@ -35,6 +39,7 @@ class EmbeddedQueue final : public Queue {
   // retried or dead-lettered within lease_duration is handed out again.
   EmbeddedQueue(const std::string& db_path, const Clock& clock,
                 std::chrono::milliseconds lease_duration = std::chrono::seconds(60));
+  ~EmbeddedQueue() override;
 
   void EnsureLane(const std::string& lane) override;
   RemovedLane RemoveLane(const std::string& lane) override;
@@ -59,7 +64,7 @@ class EmbeddedQueue final : public Queue {
   const std::chrono::milliseconds lease_duration_;
   std::mutex mutex_;
   std::condition_variable published_;
-  store::sqlite::Database db_;
+  std::unique_ptr<store::sqlite::Database> db_;  // behind a pointer: SQLite stays out of this header
 };
 
 }  // namespace herald::queue::embedded

@@ -1,5 +1,6 @@
 // The API service's store on SQLite (the data dir's herald.db): API keys,
-// messages and per-recipient deliveries. The recipients table is also the
+// messages and per-recipient deliveries, behind KeyStore, MessageStore and
+// MessageDeliveryStore. The recipients table is also the
 // embedded work queue: workers claim due rows by channel and priority, so a
 // message and its queued work are written in one transaction.
 #pragma once
@@ -12,13 +13,15 @@
 #include <vector>
 
 #include "store/api_records.hpp"
+#include "store/key_store.hpp"
+#include "store/message_store.hpp"
 #include "store/message_delivery_store.hpp"
 #include "store/sqlite/database.hpp"
 #include "store/sqlite/write_turn.hpp"
 
 namespace herald::store::sqlite {
 
-class SqliteApiStore final : public MessageDeliveryStore {
+class SqliteApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore {
  public:
   // Opens (creating if needed) the file and the tables. Throws std::runtime_error
   // naming the file when it cannot.
@@ -27,27 +30,20 @@ class SqliteApiStore final : public MessageDeliveryStore {
   SqliteApiStore(const SqliteApiStore&) = delete;
   SqliteApiStore& operator=(const SqliteApiStore&) = delete;
 
-  // --- API keys (only the SHA-256 of a key is stored) ---
   ApiKeyRecord CreateKey(const std::string& name, const std::string& role, const std::string& tier,
-                         const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms);
-  // Makes a random key ("hk_" and 48 hex digits) and stores its hash.
-  IssuedKey IssueKey(const std::string& name, const std::string& role, const std::string& tier, std::int64_t now_ms);
-  std::optional<ApiKeyRecord> FindActiveKey(const std::string& key_hash);
-  std::vector<ApiKeyRecord> ListKeys();
-  bool RevokeKey(std::int64_t id, std::int64_t now_ms);
+                         const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms) override;
+  IssuedKey IssueKey(const std::string& name, const std::string& role, const std::string& tier,
+                     std::int64_t now_ms) override;
+  std::optional<ApiKeyRecord> FindActiveKey(const std::string& key_hash) override;
+  std::vector<ApiKeyRecord> ListKeys() override;
+  bool RevokeKey(std::int64_t id, std::int64_t now_ms) override;
 
-  // --- messages ---
-  // Stores every message with its recipients in one transaction (one fsync for
-  // the batch). A message whose (owner, idempotency key) exists already is not
-  // stored again: the earlier one is returned with created = false.
-  std::vector<AcceptedMessage> Accept(std::vector<NewMessage> messages, std::int64_t now_ms);
-  std::optional<MessageRecord> GetMessage(std::int64_t id);
-  MessagePage ListMessages(const MessageFilter& filter, int page, int page_size);
-  // Cancels the recipients not yet claimed by a worker.
-  CancelResult CancelMessage(std::int64_t id, std::int64_t now_ms);
-  // Puts the message's recipients in `statuses` (failed, dead, unknown) back in
-  // their lane, due now, with a fresh count of attempts. Returns how many.
-  std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms);
+  std::vector<AcceptedMessage> Accept(std::vector<NewMessage> messages, std::int64_t now_ms) override;
+  std::optional<MessageRecord> GetMessage(std::int64_t id) override;
+  MessagePage ListMessages(const MessageFilter& filter, int page, int page_size) override;
+  CancelResult CancelMessage(std::int64_t id, std::int64_t now_ms) override;
+  std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus() override;
 
   // --- workers ---
   // Records `finished` (may be empty) and claims the next due recipient of the
@@ -69,8 +65,6 @@ class SqliteApiStore final : public MessageDeliveryStore {
   std::vector<bool> RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
                                        const std::vector<std::int64_t>& claims, std::int64_t now_ms) override;
   bool HasOpen(const std::string& lane) override;
-  // Recipients per (channel, status), for metrics and health.
-  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus();
 
  private:
   class ReaderLease;
