@@ -306,7 +306,11 @@ int RunCertificates(const CertificatesArgs& args) {
 
     const auto db_path = DatabasePath(config);
     DataDirLock lock(config.data.dir);
-    store::sqlite::SqliteCertificateStore store(db_path, clock);
+    auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
+    if (const auto& migration = database->migration(); migration.from_version > 0 && !args.quiet) {
+      if (const auto migrated = DescribeMigration(db_path, migration); !migrated.empty()) std::cerr << migrated << "\n";
+    }
+    store::sqlite::SqliteCertificateStore store(*database, clock);
     auto queue = MakeQueue(config, clock);
     const auto outbox = config.certificates.outbox_dir.empty()
                             ? (fs::path(config.data.dir) / "outbox").string()

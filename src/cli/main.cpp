@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   herald::cli::AddServeCommand(app, serve);
   herald::cli::KeysArgs keys;
   herald::cli::AddKeysCommand(app, keys);
+  herald::cli::MigrateArgs migrate;
+  herald::cli::AddMigrateCommand(app, migrate);
 
   std::string config_file;
   auto* config_cmd = app.add_subcommand("config", "Print the effective configuration (secrets masked)");
@@ -54,5 +56,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("config")) return PrintConfig(config_file);
   if (app.got_subcommand("serve")) return herald::cli::RunServe(serve);
   if (app.got_subcommand("keys")) return herald::cli::RunKeys(app, keys);
+  if (app.got_subcommand("migrate")) return herald::cli::RunMigrate(migrate);
   return herald::cli::kExitInputError;
 }

@@ -168,7 +168,12 @@ int RunServe(const ServeArgs& args) {
     SystemClock clock;
     const auto db_path = DatabasePath(config);
     DataDirLock lock(config.data.dir);
-    store::sqlite::SqliteApiStore store(db_path);
+    // One herald.db for every store of this process: one write turn, one reader pool.
+    auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
+    if (const auto migrated = DescribeMigration(db_path, database->migration()); !migrated.empty()) {
+      spdlog::info("{}", migrated);
+    }
+    store::sqlite::SqliteApiStore store(*database);
     const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                         : config.serve.outbox_dir;
     IoRuntime runtime;
@@ -179,7 +184,7 @@ int RunServe(const ServeArgs& args) {
 
     // Seed 001's paced sender: its own table in herald.db, the same SMS provider,
     // a lane whose shaping rule releases N messages per interval.
-    store::sqlite::SqlitePacingStore pacing_store(db_path);
+    store::sqlite::SqlitePacingStore pacing_store(*database);
     dispatch::PacingRule pacer(pacing_store, clock,
                                {.batch_size = config.serve.pacer_batch_size,
                                 .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
@@ -277,7 +282,7 @@ int RunServe(const ServeArgs& args) {
       return health;
     };
     // Seeds 002/003: contacts, templates and campaigns in their own tables of herald.db.
-    store::sqlite::SqliteCampaignStore campaign_store(db_path);
+    store::sqlite::SqliteCampaignStore campaign_store(*database);
     // Campaign states follow their messages (scheduled -> sending -> sent or failed)
     // here, in the background, so no GET writes.
     CampaignSettler settler(campaign_store, clock);
@@ -337,7 +342,8 @@ int RunKeys(const CLI::App& app, const KeysArgs& args) {
   try {
     const auto config = LoadServeConfig(args.config_file, args.data_dir);
     // No data dir lock: keys are managed while the server runs; SQLite serialises the writes.
-    store::sqlite::SqliteApiStore store(DatabasePath(config));
+    auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
+    store::sqlite::SqliteApiStore store(*database);
     const auto now = ToUnixMillis(SystemClock().Now());
     const auto* keys = app.get_subcommand("keys");
     if (keys->got_subcommand("create")) {
@@ -357,6 +363,35 @@ int RunKeys(const CLI::App& app, const KeysArgs& args) {
       return kExitInputError;
     }
     std::cerr << "revoked key " << args.id << " (a running server stops accepting it within 5 s)\n";
+    return kExitOk;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  }
+}
+
+void AddMigrateCommand(CLI::App& app, MigrateArgs& args) {
+  auto* migrate = app.add_subcommand("migrate", "Create or upgrade the schema of the configured store");
+  migrate->add_option("--data-dir", args.data_dir, "State folder (default herald-data)");
+  migrate->add_option("--config", args.config_file, "TOML configuration file");
+}
+
+int RunMigrate(const MigrateArgs& args) {
+  try {
+    const auto config = LoadServeConfig(args.config_file, args.data_dir);
+    // No data dir lock: the migration takes the database's write lock, so it is
+    // safe beside a running server, which sees the new schema when it restarts.
+    const auto path = DatabasePath(config);
+    const auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
+    const auto& report = database->migration();
+    if (report.applied.empty()) {
+      std::cout << path << ": the schema is up to date at version " << report.to_version << "\n";
+    } else {
+      std::cout << DescribeMigration(path, report) << "\n";
+    }
     return kExitOk;
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";

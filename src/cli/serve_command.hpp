@@ -1,7 +1,8 @@
 // `herald serve`: the REST API, its workers and scheduler in one process on the
 // embedded defaults (SQLite store in the data dir, e-mail to the outbox unless
-// SMTP is configured, mock providers for sms/whatsapp/telegram); and `herald keys`
-// to create, list and revoke the API keys it accepts.
+// SMTP is configured, mock providers for sms/whatsapp/telegram); `herald keys`
+// to create, list and revoke the API keys it accepts; and `herald migrate` to
+// create or upgrade the store's schema.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -24,11 +25,19 @@ struct KeysArgs {
   std::int64_t id = 0;
 };
 
+struct MigrateArgs {
+  std::string config_file;
+  std::string data_dir;
+};
+
 void AddServeCommand(CLI::App& app, ServeArgs& args);
 int RunServe(const ServeArgs& args);
 
 // Adds `keys create|list|revoke`; RunKeys runs whichever was given.
 void AddKeysCommand(CLI::App& app, KeysArgs& args);
 int RunKeys(const CLI::App& app, const KeysArgs& args);
+
+void AddMigrateCommand(CLI::App& app, MigrateArgs& args);
+int RunMigrate(const MigrateArgs& args);
 
 }  // namespace herald::cli

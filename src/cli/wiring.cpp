@@ -15,6 +15,21 @@ std::string DatabasePath(const config::HeraldConfig& config) {
   return (std::filesystem::path(config.data.dir) / "herald.db").string();
 }
 
+std::unique_ptr<store::sqlite::SharedDatabase> OpenDatabase(const config::HeraldConfig& config,
+                                                            store::sqlite::SchemaPolicy policy) {
+  return std::make_unique<store::sqlite::SharedDatabase>(DatabasePath(config), policy);
+}
+
+std::string DescribeMigration(const std::string& path, const store::sqlite::MigrationReport& report) {
+  if (report.applied.empty()) return "";
+  std::string names;
+  for (const auto& name : report.applied) names += (names.empty() ? "" : ", ") + name;
+  const std::string what = report.from_version == 0 && !report.adopted_unversioned
+                               ? "created the schema"
+                               : "upgraded the schema from version " + std::to_string(report.from_version);
+  return path + ": " + what + " to version " + std::to_string(report.to_version) + " (applied " + names + ")";
+}
+
 std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock) {
   if (config.queue.kind == "rabbitmq") {
     auto settings = queue::rabbitmq::ParseAmqpUrl(config.queue.amqp_url);

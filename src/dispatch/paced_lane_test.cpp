@@ -300,8 +300,10 @@ TEST_F(PacedLaneTest, ThrottlingEndsTheReleaseEarly) {
 TEST_F(PacedLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInTheSharedVocabulary) {
   Stop();
   {
-    // The table as it was before the paced lane: "unsent" for queued, no "dead".
+    // A file from before versioned migrations, its table as it was before the
+    // paced lane: "unsent" for queued, no "dead".
     store::sqlite::Database db(path_);
+    db.Execute("DROP TABLE schema_migrations");
     db.Execute("DROP TABLE paced_messages");
     db.Execute(
         "CREATE TABLE paced_messages (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL, recipient TEXT NOT NULL, "

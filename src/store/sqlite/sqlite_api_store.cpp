@@ -7,63 +7,6 @@
 namespace herald::store::sqlite {
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS api_keys (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
-  tier TEXT NOT NULL CHECK (tier IN ('free', 'basic', 'premium')),
-  key_hash TEXT NOT NULL UNIQUE,
-  key_prefix TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  revoked_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY,
-  owner_id INTEGER NOT NULL REFERENCES api_keys(id),
-  idempotency_key TEXT,
-  subject TEXT NOT NULL,
-  content TEXT NOT NULL,
-  html TEXT NOT NULL DEFAULT '',  -- e-mail only: the HTML alternative of content
-  priority INTEGER NOT NULL,
-  scheduled_at INTEGER,
-  created_at INTEGER NOT NULL,
-  UNIQUE (owner_id, idempotency_key)
-);
-CREATE TABLE IF NOT EXISTS message_recipients (
-  id INTEGER PRIMARY KEY,
-  message_id INTEGER NOT NULL REFERENCES messages(id),
-  channel TEXT NOT NULL,
-  address TEXT NOT NULL,
-  status TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  due_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  provider_message_id TEXT NOT NULL DEFAULT '',
-  last_error TEXT NOT NULL DEFAULT '',
-  updated_at INTEGER NOT NULL,
-  sent_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS message_recipients_by_message ON message_recipients (message_id);
-CREATE INDEX IF NOT EXISTS message_recipients_due
-  ON message_recipients (channel, priority, due_at, id) WHERE status = 'queued';
-)sql";
-
-// Creates the tables, and adds the columns a store made by an earlier version lacks.
-// Under the write lock, so two processes opening an old store at once (the
-// server and `herald keys create`) cannot both add the column.
-void PrepareSchema(Database& db) {
-  db.Execute(kSchema);
-  Transaction tx(db);
-  bool has_html = false;
-  {
-    auto columns = db.Prepare("PRAGMA table_info(messages)");
-    while (columns.Step()) has_html = has_html || columns.ColumnText(1) == "html";
-  }
-  if (!has_html) db.Execute("ALTER TABLE messages ADD COLUMN html TEXT NOT NULL DEFAULT ''");
-  tx.Commit();
-}
-
 // Priorities run 0..kMaxPriority (the API maps names onto them).
 constexpr int kMaxPriority = 9;
 
@@ -102,47 +45,18 @@ constexpr const char* kKeyColumns = "id, name, role, tier, key_prefix, created_a
 
 }  // namespace
 
-// A read connection borrowed from the pool for one call: WAL lets readers run
-// beside the writer, so GETs never wait for a batch commit.
-class SqliteApiStore::ReaderLease {
- public:
-  ReaderLease(SqliteApiStore& store, std::unique_ptr<Database> db) : store_(store), db_(std::move(db)) {}
-  ReaderLease(ReaderLease&&) = default;
-  ~ReaderLease() {
-    if (!db_) return;
-    std::lock_guard lock(store_.readers_mutex_);
-    store_.idle_readers_.push_back(std::move(db_));
-  }
-  Database& operator*() { return *db_; }
-
- private:
-  SqliteApiStore& store_;
-  std::unique_ptr<Database> db_;
-};
+SqliteApiStore::SqliteApiStore(SharedDatabase& db) : db_(db) {}
 
 SqliteApiStore::SqliteApiStore(const std::string& path)
-    : path_(path), writer_(path), worker_((PrepareSchema(writer_), path), Durability::kProcessCrash) {}
+    : owned_(std::make_unique<SharedDatabase>(path, SchemaPolicy::kMigrate)), db_(*owned_) {}
 
 SqliteApiStore::~SqliteApiStore() = default;
-
-SqliteApiStore::ReaderLease SqliteApiStore::Reader() {
-  {
-    std::lock_guard lock(readers_mutex_);
-    if (!idle_readers_.empty()) {
-      auto db = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return ReaderLease(*this, std::move(db));
-    }
-  }
-  return ReaderLease(*this, std::make_unique<Database>(path_));
-}
 
 ApiKeyRecord SqliteApiStore::CreateKey(const std::string& name, const std::string& role, const std::string& tier,
                                        const std::string& key_hash, const std::string& key_prefix,
                                        std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  std::lock_guard turn(write_turn_);
-  auto insert = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto insert = writer->Prepare(
       "INSERT INTO api_keys (name, role, tier, key_hash, key_prefix, created_at) VALUES (?,?,?,?,?,?) RETURNING " +
       std::string(kKeyColumns));
   insert.Bind(1, name).Bind(2, role).Bind(3, tier).Bind(4, key_hash).Bind(5, key_prefix).Bind(6, now_ms);
@@ -158,7 +72,7 @@ IssuedKey SqliteApiStore::IssueKey(const std::string& name, const std::string& r
 }
 
 std::optional<ApiKeyRecord> SqliteApiStore::FindActiveKey(const std::string& key_hash) {
-  auto reader = Reader();
+  auto reader = db_.Read();
   auto query = (*reader).Cached("SELECT " + std::string(kKeyColumns) +
                                 " FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL");
   query->Bind(1, key_hash);
@@ -167,7 +81,7 @@ std::optional<ApiKeyRecord> SqliteApiStore::FindActiveKey(const std::string& key
 }
 
 std::vector<ApiKeyRecord> SqliteApiStore::ListKeys() {
-  auto reader = Reader();
+  auto reader = db_.Read();
   auto query = (*reader).Prepare("SELECT " + std::string(kKeyColumns) + " FROM api_keys ORDER BY id");
   std::vector<ApiKeyRecord> keys;
   while (query.Step()) keys.push_back(ReadKey(query));
@@ -175,11 +89,10 @@ std::vector<ApiKeyRecord> SqliteApiStore::ListKeys() {
 }
 
 bool SqliteApiStore::RevokeKey(std::int64_t id, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  std::lock_guard turn(write_turn_);
-  auto update = writer_.Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+  auto writer = db_.Durable();
+  auto update = writer->Prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
   update.Bind(1, now_ms).Bind(2, id).Step();
-  return writer_.ChangedRows() > 0;
+  return writer->ChangedRows() > 0;
 }
 
 std::vector<RecipientRecord> SqliteApiStore::RecipientsOf(Database& db, std::int64_t message_id) {
@@ -213,14 +126,13 @@ std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int6
 }
 
 std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> messages, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  std::lock_guard turn(write_turn_);
-  Transaction tx(writer_);
-  auto find = writer_.Prepare("SELECT id FROM messages WHERE owner_id = ? AND idempotency_key = ?");
-  auto insert_message = writer_.Prepare(
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto find = writer->Prepare("SELECT id FROM messages WHERE owner_id = ? AND idempotency_key = ?");
+  auto insert_message = writer->Prepare(
       "INSERT INTO messages (owner_id, idempotency_key, subject, content, priority, scheduled_at, created_at, html) "
       "VALUES (?,?,?,?,?,?,?,?)");
-  auto insert_recipient = writer_.Prepare(
+  auto insert_recipient = writer->Prepare(
       "INSERT INTO message_recipients (message_id, channel, address, status, priority, due_at, updated_at) "
       "VALUES (?,?,?,'queued',?,?,?)");
   std::vector<AcceptedMessage> accepted;
@@ -231,7 +143,7 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
       find.Bind(1, message.owner_id).Bind(2, message.idempotency_key);
       if (find.Step()) {
         const auto existing = find.ColumnInt(0);
-        accepted.push_back({*LoadMessage(writer_, existing), false});
+        accepted.push_back({*LoadMessage(*writer, existing), false});
         continue;
       }
     }
@@ -250,7 +162,7 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
     }
     insert_message.Bind(7, now_ms).Bind(8, message.html).Step();
     MessageRecord record;
-    record.id = sqlite3_last_insert_rowid(writer_.handle());
+    record.id = sqlite3_last_insert_rowid(writer->handle());
     record.owner_id = message.owner_id;
     record.idempotency_key = message.idempotency_key;
     record.subject = std::move(message.subject);
@@ -271,7 +183,7 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
           .Bind(6, now_ms);
       insert_recipient.Step();
       RecipientRecord r;
-      r.id = sqlite3_last_insert_rowid(writer_.handle());
+      r.id = sqlite3_last_insert_rowid(writer->handle());
       r.message_id = record.id;
       r.channel = std::move(recipient.channel);
       r.address = std::move(recipient.address);
@@ -287,12 +199,12 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
 }
 
 std::optional<MessageRecord> SqliteApiStore::GetMessage(std::int64_t id) {
-  auto reader = Reader();
+  auto reader = db_.Read();
   return LoadMessage(*reader, id);
 }
 
 MessagePage SqliteApiStore::ListMessages(const MessageFilter& filter, int page, int page_size) {
-  auto reader = Reader();
+  auto reader = db_.Read();
   Database& db = *reader;
   MessagePage result;
   {
@@ -331,19 +243,18 @@ MessagePage SqliteApiStore::ListMessages(const MessageFilter& filter, int page, 
 }
 
 CancelResult SqliteApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  std::lock_guard turn(write_turn_);
-  Transaction tx(writer_);
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
   CancelResult result;
-  auto exists = writer_.Prepare("SELECT 1 FROM messages WHERE id = ?");
+  auto exists = writer->Prepare("SELECT 1 FROM messages WHERE id = ?");
   exists.Bind(1, id);
   result.found = exists.Step();
   if (!result.found) return result;
-  auto cancel = writer_.Prepare(
+  auto cancel = writer->Prepare(
       "UPDATE message_recipients SET status = 'cancelled', updated_at = ? WHERE message_id = ? AND status = 'queued'");
   cancel.Bind(1, now_ms).Bind(2, id).Step();
-  result.cancelled = writer_.ChangedRows();
-  auto rest = writer_.Prepare(
+  result.cancelled = writer->ChangedRows();
+  auto rest = writer->Prepare(
       "SELECT COUNT(*) FROM message_recipients WHERE message_id = ? AND status NOT IN ('queued', 'cancelled')");
   rest.Bind(1, id).Step();
   result.not_pending = rest.ColumnInt(0);
@@ -353,25 +264,24 @@ CancelResult SqliteApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms)
 
 std::int64_t SqliteApiStore::RetryMessage(std::int64_t id, const std::vector<std::string>& statuses,
                                          std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  std::lock_guard turn(write_turn_);
-  Transaction tx(writer_);
-  auto retry = writer_.Cached(
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto retry = writer->Cached(
       "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = ?1, updated_at = ?1, "
       "last_error = 'retry requested after: ' || last_error WHERE message_id = ?2 AND status = ?3");
   std::int64_t requeued = 0;
   for (const auto& status : statuses) {
     retry->Reset();
     retry->Bind(1, now_ms).Bind(2, id).Bind(3, status).Step();
-    requeued += writer_.ChangedRows();
+    requeued += writer->ChangedRows();
   }
   tx.Commit();
   return requeued;
 }
 
-void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
+void SqliteApiStore::RecordLocked(Database& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
   if (finished.empty()) return;
-  auto update = worker_.Cached(
+  auto update = db.Cached(
       "UPDATE message_recipients SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
       "due_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE due_at END, "
       "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
@@ -391,19 +301,17 @@ void SqliteApiStore::RecordLocked(const std::vector<DeliveryResult>& finished, s
 
 void SqliteApiStore::Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
   if (finished.empty()) return;
-  std::lock_guard lock(worker_mutex_);
-  std::lock_guard turn(write_turn_);
-  Transaction tx(worker_);
-  RecordLocked(finished, now_ms);
+  auto worker = db_.Fast();
+  Transaction tx(*worker);
+  RecordLocked(*worker, finished, now_ms);
   tx.Commit();
 }
 
 std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<DeliveryResult>& finished,
                                                               const std::string& channel, std::int64_t now_ms) {
-  std::lock_guard lock(worker_mutex_);
-  std::lock_guard turn(write_turn_);
-  Transaction tx(worker_);
-  RecordLocked(finished, now_ms);
+  auto worker = db_.Fast();
+  Transaction tx(*worker);
+  RecordLocked(*worker, finished, now_ms);
   std::optional<ClaimedDelivery> claimed;
   // Highest priority first, then oldest due. SQLite cannot skip-scan the
   // (channel, priority, due_at) index across priorities, so a single ORDER BY
@@ -411,11 +319,11 @@ std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<
   std::optional<std::int64_t> candidate;
   {
     // MAX over the index's leading columns is one seek; due or not is checked below.
-    auto top = worker_.Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND channel = ?1");
+    auto top = worker->Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND channel = ?1");
     top->Bind(1, channel);
     std::optional<std::int64_t> highest;
     if (top->Step() && !top->ColumnIsNull(0)) highest = top->ColumnInt(0);
-    auto pick = worker_.Cached(
+    auto pick = worker->Cached(
         "SELECT id FROM message_recipients WHERE status = 'queued' AND channel = ?1 AND priority = ?2 "
         "AND due_at <= ?3 ORDER BY due_at, id LIMIT 1");
     for (std::int64_t priority = highest.value_or(-1); highest && priority >= 0 && !candidate; --priority) {
@@ -425,7 +333,7 @@ std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<
     }
   }
   if (candidate) {
-    auto claim = worker_.Cached(
+    auto claim = worker->Cached(
         "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
         "WHERE id = ?2 AND status = 'queued' RETURNING " + std::string(kRecipientColumns));
     claim->Bind(1, now_ms).Bind(2, *candidate);
@@ -436,7 +344,7 @@ std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<
     }
   }
   if (claimed) {
-    auto content = worker_.Cached("SELECT subject, content, html FROM messages WHERE id = ?");
+    auto content = worker->Cached("SELECT subject, content, html FROM messages WHERE id = ?");
     content->Bind(1, claimed->recipient.message_id).Step();
     claimed->subject = content->ColumnText(0);
     claimed->content = content->ColumnText(1);
@@ -450,7 +358,7 @@ std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, in
                                                      const std::set<std::int64_t>& held) {
   std::vector<ClaimedDelivery> due;
   if (max <= 0) return due;
-  auto reader = Reader();
+  auto reader = db_.Read();
   Database& db = *reader;
   // Highest priority first, then oldest due: one index seek per priority present
   // (SQLite cannot skip-scan the (channel, priority, due_at) index). Rows the
@@ -484,26 +392,25 @@ std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, in
 
 std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
                                                      const std::vector<std::int64_t>& claims, std::int64_t now_ms) {
-  std::lock_guard lock(worker_mutex_);
-  std::lock_guard turn(write_turn_);
-  Transaction tx(worker_);
-  RecordLocked(finished, now_ms);
+  auto worker = db_.Fast();
+  Transaction tx(*worker);
+  RecordLocked(*worker, finished, now_ms);
   std::vector<bool> claimed;
   claimed.reserve(claims.size());
-  auto claim = worker_.Cached(
+  auto claim = worker->Cached(
       "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
       "WHERE id = ?2 AND status = 'queued'");
   for (const auto id : claims) {
     claim->Reset();
     claim->Bind(1, now_ms).Bind(2, id).Step();
-    claimed.push_back(worker_.ChangedRows() == 1);
+    claimed.push_back(worker->ChangedRows() == 1);
   }
   tx.Commit();
   return claimed;
 }
 
 bool SqliteApiStore::HasOpen(const std::string& lane) {
-  auto reader = Reader();
+  auto reader = db_.Read();
   auto query = (*reader).Cached(
       "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE channel = ?1 AND status IN ('queued', 'sending'))");
   query->Bind(1, lane);
@@ -512,18 +419,17 @@ bool SqliteApiStore::HasOpen(const std::string& lane) {
 }
 
 std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  std::lock_guard turn(write_turn_);
-  auto update = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto update = writer->Prepare(
       "UPDATE message_recipients SET status = 'unknown', updated_at = ?, "
       "last_error = 'the process stopped during the send; it may or may not have been delivered' "
       "WHERE status = 'sending'");
   update.Bind(1, now_ms).Step();
-  return writer_.ChangedRows();
+  return writer->ChangedRows();
 }
 
 std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& channel) {
-  auto reader = Reader();
+  auto reader = db_.Read();
   // One seek per priority in the due index; cheaper than a second index that
   // every claim would have to update.
   auto query = (*reader).Cached(
@@ -541,7 +447,7 @@ std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& channel
 }
 
 std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> SqliteApiStore::CountByChannelAndStatus() {
-  auto reader = Reader();
+  auto reader = db_.Read();
   auto query = (*reader).Prepare(
       "SELECT channel, status, COUNT(*) FROM message_recipients GROUP BY channel, status ORDER BY channel, status");
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;

@@ -16,15 +16,15 @@
 #include "store/key_store.hpp"
 #include "store/message_store.hpp"
 #include "store/message_delivery_store.hpp"
-#include "store/sqlite/database.hpp"
-#include "store/sqlite/write_turn.hpp"
+#include "store/sqlite/shared_database.hpp"
 
 namespace herald::store::sqlite {
 
 class SqliteApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore {
  public:
-  // Opens (creating if needed) the file and the tables. Throws std::runtime_error
-  // naming the file when it cannot.
+  explicit SqliteApiStore(SharedDatabase& db);
+  // On a SharedDatabase of its own (migrating the file): for tools and tests
+  // that open one store. Throws std::runtime_error naming the file when it cannot.
   explicit SqliteApiStore(const std::string& path);
   ~SqliteApiStore() override;
   SqliteApiStore(const SqliteApiStore&) = delete;
@@ -67,24 +67,19 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
   bool HasOpen(const std::string& lane) override;
 
  private:
-  class ReaderLease;
-  ReaderLease Reader();
   std::vector<RecipientRecord> RecipientsOf(Database& db, std::int64_t message_id);
   std::optional<MessageRecord> LoadMessage(Database& db, std::int64_t id);
-  void RecordLocked(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);  // worker_, in a transaction
+  // On `db`, the Fast() writer, in its transaction.
+  void RecordLocked(Database& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms);
 
-  std::string path_;
-  WriteTurn write_turn_;  // taken after a connection's mutex, by every write
-  std::mutex writer_mutex_;
-  Database writer_;  // acceptances, keys, cancels: on disk before the caller hears "stored"
-  // Workers' claims and outcomes. Committed to the WAL without waiting for the
-  // disk, so a worker's round trip costs microseconds, not an fsync: that survives
-  // a killed process (the promise here) and the next acceptance's fsync makes it
-  // durable; a power cut may lose the last few (see docs/ARCHITECTURE.md).
-  std::mutex worker_mutex_;
-  Database worker_;
-  std::mutex readers_mutex_;
-  std::vector<std::unique_ptr<Database>> idle_readers_;
+  std::unique_ptr<SharedDatabase> owned_;  // set by the path constructor only
+  // Acceptances, keys and cancels go through its Durable() writer, on disk
+  // before the caller hears "stored". The engine's claims and outcomes go
+  // through Fast(): committed to the WAL without waiting for the disk, so a
+  // round trip costs microseconds, not an fsync. That survives a killed process
+  // (the promise) and the next acceptance's fsync makes it durable; a power cut
+  // may lose the last few (see docs/ARCHITECTURE.md).
+  SharedDatabase& db_;
 };
 
 }  // namespace herald::store::sqlite

@@ -7,62 +7,6 @@
 namespace herald::store::sqlite {
 namespace {
 
-// owner_id names an api_keys row and message_id a messages row, without foreign
-// keys: these tables stand alone, so they can be created before the API store's.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS contacts (
-  id INTEGER PRIMARY KEY,
-  owner_id INTEGER NOT NULL,
-  phone TEXT,
-  email TEXT,
-  telegram_chat_id TEXT,
-  first_name TEXT,
-  last_name TEXT,
-  location TEXT,
-  preferred_product TEXT,
-  attributes TEXT NOT NULL DEFAULT '{}',
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  CHECK (phone IS NOT NULL OR email IS NOT NULL OR telegram_chat_id IS NOT NULL)
-);
-CREATE INDEX IF NOT EXISTS contacts_by_owner ON contacts (owner_id, id);
-CREATE TABLE IF NOT EXISTS templates (
-  id INTEGER PRIMARY KEY,
-  owner_id INTEGER NOT NULL,
-  name TEXT NOT NULL,
-  channel TEXT,
-  subject TEXT NOT NULL,
-  html TEXT NOT NULL,
-  text TEXT NOT NULL,
-  variables TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS templates_by_owner ON templates (owner_id, id);
-CREATE TABLE IF NOT EXISTS campaigns (
-  id INTEGER PRIMARY KEY,
-  owner_id INTEGER NOT NULL,
-  name TEXT NOT NULL,
-  channel TEXT NOT NULL CHECK (channel IN ('sms', 'whatsapp', 'email', 'telegram')),
-  status TEXT NOT NULL CHECK (status IN ('draft', 'scheduled', 'sending', 'sent', 'failed')),
-  base_template TEXT NOT NULL,
-  template_id INTEGER,
-  subject TEXT NOT NULL,
-  scheduled_at INTEGER,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS campaigns_by_owner ON campaigns (owner_id, id);
-CREATE INDEX IF NOT EXISTS campaigns_by_status ON campaigns (status, id);
-CREATE INDEX IF NOT EXISTS campaigns_by_channel ON campaigns (channel, id);
-CREATE TABLE IF NOT EXISTS campaign_messages (
-  campaign_id INTEGER NOT NULL,
-  contact_id INTEGER NOT NULL,
-  message_id INTEGER NOT NULL,
-  PRIMARY KEY (campaign_id, contact_id)
-) WITHOUT ROWID;
-)sql";
-
 constexpr const char* kContactColumns =
     "id, owner_id, phone, email, telegram_chat_id, first_name, last_name, location, preferred_product, attributes, "
     "created_at, updated_at";
@@ -195,14 +139,16 @@ Page<Row> ListPage(Database& db, const char* table, const char* columns, const P
 
 }  // namespace
 
+SqliteCampaignStore::SqliteCampaignStore(SharedDatabase& db) : db_(db) {}
+
 SqliteCampaignStore::SqliteCampaignStore(const std::string& path)
-    : path_(path), writer_(path), reader_((writer_.Execute(kSchema), path)) {}
+    : owned_(std::make_unique<SharedDatabase>(path, SchemaPolicy::kMigrate)), db_(*owned_) {}
 
 std::vector<ContactRecord> SqliteCampaignStore::CreateContacts(std::vector<ContactRecord> contacts,
                                                                std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
-  auto insert = writer_.Prepare(
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto insert = writer->Prepare(
       "INSERT INTO contacts (owner_id, phone, email, telegram_chat_id, first_name, last_name, location, "
       "preferred_product, attributes, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)");
   for (auto& c : contacts) {
@@ -217,7 +163,7 @@ std::vector<ContactRecord> SqliteCampaignStore::CreateContacts(std::vector<Conta
     BindOptional(insert, 8, c.preferred_product);
     insert.Bind(9, c.attributes_json).Bind(10, now_ms);
     insert.Step();
-    c.id = sqlite3_last_insert_rowid(writer_.handle());
+    c.id = sqlite3_last_insert_rowid(writer->handle());
     c.created_at_ms = now_ms;
     c.updated_at_ms = now_ms;
   }
@@ -226,21 +172,21 @@ std::vector<ContactRecord> SqliteCampaignStore::CreateContacts(std::vector<Conta
 }
 
 std::optional<ContactRecord> SqliteCampaignStore::GetContact(std::int64_t id) {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Cached("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE id = ?");
+  auto reader = db_.Read();
+  auto query = reader->Cached("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE id = ?");
   query->Bind(1, id);
   if (!query->Step()) return std::nullopt;
   return ReadContact(*query);
 }
 
 Page<ContactRecord> SqliteCampaignStore::ListContacts(const PageQuery& query) {
-  std::lock_guard lock(reader_mutex_);
-  return ListPage<ContactRecord>(reader_, "contacts", kContactColumns, query, "", ReadContact, [](Statement&) {});
+  auto reader = db_.Read();
+  return ListPage<ContactRecord>(*reader, "contacts", kContactColumns, query, "", ReadContact, [](Statement&) {});
 }
 
 bool SqliteCampaignStore::UpdateContact(const ContactRecord& c, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  auto update = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto update = writer->Prepare(
       "UPDATE contacts SET phone = ?2, email = ?3, telegram_chat_id = ?4, first_name = ?5, last_name = ?6, "
       "location = ?7, preferred_product = ?8, attributes = ?9, updated_at = ?10 WHERE id = ?1");
   update.Bind(1, c.id);
@@ -253,20 +199,20 @@ bool SqliteCampaignStore::UpdateContact(const ContactRecord& c, std::int64_t now
   BindOptional(update, 8, c.preferred_product);
   update.Bind(9, c.attributes_json).Bind(10, now_ms);
   update.Step();
-  return writer_.ChangedRows() > 0;
+  return writer->ChangedRows() > 0;
 }
 
 bool SqliteCampaignStore::DeleteContact(std::int64_t id) {
-  std::lock_guard lock(writer_mutex_);
-  auto remove = writer_.Prepare("DELETE FROM contacts WHERE id = ?");
+  auto writer = db_.Durable();
+  auto remove = writer->Prepare("DELETE FROM contacts WHERE id = ?");
   remove.Bind(1, id).Step();
-  return writer_.ChangedRows() > 0;
+  return writer->ChangedRows() > 0;
 }
 
 std::vector<ContactRecord> SqliteCampaignStore::ContactsOf(std::int64_t owner_id, const std::vector<std::int64_t>& ids) {
-  std::lock_guard lock(reader_mutex_);
+  auto reader = db_.Read();
   std::vector<ContactRecord> out;
-  auto query = reader_.Cached("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE id = ? AND owner_id = ?");
+  auto query = reader->Cached("SELECT " + std::string(kContactColumns) + " FROM contacts WHERE id = ? AND owner_id = ?");
   for (const auto id : ids) {
     query->Reset();
     query->Bind(1, id).Bind(2, owner_id);
@@ -278,9 +224,9 @@ std::vector<ContactRecord> SqliteCampaignStore::ContactsOf(std::int64_t owner_id
 
 std::vector<ContactRecord> SqliteCampaignStore::ContactsAfter(std::int64_t owner_id, std::int64_t after_id,
                                                               int limit) {
-  std::lock_guard lock(reader_mutex_);
+  auto reader = db_.Read();
   std::vector<ContactRecord> out;
-  auto query = reader_.Cached("SELECT " + std::string(kContactColumns) +
+  auto query = reader->Cached("SELECT " + std::string(kContactColumns) +
                               " FROM contacts WHERE owner_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3");
   query->Bind(1, owner_id).Bind(2, after_id).Bind(3, limit);
   while (query->Step()) out.push_back(ReadContact(*query));
@@ -288,55 +234,55 @@ std::vector<ContactRecord> SqliteCampaignStore::ContactsAfter(std::int64_t owner
 }
 
 TemplateRecord SqliteCampaignStore::CreateTemplate(TemplateRecord t, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  auto insert = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto insert = writer->Prepare(
       "INSERT INTO templates (owner_id, name, channel, subject, html, text, variables, created_at, updated_at) "
       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8)");
   insert.Bind(1, t.owner_id).Bind(2, t.name);
   BindOptional(insert, 3, t.channel);
   insert.Bind(4, t.subject).Bind(5, t.html).Bind(6, t.text).Bind(7, JoinLines(t.variables)).Bind(8, now_ms);
   insert.Step();
-  t.id = sqlite3_last_insert_rowid(writer_.handle());
+  t.id = sqlite3_last_insert_rowid(writer->handle());
   t.created_at_ms = now_ms;
   t.updated_at_ms = now_ms;
   return t;
 }
 
 std::optional<TemplateRecord> SqliteCampaignStore::GetTemplate(std::int64_t id) {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Cached("SELECT " + std::string(kTemplateColumns) + " FROM templates WHERE id = ?");
+  auto reader = db_.Read();
+  auto query = reader->Cached("SELECT " + std::string(kTemplateColumns) + " FROM templates WHERE id = ?");
   query->Bind(1, id);
   if (!query->Step()) return std::nullopt;
   return ReadTemplate(*query);
 }
 
 Page<TemplateRecord> SqliteCampaignStore::ListTemplates(const PageQuery& query) {
-  std::lock_guard lock(reader_mutex_);
-  return ListPage<TemplateRecord>(reader_, "templates", kTemplateColumns, query, "", ReadTemplate, [](Statement&) {});
+  auto reader = db_.Read();
+  return ListPage<TemplateRecord>(*reader, "templates", kTemplateColumns, query, "", ReadTemplate, [](Statement&) {});
 }
 
 bool SqliteCampaignStore::UpdateTemplate(const TemplateRecord& t, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  auto update = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto update = writer->Prepare(
       "UPDATE templates SET name = ?2, channel = ?3, subject = ?4, html = ?5, text = ?6, variables = ?7, "
       "updated_at = ?8 WHERE id = ?1");
   update.Bind(1, t.id).Bind(2, t.name);
   BindOptional(update, 3, t.channel);
   update.Bind(4, t.subject).Bind(5, t.html).Bind(6, t.text).Bind(7, JoinLines(t.variables)).Bind(8, now_ms);
   update.Step();
-  return writer_.ChangedRows() > 0;
+  return writer->ChangedRows() > 0;
 }
 
 bool SqliteCampaignStore::DeleteTemplate(std::int64_t id) {
-  std::lock_guard lock(writer_mutex_);
-  auto remove = writer_.Prepare("DELETE FROM templates WHERE id = ?");
+  auto writer = db_.Durable();
+  auto remove = writer->Prepare("DELETE FROM templates WHERE id = ?");
   remove.Bind(1, id).Step();
-  return writer_.ChangedRows() > 0;
+  return writer->ChangedRows() > 0;
 }
 
 CampaignRecord SqliteCampaignStore::CreateCampaign(CampaignRecord c, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  auto insert = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto insert = writer->Prepare(
       "INSERT INTO campaigns (owner_id, name, channel, status, base_template, template_id, subject, scheduled_at, "
       "created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)");
   insert.Bind(1, c.owner_id).Bind(2, c.name).Bind(3, c.channel).Bind(4, c.status).Bind(5, c.base_template);
@@ -345,26 +291,26 @@ CampaignRecord SqliteCampaignStore::CreateCampaign(CampaignRecord c, std::int64_
   BindOptional(insert, 8, c.scheduled_at_ms);
   insert.Bind(9, now_ms);
   insert.Step();
-  c.id = sqlite3_last_insert_rowid(writer_.handle());
+  c.id = sqlite3_last_insert_rowid(writer->handle());
   c.created_at_ms = now_ms;
   c.updated_at_ms = now_ms;
   return c;
 }
 
 std::optional<CampaignRecord> SqliteCampaignStore::GetCampaign(std::int64_t id) {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Cached("SELECT " + std::string(kCampaignColumns) + " FROM campaigns WHERE id = ?");
+  auto reader = db_.Read();
+  auto query = reader->Cached("SELECT " + std::string(kCampaignColumns) + " FROM campaigns WHERE id = ?");
   query->Bind(1, id);
   if (!query->Step()) return std::nullopt;
   return ReadCampaign(*query);
 }
 
 Page<CampaignRecord> SqliteCampaignStore::ListCampaigns(const PageQuery& query, const CampaignFilter& filter) {
-  std::lock_guard lock(reader_mutex_);
+  auto reader = db_.Read();
   std::string extra;
   if (!filter.channel.empty()) extra += " AND channel = ?3";
   if (!filter.status.empty()) extra += " AND status = ?4";
-  return ListPage<CampaignRecord>(reader_, "campaigns", kCampaignColumns, query, extra, ReadCampaign,
+  return ListPage<CampaignRecord>(*reader, "campaigns", kCampaignColumns, query, extra, ReadCampaign,
                                   [&](Statement& s) {
                                     if (!filter.channel.empty()) s.Bind(3, filter.channel);
                                     if (!filter.status.empty()) s.Bind(4, filter.status);
@@ -373,23 +319,23 @@ Page<CampaignRecord> SqliteCampaignStore::ListCampaigns(const PageQuery& query, 
 
 bool SqliteCampaignStore::SetCampaignStatus(std::int64_t id, const std::vector<std::string>& from,
                                             const std::string& status, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
+  auto writer = db_.Durable();
   std::string in;
   for (std::size_t i = 0; i < from.size(); ++i) in += (i ? ",?" : "?") + std::to_string(i + 4);
   auto update =
-      writer_.Prepare("UPDATE campaigns SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status IN (" + in + ")");
+      writer->Prepare("UPDATE campaigns SET status = ?2, updated_at = ?3 WHERE id = ?1 AND status IN (" + in + ")");
   update.Bind(1, id).Bind(2, status).Bind(3, now_ms);
   for (std::size_t i = 0; i < from.size(); ++i) update.Bind(static_cast<int>(i + 4), from[i]);
   update.Step();
-  return writer_.ChangedRows() > 0;
+  return writer->ChangedRows() > 0;
 }
 
 void SqliteCampaignStore::LinkMessages(std::int64_t campaign_id, const std::vector<CampaignMessageLink>& links) {
   if (links.empty()) return;
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
   auto insert =
-      writer_.Prepare("INSERT OR IGNORE INTO campaign_messages (campaign_id, contact_id, message_id) VALUES (?,?,?)");
+      writer->Prepare("INSERT OR IGNORE INTO campaign_messages (campaign_id, contact_id, message_id) VALUES (?,?,?)");
   for (const auto& link : links) {
     insert.Reset();
     insert.Bind(1, campaign_id).Bind(2, link.contact_id).Bind(3, link.message_id).Step();
@@ -399,9 +345,9 @@ void SqliteCampaignStore::LinkMessages(std::int64_t campaign_id, const std::vect
 
 std::int64_t SqliteCampaignStore::RetryCampaign(std::int64_t campaign_id, const std::vector<std::string>& statuses,
                                                 std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
-  auto retry = writer_.Cached(
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto retry = writer->Cached(
       "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = ?1, updated_at = ?1, "
       "last_error = 'retry requested after: ' || last_error WHERE status = ?3 AND message_id IN "
       "(SELECT message_id FROM campaign_messages WHERE campaign_id = ?2)");
@@ -409,10 +355,10 @@ std::int64_t SqliteCampaignStore::RetryCampaign(std::int64_t campaign_id, const 
   for (const auto& status : statuses) {
     retry->Reset();
     retry->Bind(1, now_ms).Bind(2, campaign_id).Bind(3, status).Step();
-    requeued += writer_.ChangedRows();
+    requeued += writer->ChangedRows();
   }
   if (requeued > 0) {
-    auto reopen = writer_.Cached(
+    auto reopen = writer->Cached(
         "UPDATE campaigns SET status = 'sending', updated_at = ?1 WHERE id = ?2 AND status IN ('sent', 'failed')");
     reopen->Bind(1, now_ms).Bind(2, campaign_id).Step();
   }
@@ -421,14 +367,14 @@ std::int64_t SqliteCampaignStore::RetryCampaign(std::int64_t campaign_id, const 
 }
 
 std::int64_t SqliteCampaignStore::Settle(std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
-  auto start = writer_.Cached(
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto start = writer->Cached(
       "UPDATE campaigns SET status = 'sending', updated_at = ?1 WHERE status = 'scheduled' "
       "AND scheduled_at <= ?1 AND EXISTS (SELECT 1 FROM campaign_messages cm WHERE cm.campaign_id = campaigns.id)");
   start->Bind(1, now_ms).Step();
-  std::int64_t changed = writer_.ChangedRows();
-  auto finish = writer_.Cached(
+  std::int64_t changed = writer->ChangedRows();
+  auto finish = writer->Cached(
       "UPDATE campaigns SET updated_at = ?1, status = CASE WHEN EXISTS (SELECT 1 FROM campaign_messages cm "
       "JOIN message_recipients r ON r.message_id = cm.message_id WHERE cm.campaign_id = campaigns.id "
       "AND r.status = 'sent') THEN 'sent' ELSE 'failed' END "
@@ -436,14 +382,14 @@ std::int64_t SqliteCampaignStore::Settle(std::int64_t now_ms) {
       "AND NOT EXISTS (SELECT 1 FROM campaign_messages cm JOIN message_recipients r ON r.message_id = cm.message_id "
       "WHERE cm.campaign_id = campaigns.id AND r.status IN ('queued', 'sending'))");
   finish->Bind(1, now_ms).Step();
-  changed += writer_.ChangedRows();
+  changed += writer->ChangedRows();
   tx.Commit();
   return changed;
 }
 
 CampaignStats SqliteCampaignStore::Stats(std::int64_t campaign_id) {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Cached(
+  auto reader = db_.Read();
+  auto query = reader->Cached(
       "SELECT r.status, COUNT(*) FROM campaign_messages cm JOIN message_recipients r ON r.message_id = cm.message_id "
       "WHERE cm.campaign_id = ? GROUP BY r.status");
   query->Bind(1, campaign_id);

@@ -1,24 +1,24 @@
 // The campaign side of the API service on SQLite: contacts, templates,
-// campaigns and which message a campaign sent to which contact. Its own tables
-// and connections on the data dir's herald.db; the messages themselves live in
-// SqliteApiStore, whose message_recipients table CampaignStats reads.
+// campaigns and which message a campaign sent to which contact, in herald.db
+// beside SqliteApiStore's messages, whose message_recipients table Stats,
+// Settle and RetryCampaign read and write.
 #pragma once
 
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "store/campaign_store.hpp"
-#include "store/sqlite/database.hpp"
+#include "store/sqlite/shared_database.hpp"
 
 namespace herald::store::sqlite {
 
 class SqliteCampaignStore final : public ContactStore, public TemplateStore, public CampaignStore {
  public:
-  // Opens (creating if needed) the file and the tables. Throws std::runtime_error
-  // naming the file when it cannot.
+  explicit SqliteCampaignStore(SharedDatabase& db);
+  // On a SharedDatabase of its own (migrating the file), for tools and tests.
   explicit SqliteCampaignStore(const std::string& path);
   SqliteCampaignStore(const SqliteCampaignStore&) = delete;
   SqliteCampaignStore& operator=(const SqliteCampaignStore&) = delete;
@@ -50,11 +50,8 @@ class SqliteCampaignStore final : public ContactStore, public TemplateStore, pub
   CampaignStats Stats(std::int64_t campaign_id) override;
 
  private:
-  std::string path_;
-  std::mutex writer_mutex_;
-  Database writer_;  // synchronous=FULL: a 201 means on disk
-  std::mutex reader_mutex_;
-  Database reader_;
+  std::unique_ptr<SharedDatabase> owned_;  // set by the path constructor only
+  SharedDatabase& db_;  // Durable() writes: a 201 means on disk
 };
 
 }  // namespace herald::store::sqlite

@@ -4,36 +4,6 @@
 namespace herald::store::sqlite {
 namespace {
 
-constexpr std::string_view kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS certificate_deliveries (
-  id TEXT PRIMARY KEY,
-  certificate_id TEXT NOT NULL,
-  event_name TEXT NOT NULL,
-  event_slug TEXT NOT NULL,
-  student_name TEXT NOT NULL,
-  email TEXT NOT NULL,
-  variables_json TEXT NOT NULL,
-  csv_line INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT '',
-  provider_id TEXT NOT NULL DEFAULT '',
-  message_id TEXT NOT NULL DEFAULT '',
-  pdf_path TEXT NOT NULL DEFAULT '',
-  published INTEGER NOT NULL DEFAULT 0,
-  run_id TEXT NOT NULL DEFAULT '',
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS certificate_deliveries_event_status
-  ON certificate_deliveries (event_slug, status);
-CREATE TABLE IF NOT EXISTS certificate_lanes (
-  slug TEXT PRIMARY KEY,
-  event_name TEXT NOT NULL,
-  queue_name TEXT NOT NULL
-);
-)sql";
-
 constexpr std::string_view kColumns =
     "id, certificate_id, event_name, event_slug, student_name, email, variables_json, csv_line, status, attempts, "
     "last_error, provider_id, message_id, pdf_path, updated_at";
@@ -60,15 +30,15 @@ CertificateDelivery ReadDelivery(const Statement& row) {
 
 }  // namespace
 
+SqliteCertificateStore::SqliteCertificateStore(SharedDatabase& db, const Clock& clock) : clock_(clock), shared_(db) {}
+
 SqliteCertificateStore::SqliteCertificateStore(const std::string& db_path, const Clock& clock)
-    : clock_(clock), db_(db_path) {
-  db_.Execute(kSchema);
-}
+    : clock_(clock), owned_(std::make_unique<SharedDatabase>(db_path, SchemaPolicy::kMigrate)), shared_(*owned_) {}
 
 std::int64_t SqliteCertificateStore::InsertNew(const std::vector<CertificateDelivery>& rows) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  auto insert = db_.Prepare(
+  auto db = shared_.Durable();
+  Transaction tx(*db);
+  auto insert = db->Prepare(
       "INSERT OR IGNORE INTO certificate_deliveries (id, certificate_id, event_name, event_slug, student_name, email, "
       "variables_json, csv_line, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,'queued',?,?)");
   std::int64_t inserted = 0;
@@ -78,7 +48,7 @@ std::int64_t SqliteCertificateStore::InsertNew(const std::vector<CertificateDeli
     insert.Bind(5, row.student_name).Bind(6, row.email).Bind(7, row.variables_json).Bind(8, row.csv_line);
     insert.Bind(9, now).Bind(10, now);
     insert.Step();
-    inserted += db_.ChangedRows();
+    inserted += db->ChangedRows();
     insert.Reset();
   }
   tx.Commit();
@@ -86,9 +56,9 @@ std::int64_t SqliteCertificateStore::InsertNew(const std::vector<CertificateDeli
 }
 
 std::int64_t SqliteCertificateStore::ReviveCancelled(const std::vector<std::string>& ids) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  auto revive = db_.Prepare(
+  auto db = shared_.Durable();
+  Transaction tx(*db);
+  auto revive = db->Prepare(
       "UPDATE certificate_deliveries SET status = 'queued', published = 0, last_error = '', updated_at = ? "
       "WHERE id = ? AND status = 'cancelled'");
   std::int64_t revived = 0;
@@ -96,7 +66,7 @@ std::int64_t SqliteCertificateStore::ReviveCancelled(const std::vector<std::stri
   for (const auto& id : ids) {
     revive.Bind(1, now).Bind(2, id);
     revive.Step();
-    revived += db_.ChangedRows();
+    revived += db->ChangedRows();
     revive.Reset();
   }
   tx.Commit();
@@ -104,8 +74,8 @@ std::int64_t SqliteCertificateStore::ReviveCancelled(const std::vector<std::stri
 }
 
 std::vector<std::string> SqliteCertificateStore::UnpublishedIds(const std::string& event_slug) {
-  std::lock_guard lock(mutex_);
-  auto query = db_.Prepare(
+  auto db = shared_.Durable();
+  auto query = db->Prepare(
       "SELECT id FROM certificate_deliveries WHERE event_slug = ? AND status = 'queued' AND published = 0 "
       "ORDER BY csv_line, id");
   query.Bind(1, event_slug);
@@ -115,9 +85,9 @@ std::vector<std::string> SqliteCertificateStore::UnpublishedIds(const std::strin
 }
 
 void SqliteCertificateStore::MarkPublished(const std::vector<std::string>& ids) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  auto update = db_.Prepare("UPDATE certificate_deliveries SET published = 1 WHERE id = ?");
+  auto db = shared_.Durable();
+  Transaction tx(*db);
+  auto update = db->Prepare("UPDATE certificate_deliveries SET published = 1 WHERE id = ?");
   for (const auto& id : ids) {
     update.Bind(1, id);
     update.Step();
@@ -127,8 +97,8 @@ void SqliteCertificateStore::MarkPublished(const std::vector<std::string>& ids) 
 }
 
 void SqliteCertificateStore::ForgetPublished(const std::string& event_slug) {
-  std::lock_guard lock(mutex_);
-  auto update = db_.Prepare(
+  auto db = shared_.Durable();
+  auto update = db->Prepare(
       "UPDATE certificate_deliveries SET published = 0 WHERE event_slug = ? AND status = 'queued' AND published = 1");
   update.Bind(1, event_slug);
   update.Step();
@@ -141,8 +111,8 @@ std::optional<CertificateDelivery> SqliteCertificateStore::Get(const std::string
 }
 
 std::vector<CertificateDelivery> SqliteCertificateStore::GetMany(const std::vector<std::string>& ids) {
-  std::lock_guard lock(mutex_);
-  auto query = db_.Prepare("SELECT " + std::string(kColumns) + " FROM certificate_deliveries WHERE id = ?");
+  auto db = shared_.Durable();
+  auto query = db->Prepare("SELECT " + std::string(kColumns) + " FROM certificate_deliveries WHERE id = ?");
   std::vector<CertificateDelivery> rows;
   for (const auto& id : ids) {
     query.Bind(1, id);
@@ -152,17 +122,17 @@ std::vector<CertificateDelivery> SqliteCertificateStore::GetMany(const std::vect
   return rows;
 }
 
-bool SqliteCertificateStore::ClaimLocked(const std::string& id, const std::string& run_id, std::int64_t now) {
-  auto claim = db_.Cached(
+bool SqliteCertificateStore::ClaimLocked(Database& db, const std::string& id, const std::string& run_id, std::int64_t now) {
+  auto claim = db.Cached(
       "UPDATE certificate_deliveries SET status = 'sending', run_id = ?, attempts = attempts + 1, updated_at = ? "
       "WHERE id = ? AND status = 'queued'");
   claim->Bind(1, run_id).Bind(2, now).Bind(3, id);
   claim->Step();
-  return db_.ChangedRows() == 1;
+  return db.ChangedRows() == 1;
 }
 
-void SqliteCertificateStore::RecordLocked(const std::vector<DeliveryUpdate>& updates, std::int64_t now) {
-  auto update = db_.Cached(
+void SqliteCertificateStore::RecordLocked(Database& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now) {
+  auto update = db.Cached(
       "UPDATE certificate_deliveries SET status = ?, last_error = ?, "
       "provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, "
       "message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, "
@@ -179,35 +149,35 @@ void SqliteCertificateStore::RecordLocked(const std::vector<DeliveryUpdate>& upd
 }
 
 void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  RecordLocked(updates, NowMs());
+  auto db = shared_.Durable();
+  Transaction tx(*db);
+  RecordLocked(*db, updates, NowMs());
   tx.Commit();
 }
 
 std::vector<bool> SqliteCertificateStore::RecordAndClaim(const std::vector<DeliveryUpdate>& updates,
                                                          const std::vector<std::string>& claim_ids,
                                                          const std::string& run_id) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
+  auto db = shared_.Durable();
+  Transaction tx(*db);
   const auto now = NowMs();
-  RecordLocked(updates, now);
+  RecordLocked(*db, updates, now);
   std::vector<bool> claimed;
   claimed.reserve(claim_ids.size());
-  for (const auto& id : claim_ids) claimed.push_back(ClaimLocked(id, run_id, now));
+  for (const auto& id : claim_ids) claimed.push_back(ClaimLocked(*db, id, run_id, now));
   tx.Commit();
   return claimed;
 }
 
 std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const std::string& current_run_id) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  auto query = db_.Prepare("SELECT " + std::string(kColumns) +
+  auto db = shared_.Durable();
+  Transaction tx(*db);
+  auto query = db->Prepare("SELECT " + std::string(kColumns) +
                            " FROM certificate_deliveries WHERE status = 'sending' AND run_id <> ?");
   query.Bind(1, current_run_id);
   std::vector<CertificateDelivery> abandoned;
   while (query.Step()) abandoned.push_back(ReadDelivery(query));
-  auto update = db_.Prepare(
+  auto update = db->Prepare(
       "UPDATE certificate_deliveries SET status = 'unknown', updated_at = ?, "
       "last_error = 'the process stopped while this message was being sent; it may or may not have been delivered' "
       "WHERE status = 'sending' AND run_id <> ?");
@@ -220,34 +190,34 @@ std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const 
 
 std::int64_t SqliteCertificateStore::Requeue(const std::string& event_slug,
                                              const std::vector<domain::DeliveryStatus>& statuses) {
-  std::lock_guard lock(mutex_);
-  Transaction tx(db_);
-  auto requeue = db_.Cached(
+  auto db = shared_.Durable();
+  Transaction tx(*db);
+  auto requeue = db->Cached(
       "UPDATE certificate_deliveries SET status = 'queued', attempts = 0, published = 0, updated_at = ?1, "
       "last_error = 'retry requested after: ' || last_error WHERE event_slug = ?2 AND status = ?3");
   std::int64_t requeued = 0;
   for (const auto status : statuses) {
     requeue->Reset();
     requeue->Bind(1, NowMs()).Bind(2, event_slug).Bind(3, domain::ToString(status)).Step();
-    requeued += db_.ChangedRows();
+    requeued += db->ChangedRows();
   }
   tx.Commit();
   return requeued;
 }
 
 std::int64_t SqliteCertificateStore::CancelEvent(const std::string& event_slug, const std::string& reason) {
-  std::lock_guard lock(mutex_);
-  auto cancel = db_.Prepare(
+  auto db = shared_.Durable();
+  auto cancel = db->Prepare(
       "UPDATE certificate_deliveries SET status = 'cancelled', last_error = ?, updated_at = ? "
       "WHERE event_slug = ? AND status = 'queued'");
   cancel.Bind(1, reason).Bind(2, NowMs()).Bind(3, event_slug);
   cancel.Step();
-  return db_.ChangedRows();
+  return db->ChangedRows();
 }
 
 std::map<std::string, StatusCounts> SqliteCertificateStore::CountByEvent() {
-  std::lock_guard lock(mutex_);
-  auto query = db_.Prepare("SELECT event_slug, status, COUNT(*) FROM certificate_deliveries GROUP BY 1, 2");
+  auto db = shared_.Durable();
+  auto query = db->Prepare("SELECT event_slug, status, COUNT(*) FROM certificate_deliveries GROUP BY 1, 2");
   std::map<std::string, StatusCounts> counts;
   while (query.Step()) {
     const auto status = domain::ParseDeliveryStatus(query.ColumnText(1));
@@ -257,8 +227,8 @@ std::map<std::string, StatusCounts> SqliteCertificateStore::CountByEvent() {
 }
 
 std::int64_t SqliteCertificateStore::OpenCount(const std::string& event_slug) {
-  std::lock_guard lock(mutex_);
-  auto query = db_.Prepare(
+  auto db = shared_.Durable();
+  auto query = db->Prepare(
       "SELECT COUNT(*) FROM certificate_deliveries WHERE event_slug = ? AND status IN ('queued', 'sending')");
   query.Bind(1, event_slug);
   query.Step();
@@ -266,8 +236,8 @@ std::int64_t SqliteCertificateStore::OpenCount(const std::string& event_slug) {
 }
 
 void SqliteCertificateStore::SaveLane(const EventLane& lane) {
-  std::lock_guard lock(mutex_);
-  auto upsert = db_.Prepare(
+  auto db = shared_.Durable();
+  auto upsert = db->Prepare(
       "INSERT INTO certificate_lanes (slug, event_name, queue_name) VALUES (?,?,?) "
       "ON CONFLICT(slug) DO UPDATE SET event_name = excluded.event_name, queue_name = excluded.queue_name");
   upsert.Bind(1, lane.slug).Bind(2, lane.event_name).Bind(3, lane.queue_name);
@@ -275,16 +245,16 @@ void SqliteCertificateStore::SaveLane(const EventLane& lane) {
 }
 
 std::vector<EventLane> SqliteCertificateStore::Lanes() {
-  std::lock_guard lock(mutex_);
-  auto query = db_.Prepare("SELECT slug, event_name, queue_name FROM certificate_lanes ORDER BY slug");
+  auto db = shared_.Durable();
+  auto query = db->Prepare("SELECT slug, event_name, queue_name FROM certificate_lanes ORDER BY slug");
   std::vector<EventLane> lanes;
   while (query.Step()) lanes.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2)});
   return lanes;
 }
 
 void SqliteCertificateStore::DeleteLane(const std::string& slug) {
-  std::lock_guard lock(mutex_);
-  auto del = db_.Prepare("DELETE FROM certificate_lanes WHERE slug = ?");
+  auto db = shared_.Durable();
+  auto del = db->Prepare("DELETE FROM certificate_lanes WHERE slug = ?");
   del.Bind(1, slug);
   del.Step();
 }

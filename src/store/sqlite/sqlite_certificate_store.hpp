@@ -1,18 +1,20 @@
-// CertificateStore on the embedded SQLite database in the data dir. One
-// connection behind a mutex: each call is one short transaction, committed
+// CertificateStore on the embedded SQLite database in the data dir, through
+// the shared Durable() writer: each call is one short transaction, committed
 // (fsynced) before it returns.
 #pragma once
 
-#include <mutex>
+#include <memory>
 
 #include "common/clock.hpp"
 #include "store/certificate_store.hpp"
-#include "store/sqlite/database.hpp"
+#include "store/sqlite/shared_database.hpp"
 
 namespace herald::store::sqlite {
 
 class SqliteCertificateStore final : public CertificateStore {
  public:
+  SqliteCertificateStore(SharedDatabase& db, const Clock& clock);
+  // On a SharedDatabase of its own (migrating the file), for tools and tests.
   SqliteCertificateStore(const std::string& db_path, const Clock& clock);
 
   std::int64_t InsertNew(const std::vector<CertificateDelivery>& rows) override;
@@ -35,14 +37,14 @@ class SqliteCertificateStore final : public CertificateStore {
   void DeleteLane(const std::string& slug) override;
 
  private:
-  // Callers hold mutex_ and an open transaction.
-  bool ClaimLocked(const std::string& id, const std::string& run_id, std::int64_t now);
-  void RecordLocked(const std::vector<DeliveryUpdate>& updates, std::int64_t now);
+  // On the Durable() writer `db`, in its transaction.
+  bool ClaimLocked(Database& db, const std::string& id, const std::string& run_id, std::int64_t now);
+  void RecordLocked(Database& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now);
   std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
 
   const Clock& clock_;
-  std::mutex mutex_;
-  Database db_;
+  std::unique_ptr<SharedDatabase> owned_;  // set by the path constructor only
+  SharedDatabase& shared_;
 };
 
 }  // namespace herald::store::sqlite

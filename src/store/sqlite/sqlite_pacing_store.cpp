@@ -5,35 +5,6 @@
 namespace herald::store::sqlite {
 namespace {
 
-// owner_id names an api_keys row but carries no foreign key: the pacing tables
-// stand alone, so they can be created (and tested) without the API store's.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS paced_messages (
-  id INTEGER PRIMARY KEY,
-  owner_id INTEGER NOT NULL,
-  recipient TEXT NOT NULL,
-  content TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'unknown', 'dead')),
-  attempts INTEGER NOT NULL DEFAULT 0,
-  retry_at INTEGER NOT NULL DEFAULT 0,
-  provider_message_id TEXT NOT NULL DEFAULT '',
-  last_error TEXT NOT NULL DEFAULT '',
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  sent_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS paced_messages_queued ON paced_messages (id) WHERE status = 'queued';
-CREATE INDEX IF NOT EXISTS paced_messages_sent ON paced_messages (sent_at, id) WHERE status = 'sent';
-CREATE INDEX IF NOT EXISTS paced_messages_sent_by_owner
-  ON paced_messages (owner_id, sent_at, id) WHERE status = 'sent';
-CREATE TABLE IF NOT EXISTS pacer_state (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  running INTEGER NOT NULL,
-  next_release_at INTEGER,
-  updated_at INTEGER NOT NULL
-);
-)sql";
-
 constexpr const char* kColumns =
     "id, owner_id, recipient, content, status, attempts, provider_message_id, last_error, created_at, updated_at, "
     "sent_at";
@@ -54,42 +25,18 @@ PacedMessage ReadMessage(Statement& row) {
   return m;
 }
 
-// Stores made before the paced lane shared the one delivery vocabulary said
-// "unsent" for queued and had no "dead": the table is rebuilt with the shared
-// states, under the write lock so two processes opening it cannot both do it.
-void MigrateVocabulary(Database& db) {
-  Transaction tx(db);
-  bool old_vocabulary = false;
-  {
-    auto table = db.Prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'paced_messages'");
-    old_vocabulary = table.Step() && table.ColumnText(0).find("'unsent'") != std::string::npos;
-  }
-  if (old_vocabulary) {
-    db.Execute("ALTER TABLE paced_messages RENAME TO paced_messages_unsent_era");
-    db.Execute("DROP INDEX IF EXISTS paced_messages_unsent");
-    db.Execute("DROP INDEX IF EXISTS paced_messages_sent");
-    db.Execute("DROP INDEX IF EXISTS paced_messages_sent_by_owner");
-    db.Execute(kSchema);
-    db.Execute(
-        "INSERT INTO paced_messages (id, owner_id, recipient, content, status, attempts, retry_at, provider_message_id, "
-        "last_error, created_at, updated_at, sent_at) SELECT id, owner_id, recipient, content, "
-        "CASE status WHEN 'unsent' THEN 'queued' ELSE status END, attempts, retry_at, provider_message_id, last_error, "
-        "created_at, updated_at, sent_at FROM paced_messages_unsent_era");
-    db.Execute("DROP TABLE paced_messages_unsent_era");
-  }
-  tx.Commit();
-}
-
 }  // namespace
 
+SqlitePacingStore::SqlitePacingStore(SharedDatabase& db) : db_(db) {}
+
 SqlitePacingStore::SqlitePacingStore(const std::string& path)
-    : writer_(path), reader_((MigrateVocabulary(writer_), writer_.Execute(kSchema), path)) {}
+    : owned_(std::make_unique<SharedDatabase>(path, SchemaPolicy::kMigrate)), db_(*owned_) {}
 
 std::vector<PacedMessage> SqlitePacingStore::Enqueue(const std::vector<NewPacedMessage>& messages,
                                                      std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
-  auto insert = writer_.Prepare(
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto insert = writer->Prepare(
       "INSERT INTO paced_messages (owner_id, recipient, content, status, created_at, updated_at) "
       "VALUES (?1, ?2, ?3, 'queued', ?4, ?4) RETURNING " + std::string(kColumns));
   std::vector<PacedMessage> stored;
@@ -106,24 +53,24 @@ std::vector<PacedMessage> SqlitePacingStore::Enqueue(const std::vector<NewPacedM
 }
 
 std::optional<PacedMessage> SqlitePacingStore::Get(std::int64_t id) {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Cached("SELECT " + std::string(kColumns) + " FROM paced_messages WHERE id = ?");
+  auto reader = db_.Read();
+  auto query = reader->Cached("SELECT " + std::string(kColumns) + " FROM paced_messages WHERE id = ?");
   query->Bind(1, id);
   if (!query->Step()) return std::nullopt;
   return ReadMessage(*query);
 }
 
 PacedPage SqlitePacingStore::ListSent(std::optional<std::int64_t> owner_id, int page, int page_size) {
-  std::lock_guard lock(reader_mutex_);
+  auto reader = db_.Read();
   const std::string where = owner_id ? " WHERE status = 'sent' AND owner_id = ?1" : " WHERE status = 'sent'";
   PacedPage result;
   {
-    auto count = reader_.Prepare("SELECT COUNT(*) FROM paced_messages" + where);
+    auto count = reader->Prepare("SELECT COUNT(*) FROM paced_messages" + where);
     if (owner_id) count.Bind(1, *owner_id);
     count.Step();
     result.total_count = count.ColumnInt(0);
   }
-  auto rows = reader_.Prepare("SELECT " + std::string(kColumns) + " FROM paced_messages" + where +
+  auto rows = reader->Prepare("SELECT " + std::string(kColumns) + " FROM paced_messages" + where +
                               " ORDER BY sent_at DESC, id DESC LIMIT ?2 OFFSET ?3");
   if (owner_id) rows.Bind(1, *owner_id);
   rows.Bind(2, page_size).Bind(3, static_cast<std::int64_t>(page - 1) * page_size);
@@ -131,8 +78,8 @@ PacedPage SqlitePacingStore::ListSent(std::optional<std::int64_t> owner_id, int 
   return result;
 }
 
-void SqlitePacingStore::RecordLocked(const PacedOutcome& finished, std::int64_t now_ms) {
-  auto update = writer_.Cached(
+void SqlitePacingStore::RecordLocked(Database& db, const PacedOutcome& finished, std::int64_t now_ms) {
+  auto update = db.Cached(
       "UPDATE paced_messages SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
       "retry_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE retry_at END, "
       "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
@@ -148,10 +95,10 @@ void SqlitePacingStore::RecordLocked(const PacedOutcome& finished, std::int64_t 
 }
 
 std::vector<PacedMessage> SqlitePacingStore::TakeDue(int max, std::int64_t now_ms, const std::set<std::int64_t>& held) {
-  std::lock_guard lock(reader_mutex_);
+  auto reader = db_.Read();
   // FIFO by id; the partial index holds only queued rows, and the few waiting
   // for a retry are stepped over.
-  auto query = reader_.Cached("SELECT " + std::string(kColumns) +
+  auto query = reader->Cached("SELECT " + std::string(kColumns) +
                               " FROM paced_messages WHERE status = 'queued' AND retry_at <= ?1 ORDER BY id LIMIT ?2");
   query->Bind(1, now_ms).Bind(2, static_cast<std::int64_t>(max) + static_cast<std::int64_t>(held.size()));
   std::vector<PacedMessage> due;
@@ -164,60 +111,60 @@ std::vector<PacedMessage> SqlitePacingStore::TakeDue(int max, std::int64_t now_m
 std::vector<bool> SqlitePacingStore::RecordAndClaimMany(const std::vector<PacedOutcome>& finished,
                                                         const std::vector<std::int64_t>& claims,
                                                         const std::optional<PacerState>& state, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  Transaction tx(writer_);
-  for (const auto& outcome : finished) RecordLocked(outcome, now_ms);
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  for (const auto& outcome : finished) RecordLocked(*writer, outcome, now_ms);
   std::vector<bool> claimed;
   claimed.reserve(claims.size());
-  auto claim = writer_.Cached(
+  auto claim = writer->Cached(
       "UPDATE paced_messages SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
       "WHERE id = ?2 AND status = 'queued'");
   for (const auto id : claims) {
     claim->Reset();
     claim->Bind(1, now_ms).Bind(2, id).Step();
-    claimed.push_back(writer_.ChangedRows() == 1);
+    claimed.push_back(writer->ChangedRows() == 1);
   }
-  if (state) SaveStateLocked(*state, now_ms);
+  if (state) SaveStateLocked(*writer, *state, now_ms);
   tx.Commit();
   return claimed;
 }
 
 std::optional<std::int64_t> SqlitePacingStore::NextDueAt() {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Cached("SELECT MIN(retry_at) FROM paced_messages WHERE status = 'queued'");
+  auto reader = db_.Read();
+  auto query = reader->Cached("SELECT MIN(retry_at) FROM paced_messages WHERE status = 'queued'");
   if (!query->Step() || query->ColumnIsNull(0)) return std::nullopt;
   return query->ColumnInt(0);
 }
 
 bool SqlitePacingStore::HasOpen() {
-  std::lock_guard lock(reader_mutex_);
+  auto reader = db_.Read();
   auto query =
-      reader_.Cached("SELECT EXISTS (SELECT 1 FROM paced_messages WHERE status IN ('queued', 'sending'))");
+      reader->Cached("SELECT EXISTS (SELECT 1 FROM paced_messages WHERE status IN ('queued', 'sending'))");
   query->Step();
   return query->ColumnInt(0) != 0;
 }
 
 std::int64_t SqlitePacingStore::ResolveAbandoned(std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  auto update = writer_.Prepare(
+  auto writer = db_.Durable();
+  auto update = writer->Prepare(
       "UPDATE paced_messages SET status = 'unknown', updated_at = ?, "
       "last_error = 'the process stopped during the send; it may or may not have been delivered' "
       "WHERE status = 'sending'");
   update.Bind(1, now_ms).Step();
-  return writer_.ChangedRows();
+  return writer->ChangedRows();
 }
 
 std::vector<std::pair<std::string, std::int64_t>> SqlitePacingStore::CountByStatus() {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Prepare("SELECT status, COUNT(*) FROM paced_messages GROUP BY status ORDER BY status");
+  auto reader = db_.Read();
+  auto query = reader->Prepare("SELECT status, COUNT(*) FROM paced_messages GROUP BY status ORDER BY status");
   std::vector<std::pair<std::string, std::int64_t>> counts;
   while (query.Step()) counts.emplace_back(query.ColumnText(0), query.ColumnInt(1));
   return counts;
 }
 
 PacerState SqlitePacingStore::LoadState() {
-  std::lock_guard lock(reader_mutex_);
-  auto query = reader_.Prepare("SELECT running, next_release_at FROM pacer_state WHERE id = 1");
+  auto reader = db_.Read();
+  auto query = reader->Prepare("SELECT running, next_release_at FROM pacer_state WHERE id = 1");
   PacerState state;
   if (query.Step()) {
     state.running = query.ColumnInt(0) != 0;
@@ -227,12 +174,12 @@ PacerState SqlitePacingStore::LoadState() {
 }
 
 void SqlitePacingStore::SaveState(const PacerState& state, std::int64_t now_ms) {
-  std::lock_guard lock(writer_mutex_);
-  SaveStateLocked(state, now_ms);
+  auto writer = db_.Durable();
+  SaveStateLocked(*writer, state, now_ms);
 }
 
-void SqlitePacingStore::SaveStateLocked(const PacerState& state, std::int64_t now_ms) {
-  auto upsert = writer_.Cached(
+void SqlitePacingStore::SaveStateLocked(Database& db, const PacerState& state, std::int64_t now_ms) {
+  auto upsert = db.Cached(
       "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, ?1, ?2, ?3) "
       "ON CONFLICT (id) DO UPDATE SET running = ?1, next_release_at = ?2, updated_at = ?3");
   upsert->Bind(1, state.running ? 1 : 0);

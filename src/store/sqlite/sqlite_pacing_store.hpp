@@ -2,21 +2,21 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "store/pacing_store.hpp"
-#include "store/sqlite/database.hpp"
+#include "store/sqlite/shared_database.hpp"
 
 namespace herald::store::sqlite {
 
 class SqlitePacingStore final : public PacingStore {
  public:
-  // Opens (creating if needed) the file and the pacing tables. Throws
-  // std::runtime_error naming the file when it cannot.
+  explicit SqlitePacingStore(SharedDatabase& db);
+  // On a SharedDatabase of its own (migrating the file), for tools and tests.
   explicit SqlitePacingStore(const std::string& path);
   SqlitePacingStore(const SqlitePacingStore&) = delete;
   SqlitePacingStore& operator=(const SqlitePacingStore&) = delete;
@@ -35,13 +35,12 @@ class SqlitePacingStore final : public PacingStore {
   void SaveState(const PacerState& state, std::int64_t now_ms) override;
 
  private:
-  void RecordLocked(const PacedOutcome& finished, std::int64_t now_ms);  // writer_, in a transaction
-  void SaveStateLocked(const PacerState& state, std::int64_t now_ms);   // writer_
+  // On the Durable() writer `db`, in its transaction.
+  void RecordLocked(Database& db, const PacedOutcome& finished, std::int64_t now_ms);
+  void SaveStateLocked(Database& db, const PacerState& state, std::int64_t now_ms);
 
-  std::mutex writer_mutex_;
-  Database writer_;  // synchronous=FULL: a claim is on disk before its send
-  std::mutex reader_mutex_;
-  Database reader_;  // WAL: reads never wait for a claim's commit
+  std::unique_ptr<SharedDatabase> owned_;  // set by the path constructor only
+  SharedDatabase& db_;  // Durable() writes: a claim is on disk before its send
 };
 
 }  // namespace herald::store::sqlite

@@ -1,0 +1,59 @@
+# cmake -DDIR=<folder of NNNN_name.sql> -DOUTPUT=<file.cpp> -P EmbedMigrations.cmake
+# Writes a C++ source whose herald::store::sqlite::Migrations() lists every
+# migration of DIR in version order, its SQL compiled in as bytes (see
+# EmbedFile.cmake for why bytes). Versions must run 1, 2, 3... without a gap, so
+# a missing or misnumbered file fails the build rather than a user's upgrade.
+foreach(var DIR OUTPUT)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "EmbedMigrations.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+file(GLOB files RELATIVE "${DIR}" "${DIR}/*.sql")
+list(SORT files)
+set(arrays "")
+set(entries "")
+set(expected 1)
+foreach(name IN LISTS files)
+  if(NOT name MATCHES "^([0-9][0-9][0-9][0-9])_([a-z0-9_]+)\\.sql$")
+    message(FATAL_ERROR "${DIR}/${name}: a migration is named NNNN_lower_case_words.sql")
+  endif()
+  math(EXPR version "${CMAKE_MATCH_1}")
+  if(NOT version EQUAL expected)
+    message(FATAL_ERROR "${DIR}/${name}: expected migration ${expected} next, found ${version}")
+  endif()
+  math(EXPR expected "${expected} + 1")
+  file(READ "${DIR}/${name}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REPEAT "0x[0-9a-f][0-9a-f]," 16 line)
+  string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
+  string(REGEX REPLACE "\\.sql$" "" stem "${name}")
+  string(APPEND arrays "constexpr unsigned char k${stem}[${size} + 1] = {\n    ${bytes}0x00};\n")
+  string(APPEND entries "      {${version}, \"${stem}\", {reinterpret_cast<const char*>(k${stem}), ${size}}},\n")
+endforeach()
+if(expected EQUAL 1)
+  message(FATAL_ERROR "${DIR}: no migrations")
+endif()
+
+file(WRITE "${OUTPUT}.tmp" "// Generated from ${DIR} by cmake/EmbedMigrations.cmake at build time; do not edit.
+#include \"store/sqlite/migrations.hpp\"
+
+namespace herald::store::sqlite {
+namespace {
+
+${arrays}
+}  // namespace
+
+std::span<const Migration> Migrations() {
+  static const Migration kAll[] = {
+${entries}  };
+  return kAll;
+}
+
+}  // namespace herald::store::sqlite
+")
+# Only a changed list rebuilds what includes it.
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUTPUT}.tmp")

@@ -1,0 +1,169 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "store/sqlite/shared_database.hpp"
+#include "tests/support/process.hpp"
+
+namespace herald::store::sqlite {
+namespace {
+
+using herald::testing::TempDir;
+
+bool HasTable(Database& db, const std::string& name) {
+  return db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").Bind(1, name).Step();
+}
+
+std::vector<std::string> RecordedMigrations(Database& db) {
+  std::vector<std::string> names;
+  auto rows = db.Prepare("SELECT version, name FROM schema_migrations ORDER BY version");
+  while (rows.Step()) names.push_back(std::to_string(rows.ColumnInt(0)) + " " + rows.ColumnText(1));
+  return names;
+}
+
+TEST(Migrations, AreNumberedFromOneWithoutAGap) {
+  ASSERT_FALSE(Migrations().empty());
+  int expected = 1;
+  for (const auto& migration : Migrations()) {
+    EXPECT_EQ(migration.version, expected++);
+    EXPECT_FALSE(migration.sql.empty()) << migration.name;
+  }
+  EXPECT_EQ(Migrations().front().name, "0001_initial");
+  EXPECT_EQ(LatestSchemaVersion(), Migrations().back().version);
+}
+
+TEST(Migrations, ANewFileGetsEverySchemaOnceAndASecondRunAppliesNothing) {
+  TempDir dir;
+  Database db(dir.path() + "/herald.db");
+  EXPECT_EQ(SchemaVersion(db), 0);
+  const auto first = Migrate(db);
+  EXPECT_EQ(first.from_version, 0);
+  EXPECT_EQ(first.to_version, LatestSchemaVersion());
+  EXPECT_FALSE(first.adopted_unversioned);
+  ASSERT_EQ(first.applied.size(), Migrations().size());
+  EXPECT_EQ(first.applied.front(), "0001_initial");
+  for (const auto* table : {"api_keys", "messages", "message_recipients", "contacts", "templates", "campaigns",
+                            "campaign_messages", "paced_messages", "pacer_state", "certificate_deliveries",
+                            "certificate_lanes"}) {
+    EXPECT_TRUE(HasTable(db, table)) << table;
+  }
+  EXPECT_EQ(RecordedMigrations(db).size(), Migrations().size());
+  EXPECT_EQ(RecordedMigrations(db).front(), "1 0001_initial");
+
+  const auto second = Migrate(db);
+  EXPECT_TRUE(second.applied.empty());
+  EXPECT_EQ(second.from_version, LatestSchemaVersion());
+  EXPECT_EQ(RecordedMigrations(db).size(), Migrations().size());
+  EXPECT_NO_THROW(RequireCurrentSchema(db));
+}
+
+TEST(Migrations, AFileBehindIsRefusedWithTheCommandThatFixesIt) {
+  TempDir dir;
+  Database db(dir.path() + "/herald.db");
+  try {
+    RequireCurrentSchema(db);
+    FAIL() << "a new file is behind";
+  } catch (const SchemaError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("herald migrate"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir.path()), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(HasTable(db, "api_keys")) << "checking must not write";
+}
+
+TEST(Migrations, AFileFromANewerHeraldIsRefusedWhetherMigratingOrNot) {
+  TempDir dir;
+  const auto path = dir.path() + "/herald.db";
+  {
+    Database db(path);
+    Migrate(db);
+    db.Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from_the_future', 0)")
+        .Bind(1, LatestSchemaVersion() + 1)
+        .Step();
+  }
+  for (const auto policy : {SchemaPolicy::kMigrate, SchemaPolicy::kRequireCurrent}) {
+    try {
+      SharedDatabase db(path, policy);
+      FAIL() << "a newer schema was accepted";
+    } catch (const SchemaError& e) {
+      EXPECT_NE(std::string(e.what()).find("newer than this herald"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Migrations, AFailedMigrationChangesNothingAndNamesTheMigration) {
+  TempDir dir;
+  Database db(dir.path() + "/herald.db");
+  // A view where 0001 creates a table: creating the table is skipped (IF NOT
+  // EXISTS), indexing it then fails, halfway through the migration.
+  db.Execute("CREATE VIEW message_recipients AS SELECT 1 AS message_id");
+  try {
+    Migrate(db);
+    FAIL() << "the migration cannot succeed";
+  } catch (const SchemaError& e) {
+    EXPECT_NE(std::string(e.what()).find("0001_initial failed, nothing was changed"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(HasTable(db, "api_keys"));
+  EXPECT_FALSE(HasTable(db, "schema_migrations"));
+  EXPECT_EQ(SchemaVersion(db), 0);
+}
+
+TEST(Migrations, ProcessesOpeningANewFileAtOnceApplyEachMigrationOnce) {
+  TempDir dir;
+  const auto path = dir.path() + "/herald.db";
+  constexpr int kOpeners = 4;
+  std::vector<MigrationReport> reports(kOpeners);
+  std::vector<std::thread> openers;
+  for (int i = 0; i < kOpeners; ++i) {
+    openers.emplace_back([&, i] { reports[i] = SharedDatabase(path, SchemaPolicy::kMigrate).migration(); });
+  }
+  for (auto& opener : openers) opener.join();
+  std::size_t applied = 0;
+  for (const auto& report : reports) {
+    applied += report.applied.size();
+    EXPECT_EQ(report.to_version, LatestSchemaVersion());
+  }
+  EXPECT_EQ(applied, Migrations().size());
+  Database db(path);
+  EXPECT_EQ(RecordedMigrations(db).size(), Migrations().size());
+}
+
+TEST(SharedDatabase, RequiringTheCurrentSchemaOpensAMigratedFileAndRefusesANewOne) {
+  TempDir dir;
+  const auto path = dir.path() + "/herald.db";
+  EXPECT_THROW(SharedDatabase(path, SchemaPolicy::kRequireCurrent), SchemaError);
+  const auto applied = SharedDatabase(path, SchemaPolicy::kMigrate).migration().applied;
+  EXPECT_EQ(applied.size(), Migrations().size());
+  SharedDatabase current(path, SchemaPolicy::kRequireCurrent);
+  EXPECT_TRUE(current.migration().applied.empty());
+  EXPECT_EQ(current.migration().to_version, LatestSchemaVersion());
+}
+
+TEST(SharedDatabase, WritersOnBothConnectionsNeverLoseARowAndReadersSeeTheirCommits) {
+  TempDir dir;
+  SharedDatabase db(dir.path() + "/herald.db", SchemaPolicy::kMigrate);
+  constexpr int kRows = 200;
+  auto write = [&](bool durable, int base) {
+    for (int i = 0; i < kRows; ++i) {
+      auto writer = durable ? db.Durable() : db.Fast();
+      Transaction tx(*writer);
+      writer->Prepare("INSERT INTO certificate_lanes (slug, event_name, queue_name) VALUES (?, 'e', 'q')")
+          .Bind(1, std::to_string(base + i))
+          .Step();
+      tx.Commit();
+    }
+  };
+  std::thread durable(write, true, 0);
+  std::thread fast(write, false, kRows);
+  durable.join();
+  fast.join();
+  auto reader = db.Read();
+  auto count = reader->Prepare("SELECT COUNT(*) FROM certificate_lanes");
+  ASSERT_TRUE(count.Step());
+  EXPECT_EQ(count.ColumnInt(0), 2 * kRows);
+}
+
+}  // namespace
+}  // namespace herald::store::sqlite
