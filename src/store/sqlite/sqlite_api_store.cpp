@@ -299,61 +299,6 @@ void SqliteApiStore::RecordLocked(Database& db, const std::vector<DeliveryResult
   }
 }
 
-void SqliteApiStore::Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
-  if (finished.empty()) return;
-  auto worker = db_.Fast();
-  Transaction tx(*worker);
-  RecordLocked(*worker, finished, now_ms);
-  tx.Commit();
-}
-
-std::optional<ClaimedDelivery> SqliteApiStore::RecordAndClaim(const std::vector<DeliveryResult>& finished,
-                                                              const std::string& channel, std::int64_t now_ms) {
-  auto worker = db_.Fast();
-  Transaction tx(*worker);
-  RecordLocked(*worker, finished, now_ms);
-  std::optional<ClaimedDelivery> claimed;
-  // Highest priority first, then oldest due. SQLite cannot skip-scan the
-  // (channel, priority, due_at) index across priorities, so a single ORDER BY
-  // would read every scheduled row; one seek per priority present reads one.
-  std::optional<std::int64_t> candidate;
-  {
-    // MAX over the index's leading columns is one seek; due or not is checked below.
-    auto top = worker->Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND channel = ?1");
-    top->Bind(1, channel);
-    std::optional<std::int64_t> highest;
-    if (top->Step() && !top->ColumnIsNull(0)) highest = top->ColumnInt(0);
-    auto pick = worker->Cached(
-        "SELECT id FROM message_recipients WHERE status = 'queued' AND channel = ?1 AND priority = ?2 "
-        "AND due_at <= ?3 ORDER BY due_at, id LIMIT 1");
-    for (std::int64_t priority = highest.value_or(-1); highest && priority >= 0 && !candidate; --priority) {
-      pick->Reset();
-      pick->Bind(1, channel).Bind(2, priority).Bind(3, now_ms);
-      if (pick->Step()) candidate = pick->ColumnInt(0);
-    }
-  }
-  if (candidate) {
-    auto claim = worker->Cached(
-        "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
-        "WHERE id = ?2 AND status = 'queued' RETURNING " + std::string(kRecipientColumns));
-    claim->Bind(1, now_ms).Bind(2, *candidate);
-    if (claim->Step()) {
-      ClaimedDelivery delivery;
-      delivery.recipient = ReadRecipient(*claim);
-      claimed = std::move(delivery);
-    }
-  }
-  if (claimed) {
-    auto content = worker->Cached("SELECT subject, content, html FROM messages WHERE id = ?");
-    content->Bind(1, claimed->recipient.message_id).Step();
-    claimed->subject = content->ColumnText(0);
-    claimed->content = content->ColumnText(1);
-    claimed->html = content->ColumnText(2);
-  }
-  tx.Commit();
-  return claimed;
-}
-
 std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, int max, std::int64_t now_ms,
                                                      const std::set<std::int64_t>& held) {
   std::vector<ClaimedDelivery> due;

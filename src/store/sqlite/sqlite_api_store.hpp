@@ -45,21 +45,8 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
   std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus() override;
 
-  // --- workers ---
-  // Records `finished` (may be empty) and claims the next due recipient of the
-  // channel, highest priority first, then oldest due, in one transaction: a
-  // claimed row is "sending" before anything is sent.
-  std::optional<ClaimedDelivery> RecordAndClaim(const std::vector<DeliveryResult>& finished,
-                                                const std::string& channel, std::int64_t now_ms);
-  // Records without claiming more: a worker's last call before it stops.
-  void Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms);
-  // Rows left "sending" by a process that died: they may have been sent, so they
-  // become "unknown", never sent again. Returns how many. Call once at start-up.
   std::int64_t ResolveAbandoned(std::int64_t now_ms) override;
-  // Earliest due time of a queued recipient of the channel, for the worker's sleep.
   std::optional<std::int64_t> NextDueAt(const std::string& channel) override;
-
-  // --- the delivery engine's message lanes (one per channel) ---
   std::vector<ClaimedDelivery> TakeDue(const std::string& lane, int max, std::int64_t now_ms,
                                        const std::set<std::int64_t>& held) override;
   std::vector<bool> RecordAndClaimMany(const std::vector<DeliveryResult>& finished,

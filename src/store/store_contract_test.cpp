@@ -1,0 +1,569 @@
+// The store contract (store_contract_test.hpp): what api/, dispatch/ and the
+// certificate job rely on, whatever the backend.
+#include "store/store_contract_test.hpp"
+
+#include <map>
+#include <set>
+
+namespace herald::store::testing {
+namespace {
+
+using domain::DeliveryStatus;
+
+NewMessage Message(std::int64_t owner, std::string content, std::vector<NewRecipient> to, int priority = 0) {
+  NewMessage m;
+  m.owner_id = owner;
+  m.content = std::move(content);
+  m.recipients = std::move(to);
+  m.priority = priority;
+  return m;
+}
+
+ContactRecord Contact(std::int64_t owner, std::string phone, std::optional<std::string> first_name = {}) {
+  ContactRecord c;
+  c.owner_id = owner;
+  c.phone = std::move(phone);
+  c.first_name = std::move(first_name);
+  return c;
+}
+
+CampaignRecord Campaign(std::int64_t owner, std::string channel = "sms") {
+  CampaignRecord c;
+  c.owner_id = owner;
+  c.name = "promo";
+  c.channel = std::move(channel);
+  c.status = "draft";
+  c.base_template = "Hi {first_name}";
+  return c;
+}
+
+CertificateDelivery Certificate(std::string id, std::string slug = "ai-ml", int line = 2) {
+  CertificateDelivery row;
+  row.id = std::move(id);
+  row.certificate_id = "C-" + row.id;
+  row.event_name = "AI/ML";
+  row.event_slug = std::move(slug);
+  row.student_name = "Ada";
+  row.email = row.id + "@example.org";
+  row.variables_json = "{}";
+  row.csv_line = line;
+  return row;
+}
+
+TEST_P(MessageContract, KeysAreFoundByHashUntilRevoked) {
+  auto& keys = stores_->keys();
+  const auto key = keys.CreateKey("ops", "admin", "premium", "hash-1", "hk_1234", 10);
+  ASSERT_TRUE(keys.FindActiveKey("hash-1"));
+  EXPECT_EQ(keys.FindActiveKey("hash-1")->role, "admin");
+  EXPECT_EQ(keys.FindActiveKey("hash-1")->tier, "premium");
+  EXPECT_FALSE(keys.FindActiveKey("hash-2"));
+  EXPECT_TRUE(keys.RevokeKey(key.id, 20));
+  EXPECT_FALSE(keys.RevokeKey(key.id, 30));  // already revoked
+  EXPECT_FALSE(keys.FindActiveKey("hash-1"));
+  EXPECT_EQ(keys.ListKeys().size(), 2u);
+  EXPECT_EQ(keys.ListKeys()[1].revoked_at_ms, 20);
+}
+
+TEST_P(MessageContract, AnIssuedKeyIsStoredOnlyAsItsHash) {
+  const auto issued = stores_->keys().IssueKey("app", "user", "basic", 10);
+  EXPECT_EQ(issued.key.rfind("hk_", 0), 0u);
+  EXPECT_EQ(issued.key.size(), 51u);
+  EXPECT_EQ(issued.record.key_prefix, issued.key.substr(0, 10));
+  EXPECT_FALSE(stores_->keys().FindActiveKey(issued.key)) << "the plain key must not be what is looked up";
+}
+
+TEST_P(MessageContract, TheSameIdempotencyKeyReturnsTheFirstMessage) {
+  auto first = Message(owner_, "hello", {{"sms", "+15551230001"}, {"email", "a@example.org"}});
+  first.idempotency_key = "order-42";
+  auto again = Message(owner_, "different body", {{"sms", "+15551230002"}});
+  again.idempotency_key = "order-42";
+  const auto accepted = stores_->messages().Accept({first, again}, 100);
+  ASSERT_EQ(accepted.size(), 2u);
+  EXPECT_TRUE(accepted[0].created);
+  EXPECT_FALSE(accepted[1].created);
+  EXPECT_EQ(accepted[1].message.id, accepted[0].message.id);
+  EXPECT_EQ(accepted[1].message.content, "hello");
+  EXPECT_EQ(accepted[1].message.recipients.size(), 2u);
+  const auto later = stores_->messages().Accept({again}, 200);
+  EXPECT_FALSE(later[0].created);
+  EXPECT_EQ(later[0].message.id, accepted[0].message.id);
+}
+
+TEST_P(MessageContract, LanesTakeByPriorityThenAgeAndAClaimIsMadeOnce) {
+  stores_->messages().Accept({Message(owner_, "low", {{"sms", "+15551230001"}}, 0),
+                              Message(owner_, "high", {{"sms", "+15551230002"}}, 5),
+                              Message(owner_, "low 2", {{"sms", "+15551230003"}}, 0),
+                              Message(owner_, "mail", {{"email", "a@example.org"}})},
+                             100);
+  auto& deliveries = stores_->deliveries();
+  const auto due = deliveries.TakeDue("sms", 10, 200, {});
+  std::vector<std::string> order;
+  for (const auto& d : due) order.push_back(d.content);
+  EXPECT_EQ(order, (std::vector<std::string>{"high", "low", "low 2"}));
+  EXPECT_EQ(StatusOf(due[0].recipient.message_id), "queued") << "taking reads only";
+
+  // Held ones (taken and not settled) are left out of the next take.
+  const auto rest = deliveries.TakeDue("sms", 10, 200, {due[0].recipient.id, due[1].recipient.id});
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].content, "low 2");
+
+  // Claiming twice in one call, or again later, succeeds once.
+  const auto id = due[0].recipient.id;
+  EXPECT_EQ(deliveries.RecordAndClaimMany({}, {id, id}, 200), (std::vector<bool>{true, false}));
+  EXPECT_EQ(deliveries.RecordAndClaimMany({}, {id}, 201), (std::vector<bool>{false}));
+  EXPECT_EQ(StatusOf(due[0].recipient.message_id), "sending");
+  EXPECT_EQ(stores_->messages().GetMessage(due[0].recipient.message_id)->recipients[0].attempts, 1);
+
+  Record({{id, "sent", "p-1", "", 0}}, 210);
+  const auto message = stores_->messages().GetMessage(due[0].recipient.message_id);
+  EXPECT_EQ(message->recipients[0].status, "sent");
+  EXPECT_EQ(message->recipients[0].provider_message_id, "p-1");
+  EXPECT_EQ(message->recipients[0].sent_at_ms, 210);
+}
+
+TEST_P(MessageContract, OutcomesAndClaimsOfOneCommitLandTogether) {
+  stores_->messages().Accept({Message(owner_, "a", {{"sms", "+15551230001"}}),
+                              Message(owner_, "b", {{"sms", "+15551230002"}}),
+                              Message(owner_, "c", {{"sms", "+15551230003"}})},
+                             100);
+  auto& deliveries = stores_->deliveries();
+  const auto due = deliveries.TakeDue("sms", 3, 100, {});
+  ASSERT_EQ(due.size(), 3u);
+  ASSERT_EQ(deliveries.RecordAndClaimMany({}, {due[0].recipient.id}, 100), (std::vector<bool>{true}));
+  // One outcome of a claimed one, one render failure of a queued one, one claim.
+  const auto claimed = deliveries.RecordAndClaimMany(
+      {{due[0].recipient.id, "sent", "p-1", "", 0, true}, {due[1].recipient.id, "failed", "", "bad template", 0, false}},
+      {due[2].recipient.id}, 110);
+  EXPECT_EQ(claimed, (std::vector<bool>{true}));
+  EXPECT_EQ(StatusOf(due[0].recipient.message_id), "sent");
+  EXPECT_EQ(StatusOf(due[1].recipient.message_id), "failed");
+  EXPECT_EQ(stores_->messages().GetMessage(due[1].recipient.message_id)->recipients[0].last_error, "bad template");
+  EXPECT_EQ(StatusOf(due[2].recipient.message_id), "sending");
+}
+
+TEST_P(MessageContract, ScheduledAndRetriedWorkWaitsForItsDueTime) {
+  auto later = Message(owner_, "later", {{"sms", "+15551230001"}});
+  later.scheduled_at_ms = 5000;
+  stores_->messages().Accept({later}, 100);
+  EXPECT_TRUE(stores_->deliveries().HasOpen("sms"));
+  EXPECT_FALSE(stores_->deliveries().HasOpen("email"));
+  EXPECT_FALSE(ClaimNext("sms", 4999));
+  EXPECT_EQ(stores_->deliveries().NextDueAt("sms"), 5000);
+  EXPECT_FALSE(stores_->deliveries().NextDueAt("email"));
+  auto claim = ClaimNext("sms", 5000);
+  ASSERT_TRUE(claim);
+  Record({{claim->recipient.id, "queued", "", "451 try later", 9000}}, 5001);
+  EXPECT_FALSE(ClaimNext("sms", 8999));
+  claim = ClaimNext("sms", 9000);
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->recipient.attempts, 1) << "attempts so far, before this claim";
+  EXPECT_EQ(claim->recipient.last_error, "451 try later");
+  Record({{claim->recipient.id, "sent", "p", "", 0}}, 9001);
+  EXPECT_FALSE(stores_->deliveries().HasOpen("sms"));
+}
+
+TEST_P(MessageContract, CancelStopsOnlyWhatNoLaneHasClaimed) {
+  const auto id = stores_->messages()
+                      .Accept({Message(owner_, "x", {{"sms", "+15551230001"}, {"sms", "+15551230002"}})}, 100)[0]
+                      .message.id;
+  ASSERT_TRUE(ClaimNext("sms", 100));
+  const auto result = stores_->messages().CancelMessage(id, 150);
+  EXPECT_TRUE(result.found);
+  EXPECT_EQ(result.cancelled, 1);
+  EXPECT_EQ(result.not_pending, 1);
+  EXPECT_FALSE(ClaimNext("sms", 200));
+  EXPECT_FALSE(stores_->messages().CancelMessage(id + 1000, 200).found);
+}
+
+TEST_P(MessageContract, RetryRequeuesOnlyTheNamedEndStatesWithFreshAttempts) {
+  const auto id = stores_->messages()
+                      .Accept({Message(owner_, "x", {{"sms", "+15551230001"}, {"sms", "+15551230002"},
+                                                     {"sms", "+15551230003"}})},
+                              100)[0]
+                      .message.id;
+  const auto a = ClaimNext("sms", 100);
+  const auto b = ClaimNext("sms", 100);
+  const auto c = ClaimNext("sms", 100);
+  Record({{a->recipient.id, "dead", "", "refused", 0}, {b->recipient.id, "unknown", "", "lost", 0},
+          {c->recipient.id, "sent", "p", "", 0}},
+         110);
+  EXPECT_EQ(stores_->messages().RetryMessage(id, {"failed", "dead"}, 200), 1);
+  EXPECT_EQ(StatusOf(id, 0), "queued");
+  EXPECT_EQ(stores_->messages().GetMessage(id)->recipients[0].attempts, 0);
+  EXPECT_EQ(StatusOf(id, 1), "unknown") << "unknown is re-sent only when named";
+  EXPECT_EQ(StatusOf(id, 2), "sent");
+  EXPECT_EQ(stores_->messages().RetryMessage(id, {"unknown"}, 200), 1);
+  EXPECT_EQ(stores_->messages().RetryMessage(id, {"failed", "dead", "unknown"}, 200), 0);
+}
+
+TEST_P(MessageContract, SendsInterruptedByACrashBecomeUnknownNotQueued) {
+  const auto id = stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}})}, 100)[0].message.id;
+  ASSERT_TRUE(ClaimNext("sms", 100));
+  Reopen();
+  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(300), 1);
+  EXPECT_EQ(StatusOf(id), "unknown");
+  EXPECT_FALSE(ClaimNext("sms", 400));
+  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(500), 0);
+}
+
+TEST_P(MessageContract, PagesStayStableWhileMessagesAreAdded) {
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(stores_->messages()
+                      .Accept({Message(owner_, "m" + std::to_string(i), {{"sms", "+15551230001"}})}, 100)[0]
+                      .message.id);
+  }
+  MessageFilter filter;
+  const auto first = stores_->messages().ListMessages(filter, 1, 2);
+  ASSERT_EQ(first.messages.size(), 2u);
+  EXPECT_EQ(first.messages[0].id, ids[4]);
+  EXPECT_EQ(first.total_count, 5);
+  stores_->messages().Accept({Message(owner_, "new", {{"sms", "+15551230001"}})}, 200);
+  filter.as_of_id = first.as_of_id;
+  const auto second = stores_->messages().ListMessages(filter, 2, 2);
+  ASSERT_EQ(second.messages.size(), 2u);
+  EXPECT_EQ(second.messages[0].id, ids[2]);
+  EXPECT_EQ(second.total_count, 5);
+  MessageFilter by_channel;
+  by_channel.channel = "email";
+  EXPECT_EQ(stores_->messages().ListMessages(by_channel, 1, 10).total_count, 0);
+  by_channel.channel = "sms";
+  by_channel.status = "queued";
+  EXPECT_EQ(stores_->messages().ListMessages(by_channel, 1, 10).total_count, 6);
+  MessageFilter someone_else;
+  someone_else.owner_id = owner_ + 1000;
+  EXPECT_EQ(stores_->messages().ListMessages(someone_else, 1, 10).total_count, 0);
+}
+
+TEST_P(MessageContract, CountsByChannelAndStatus) {
+  stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}, {"email", "a@example.org"}})}, 100);
+  const auto claim = ClaimNext("sms", 100);
+  Record({{claim->recipient.id, "sent", "p", "", 0}}, 110);
+  const auto counts = stores_->messages().CountByChannelAndStatus();
+  using ChannelStatus = std::pair<std::string, std::string>;
+  std::map<ChannelStatus, std::int64_t> by_key(counts.begin(), counts.end());
+  EXPECT_EQ(by_key[ChannelStatus("sms", "sent")], 1);
+  EXPECT_EQ(by_key[ChannelStatus("email", "queued")], 1);
+  EXPECT_EQ(by_key.size(), 2u);
+}
+
+TEST_P(MessageContract, ContactsRoundTripWithMissingFieldsAndAreUpdatedAndDeleted) {
+  auto& contacts = stores_->contacts();
+  auto stored = contacts.CreateContacts({Contact(1, "+15551230001", "Ann"), Contact(1, "+15551230002")}, 100);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_LT(stored[0].id, stored[1].id);
+  auto read = contacts.GetContact(stored[1].id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->phone, "+15551230002");
+  EXPECT_FALSE(read->first_name);  // missing stays missing, not ""
+  EXPECT_EQ(read->attributes_json, "{}");
+  read->last_name = "Lee";
+  read->attributes_json = R"({"tier":"gold"})";
+  EXPECT_TRUE(contacts.UpdateContact(*read, 200));
+  const auto updated = contacts.GetContact(read->id);
+  EXPECT_EQ(updated->last_name, "Lee");
+  EXPECT_EQ(updated->attributes_json, R"({"tier":"gold"})");
+  EXPECT_EQ(updated->created_at_ms, 100);
+  EXPECT_EQ(updated->updated_at_ms, 200);
+  EXPECT_TRUE(contacts.DeleteContact(read->id));
+  EXPECT_FALSE(contacts.DeleteContact(read->id));
+  EXPECT_FALSE(contacts.GetContact(read->id));
+  EXPECT_FALSE(contacts.UpdateContact(*read, 300));
+}
+
+TEST_P(MessageContract, AContactWithoutAnyAddressIsRefusedAndNothingOfItsBatchIsStored) {
+  std::vector<ContactRecord> batch = {Contact(1, "+15551230001"), ContactRecord{}};
+  batch[1].owner_id = 1;
+  batch[1].first_name = "Ann";
+  EXPECT_THROW(stores_->contacts().CreateContacts(std::move(batch), 100), std::runtime_error);
+  EXPECT_TRUE(stores_->contacts().ContactsAfter(1, 0, 10).empty());
+}
+
+TEST_P(MessageContract, ContactsOfAnOwnerAreScopedAndComeInPagesById) {
+  auto& contacts = stores_->contacts();
+  std::vector<ContactRecord> many;
+  for (int i = 0; i < 25; ++i) many.push_back(Contact(1, "+155512300" + std::to_string(10 + i)));
+  const auto mine = contacts.CreateContacts(std::move(many), 100);
+  const auto theirs = contacts.CreateContacts({Contact(2, "+15551230003")}, 100);
+  std::vector<std::int64_t> seen;
+  for (std::int64_t after = 0;;) {
+    const auto page = contacts.ContactsAfter(1, after, 10);
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 10u);
+    for (const auto& contact : page) seen.push_back(contact.id);
+    after = page.back().id;
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], mine[i].id);
+  EXPECT_EQ(contacts.ContactsAfter(2, 0, 100).size(), 1u);
+  // Another owner's id is not returned even when asked for.
+  const auto some = contacts.ContactsOf(1, std::vector<std::int64_t>{mine[1].id, theirs[0].id});
+  ASSERT_EQ(some.size(), 1u);
+  EXPECT_EQ(some[0].id, mine[1].id);
+}
+
+TEST_P(MessageContract, CampaignPagesAreNewestFirstAndStableWhileRowsAreAdded) {
+  auto& campaigns = stores_->campaigns();
+  for (int i = 0; i < 5; ++i) campaigns.CreateCampaign(Campaign(1, i % 2 ? "email" : "sms"), 100 + i);
+  campaigns.CreateCampaign(Campaign(2), 200);
+  PageQuery query;
+  query.owner_id = 1;
+  query.page_size = 2;
+  const auto first = campaigns.ListCampaigns(query, {});
+  EXPECT_EQ(first.total_count, 5);
+  ASSERT_EQ(first.rows.size(), 2u);
+  EXPECT_GT(first.rows[0].id, first.rows[1].id);
+  campaigns.CreateCampaign(Campaign(1), 300);
+  std::set<std::int64_t> seen;
+  for (const auto& c : first.rows) seen.insert(c.id);
+  query.as_of_id = first.as_of_id;
+  for (int page = 2; page <= 3; ++page) {
+    query.page = page;
+    const auto next = campaigns.ListCampaigns(query, {});
+    EXPECT_EQ(next.total_count, 5);
+    for (const auto& c : next.rows) EXPECT_TRUE(seen.insert(c.id).second) << "duplicate " << c.id;
+  }
+  EXPECT_EQ(seen.size(), 5u);
+  query = PageQuery{};
+  EXPECT_EQ(campaigns.ListCampaigns(query, {.channel = "email"}).total_count, 2);
+  EXPECT_EQ(campaigns.ListCampaigns(query, {.status = "draft"}).total_count, 7);
+  EXPECT_EQ(campaigns.ListCampaigns(query, {.status = "sent"}).total_count, 0);
+}
+
+TEST_P(MessageContract, TemplatesKeepTheirVariablesAndPageLikeTheOtherResources) {
+  auto& templates = stores_->templates();
+  TemplateRecord t;
+  t.owner_id = 1;
+  t.name = "welcome";
+  t.channel = "email";
+  t.subject = "Hi {{first_name}}";
+  t.text = "Hello {{first_name}} from {{location}}";
+  t.variables = {"first_name", "location"};
+  const auto stored = templates.CreateTemplate(t, 100);
+  auto read = templates.GetTemplate(stored.id);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->variables, (std::vector<std::string>{"first_name", "location"}));
+  EXPECT_EQ(read->channel, "email");
+  read->channel.reset();
+  read->variables = {};
+  EXPECT_TRUE(templates.UpdateTemplate(*read, 200));
+  EXPECT_FALSE(templates.GetTemplate(stored.id)->channel);
+  EXPECT_TRUE(templates.GetTemplate(stored.id)->variables.empty());
+  PageQuery mine;
+  mine.owner_id = 1;
+  EXPECT_EQ(templates.ListTemplates(mine).total_count, 1);
+  mine.owner_id = 2;
+  EXPECT_EQ(templates.ListTemplates(mine).total_count, 0);
+  EXPECT_TRUE(templates.DeleteTemplate(stored.id));
+  EXPECT_FALSE(templates.GetTemplate(stored.id));
+}
+
+TEST_P(MessageContract, CampaignStatsFollowTheirMessagesAndSettleTheStatus) {
+  auto& campaigns = stores_->campaigns();
+  auto campaign = campaigns.CreateCampaign(Campaign(owner_), 100);
+  const auto accepted = stores_->messages().Accept(
+      {Message(owner_, "hi", {{"sms", "+15551230001"}}), Message(owner_, "hi", {{"sms", "+15551230002"}})}, 100);
+  campaigns.LinkMessages(campaign.id, {{10, accepted[0].message.id}, {11, accepted[1].message.id}});
+  campaigns.LinkMessages(campaign.id, {{10, accepted[0].message.id}});  // linking again changes nothing
+  EXPECT_TRUE(campaigns.SetCampaignStatus(campaign.id, {"draft"}, "sending", 110));
+  EXPECT_FALSE(campaigns.SetCampaignStatus(campaign.id, {"draft"}, "sending", 110));
+  auto stats = campaigns.Stats(campaign.id);
+  EXPECT_EQ(stats.total, 2);
+  EXPECT_EQ(stats.pending, 2);
+  EXPECT_EQ(campaigns.Settle(120), 0);  // still pending
+  const auto first = ClaimNext("sms", 200);
+  const auto second = ClaimNext("sms", 200, {{first->recipient.id, "sent", "p-1", "", 0}});
+  Record({{second->recipient.id, "dead", "", "refused", 0}}, 210);
+  stats = campaigns.Stats(campaign.id);
+  EXPECT_EQ(stats.pending, 0);
+  EXPECT_EQ(stats.sent, 1);
+  EXPECT_EQ(stats.failed, 1);
+  EXPECT_EQ(campaigns.Settle(300), 1);
+  EXPECT_EQ(campaigns.GetCampaign(campaign.id)->status, "sent");
+
+  // A retry puts the dead one back and the campaign back to sending.
+  EXPECT_EQ(campaigns.RetryCampaign(campaign.id, {"failed", "dead"}, 400), 1);
+  EXPECT_EQ(campaigns.GetCampaign(campaign.id)->status, "sending");
+  EXPECT_EQ(campaigns.Stats(campaign.id).pending, 1);
+
+  // A campaign with no messages is never settled.
+  const auto empty = campaigns.CreateCampaign(Campaign(owner_), 100);
+  campaigns.SetCampaignStatus(empty.id, {"draft"}, "sending", 110);
+  EXPECT_EQ(campaigns.Settle(400), 0);
+  EXPECT_EQ(campaigns.GetCampaign(empty.id)->status, "sending");
+}
+
+TEST_P(PacingContract, MessagesAreTakenOldestFirstAndClaimedOnceWithTheScheduleSavedAlongside) {
+  auto& pacing = stores_->pacing();
+  const auto stored = pacing.Enqueue({{7, "+15550000001", "a"}, {7, "+15550000002", "b"}, {7, "+15550000003", "c"}},
+                                     100);
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0].status, "queued");
+  EXPECT_TRUE(pacing.HasOpen());
+  const auto due = pacing.TakeDue(2, 100, {});
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].content, "a");
+  EXPECT_EQ(due[1].content, "b");
+  EXPECT_EQ(pacing.TakeDue(5, 100, {due[0].id, due[1].id}).size(), 1u);
+
+  const PacerState state{.running = true, .next_release_at_ms = 120100};
+  EXPECT_EQ(pacing.RecordAndClaimMany({}, {due[0].id, due[1].id, due[0].id}, state, 100),
+            (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(pacing.Get(due[0].id)->status, "sending");
+  EXPECT_EQ(pacing.Get(due[0].id)->attempts, 1);
+  EXPECT_EQ(pacing.LoadState().next_release_at_ms, 120100);
+
+  pacing.RecordAndClaimMany({{.id = due[0].id, .status = "sent", .provider_message_id = "SM1"},
+                             {.id = due[1].id, .status = "queued", .detail = "busy", .retry_at_ms = 5000}},
+                            {}, std::nullopt, 200);
+  EXPECT_EQ(pacing.Get(due[0].id)->provider_message_id, "SM1");
+  EXPECT_EQ(pacing.Get(due[0].id)->sent_at_ms, 200);
+  ASSERT_TRUE(pacing.NextDueAt());
+  EXPECT_LE(*pacing.NextDueAt(), 100) << "c is due now";
+  const auto later = pacing.TakeDue(5, 4999, {});
+  ASSERT_EQ(later.size(), 1u) << "b waits for its retry time";
+  EXPECT_EQ(later[0].content, "c");
+  EXPECT_EQ(pacing.TakeDue(5, 5000, {}).size(), 2u);
+}
+
+TEST_P(PacingContract, TheSentListIsNewestFirstPerOwnerAndTheStateSurvivesAReopen) {
+  auto& pacing = stores_->pacing();
+  const auto stored = pacing.Enqueue({{7, "+15550000001", "a"}, {8, "+15550000002", "b"}}, 100);
+  pacing.RecordAndClaimMany({}, {stored[0].id, stored[1].id}, std::nullopt, 100);
+  pacing.RecordAndClaimMany({{.id = stored[0].id, .status = "sent"}}, {}, std::nullopt, 300);
+  pacing.RecordAndClaimMany({{.id = stored[1].id, .status = "sent"}}, {}, std::nullopt, 200);
+  const auto all = pacing.ListSent(std::nullopt, 1, 10);
+  EXPECT_EQ(all.total_count, 2);
+  ASSERT_EQ(all.messages.size(), 2u);
+  EXPECT_EQ(all.messages[0].id, stored[0].id);
+  EXPECT_EQ(pacing.ListSent(8, 1, 10).total_count, 1);
+  pacing.SaveState({.running = false, .next_release_at_ms = 999}, 400);
+  Reopen();
+  EXPECT_FALSE(stores_->pacing().LoadState().running);
+  EXPECT_EQ(stores_->pacing().LoadState().next_release_at_ms, 999);
+  EXPECT_FALSE(stores_->pacing().HasOpen());
+}
+
+TEST_P(PacingContract, ANewStoreRunsAndSendsInterruptedByACrashBecomeUnknown) {
+  EXPECT_TRUE(stores_->pacing().LoadState().running) << "a fresh data dir sends automatically (seed 001)";
+  const auto stored = stores_->pacing().Enqueue({{7, "+15550000001", "a"}}, 100);
+  stores_->pacing().RecordAndClaimMany({}, {stored[0].id}, std::nullopt, 100);
+  Reopen();
+  EXPECT_EQ(stores_->pacing().ResolveAbandoned(200), 1);
+  EXPECT_EQ(stores_->pacing().Get(stored[0].id)->status, "unknown");
+  EXPECT_TRUE(stores_->pacing().TakeDue(5, 300, {}).empty());
+  const auto counts = stores_->pacing().CountByStatus();
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0], (std::pair<std::string, std::int64_t>{"unknown", 1}));
+}
+
+TEST_P(CertificateContract, InsertNewKeepsExistingRowsAndTheirState) {
+  auto& store = stores_->certificates();
+  EXPECT_EQ(store.InsertNew({Certificate("a"), Certificate("b")}), 2);
+  store.Record({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q1"}});
+  EXPECT_EQ(store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c")}), 1);
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get("a")->provider_id, "q1");
+  EXPECT_EQ(store.Get("c")->status, DeliveryStatus::kQueued);
+  EXPECT_EQ(store.GetMany({"c", "a", "missing"}).size(), 2u);
+}
+
+TEST_P(CertificateContract, OneTransactionClaimsManyAndSaysWhichWereStillQueued) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c")});
+  store.CancelEvent("ai-ml", "test");
+  store.InsertNew({Certificate("d"), Certificate("e")});
+  store.ReviveCancelled({"b"});
+  EXPECT_EQ(store.RecordAndClaim({}, {"a", "b", "d", "e", "e"}, "run1"),
+            (std::vector<bool>{false, true, true, true, false}));
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kCancelled);
+  EXPECT_EQ(store.Get("e")->attempts, 1);
+  EXPECT_EQ(store.Get("e")->status, DeliveryStatus::kSending);
+}
+
+TEST_P(CertificateContract, RecordAndClaimDoBothInOneStep) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a"), Certificate("b")});
+  ASSERT_TRUE(store.RecordAndClaim({}, {"a"}, "run1")[0]);
+  EXPECT_TRUE(
+      store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q"}}, {"b"}, "run1")[0]);
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSending);
+  EXPECT_FALSE(store.RecordAndClaim({}, {"a"}, "run1")[0]);  // already final
+}
+
+TEST_P(CertificateContract, SendingRowsOfADeadRunBecomeUnknownAfterReopen) {
+  stores_->certificates().InsertNew({Certificate("a"), Certificate("b"), Certificate("c")});
+  stores_->certificates().RecordAndClaim({}, {"a", "b"}, "dead-run");
+  stores_->certificates().Record({{.id = "b", .status = DeliveryStatus::kSent}});
+  Reopen();
+  auto& store = stores_->certificates();
+  EXPECT_TRUE(store.ResolveAbandoned("dead-run").empty()) << "the current run's own claims are not abandoned";
+  const auto abandoned = store.ResolveAbandoned("new-run");
+  ASSERT_EQ(abandoned.size(), 1u);
+  EXPECT_EQ(abandoned[0].id, "a");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kUnknown);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get("c")->status, DeliveryStatus::kQueued);
+  EXPECT_TRUE(store.ResolveAbandoned("new-run").empty());
+}
+
+TEST_P(CertificateContract, RequeueTakesOnlyTheNamedStatesOfOneEvent) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c"), Certificate("d", "other")});
+  store.RecordAndClaim({}, {"a", "b", "c", "d"}, "run1");
+  store.Record({{.id = "a", .status = DeliveryStatus::kFailed},
+                {.id = "b", .status = DeliveryStatus::kUnknown},
+                {.id = "c", .status = DeliveryStatus::kDead},
+                {.id = "d", .status = DeliveryStatus::kFailed}});
+  EXPECT_EQ(store.Requeue("ai-ml", {DeliveryStatus::kFailed, DeliveryStatus::kDead}), 2);
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kQueued);
+  EXPECT_EQ(store.Get("c")->status, DeliveryStatus::kQueued);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kUnknown);
+  EXPECT_EQ(store.Get("d")->status, DeliveryStatus::kFailed);
+  EXPECT_EQ(store.OpenCount("ai-ml"), 2);
+}
+
+TEST_P(CertificateContract, PublishingFollowsCsvOrderAndReviveTouchesOnlyCancelledRows) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("z", "ai-ml", 2), Certificate("a", "ai-ml", 3), Certificate("m", "other", 4)});
+  EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z", "a"}));
+  store.MarkPublished({"z"});
+  EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"a"}));
+  store.ForgetPublished("ai-ml");
+  EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z", "a"}));
+  store.MarkPublished({"z", "a"});
+  store.CancelEvent("ai-ml", "removed");
+  store.Record({{.id = "a", .status = DeliveryStatus::kSent}});
+  EXPECT_EQ(store.ReviveCancelled({"z", "a", "missing"}), 1);
+  EXPECT_EQ(store.Get("z")->status, DeliveryStatus::kQueued);
+  EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z"}));
+}
+
+TEST_P(CertificateContract, CancelEventTouchesOnlyQueuedRowsOfThatEvent) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a", "gone"), Certificate("b", "gone"), Certificate("c", "kept")});
+  store.Record({{.id = "a", .status = DeliveryStatus::kSent}});
+  EXPECT_EQ(store.CancelEvent("gone", "event removed"), 1);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kCancelled);
+  EXPECT_EQ(store.Get("b")->last_error, "event removed");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.OpenCount("kept"), 1);
+  const auto counts = store.CountByEvent();
+  EXPECT_EQ(counts.at("gone").at(DeliveryStatus::kCancelled), 1);
+  EXPECT_EQ(counts.at("gone").at(DeliveryStatus::kSent), 1);
+}
+
+TEST_P(CertificateContract, TheLaneRegistryRoundTrips) {
+  auto& store = stores_->certificates();
+  store.SaveLane({"ai-ml", "AI/ML", "herald.certificates.ai-ml"});
+  store.SaveLane({"go", "Go", "herald.certificates.go"});
+  store.DeleteLane("go");
+  Reopen();
+  const auto lanes = stores_->certificates().Lanes();
+  ASSERT_EQ(lanes.size(), 1u);
+  EXPECT_EQ(lanes[0].queue_name, "herald.certificates.ai-ml");
+}
+
+}  // namespace
+}  // namespace herald::store::testing

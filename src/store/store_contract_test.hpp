@@ -1,0 +1,100 @@
+// The contract every store backend must keep, as one value-parameterised suite
+// over all the store interfaces. Each backend's test file supplies a
+// StoreBackend and instantiates the suite (see sqlite/sqlite_store_test.cpp).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "store/campaign_store.hpp"
+#include "store/certificate_store.hpp"
+#include "store/key_store.hpp"
+#include "store/message_delivery_store.hpp"
+#include "store/message_store.hpp"
+#include "store/pacing_store.hpp"
+
+namespace herald::store::testing {
+
+// Every store of one backend, over one storage, as one process opens them.
+class Stores {
+ public:
+  virtual ~Stores() = default;
+  virtual KeyStore& keys() = 0;
+  virtual MessageStore& messages() = 0;
+  virtual MessageDeliveryStore& deliveries() = 0;
+  virtual ContactStore& contacts() = 0;
+  virtual TemplateStore& templates() = 0;
+  virtual CampaignStore& campaigns() = 0;
+  virtual PacingStore& pacing() = 0;
+  virtual CertificateStore& certificates() = 0;
+};
+
+class StoreBackend {
+ public:
+  virtual ~StoreBackend() = default;
+  // The stores over the backend's storage, on `clock`; calling it again (after
+  // the earlier ones are gone) gives what a restarted process would see.
+  virtual std::unique_ptr<Stores> Open(const Clock& clock) = 0;
+};
+
+using StoreBackendFactory = std::function<std::unique_ptr<StoreBackend>()>;
+
+class StoreContractTest : public ::testing::TestWithParam<StoreBackendFactory> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam()();
+    stores_ = backend_->Open(clock_);
+  }
+  void Reopen() {
+    stores_.reset();
+    stores_ = backend_->Open(clock_);
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<StoreBackend> backend_;
+  std::unique_ptr<Stores> stores_;
+};
+
+// Messages, keys and campaigns, with the lane calls a delivery makes.
+class MessageContract : public StoreContractTest {
+ protected:
+  void SetUp() override {
+    StoreContractTest::SetUp();
+    owner_ = stores_->keys().CreateKey("owner", "user", "free", "hash-owner", "hk_own", 1).id;
+  }
+  // What a lane does for one delivery: take the next due, claim it.
+  std::optional<ClaimedDelivery> ClaimNext(const std::string& lane, std::int64_t now_ms,
+                                           const std::vector<DeliveryResult>& finished = {}) {
+    auto due = stores_->deliveries().TakeDue(lane, 1, now_ms, {});
+    std::vector<std::int64_t> claims;
+    if (!due.empty()) claims.push_back(due[0].recipient.id);
+    const auto claimed = stores_->deliveries().RecordAndClaimMany(finished, claims, now_ms);
+    if (due.empty() || !claimed.at(0)) return std::nullopt;
+    return due[0];
+  }
+  void Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
+    stores_->deliveries().RecordAndClaimMany(finished, {}, now_ms);
+  }
+  std::string StatusOf(std::int64_t message_id, std::size_t recipient = 0) {
+    return stores_->messages().GetMessage(message_id)->recipients.at(recipient).status;
+  }
+
+  std::int64_t owner_ = 0;
+};
+
+class PacingContract : public StoreContractTest {};
+class CertificateContract : public StoreContractTest {};
+
+// Instantiates every suite of the contract for one backend.
+#define HERALD_INSTANTIATE_STORE_CONTRACT(prefix, factories)                                          \
+  INSTANTIATE_TEST_SUITE_P(prefix, MessageContract, factories);                                       \
+  INSTANTIATE_TEST_SUITE_P(prefix, PacingContract, factories);                                        \
+  INSTANTIATE_TEST_SUITE_P(prefix, CertificateContract, factories)
+
+}  // namespace herald::store::testing
