@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "app/failure.hpp"
+
 namespace herald::api {
 
 struct ApiError {
@@ -21,6 +23,15 @@ struct ApiError {
   static ApiError BadRequest(std::string code, std::string message) { return {400, std::move(code), std::move(message)}; }
   static ApiError Unprocessable(std::string message) { return {422, "VALIDATION_FAILED", std::move(message)}; }
   static ApiError NotFound(std::string code, std::string message) { return {404, std::move(code), std::move(message)}; }
+  // A use case's refusal as the API answers it.
+  static ApiError From(const app::Failure& failure) {
+    switch (failure.kind) {
+      case app::Failure::Kind::kNotFound: return {404, failure.code, failure.message};
+      case app::Failure::Kind::kConflict: return {409, failure.code, failure.message};
+      case app::Failure::Kind::kInvalid: break;
+    }
+    return {422, failure.code, failure.message};
+  }
 };
 
 }  // namespace herald::api

@@ -1,8 +1,6 @@
 #include "api/campaign_routes.hpp"
 
 #include <algorithm>
-#include <functional>
-#include <future>
 #include <set>
 
 #include "api/campaign_json.hpp"
@@ -18,18 +16,9 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxBodyBytes = 1 << 20;
 constexpr std::size_t kMaxCustomerIds = 100000;
-constexpr std::size_t kMaxSkippedListed = 100;  // the answer names at most this many skipped contacts
-constexpr int kCampaignPriority = 1;            // "normal", like an API message without a priority
-// Contacts read, rendered and stored at a time by a send: bounds its memory, and
-// lets delivery start after the first page.
-constexpr std::size_t kContactsPerPage = 1000;
 
 ApiError CampaignNotFound(std::int64_t id) {
   return ApiError::NotFound("CAMPAIGN_NOT_FOUND", "campaign " + std::to_string(id) + " does not exist");
-}
-
-std::string IdempotencyKey(std::int64_t campaign_id, std::int64_t contact_id) {
-  return "campaign:" + std::to_string(campaign_id) + ":contact:" + std::to_string(contact_id);
 }
 
 // customer_ids of a send: absent or null means every contact of the owner.
@@ -57,9 +46,8 @@ std::variant<std::optional<std::vector<std::int64_t>>, ApiError> ParseCustomerId
 
 class CampaignRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::ContactStore& contacts, store::TemplateStore& templates,
-       store::CampaignStore& campaigns, MessageIntake& intake)
-      : context_(context), contacts_(contacts), templates_(templates), campaigns_(campaigns), intake_(intake) {}
+  Impl(ApiContext& context, store::CampaignStore& campaigns, app::CampaignService& service)
+      : context_(context), campaigns_(campaigns), service_(service) {}
 
   void Add(Router& router) {
     for (const std::string base : {"/api/v1/campaigns", "/campaigns"}) {
@@ -106,26 +94,11 @@ class CampaignRoutes::Impl {
     if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
     context_.Offload(
         req, route, caller, [this, req, route, campaign = std::get<store::CampaignRecord>(parsed)](const Caller* c) {
-          if (campaign.template_id) {
-            const auto linked = templates_.GetTemplate(*campaign.template_id);
-            if (!linked || !c->MaySee(linked->owner_id)) {
-              return context_.RespondError(
-                  req, route,
-                  ApiError::NotFound(
-                      "TEMPLATE_NOT_FOUND",
-                      "template_id: template " + std::to_string(*campaign.template_id) + " does not exist"),
-                  c);
-            }
-            if (linked->channel && *linked->channel != campaign.channel) {
-              return context_.RespondError(
-                  req, route,
-                  ApiError::Unprocessable("template_id: template " + std::to_string(linked->id) + " is for " +
-                                          *linked->channel + ", the campaign for " + campaign.channel),
-                  c);
-            }
+          auto created = service_.Create(campaign, [c](std::int64_t owner) { return c->MaySee(owner); });
+          if (auto* failure = std::get_if<app::Failure>(&created)) {
+            return context_.RespondError(req, route, ApiError::From(*failure), c);
           }
-          auto stored = campaigns_.CreateCampaign(campaign, context_.NowMs());
-          auto out = CampaignToJson(stored);
+          auto out = CampaignToJson(std::get<store::CampaignRecord>(created));
           out["stats"] = StatsToJson({});
           context_.RespondJson(req, route, 201, out, c);
         });
@@ -171,17 +144,6 @@ class CampaignRoutes::Impl {
         });
   }
 
-  // The content a campaign sends, or the error that stops it (its template was deleted).
-  std::variant<CampaignContent, ApiError> ContentOf(const store::CampaignRecord& campaign) {
-    std::optional<store::TemplateRecord> linked;
-    if (campaign.template_id) linked = templates_.GetTemplate(*campaign.template_id);
-    auto content = CampaignContentOf(campaign, linked ? &*linked : nullptr);
-    if (auto* error = std::get_if<ApiError>(&content); error && error->code == "TEMPLATE_NOT_FOUND") {
-      return ApiError{409, "CAMPAIGN_NOT_SENDABLE", error->message + "; create a campaign with another template"};
-    }
-    return content;
-  }
-
   void Send(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
     json body = json::object();
     if (!req->body().empty()) {
@@ -196,170 +158,30 @@ class CampaignRoutes::Impl {
     });
   }
 
-  // The messages of one page of contacts; the contacts it cannot send to are skipped with their reason.
-  struct PageOfMessages {
-    std::vector<store::NewMessage> messages;
-    std::vector<std::int64_t> contact_of;  // contact id per message
-  };
-
-  PageOfMessages RenderPage(const store::CampaignRecord& campaign, const CampaignContent& prepared,
-                            const std::vector<store::ContactRecord>& contacts, std::int64_t now,
-                            const std::function<void(std::int64_t, const std::string&)>& skip) {
-    const auto channel = domain::ParseChannel(campaign.channel).value();
-    PageOfMessages page;
-    page.messages.reserve(contacts.size());
-    for (const auto& contact : contacts) {
-      const auto address = AddressFor(contact, campaign.channel);
-      if (!address) {
-        skip(contact.id, "no address for " + campaign.channel);
-        continue;
-      }
-      auto normalised = domain::NormalizeRecipient(channel, *address);
-      if (!normalised) {
-        skip(contact.id, normalised.error().message);
-        continue;
-      }
-      store::NewMessage message;
-      message.owner_id = campaign.owner_id;
-      message.idempotency_key = IdempotencyKey(campaign.id, contact.id);
-      auto rendering = RenderContent(prepared, ValuesOf(contact));
-      if (auto* error = std::get_if<ApiError>(&rendering)) {
-        skip(contact.id, error->message);
-        continue;
-      }
-      auto& rendered = std::get<RenderedContent>(rendering);
-      message.subject = std::move(rendered.subject);
-      message.content = std::move(rendered.content);
-      if (channel == domain::Channel::kEmail) message.html = std::move(rendered.html);
-      if (message.html.size() > domain::kMaxEmailBodyBytes) {
-        skip(contact.id, "html: the rendered HTML is " + std::to_string(message.html.size()) +
-                             " bytes; the limit is " + std::to_string(domain::kMaxEmailBodyBytes));
-        continue;
-      }
-      if (auto valid = domain::ValidateContent(channel, message.subject, message.content); !valid) {
-        skip(contact.id, valid.error().message);
-        continue;
-      }
-      message.priority = kCampaignPriority;
-      if (campaign.scheduled_at_ms && *campaign.scheduled_at_ms > now) message.scheduled_at_ms = campaign.scheduled_at_ms;
-      message.recipients.push_back({campaign.channel, std::move(*normalised)});
-      page.messages.push_back(std::move(message));
-      page.contact_of.push_back(contact.id);
-    }
-    return page;
-  }
-
-  // Stores one page through the group-commit intake and waits for it; its
-  // messages are then in their lanes, and delivery starts while the next page
-  // is rendered. Returns how many were new.
-  std::int64_t StorePage(std::int64_t campaign_id, PageOfMessages page) {
-    std::promise<std::vector<store::AcceptedMessage>> stored_promise;
-    auto stored_future = stored_promise.get_future();
-    intake_.Submit(std::move(page.messages),
-                   [&stored_promise](std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) {
-                     if (failure) {
-                       stored_promise.set_exception(failure);
-                     } else {
-                       stored_promise.set_value(std::move(stored));
-                     }
-                   });
-    const auto stored = stored_future.get();
-    std::vector<store::CampaignMessageLink> links;
-    links.reserve(stored.size());
-    std::int64_t created = 0;
-    for (std::size_t i = 0; i < stored.size(); ++i) {
-      links.push_back({page.contact_of[i], stored[i].message.id});
-      if (stored[i].created) ++created;
-    }
-    campaigns_.LinkMessages(campaign_id, links);
-    return created;
-  }
-
-  // Contacts are read, rendered and stored a page at a time, so a list of any
-  // size costs the memory of one page, and the first messages go out while
-  // the rest are still being prepared. Sending again stores nothing twice
-  // (one idempotency key per campaign and contact).
   void SendOffloaded(const Request& req, const Caller* caller, const std::string& route, std::int64_t id,
                      const std::optional<std::vector<std::int64_t>>& ids) {
     const auto campaign = Visible(id, *caller);
     if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
-    auto content = ContentOf(*campaign);
-    if (auto* error = std::get_if<ApiError>(&content)) return context_.RespondError(req, route, *error, caller);
-    const auto& prepared = std::get<CampaignContent>(content);
-    // The campaign's owner's contacts: an admin sending a user's campaign reaches that user's list.
-    auto page_of_ids = [&](std::size_t page) {
-      const auto begin = std::min(ids->size(), page * kContactsPerPage);
-      const auto end = std::min(ids->size(), begin + kContactsPerPage);
-      return std::vector<std::int64_t>(ids->begin() + static_cast<long>(begin), ids->begin() + static_cast<long>(end));
-    };
-    if (ids) {
-      std::string missing;
-      for (std::size_t page = 0; page * kContactsPerPage < ids->size(); ++page) {
-        const auto wanted = page_of_ids(page);
-        const auto found = contacts_.ContactsOf(campaign->owner_id, wanted);
-        for (const auto contact_id : wanted) {
-          if (std::none_of(found.begin(), found.end(), [&](const auto& c) { return c.id == contact_id; })) {
-            missing += (missing.empty() ? "" : ", ") + std::to_string(contact_id);
-          }
-        }
-      }
-      if (!missing.empty()) {
-        return context_.RespondError(
-            req, route, ApiError::NotFound("CONTACT_NOT_FOUND", "customer_ids: no contacts " + missing), caller);
-      }
-    }
-    const auto now = context_.NowMs();
-    json skipped = json::array();
-    std::int64_t skipped_count = 0;
-    auto skip = [&](std::int64_t contact_id, const std::string& reason) {
-      ++skipped_count;
-      if (skipped.size() < kMaxSkippedListed) skipped.push_back({{"customer_id", contact_id}, {"reason", reason}});
-    };
-    std::int64_t contacts_seen = 0;
-    std::int64_t stored = 0;
-    std::int64_t created = 0;
-    const bool later = campaign->scheduled_at_ms && *campaign->scheduled_at_ms > now;
-    bool marked = false;
+    app::Outcome<app::SendReport> sent;
     try {
-      std::int64_t after = 0;
-      for (std::size_t page = 0;; ++page) {
-        std::vector<store::ContactRecord> contacts;
-        if (ids) {
-          if (page * kContactsPerPage >= ids->size()) break;
-          contacts = contacts_.ContactsOf(campaign->owner_id, page_of_ids(page));
-        } else {
-          contacts = contacts_.ContactsAfter(campaign->owner_id, after, static_cast<int>(kContactsPerPage));
-          if (contacts.empty()) break;
-          after = contacts.back().id;
-        }
-        contacts_seen += static_cast<std::int64_t>(contacts.size());
-        auto messages = RenderPage(*campaign, prepared, contacts, now, skip);
-        if (messages.messages.empty()) continue;
-        stored += static_cast<std::int64_t>(messages.messages.size());
-        created += StorePage(campaign->id, std::move(messages));
-        if (created > 0 && !marked) {
-          // The first new messages are in: the campaign is sending (or scheduled) from now on.
-          campaigns_.SetCampaignStatus(campaign->id, {"draft", "scheduled", "sent", "failed"},
-                                   later ? "scheduled" : "sending", context_.NowMs());
-          marked = true;
-        }
-      }
+      sent = service_.Send(*campaign, ids);
     } catch (const std::exception& e) {
       // What was stored stays stored; sending again adds only the rest.
       return context_.RespondInternal(req, route, e, caller);
     }
-    if (contacts_seen == 0) {
-      return context_.RespondError(
-          req, route, ApiError::Unprocessable("customer_ids: the campaign has no contacts to send to"), caller);
+    if (auto* failure = std::get_if<app::Failure>(&sent)) {
+      return context_.RespondError(req, route, ApiError::From(*failure), caller);
     }
-    const auto status = campaigns_.GetCampaign(campaign->id)->status;
+    const auto& report = std::get<app::SendReport>(sent);
+    json skipped = json::array();
+    for (const auto& s : report.skipped_listed) skipped.push_back({{"customer_id", s.contact_id}, {"reason", s.reason}});
     context_.RespondJson(req, route, 202,
                          json{{"campaign_id", campaign->id},
-                              {"messages_queued", created},
-                              {"already_queued", stored - created},
-                              {"skipped", skipped_count},
+                              {"messages_queued", report.created},
+                              {"already_queued", report.already_queued},
+                              {"skipped", report.skipped},
                               {"skipped_customers", std::move(skipped)},
-                              {"status", status}},
+                              {"status", report.status}},
                          caller);
   }
 
@@ -412,40 +234,29 @@ class CampaignRoutes::Impl {
         [this, req, route, id, customer_id = customer->get<std::int64_t>(), override_template](const Caller* c) {
           const auto campaign = Visible(id, *c);
           if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), c);
-          const auto contact = contacts_.GetContact(customer_id);
-          if (!contact || !c->MaySee(contact->owner_id)) {
-            return context_.RespondError(
-                req, route,
-                ApiError::NotFound("CONTACT_NOT_FOUND",
-                                   "customer_id: contact " + std::to_string(customer_id) + " does not exist"),
-                c);
+          auto preview = service_.Preview(*campaign, customer_id, override_template,
+                                          [c](std::int64_t owner) { return c->MaySee(owner); });
+          if (auto* failure = std::get_if<app::Failure>(&preview)) {
+            return context_.RespondError(req, route, ApiError::From(*failure), c);
           }
-          auto content = override_template
-                             ? PrepareContent(*override_template, false, campaign->subject, "override_template")
-                             : ContentOf(*campaign);
-          if (auto* error = std::get_if<ApiError>(&content)) return context_.RespondError(req, route, *error, c);
-          const auto& prepared = std::get<CampaignContent>(content);
+          const auto& shown = std::get<app::CampaignPreview>(preview);
           json out{{"campaign_id", campaign->id},
                    {"channel", campaign->channel},
-                   {"rendered_message", RenderForContact(prepared.body, *contact, prepared.escaping)},
-                   {"used_template", prepared.source},
-                   {"customer", ContactToJson(*contact)}};
-          const auto subject = RenderForContact(prepared.subject, *contact, templating::Escaping::kNone);
-          if (!subject.empty()) out["rendered_subject"] = subject;
+                   {"rendered_message", shown.message},
+                   {"used_template", shown.used_template},
+                   {"customer", ContactToJson(shown.contact)}};
+          if (!shown.subject.empty()) out["rendered_subject"] = shown.subject;
           context_.RespondJson(req, route, 200, out, c);
         });
   }
 
   ApiContext& context_;
-  store::ContactStore& contacts_;
-  store::TemplateStore& templates_;
   store::CampaignStore& campaigns_;
-  MessageIntake& intake_;
+  app::CampaignService& service_;
 };
 
-CampaignRoutes::CampaignRoutes(ApiContext& context, store::ContactStore& contacts, store::TemplateStore& templates,
-                               store::CampaignStore& campaigns, MessageIntake& intake)
-    : impl_(std::make_unique<Impl>(context, contacts, templates, campaigns, intake)) {}
+CampaignRoutes::CampaignRoutes(ApiContext& context, store::CampaignStore& campaigns, app::CampaignService& service)
+    : impl_(std::make_unique<Impl>(context, campaigns, service)) {}
 
 CampaignRoutes::~CampaignRoutes() = default;
 

@@ -1,15 +1,13 @@
 // The campaigns API (seed 003): create, list, get with delivery stats, send to
 // the owner's contacts and preview one contact's text, under /api/v1/campaigns
-// and seed 003's own /campaigns paths. A send renders each contact's message and
-// stores it through the message intake, so the channel workers deliver it like
-// any API message; an idempotency key per (campaign, contact) makes a second
-// send add nothing for contacts already sent to.
+// and seed 003's own /campaigns paths. The routes parse, check who may see
+// what, call app::CampaignService and format its answer.
 #pragma once
 
 #include <memory>
 
 #include "api/api_context.hpp"
-#include "api/message_intake.hpp"
+#include "app/campaigns.hpp"
 #include "store/campaign_store.hpp"
 
 namespace herald::api {
@@ -17,8 +15,7 @@ namespace herald::api {
 // Owned by the server for as long as the router holds its handlers.
 class CampaignRoutes {
  public:
-  CampaignRoutes(ApiContext& context, store::ContactStore& contacts, store::TemplateStore& templates,
-                 store::CampaignStore& campaigns, MessageIntake& intake);
+  CampaignRoutes(ApiContext& context, store::CampaignStore& campaigns, app::CampaignService& service);
   ~CampaignRoutes();
   CampaignRoutes(const CampaignRoutes&) = delete;
   CampaignRoutes& operator=(const CampaignRoutes&) = delete;

@@ -14,7 +14,7 @@ struct Traits : public restinio::default_traits_t {
 
 class ApiServer::Impl {
  public:
-  Impl(store::KeyStore& keys, store::MessageStore& messages, MessageIntake& intake, const Clock& clock, ApiServerSettings settings,
+  Impl(store::KeyStore& keys, store::MessageStore& messages, app::MessageIntake& intake, const Clock& clock, ApiServerSettings settings,
        ApiServerHooks hooks)
       : settings_(std::move(settings)),
         hooks_(std::move(hooks)),
@@ -69,10 +69,10 @@ class ApiServer::Impl {
   }
 
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
-                    MessageIntake& intake) {
+                    app::CampaignService& service) {
     contacts_ = std::make_unique<ContactRoutes>(context_, contacts);
     templates_ = std::make_unique<TemplateRoutes>(context_, templates);
-    campaigns_ = std::make_unique<CampaignRoutes>(context_, contacts, templates, campaigns, intake);
+    campaigns_ = std::make_unique<CampaignRoutes>(context_, campaigns, service);
     messages_.UseTemplates(templates);
   }
 
@@ -123,7 +123,7 @@ class ApiServer::Impl {
   restinio::running_server_handle_t<Traits> server_;
 };
 
-ApiServer::ApiServer(store::KeyStore& keys, store::MessageStore& messages, MessageIntake& intake, const Clock& clock,
+ApiServer::ApiServer(store::KeyStore& keys, store::MessageStore& messages, app::MessageIntake& intake, const Clock& clock,
                      ApiServerSettings settings, ApiServerHooks hooks)
     : impl_(std::make_unique<Impl>(keys, messages, intake, clock, std::move(settings), std::move(hooks))) {}
 
@@ -133,8 +133,8 @@ void ApiServer::AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer
   impl_->AddPacing(store, pacer);
 }
 void ApiServer::AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates,
-                             store::CampaignStore& campaigns, MessageIntake& intake) {
-  impl_->AddCampaigns(contacts, templates, campaigns, intake);
+                             store::CampaignStore& campaigns, app::CampaignService& service) {
+  impl_->AddCampaigns(contacts, templates, campaigns, service);
 }
 void ApiServer::Start() { impl_->Start(); }
 std::vector<RouteInfo> ApiServer::Routes() const { return impl_->Routes(); }

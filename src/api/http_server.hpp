@@ -14,7 +14,8 @@
 
 #include "api/api_context.hpp"
 #include "api/key_routes.hpp"
-#include "api/message_intake.hpp"
+#include "app/campaigns.hpp"
+#include "app/message_intake.hpp"
 #include "api/message_routes.hpp"
 #include "api/pacing_routes.hpp"
 #include "api/campaign_routes.hpp"
@@ -48,7 +49,7 @@ struct ApiServerHooks {
 
 class ApiServer {
  public:
-  ApiServer(store::KeyStore& keys, store::MessageStore& messages, MessageIntake& intake, const Clock& clock,
+  ApiServer(store::KeyStore& keys, store::MessageStore& messages, app::MessageIntake& intake, const Clock& clock,
             ApiServerSettings settings, ApiServerHooks hooks = {});
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
@@ -56,10 +57,10 @@ class ApiServer {
 
   // Also serves the paced sender's routes (seed 001); call before Start().
   void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer);
-  // Also serves contacts, templates and campaigns (seeds 002, 003); campaign
-  // sends go through `intake`. Call before Start().
+  // Also serves contacts, templates and campaigns (seeds 002, 003); `service`
+  // does what the campaign routes ask. Call before Start().
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
-                    MessageIntake& intake);
+                    app::CampaignService& service);
   // Listens; throws std::runtime_error naming the address when it cannot.
   void Start();
   // The operations served, as Start() registered them (empty before); the

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "api/campaign_json.hpp"
+#include "app/campaign_content.hpp"
 #include "domain/recipient.hpp"
 
 namespace herald::api {
@@ -157,13 +158,13 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
                                 where + "template_id: template " + std::to_string(id) + " does not exist");
     }
     // The request's subject, if any, overrides the template's; both take placeholders.
-    auto prepared = TemplateContent(*linked, message.subject.empty() ? linked->subject : message.subject,
-                                    where + "template " + std::to_string(id) + " ");
-    if (auto* error = std::get_if<ApiError>(&prepared)) return *error;
-    auto rendering =
-        RenderContent(std::get<CampaignContent>(prepared), ValuesOf(data != body.end() ? *data : json::object()));
-    if (auto* error = std::get_if<ApiError>(&rendering)) return invalid("template_id", error->message);
-    auto& rendered = std::get<RenderedContent>(rendering);
+    auto prepared = app::TemplateContent(*linked, message.subject.empty() ? linked->subject : message.subject,
+                                         where + "template " + std::to_string(id) + " ");
+    if (auto* failure = std::get_if<app::Failure>(&prepared)) return ApiError::From(*failure);
+    auto rendering = app::RenderContent(std::get<app::CampaignContent>(prepared),
+                                        app::ValuesOf(data != body.end() ? *data : json::object()));
+    if (auto* failure = std::get_if<app::Failure>(&rendering)) return invalid("template_id", failure->message);
+    auto& rendered = std::get<app::RenderedContent>(rendering);
     message.subject = std::move(rendered.subject);
     message.content = std::move(rendered.content);
     message.html = std::move(rendered.html);

@@ -18,7 +18,7 @@ constexpr int kMaxPageSize = 500;
 
 class MessageRoutes::Impl {
  public:
-  Impl(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
+  Impl(ApiContext& context, app::MessageIntake& intake, MessageRouteSettings settings)
       : context_(context), intake_(intake), settings_(settings) {}
 
   void UseTemplates(store::TemplateStore& templates) { templates_ = &templates; }
@@ -283,12 +283,12 @@ class MessageRoutes::Impl {
   }
 
   ApiContext& context_;
-  MessageIntake& intake_;
+  app::MessageIntake& intake_;
   const MessageRouteSettings settings_;
   store::TemplateStore* templates_ = nullptr;  // set by UseTemplates
 };
 
-MessageRoutes::MessageRoutes(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings)
+MessageRoutes::MessageRoutes(ApiContext& context, app::MessageIntake& intake, MessageRouteSettings settings)
     : impl_(std::make_unique<Impl>(context, intake, settings)) {}
 
 MessageRoutes::~MessageRoutes() = default;

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "api/api_context.hpp"
-#include "api/message_intake.hpp"
+#include "app/message_intake.hpp"
 
 namespace herald::store {
 class TemplateStore;
@@ -23,7 +23,7 @@ struct MessageRouteSettings {
 // Owned by the server for as long as the router holds its handlers.
 class MessageRoutes {
  public:
-  MessageRoutes(ApiContext& context, MessageIntake& intake, MessageRouteSettings settings);
+  MessageRoutes(ApiContext& context, app::MessageIntake& intake, MessageRouteSettings settings);
   ~MessageRoutes();
   MessageRoutes(const MessageRoutes&) = delete;
   MessageRoutes& operator=(const MessageRoutes&) = delete;

@@ -65,19 +65,22 @@ const json& Resolve(const json& document, const json& object) {
 class OpenApiDocumentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto db = dir_.path() + "/herald.db";
-    store_ = std::make_unique<store::sqlite::SqliteApiStore>(db);
-    pacing_store_ = std::make_unique<store::sqlite::SqlitePacingStore>(db);
-    campaign_store_ = std::make_unique<store::sqlite::SqliteCampaignStore>(db);
+    database_ = std::make_unique<store::sqlite::SharedDatabase>(dir_.path() + "/herald.db",
+                                                                store::sqlite::SchemaPolicy::kMigrate);
+    store_ = std::make_unique<store::sqlite::SqliteApiStore>(*database_);
+    pacing_store_ = std::make_unique<store::sqlite::SqlitePacingStore>(*database_);
+    campaign_store_ = std::make_unique<store::sqlite::SqliteCampaignStore>(*database_);
     pacer_ = std::make_unique<dispatch::PacingRule>(*pacing_store_, clock_, dispatch::PacerSettings{});
-    intake_ = std::make_unique<MessageIntake>(*store_, clock_, [](const auto&) {});
+    intake_ = std::make_unique<app::MessageIntake>(*store_, clock_, [](const auto&) {});
     ApiServerSettings settings;
     settings.port = testing::FreePort();
     settings.read_threads = 1;
     port_ = settings.port;
     server_ = std::make_unique<ApiServer>(*store_, *store_, *intake_, clock_, settings);
     server_->AddPacing(*pacing_store_, *pacer_);
-    server_->AddCampaigns(*campaign_store_, *campaign_store_, *campaign_store_, *intake_);
+    campaigns_ = std::make_unique<app::CampaignService>(*campaign_store_, *campaign_store_, *campaign_store_, *intake_,
+                                                        clock_);
+    server_->AddCampaigns(*campaign_store_, *campaign_store_, *campaign_store_, *campaigns_);
     server_->Start();
     ASSERT_TRUE(testing::WaitFor([&] { return Get("/health").status == 200; }, seconds(10)));
     document_ = json::parse(OpenApiDocument());
@@ -107,11 +110,13 @@ class OpenApiDocumentTest : public ::testing::Test {
   testing::TempDir dir_;
   SystemClock clock_;
   channels::mock::MockChannel channel_{{}};
+  std::unique_ptr<store::sqlite::SharedDatabase> database_;
   std::unique_ptr<store::sqlite::SqliteApiStore> store_;
   std::unique_ptr<store::sqlite::SqlitePacingStore> pacing_store_;
   std::unique_ptr<store::sqlite::SqliteCampaignStore> campaign_store_;
   std::unique_ptr<dispatch::PacingRule> pacer_;
-  std::unique_ptr<MessageIntake> intake_;
+  std::unique_ptr<app::MessageIntake> intake_;
+  std::unique_ptr<app::CampaignService> campaigns_;
   std::unique_ptr<ApiServer> server_;
   int port_ = 0;
   json document_;

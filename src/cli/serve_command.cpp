@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "api/http_server.hpp"
-#include "api/message_intake.hpp"
+#include "app/message_intake.hpp"
 #include "channels/mock/mock_channel.hpp"
 #include "channels/webhook/webhook_channel.hpp"
 #include "cli/certificates_command.hpp"
@@ -221,7 +221,7 @@ int RunServe(const ServeArgs& args) {
       }
     });
 
-    api::MessageIntake intake(store, clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
+    app::MessageIntake intake(store, clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
       std::set<std::string> channels;
       for (const auto& entry : stored) {
         if (!entry.created) continue;
@@ -288,7 +288,8 @@ int RunServe(const ServeArgs& args) {
     CampaignSettler settler(campaign_store, clock);
     api::ApiServer server(store, store, intake, clock, server_settings, hooks);
     server.AddPacing(pacing_store, pacer);
-    server.AddCampaigns(campaign_store, campaign_store, campaign_store, intake);
+    app::CampaignService campaigns(campaign_store, campaign_store, campaign_store, intake, clock);
+    server.AddCampaigns(campaign_store, campaign_store, campaign_store, campaigns);
 
     const auto abandoned = store.ResolveAbandoned(ToUnixMillis(clock.Now()));
     if (abandoned > 0) {

@@ -15,7 +15,7 @@
 #include "common/clock.hpp"
 #include "store/message_store.hpp"
 
-namespace herald::api {
+namespace herald::app {
 
 class MessageIntake {
  public:
@@ -52,4 +52,4 @@ class MessageIntake {
   std::thread thread_;
 };
 
-}  // namespace herald::api
+}  // namespace herald::app

@@ -1,6 +1,6 @@
-#include "api/message_intake.hpp"
+#include "app/message_intake.hpp"
 
-namespace herald::api {
+namespace herald::app {
 namespace {
 
 // Enough to amortise the fsync, small enough that a big bulk request does not
@@ -75,4 +75,4 @@ void MessageIntake::Run() {
   }
 }
 
-}  // namespace herald::api
+}  // namespace herald::app
