@@ -25,7 +25,6 @@
 #include "common/text.hpp"
 #include "config/herald_config.hpp"
 #include "dispatch/certificate_dispatcher.hpp"
-#include "store/sqlite/sqlite_certificate_store.hpp"
 
 namespace herald::cli {
 namespace {
@@ -306,11 +305,11 @@ int RunCertificates(const CertificatesArgs& args) {
 
     const auto db_path = DatabasePath(config);
     DataDirLock lock(config.data.dir);
-    auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
-    if (const auto& migration = database->migration(); migration.from_version > 0 && !args.quiet) {
+    const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
+    if (const auto& migration = stores->migration(); migration.from_version > 0 && !args.quiet) {
       if (const auto migrated = DescribeMigration(db_path, migration); !migrated.empty()) std::cerr << migrated << "\n";
     }
-    store::sqlite::SqliteCertificateStore store(*database, clock);
+    auto& store = stores->certificates();
     auto queue = MakeQueue(config, clock);
     const auto outbox = config.certificates.outbox_dir.empty()
                             ? (fs::path(config.data.dir) / "outbox").string()

@@ -12,8 +12,6 @@
 
 #include "api/http_server.hpp"
 #include "app/message_intake.hpp"
-#include "channels/mock/mock_channel.hpp"
-#include "channels/webhook/webhook_channel.hpp"
 #include "cli/certificates_command.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
@@ -24,9 +22,6 @@
 #include "dispatch/pacing_rule.hpp"
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
-#include "store/sqlite/sqlite_api_store.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
 
 namespace herald::cli {
 namespace {
@@ -58,24 +53,10 @@ std::pair<std::string, int> SplitListen(const std::string& listen) {
   return {host, static_cast<int>(port)};
 }
 
-std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
-                                                        channels::http::HttpClient& http) {
-  if (serve.provider == "webhook") {
-    channels::webhook::WebhookSettings settings;
-    settings.url = serve.webhook_url;
-    settings.auth_header = serve.webhook_auth_header;
-    return std::make_unique<channels::webhook::WebhookChannel>(http, settings);
-  }
-  channels::mock::MockChannelSettings settings;
-  settings.success_rate = serve.mock_success_rate;
-  settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
-  return std::make_unique<channels::mock::MockChannel>(settings);
-}
-
 // Brings campaign states up to date with their messages twice a second.
 class CampaignSettler {
  public:
-  CampaignSettler(store::sqlite::SqliteCampaignStore& store, const Clock& clock)
+  CampaignSettler(store::CampaignStore& store, const Clock& clock)
       : store_(store), clock_(clock), thread_([this] { Run(); }) {}
   ~CampaignSettler() {
     {
@@ -102,7 +83,7 @@ class CampaignSettler {
     }
   }
 
-  store::sqlite::SqliteCampaignStore& store_;
+  store::CampaignStore& store_;
   const Clock& clock_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -112,7 +93,7 @@ class CampaignSettler {
 
 // The metrics of the service, declared once (Envoy style) and fed by hooks.
 struct ServeMetrics {
-  explicit ServeMetrics(store::sqlite::SqliteApiStore& store)
+  explicit ServeMetrics(store::MessageStore& store)
       : http_requests(registry.AddCounterFamily("http_requests_total", "HTTP requests answered",
                                                 {"method", "route", "status"})),
         messages_published(registry.AddCounterFamily("messages_published_total",
@@ -168,23 +149,22 @@ int RunServe(const ServeArgs& args) {
     SystemClock clock;
     const auto db_path = DatabasePath(config);
     DataDirLock lock(config.data.dir);
-    // One herald.db for every store of this process: one write turn, one reader pool.
-    auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
-    if (const auto migrated = DescribeMigration(db_path, database->migration()); !migrated.empty()) {
+    // Every store of this process on one opening of the configured backend.
+    const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
+    if (const auto migrated = DescribeMigration(db_path, stores->migration()); !migrated.empty()) {
       spdlog::info("{}", migrated);
     }
-    store::sqlite::SqliteApiStore store(*database);
     const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                         : config.serve.outbox_dir;
     IoRuntime runtime;
     channels::http::HttpClient http;
     auto email = MakeEmailChannel(config, outbox, runtime);
     auto messaging = MakeMessagingChannel(config.serve, http);
-    ServeMetrics metrics(store);
+    ServeMetrics metrics(stores->messages());
 
     // Seed 001's paced sender: its own table in herald.db, the same SMS provider,
     // a lane whose shaping rule releases N messages per interval.
-    store::sqlite::SqlitePacingStore pacing_store(*database);
+    auto& pacing_store = stores->pacing();
     dispatch::PacingRule pacer(pacing_store, clock,
                                {.batch_size = config.serve.pacer_batch_size,
                                 .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
@@ -204,7 +184,7 @@ int RunServe(const ServeArgs& args) {
                           .jitter = config.retry.jitter};
     lane_options.max_in_flight = config.serve.max_in_flight;
     for (const std::string channel : {"sms", "whatsapp", "email", "telegram"}) {
-      lanes.push_back(std::make_unique<dispatch::MessageLane>(store, channel, *from, clock));
+      lanes.push_back(std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
       engine.AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
     }
     engine.SetObserver([&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
@@ -221,7 +201,7 @@ int RunServe(const ServeArgs& args) {
       }
     });
 
-    app::MessageIntake intake(store, clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
+    app::MessageIntake intake(stores->messages(), clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
       std::set<std::string> channels;
       for (const auto& entry : stored) {
         if (!entry.created) continue;
@@ -246,14 +226,14 @@ int RunServe(const ServeArgs& args) {
     };
     const std::string email_description = email->Describe();
     const std::string messaging_description = messaging->Describe();
-    hooks.health = [&store, &pacer, &engine, email_description, messaging_description] {
+    hooks.health = [&stores, &pacer, &engine, email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
-        for (const auto& [key, count] : store.CountByChannelAndStatus()) {
+        for (const auto& [key, count] : stores->messages().CountByChannelAndStatus()) {
           if (key.second == "queued") queued += count;
         }
-        health["store"] = {{"status", "ok"}, {"kind", "sqlite"}};
+        health["store"] = {{"status", "ok"}, {"kind", stores->kind()}};
         health["queue"] = {{"status", "ok"}, {"kind", "embedded"}, {"queued", queued}};
       } catch (const std::exception& e) {
         health["status"] = "degraded";
@@ -281,17 +261,15 @@ int RunServe(const ServeArgs& args) {
                              {"telegram", messaging_description}};
       return health;
     };
-    // Seeds 002/003: contacts, templates and campaigns in their own tables of herald.db.
-    store::sqlite::SqliteCampaignStore campaign_store(*database);
-    // Campaign states follow their messages (scheduled -> sending -> sent or failed)
-    // here, in the background, so no GET writes.
-    CampaignSettler settler(campaign_store, clock);
-    api::ApiServer server(store, store, intake, clock, server_settings, hooks);
+    // Seeds 002/003. Campaign states follow their messages (scheduled -> sending
+    // -> sent or failed) here, in the background, so no GET writes.
+    CampaignSettler settler(stores->campaigns(), clock);
+    api::ApiServer server(stores->keys(), stores->messages(), intake, clock, server_settings, hooks);
     server.AddPacing(pacing_store, pacer);
-    app::CampaignService campaigns(campaign_store, campaign_store, campaign_store, intake, clock);
-    server.AddCampaigns(campaign_store, campaign_store, campaign_store, campaigns);
+    app::CampaignService campaigns(stores->contacts(), stores->templates(), stores->campaigns(), intake, clock);
+    server.AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), campaigns);
 
-    const auto abandoned = store.ResolveAbandoned(ToUnixMillis(clock.Now()));
+    const auto abandoned = stores->deliveries().ResolveAbandoned(ToUnixMillis(clock.Now()));
     if (abandoned > 0) {
       spdlog::warn("{} send(s) were interrupted by the previous stop; recorded as unknown, not resent", abandoned);
     }
@@ -343,9 +321,10 @@ int RunKeys(const CLI::App& app, const KeysArgs& args) {
   try {
     const auto config = LoadServeConfig(args.config_file, args.data_dir);
     // No data dir lock: keys are managed while the server runs; SQLite serialises the writes.
-    auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
-    store::sqlite::SqliteApiStore store(*database);
-    const auto now = ToUnixMillis(SystemClock().Now());
+    const SystemClock clock;
+    const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
+    auto& store = stores->keys();
+    const auto now = ToUnixMillis(clock.Now());
     const auto* keys = app.get_subcommand("keys");
     if (keys->got_subcommand("create")) {
       std::cout << store.IssueKey(args.name, args.role, args.tier, now).key << "\n";
@@ -386,8 +365,9 @@ int RunMigrate(const MigrateArgs& args) {
     // No data dir lock: the migration takes the database's write lock, so it is
     // safe beside a running server, which sees the new schema when it restarts.
     const auto path = DatabasePath(config);
-    const auto database = OpenDatabase(config, store::sqlite::SchemaPolicy::kMigrate);
-    const auto& report = database->migration();
+    const SystemClock clock;
+    const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
+    const auto& report = stores->migration();
     if (report.applied.empty()) {
       std::cout << path << ": the schema is up to date at version " << report.to_version << "\n";
     } else {

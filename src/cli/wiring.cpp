@@ -4,9 +4,12 @@
 #include <stdexcept>
 
 #include "channels/file/outbox_channel.hpp"
+#include "channels/mock/mock_channel.hpp"
+#include "channels/webhook/webhook_channel.hpp"
 #include "channels/smtp/smtp_channel.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
+#include "store/sqlite/sqlite_stores.hpp"
 
 namespace herald::cli {
 
@@ -15,12 +18,12 @@ std::string DatabasePath(const config::HeraldConfig& config) {
   return (std::filesystem::path(config.data.dir) / "herald.db").string();
 }
 
-std::unique_ptr<store::sqlite::SharedDatabase> OpenDatabase(const config::HeraldConfig& config,
-                                                            store::sqlite::SchemaPolicy policy) {
-  return std::make_unique<store::sqlite::SharedDatabase>(DatabasePath(config), policy);
+std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, store::SchemaPolicy policy,
+                                          const Clock& clock) {
+  return std::make_unique<store::sqlite::SqliteStores>(DatabasePath(config), policy, clock);
 }
 
-std::string DescribeMigration(const std::string& path, const store::sqlite::MigrationReport& report) {
+std::string DescribeMigration(const std::string& path, const store::MigrationReport& report) {
   if (report.applied.empty()) return "";
   std::string names;
   for (const auto& name : report.applied) names += (names.empty() ? "" : ", ") + name;
@@ -55,6 +58,20 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
   settings->messages_per_session = config.smtp.messages_per_session;
   settings->timeout = std::chrono::seconds(config.smtp.timeout_seconds);
   return std::make_unique<channels::smtp::SmtpChannel>(runtime.executor(), *settings);
+}
+
+std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
+                                                        channels::http::HttpClient& http) {
+  if (serve.provider == "webhook") {
+    channels::webhook::WebhookSettings settings;
+    settings.url = serve.webhook_url;
+    settings.auth_header = serve.webhook_auth_header;
+    return std::make_unique<channels::webhook::WebhookChannel>(http, settings);
+  }
+  channels::mock::MockChannelSettings settings;
+  settings.success_rate = serve.mock_success_rate;
+  settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
+  return std::make_unique<channels::mock::MockChannel>(settings);
 }
 
 }  // namespace herald::cli

@@ -1,5 +1,6 @@
-// The one place where configuration picks concrete implementations: which queue
-// backend, which e-mail transport. Everything else sees only the interfaces.
+// The one place where configuration picks concrete implementations: which
+// store, which queue backend, which e-mail transport and messaging provider.
+// Everything else sees only the interfaces.
 #pragma once
 
 #include <memory>
@@ -10,20 +11,22 @@
 #include "common/io_runtime.hpp"
 #include "config/herald_config.hpp"
 #include "queue/queue.hpp"
-#include "store/sqlite/shared_database.hpp"
+#include "channels/http/http_client.hpp"
+#include "store/stores.hpp"
 
 namespace herald::cli {
 
 // The SQLite file in the data dir shared by the store and the embedded queue.
 std::string DatabasePath(const config::HeraldConfig& config);
 
-// herald.db, opened once per process and shared by all its stores. Throws
-// store::sqlite::SchemaError (the message says what to do) when the schema does not fit.
-std::unique_ptr<store::sqlite::SharedDatabase> OpenDatabase(const config::HeraldConfig& config,
-                                                            store::sqlite::SchemaPolicy policy);
+// Every store of the process, opened once over the configured backend (SQLite:
+// herald.db in the data dir, one write turn and reader pool for all). Throws
+// std::runtime_error with what to do when the storage or its schema does not fit.
+std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, store::SchemaPolicy policy,
+                                          const Clock& clock);
 
 // What a migration did, as one sentence; empty when it applied nothing.
-std::string DescribeMigration(const std::string& path, const store::sqlite::MigrationReport& report);
+std::string DescribeMigration(const std::string& where, const store::MigrationReport& report);
 
 // Throws std::runtime_error with an actionable message when the backend cannot be reached.
 std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock);
@@ -31,5 +34,9 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
 // SMTP when smtp.url is set, otherwise .eml files in the outbox folder; on the runtime's threads.
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime);
+
+// sms, whatsapp and telegram: the mock provider, or the webhook one on `http`.
+std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
+                                                        channels::http::HttpClient& http);
 
 }  // namespace herald::cli

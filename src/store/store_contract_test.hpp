@@ -12,35 +12,16 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "store/campaign_store.hpp"
-#include "store/certificate_store.hpp"
-#include "store/key_store.hpp"
-#include "store/message_delivery_store.hpp"
-#include "store/message_store.hpp"
-#include "store/pacing_store.hpp"
+#include "store/stores.hpp"
 
 namespace herald::store::testing {
-
-// Every store of one backend, over one storage, as one process opens them.
-class Stores {
- public:
-  virtual ~Stores() = default;
-  virtual KeyStore& keys() = 0;
-  virtual MessageStore& messages() = 0;
-  virtual MessageDeliveryStore& deliveries() = 0;
-  virtual ContactStore& contacts() = 0;
-  virtual TemplateStore& templates() = 0;
-  virtual CampaignStore& campaigns() = 0;
-  virtual PacingStore& pacing() = 0;
-  virtual CertificateStore& certificates() = 0;
-};
 
 class StoreBackend {
  public:
   virtual ~StoreBackend() = default;
   // The stores over the backend's storage, on `clock`; calling it again (after
   // the earlier ones are gone) gives what a restarted process would see.
-  virtual std::unique_ptr<Stores> Open(const Clock& clock) = 0;
+  virtual std::unique_ptr<store::Stores> Open(const Clock& clock) = 0;
 };
 
 using StoreBackendFactory = std::function<std::unique_ptr<StoreBackend>()>;
@@ -58,7 +39,7 @@ class StoreContractTest : public ::testing::TestWithParam<StoreBackendFactory> {
 
   ManualClock clock_;
   std::unique_ptr<StoreBackend> backend_;
-  std::unique_ptr<Stores> stores_;
+  std::unique_ptr<store::Stores> stores_;
 };
 
 // Messages, keys and campaigns, with the lane calls a delivery makes.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/sqlite/database.hpp"
+#include "store/stores.hpp"
 
 namespace herald::store::sqlite {
 
@@ -24,12 +25,7 @@ struct Migration {
 std::span<const Migration> Migrations();
 int LatestSchemaVersion();
 
-struct MigrationReport {
-  int from_version = 0;  // 0: a new file
-  int to_version = 0;
-  std::vector<std::string> applied;  // names, in the order applied
-  bool adopted_unversioned = false;  // the file predates versioning and was taken over
-};
+using store::MigrationReport;
 
 // A file whose schema is not the one this binary needs; the message says what to do.
 class SchemaError : public std::runtime_error {

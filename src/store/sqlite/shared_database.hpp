@@ -15,10 +15,7 @@
 
 namespace herald::store::sqlite {
 
-enum class SchemaPolicy {
-  kMigrate,         // apply what the file lacks (the all-in-one commands, tools, tests)
-  kRequireCurrent,  // refuse a file that is behind: `herald migrate` applies it
-};
+using store::SchemaPolicy;
 
 class SharedDatabase {
  public:

@@ -2,42 +2,17 @@
 // and what only the SQLite backend does: opening files from earlier versions.
 #include <gtest/gtest.h>
 
-#include "store/sqlite/shared_database.hpp"
-#include "store/sqlite/sqlite_api_store.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
-#include "store/sqlite/sqlite_certificate_store.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
+#include "store/sqlite/sqlite_stores.hpp"
 #include "store/store_contract_test.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::store::sqlite {
 namespace {
 
-class SqliteStores final : public testing::Stores {
- public:
-  SqliteStores(const std::string& path, const Clock& clock)
-      : db_(path, SchemaPolicy::kMigrate), api_(db_), campaigns_(db_), pacing_(db_), certificates_(db_, clock) {}
-  KeyStore& keys() override { return api_; }
-  MessageStore& messages() override { return api_; }
-  MessageDeliveryStore& deliveries() override { return api_; }
-  ContactStore& contacts() override { return campaigns_; }
-  TemplateStore& templates() override { return campaigns_; }
-  CampaignStore& campaigns() override { return campaigns_; }
-  PacingStore& pacing() override { return pacing_; }
-  CertificateStore& certificates() override { return certificates_; }
-
- private:
-  SharedDatabase db_;
-  SqliteApiStore api_;
-  SqliteCampaignStore campaigns_;
-  SqlitePacingStore pacing_;
-  SqliteCertificateStore certificates_;
-};
-
 class SqliteBackend final : public testing::StoreBackend {
  public:
-  std::unique_ptr<testing::Stores> Open(const Clock& clock) override {
-    return std::make_unique<SqliteStores>(dir_.path() + "/herald.db", clock);
+  std::unique_ptr<Stores> Open(const Clock& clock) override {
+    return std::make_unique<SqliteStores>(dir_.path() + "/herald.db", SchemaPolicy::kMigrate, clock);
   }
 
  private:

@@ -1,0 +1,47 @@
+// Every store of one backend, opened once per process over one storage: what
+// the wiring hands to the commands, and what the contract suite runs against.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/campaign_store.hpp"
+#include "store/certificate_store.hpp"
+#include "store/key_store.hpp"
+#include "store/message_delivery_store.hpp"
+#include "store/message_store.hpp"
+#include "store/pacing_store.hpp"
+
+namespace herald::store {
+
+enum class SchemaPolicy {
+  kMigrate,         // apply what the storage lacks (the all-in-one commands, tools, tests)
+  kRequireCurrent,  // refuse storage whose schema is behind: `herald migrate` applies it
+};
+
+// What opening the storage did to its schema.
+struct MigrationReport {
+  int from_version = 0;  // 0: new storage
+  int to_version = 0;
+  std::vector<std::string> applied;  // migration names, in the order applied
+  bool adopted_unversioned = false;  // the storage predates versioning and was taken over
+};
+
+class Stores {
+ public:
+  virtual ~Stores() = default;
+  virtual KeyStore& keys() = 0;
+  virtual MessageStore& messages() = 0;
+  virtual MessageDeliveryStore& deliveries() = 0;
+  virtual ContactStore& contacts() = 0;
+  virtual TemplateStore& templates() = 0;
+  virtual CampaignStore& campaigns() = 0;
+  virtual PacingStore& pacing() = 0;
+  virtual CertificateStore& certificates() = 0;
+  // The backend's name, for /health ("sqlite").
+  virtual std::string_view kind() const = 0;
+  virtual const MigrationReport& migration() const = 0;
+};
+
+}  // namespace herald::store
