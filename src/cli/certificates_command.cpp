@@ -328,10 +328,7 @@ int RunCertificates(const CertificatesArgs& args) {
         store, *queue, *transport, runtime, composer, clock,
         {.out_dir = args.out_dir,
          .render_threads = config.certificates.concurrency,
-         .retry = {.max_attempts = config.retry.max_attempts,
-                   .base_delay = std::chrono::milliseconds(config.retry.base_delay_ms),
-                   .max_delay = std::chrono::milliseconds(config.retry.max_delay_ms),
-                   .jitter = config.retry.jitter}});
+         .retry = RetryPolicyOf(config.certificates.retry)});
     const auto sync = dispatcher.SyncLanes(active);
     for (const auto& removed : sync.removed) {
       std::cerr << "event removed: \"" << removed.event_name << "\" is no longer in " << args.events_path

@@ -168,7 +168,7 @@ int RunServe(const ServeArgs& args) {
     dispatch::PacingRule pacer(pacing_store, clock,
                                {.batch_size = config.serve.pacer_batch_size,
                                 .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
-                                .max_attempts = config.serve.pacer_max_attempts});
+                                .retry = RetryPolicyOf(config.serve.pacer_retry)});
     pacer.Recover();
     dispatch::PacedLane paced_lane(pacing_store, pacer, clock);
 
@@ -178,10 +178,7 @@ int RunServe(const ServeArgs& args) {
     pacer.SetOnChange([&engine] { engine.Wake(dispatch::kPacedLane); });
     std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
     dispatch::LaneOptions lane_options;
-    lane_options.retry = {.max_attempts = config.serve.max_attempts,
-                          .base_delay = std::chrono::milliseconds(config.retry.base_delay_ms),
-                          .max_delay = std::chrono::milliseconds(config.retry.max_delay_ms),
-                          .jitter = config.retry.jitter};
+    lane_options.retry = RetryPolicyOf(config.serve.retry);
     lane_options.max_in_flight = config.serve.max_in_flight;
     for (const std::string channel : {"sms", "whatsapp", "email", "telegram"}) {
       lanes.push_back(std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));

@@ -60,6 +60,13 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
   return std::make_unique<channels::smtp::SmtpChannel>(runtime.executor(), *settings);
 }
 
+domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry) {
+  return {.max_attempts = retry.max_attempts,
+          .base_delay = std::chrono::milliseconds(retry.base_delay_ms),
+          .max_delay = std::chrono::milliseconds(retry.max_delay_ms),
+          .jitter = retry.jitter};
+}
+
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
                                                         channels::http::HttpClient& http) {
   if (serve.provider == "webhook") {

@@ -10,6 +10,7 @@
 #include "common/clock.hpp"
 #include "common/io_runtime.hpp"
 #include "config/herald_config.hpp"
+#include "domain/retry_policy.hpp"
 #include "queue/queue.hpp"
 #include "channels/http/http_client.hpp"
 #include "store/stores.hpp"
@@ -34,6 +35,8 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
 // SMTP when smtp.url is set, otherwise .eml files in the outbox folder; on the runtime's threads.
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime);
+
+domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 
 // sms, whatsapp and telegram: the mock provider, or the webhook one on `http`.
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,

@@ -19,16 +19,22 @@ struct Field {
   std::variant<std::string*, int*, double*> target;
   bool secret = false;
 
-  std::string EnvName() const {
-    std::string name = "HERALD_" + section + "_" + key;
-    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return name;
-  }
+  std::string EnvName() const;
   std::string Path() const { return section + "." + key; }
 };
 
+std::string EnvNameOf(const std::string& path);
+std::string Field::EnvName() const { return EnvNameOf(Path()); }
+
+void AddRetryFields(std::vector<Field>& fields, const std::string& section, RetryConfig& retry) {
+  fields.push_back({section, "max_attempts", &retry.max_attempts});
+  fields.push_back({section, "base_delay_ms", &retry.base_delay_ms});
+  fields.push_back({section, "max_delay_ms", &retry.max_delay_ms});
+  fields.push_back({section, "jitter", &retry.jitter});
+}
+
 std::vector<Field> FieldsOf(HeraldConfig& c) {
-  return {
+  std::vector<Field> fields = {
       {"data", "dir", &c.data.dir},
       {"smtp", "url", &c.smtp.url, true},
       {"smtp", "username", &c.smtp.username},
@@ -39,10 +45,6 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"queue", "kind", &c.queue.kind},
       {"queue", "amqp_url", &c.queue.amqp_url, true},
       {"queue", "prefetch", &c.queue.prefetch},
-      {"retry", "max_attempts", &c.retry.max_attempts},
-      {"retry", "base_delay_ms", &c.retry.base_delay_ms},
-      {"retry", "max_delay_ms", &c.retry.max_delay_ms},
-      {"retry", "jitter", &c.retry.jitter},
       {"certificates", "from", &c.certificates.from},
       {"certificates", "subject", &c.certificates.subject},
       {"certificates", "body_file", &c.certificates.body_file},
@@ -52,7 +54,6 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"serve", "listen", &c.serve.listen},
       {"serve", "http_threads", &c.serve.http_threads},
       {"serve", "max_in_flight", &c.serve.max_in_flight},
-      {"serve", "max_attempts", &c.serve.max_attempts},
       {"serve", "shutdown_seconds", &c.serve.shutdown_seconds},
       {"serve", "email_from", &c.serve.email_from},
       {"serve", "outbox_dir", &c.serve.outbox_dir},
@@ -67,8 +68,37 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"serve", "premium_per_minute", &c.serve.premium_per_minute},
       {"serve", "pacer_batch_size", &c.serve.pacer_batch_size},
       {"serve", "pacer_interval_seconds", &c.serve.pacer_interval_seconds},
-      {"serve", "pacer_max_attempts", &c.serve.pacer_max_attempts},
   };
+  AddRetryFields(fields, "certificates.retry", c.certificates.retry);
+  AddRetryFields(fields, "serve.retry", c.serve.retry);
+  AddRetryFields(fields, "serve.pacer_retry", c.serve.pacer_retry);
+  return fields;
+}
+
+// Keys of earlier versions, and where they live now: named in the error, so an
+// old file or environment is fixed in one step.
+const std::map<std::string, std::string>& MovedKeys() {
+  static const std::map<std::string, std::string> moved = {
+      {"retry.max_attempts", "certificates.retry.max_attempts (herald serve: serve.retry.max_attempts)"},
+      {"retry.base_delay_ms", "certificates.retry.base_delay_ms (herald serve: serve.retry.base_delay_ms)"},
+      {"retry.max_delay_ms", "certificates.retry.max_delay_ms (herald serve: serve.retry.max_delay_ms)"},
+      {"retry.jitter", "certificates.retry.jitter (herald serve: serve.retry.jitter)"},
+      {"serve.max_attempts", "serve.retry.max_attempts"},
+      {"serve.pacer_max_attempts", "serve.pacer_retry.max_attempts"},
+  };
+  return moved;
+}
+
+std::string EnvNameOf(const std::string& path) {
+  std::string name = "HERALD_" + path;
+  for (char& c : name) c = c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::string UnknownKeyMessage(const std::string& where, const std::string& path) {
+  const auto moved = MovedKeys().find(path);
+  if (moved != MovedKeys().end()) return where + ": \"" + path + "\" is now " + moved->second;
+  return where + ": unknown key \"" + path + "\"";
 }
 
 Result<void> SetFromText(const Field& field, const std::string& text, const std::string& origin) {
@@ -118,11 +148,16 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.smtp.timeout_seconds < 1) return fail("smtp.timeout_seconds must be at least 1");
   if (c.queue.prefetch < 1) return fail("queue.prefetch must be at least 1");
-  if (c.retry.max_attempts < 1) return fail("retry.max_attempts must be at least 1");
-  if (c.retry.base_delay_ms < 0 || c.retry.max_delay_ms < c.retry.base_delay_ms) {
-    return fail("retry delays must satisfy 0 <= base_delay_ms <= max_delay_ms");
+  for (const auto& [section, retry] : {std::pair<const char*, const RetryConfig*>{"certificates.retry", &c.certificates.retry},
+                                       {"serve.retry", &c.serve.retry},
+                                       {"serve.pacer_retry", &c.serve.pacer_retry}}) {
+    const std::string name(section);
+    if (retry->max_attempts < 1 || retry->max_attempts > 100) return fail(name + ".max_attempts must be 1..100");
+    if (retry->base_delay_ms < 0 || retry->max_delay_ms < retry->base_delay_ms) {
+      return fail(name + ": the delays must satisfy 0 <= base_delay_ms <= max_delay_ms");
+    }
+    if (retry->jitter < 0 || retry->jitter >= 1) return fail(name + ".jitter must be in [0, 1)");
   }
-  if (c.retry.jitter < 0 || c.retry.jitter >= 1) return fail("retry.jitter must be in [0, 1)");
   if (c.certificates.concurrency < 0 || c.certificates.concurrency > kMaxCertificateConcurrency) {
     return fail("certificates.concurrency (--concurrency) must be 0 (one per core) to " +
                 std::to_string(kMaxCertificateConcurrency) + ": certificates rendered at once");
@@ -132,7 +167,6 @@ Result<void> Validate(const HeraldConfig& c) {
   if (c.serve.max_in_flight < 0 || c.serve.max_in_flight > 4096) {
     return fail("serve.max_in_flight must be 0 (the channel's limit) to 4096");
   }
-  if (c.serve.max_attempts < 1) return fail("serve.max_attempts must be at least 1");
   if (c.serve.shutdown_seconds < 0) return fail("serve.shutdown_seconds must not be negative");
   if (c.serve.provider != "mock" && c.serve.provider != "webhook") {
     return fail("serve.provider must be \"mock\" or \"webhook\", got \"" + c.serve.provider + "\"");
@@ -154,8 +188,28 @@ Result<void> Validate(const HeraldConfig& c) {
   if (c.serve.pacer_interval_seconds < 1 || c.serve.pacer_interval_seconds > 86400) {
     return fail("serve.pacer_interval_seconds must be 1..86400");
   }
-  if (c.serve.pacer_max_attempts < 1 || c.serve.pacer_max_attempts > 100) {
-    return fail("serve.pacer_max_attempts must be 1..100");
+  return {};
+}
+
+// Sets the fields of `section` (e.g. "serve", or "serve.retry" for a table
+// inside it) from a TOML table; an unknown key names the file and line.
+Result<void> ReadSection(const std::vector<Field>& fields, const toml::table& table, const std::string& section,
+                         const std::string& file_path) {
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    const Field* match = nullptr;
+    for (const auto& field : fields) {
+      if (field.section == section && field.key == name) match = &field;
+    }
+    if (match == nullptr && node.is_table()) {
+      if (auto read = ReadSection(fields, *node.as_table(), section + "." + name, file_path); !read) return read;
+      continue;
+    }
+    if (match == nullptr) {
+      return MakeError("config.unknown_key", UnknownKeyMessage(file_path + ":" + std::to_string(node.source().begin.line),
+                                                               section + "." + name));
+    }
+    if (auto set = SetFromToml(*match, node, file_path); !set) return set;
   }
   return {};
 }
@@ -200,18 +254,8 @@ Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& e
       if (section_table == nullptr) {
         return MakeError("config.unknown_key", file_path + ": unknown top-level key \"" + section + "\"");
       }
-      for (const auto& [key, node] : *section_table) {
-        const std::string name(key.str());
-        const Field* match = nullptr;
-        for (const auto& field : fields) {
-          if (field.section == section && field.key == name) match = &field;
-        }
-        if (match == nullptr) {
-          const auto line = node.source().begin.line;
-          return MakeError("config.unknown_key",
-                           file_path + ":" + std::to_string(line) + ": unknown key \"" + section + "." + name + "\"");
-        }
-        if (auto set = SetFromToml(*match, node, file_path); !set) return Unexpected<Error>(set.error());
+      if (auto read = ReadSection(fields, *section_table, section, file_path); !read) {
+        return Unexpected<Error>(read.error());
       }
     }
   }
@@ -221,6 +265,12 @@ Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& e
   for (const auto& name : env_names) {
     if (name == "HERALD_CONFIG") continue;
     if (!by_env.contains(name)) {
+      for (const auto& [old_path, now] : MovedKeys()) {
+        if (name == EnvNameOf(old_path)) {
+          return MakeError("config.unknown_key", "environment: " + name + " is now " + now + " (" +
+                                                     EnvNameOf(now.substr(0, now.find(' '))) + ")");
+        }
+      }
       return MakeError("config.unknown_key", "environment: unknown variable " + name + " (see `herald config`)");
     }
   }

@@ -32,11 +32,14 @@ struct QueueConfig {
   int prefetch = 64;
 };
 
+// How a job retries a delivery that failed transiently: the same shape for
+// every job ([certificates.retry], [serve.retry], [serve.pacer_retry]), each
+// with defaults of its own.
 struct RetryConfig {
-  int max_attempts = 5;
-  int base_delay_ms = 2000;
-  int max_delay_ms = 300000;
-  double jitter = 0.2;
+  int max_attempts = 5;       // sends, then dead
+  int base_delay_ms = 2000;   // before the first retry; doubles each attempt
+  int max_delay_ms = 300000;  // cap of the delay
+  double jitter = 0.2;        // +/- fraction of randomness in each delay
 };
 
 // Render threads beyond this only add memory: every event shares the pool.
@@ -49,6 +52,7 @@ struct CertificatesConfig {
   std::string outbox_dir;  // empty: <data dir>/outbox
   std::string date;        // value of {{date}}; empty: the run's date, e.g. "23 November 2026"
   int concurrency = 0;     // certificates rendered at once; 0: one per core
+  RetryConfig retry;
 };
 
 // `herald serve`: the API, its workers and its providers.
@@ -56,7 +60,6 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT
   int http_threads = 1;                    // I/O threads of the HTTP server
   int max_in_flight = 0;       // per lane, sends claimed and not yet answered; 0: the channel's limit
-  int max_attempts = 3;        // per recipient, then dead (seed 003)
   int shutdown_seconds = 10;   // deadline for in-flight requests and sends
   std::string email_from = "Herald <notifications@herald.invalid>";
   std::string outbox_dir;      // empty: <data dir>/outbox
@@ -71,18 +74,19 @@ struct ServeConfig {
   int free_per_minute = 60;
   int basic_per_minute = 300;
   int premium_per_minute = 1000;
-  // The paced sender (seed 001): pacer_batch_size oldest unsent messages every
-  // pacer_interval_seconds; a transient failure is retried up to pacer_max_attempts sends.
+  // API and campaign messages: 3 sends per recipient, then dead (seed 003).
+  RetryConfig retry{.max_attempts = 3};
+  // The paced sender (seed 001): pacer_batch_size oldest queued messages every
+  // pacer_interval_seconds; a transient failure is retried in a later release.
   int pacer_batch_size = 2;
   int pacer_interval_seconds = 120;
-  int pacer_max_attempts = 3;
+  RetryConfig pacer_retry{.max_attempts = 3, .base_delay_ms = 0, .max_delay_ms = 0, .jitter = 0};
 };
 
 struct HeraldConfig {
   DataConfig data;
   SmtpConfig smtp;
   QueueConfig queue;
-  RetryConfig retry;
   CertificatesConfig certificates;
   ServeConfig serve;
 };

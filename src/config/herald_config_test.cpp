@@ -37,14 +37,17 @@ TEST(Config, DefaultsAreValidWithoutFileOrEnvironment) {
 TEST(Config, EnvironmentOverridesFile) {
   herald::testing::TempDir dir;
   const auto path = dir.path() + "/herald.toml";
-  herald::testing::WriteFile(path, "[smtp]\nurl = \"smtp://file:25\"\nmax_connections = 8\n[retry]\njitter = 0.1\n");
-  FakeEnv env{{{"HERALD_SMTP_URL", "smtp://env:2525"}, {"HERALD_RETRY_MAX_ATTEMPTS", "3"}}};
+  herald::testing::WriteFile(
+      path, "[smtp]\nurl = \"smtp://file:25\"\nmax_connections = 8\n[certificates.retry]\njitter = 0.1\n");
+  FakeEnv env{{{"HERALD_SMTP_URL", "smtp://env:2525"}, {"HERALD_CERTIFICATES_RETRY_MAX_ATTEMPTS", "3"}}};
   auto config = LoadConfig(path, env.Lookup(), env.Names());
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->smtp.url, "smtp://env:2525");
   EXPECT_EQ(config->smtp.max_connections, 8);
-  EXPECT_EQ(config->retry.max_attempts, 3);
-  EXPECT_DOUBLE_EQ(config->retry.jitter, 0.1);
+  EXPECT_EQ(config->certificates.retry.max_attempts, 3);
+  EXPECT_DOUBLE_EQ(config->certificates.retry.jitter, 0.1);
+  EXPECT_EQ(config->serve.retry.max_attempts, 3) << "each job keeps its own defaults";
+  EXPECT_DOUBLE_EQ(config->serve.retry.jitter, 0.2);
 }
 
 TEST(Config, UnknownFileKeyIsAnErrorNamingFileLineAndKey) {
@@ -72,10 +75,10 @@ TEST(Config, BadValuesAreRejectedWithTheKeyNamed) {
   ASSERT_FALSE(config);
   EXPECT_NE(config.error().message.find("queue.kind"), std::string::npos);
 
-  FakeEnv env2{{{"HERALD_RETRY_MAX_ATTEMPTS", "three"}}};
+  FakeEnv env2{{{"HERALD_SERVE_RETRY_MAX_ATTEMPTS", "three"}}};
   auto config2 = LoadConfig("", env2.Lookup(), env2.Names());
   ASSERT_FALSE(config2);
-  EXPECT_NE(config2.error().message.find("retry.max_attempts"), std::string::npos);
+  EXPECT_NE(config2.error().message.find("serve.retry.max_attempts"), std::string::npos);
 }
 
 TEST(Config, TomlSyntaxErrorNamesFileAndLine) {
@@ -117,6 +120,57 @@ TEST(Config, DescribeMasksSecrets) {
   EXPECT_EQ(text.find("brokerpass"), std::string::npos);
   EXPECT_NE(text.find("smtp://mailer:***@mail.example.org:587"), std::string::npos) << text;
   EXPECT_NE(text.find("HERALD_SMTP_PASSWORD"), std::string::npos);
+}
+
+TEST(Config, EveryJobHasTheSameRetryShapeInATableOfItsOwn) {
+  herald::testing::TempDir dir;
+  const auto path = dir.path() + "/herald.toml";
+  herald::testing::WriteFile(path,
+                             "[serve]\nlisten = \"127.0.0.1:9000\"\n[serve.retry]\nmax_attempts = 7\nbase_delay_ms = 10\n"
+                             "[serve.pacer_retry]\nmax_attempts = 4\n[certificates.retry]\nmax_delay_ms = 9000\n");
+  FakeEnv env{{{"HERALD_SERVE_PACER_RETRY_BASE_DELAY_MS", "500"}, {"HERALD_SERVE_PACER_RETRY_MAX_DELAY_MS", "500"}}};
+  auto config = LoadConfig(path, env.Lookup(), env.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->serve.listen, "127.0.0.1:9000");
+  EXPECT_EQ(config->serve.retry.max_attempts, 7);
+  EXPECT_EQ(config->serve.retry.base_delay_ms, 10);
+  EXPECT_EQ(config->serve.pacer_retry.max_attempts, 4);
+  EXPECT_EQ(config->serve.pacer_retry.base_delay_ms, 500);
+  EXPECT_EQ(config->certificates.retry.max_delay_ms, 9000);
+  EXPECT_EQ(config->certificates.retry.max_attempts, 5);
+  const auto described = DescribeConfig(*config);
+  EXPECT_NE(described.find("serve.pacer_retry.max_attempts (HERALD_SERVE_PACER_RETRY_MAX_ATTEMPTS) = 4"),
+            std::string::npos)
+      << described;
+
+  herald::testing::WriteFile(path, "[serve.retry]\nmax_attempts = 0\n");
+  auto zero = LoadConfig(path, env.Lookup(), env.Names());
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("serve.retry.max_attempts must be 1..100"), std::string::npos);
+  herald::testing::WriteFile(path, "[serve.retry]\nmax_attemps = 2\n");
+  auto typo = LoadConfig(path, env.Lookup(), env.Names());
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message.find(path + ":2: unknown key \"serve.retry.max_attemps\""), std::string::npos)
+      << typo.error().message;
+}
+
+TEST(Config, KeysOfEarlierVersionsSayWhereTheyLiveNow) {
+  herald::testing::TempDir dir;
+  const auto path = dir.path() + "/herald.toml";
+  herald::testing::WriteFile(path, "[serve]\nmax_attempts = 2\n");
+  FakeEnv none;
+  auto from_file = LoadConfig(path, none.Lookup(), none.Names());
+  ASSERT_FALSE(from_file);
+  EXPECT_NE(from_file.error().message.find(path + ":2: \"serve.max_attempts\" is now serve.retry.max_attempts"),
+            std::string::npos)
+      << from_file.error().message;
+  FakeEnv env{{{"HERALD_RETRY_BASE_DELAY_MS", "50"}}};
+  auto from_env = LoadConfig("", env.Lookup(), env.Names());
+  ASSERT_FALSE(from_env);
+  EXPECT_NE(from_env.error().message.find("HERALD_RETRY_BASE_DELAY_MS is now certificates.retry.base_delay_ms"),
+            std::string::npos)
+      << from_env.error().message;
+  EXPECT_NE(from_env.error().message.find("HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS"), std::string::npos);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "dispatch/paced_lane.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace herald::dispatch {
@@ -18,10 +19,7 @@ PacedLane::PacedLane(store::PacingStore& store, PacingRule& rule, const Clock& c
 
 LaneOptions PacedLane::Options() const {
   LaneOptions options;
-  options.retry = {.max_attempts = rule_.settings().max_attempts,
-                   .base_delay = std::chrono::milliseconds(0),
-                   .max_delay = std::chrono::milliseconds(0),
-                   .jitter = 0};
+  options.retry = rule_.settings().retry;
   options.max_in_flight = 1;
   options.max_batch = 1;
   options.render_chunk = 1;
@@ -66,8 +64,11 @@ std::vector<bool> PacedLane::Commit(std::span<const Finished> finished,
     outcome.status = domain::ToString(f.decision.status);
     outcome.provider_message_id = f.outcome.provider_message_id;
     outcome.detail = f.decision.detail;
-    // A retry is not taken again in this release; the next one takes it first (oldest id).
-    if (f.decision.status == domain::DeliveryStatus::kQueued) outcome.retry_at_ms = ToUnixMillis(rule_.NextRelease());
+    // A retry is not taken again in this release; a later one takes it first
+    // (oldest id), once its backoff has passed.
+    if (f.decision.status == domain::DeliveryStatus::kQueued) {
+      outcome.retry_at_ms = ToUnixMillis(std::max(rule_.NextRelease(), f.decision.retry_at));
+    }
     outcome.claimed = f.kind == Finished::Kind::kSent;
     outcomes.push_back(std::move(outcome));
   }

@@ -248,7 +248,7 @@ TEST_F(PacedLaneTest, ATransientFailureIsRetriedFirstInTheNextRelease) {
 TEST_F(PacedLaneTest, TransientFailuresStopAtTheAttemptCapAsDead) {
   Stop();
   settings_.batch_size = 1;
-  settings_.max_attempts = 2;
+  settings_.retry.max_attempts = 2;
   Start();
   channel_.Script(domain::DeliveryOutcome::Transient("down"));
   channel_.Script(domain::DeliveryOutcome::Transient("still down"));
@@ -330,7 +330,7 @@ TEST(PacerSettingsTest, RejectsAnEmptyBatchOrInterval) {
   ManualClock clock;
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.batch_size = 0}), std::invalid_argument);
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.interval = seconds(0)}), std::invalid_argument);
-  EXPECT_THROW(PacingRule(store, clock, PacerSettings{.max_attempts = 0}), std::invalid_argument);
+  EXPECT_THROW(PacingRule(store, clock, PacerSettings{.retry = {.max_attempts = 0}}), std::invalid_argument);
 }
 
 }  // namespace

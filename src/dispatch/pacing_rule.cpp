@@ -16,7 +16,7 @@ PacingRule::PacingRule(store::PacingStore& store, const Clock& clock, PacerSetti
     : store_(store), clock_(clock), settings_(settings) {
   if (settings_.batch_size < 1) throw std::invalid_argument("pacer batch size must be at least 1");
   if (settings_.interval < std::chrono::seconds(1)) throw std::invalid_argument("pacer interval must be at least 1 s");
-  if (settings_.max_attempts < 1) throw std::invalid_argument("pacer max attempts must be at least 1");
+  if (settings_.retry.max_attempts < 1) throw std::invalid_argument("pacer max attempts must be at least 1");
 }
 
 void PacingRule::Recover() {

@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "dispatch/shaper.hpp"
+#include "domain/retry_policy.hpp"
 #include "store/pacing_store.hpp"
 
 namespace herald::dispatch {
@@ -20,7 +21,12 @@ namespace herald::dispatch {
 struct PacerSettings {
   int batch_size = 2;                  // sends per release (seed 001: 2)
   std::chrono::seconds interval{120};  // between releases (seed 001: 2 minutes)
-  int max_attempts = 3;                // transient failures, then dead
+  // Transient failures are retried in a later release, no sooner than the
+  // policy's backoff, until its attempts are used; then dead.
+  domain::RetryPolicy retry{.max_attempts = 3,
+                            .base_delay = std::chrono::milliseconds(0),
+                            .max_delay = std::chrono::milliseconds(0),
+                            .jitter = 0};
 };
 
 struct PacerStatus {

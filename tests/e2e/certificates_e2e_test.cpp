@@ -127,7 +127,7 @@ TEST_F(CertificatesE2E, KilledMidRunThenRerunDeliversExactlyOnceExceptUnknown) {
   SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "20"});
   {
     ChildProcess herald({.argv = Args({"--smtp", smtp.url(), "--concurrency", "2"}),
-                         .extra_env = {{"HERALD_RETRY_BASE_DELAY_MS", "50"},
+                         .extra_env = {{"HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS", "50"},
                                        {"HERALD_SMTP_MAX_CONNECTIONS", "2"},
                                        {"HERALD_SMTP_MESSAGES_PER_SESSION", "1"}}});
     ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 15; }, seconds(60)));
@@ -146,7 +146,7 @@ TEST_F(CertificatesE2E, SigtermFinishesInFlightWorkAndTheNextRunCompletesTheRest
   WriteStudents(40);
   SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "20"});
   {
-    ChildProcess herald({.argv = Args({"--smtp", smtp.url()}), .extra_env = {{"HERALD_RETRY_BASE_DELAY_MS", "50"}}});
+    ChildProcess herald({.argv = Args({"--smtp", smtp.url()}), .extra_env = {{"HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS", "50"}}});
     ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 10; }, seconds(60)));
     herald.Signal(SIGTERM);
     const auto code = herald.Wait(seconds(10));

@@ -72,7 +72,7 @@ class CertificatesE2E : public ::testing::Test {
   }
 
   RunResult Run(const std::vector<std::string>& extra, std::map<std::string, std::string> env = {}) {
-    env.emplace("HERALD_RETRY_BASE_DELAY_MS", "50");
+    env.emplace("HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS", "50");
     const auto stderr_path = dir_.path() + "/stderr.txt";
     ChildProcess herald({.argv = Args(extra), .extra_env = env, .stderr_path = stderr_path});
     auto output = herald.ReadAll();

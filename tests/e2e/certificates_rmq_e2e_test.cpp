@@ -32,7 +32,7 @@ TEST_F(CertificatesRabbitMqE2E, QueuesFollowEventsTxtAndScrappedEventsAreCancell
   WriteStudents(30);
   SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "30"});
   {
-    ChildProcess herald({.argv = Args(RabbitArgs(smtp.url())), .extra_env = {{"HERALD_RETRY_BASE_DELAY_MS", "50"}}});
+    ChildProcess herald({.argv = Args(RabbitArgs(smtp.url())), .extra_env = {{"HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS", "50"}}});
     ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 4; }, seconds(60)));
     herald.Signal(SIGTERM);
     ASSERT_TRUE(herald.Wait(seconds(15)).has_value());

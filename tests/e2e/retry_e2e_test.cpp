@@ -15,7 +15,7 @@ class RetryE2E : public ServeE2E {
   void UseSmtp(std::vector<std::string> args) {
     smtp_ = std::make_unique<SmtpCaptureServer>(dir_.path() + "/received", std::move(args));
     extra_env_["HERALD_SMTP_URL"] = smtp_->url();
-    extra_env_["HERALD_SERVE_MAX_ATTEMPTS"] = "1";
+    extra_env_["HERALD_SERVE_RETRY_MAX_ATTEMPTS"] = "1";
   }
 
   json Email(const std::vector<std::string>& to) {

@@ -62,8 +62,8 @@ class ServeE2E : public ::testing::Test {
 
   std::map<std::string, std::string> Environment() const {
     // Quick retries so retry tests finish in a second; everything else default.
-    std::map<std::string, std::string> env = {{"HERALD_RETRY_BASE_DELAY_MS", "20"},
-                                              {"HERALD_RETRY_MAX_DELAY_MS", "100"}};
+    std::map<std::string, std::string> env = {{"HERALD_SERVE_RETRY_BASE_DELAY_MS", "20"},
+                                              {"HERALD_SERVE_RETRY_MAX_DELAY_MS", "100"}};
     for (const auto& [k, v] : extra_env_) env[k] = v;
     return env;
   }
