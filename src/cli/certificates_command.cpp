@@ -306,7 +306,9 @@ int RunCertificates(const CertificatesArgs& args) {
     const auto db_path = DatabasePath(config);
     DataDirLock lock(config.data.dir);
     const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
-    if (const auto& migration = stores->migration(); migration.from_version > 0 && !args.quiet) {
+    // A new file is no news; an upgraded or adopted one is.
+    if (const auto& migration = stores->migration();
+        (migration.from_version > 0 || migration.adopted_unversioned) && !args.quiet) {
       if (const auto migrated = DescribeMigration(db_path, migration); !migrated.empty()) std::cerr << migrated << "\n";
     }
     auto& store = stores->certificates();

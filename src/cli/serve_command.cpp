@@ -261,9 +261,9 @@ int RunServe(const ServeArgs& args) {
     // Seeds 002/003. Campaign states follow their messages (scheduled -> sending
     // -> sent or failed) here, in the background, so no GET writes.
     CampaignSettler settler(stores->campaigns(), clock);
+    app::CampaignService campaigns(stores->contacts(), stores->templates(), stores->campaigns(), intake, clock);
     api::ApiServer server(stores->keys(), stores->messages(), intake, clock, server_settings, hooks);
     server.AddPacing(pacing_store, pacer);
-    app::CampaignService campaigns(stores->contacts(), stores->templates(), stores->campaigns(), intake, clock);
     server.AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), campaigns);
 
     const auto abandoned = stores->deliveries().ResolveAbandoned(ToUnixMillis(clock.Now()));
@@ -359,9 +359,10 @@ void AddMigrateCommand(CLI::App& app, MigrateArgs& args) {
 int RunMigrate(const MigrateArgs& args) {
   try {
     const auto config = LoadServeConfig(args.config_file, args.data_dir);
-    // No data dir lock: the migration takes the database's write lock, so it is
-    // safe beside a running server, which sees the new schema when it restarts.
+    // The data dir lock: a running server (or certificate run) would see the new
+    // schema at once, under code written for the old one.
     const auto path = DatabasePath(config);
+    DataDirLock lock(config.data.dir);
     const SystemClock clock;
     const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
     const auto& report = stores->migration();

@@ -2,10 +2,12 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <sstream>
 #include <variant>
+#include <vector>
 
 extern char** environ;
 
@@ -77,17 +79,28 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
 
 // Keys of earlier versions, and where they live now: named in the error, so an
 // old file or environment is fixed in one step.
-const std::map<std::string, std::string>& MovedKeys() {
-  static const std::map<std::string, std::string> moved = {
-      {"retry.max_attempts", "certificates.retry.max_attempts (herald serve: serve.retry.max_attempts)"},
-      {"retry.base_delay_ms", "certificates.retry.base_delay_ms (herald serve: serve.retry.base_delay_ms)"},
-      {"retry.max_delay_ms", "certificates.retry.max_delay_ms (herald serve: serve.retry.max_delay_ms)"},
-      {"retry.jitter", "certificates.retry.jitter (herald serve: serve.retry.jitter)"},
-      {"serve.max_attempts", "serve.retry.max_attempts"},
-      {"serve.pacer_max_attempts", "serve.pacer_retry.max_attempts"},
+// retry.max_attempts was the certificate job's only (serve had serve.max_attempts);
+// the delays were shared by both.
+const std::map<std::string, std::vector<std::string>>& MovedKeys() {
+  static const std::map<std::string, std::vector<std::string>> moved = {
+      {"retry.max_attempts", {"certificates.retry.max_attempts"}},
+      {"retry.base_delay_ms", {"certificates.retry.base_delay_ms", "serve.retry.base_delay_ms"}},
+      {"retry.max_delay_ms", {"certificates.retry.max_delay_ms", "serve.retry.max_delay_ms"}},
+      {"retry.jitter", {"certificates.retry.jitter", "serve.retry.jitter"}},
+      {"serve.max_attempts", {"serve.retry.max_attempts"}},
+      {"serve.pacer_max_attempts", {"serve.pacer_retry.max_attempts"}},
   };
   return moved;
 }
+
+// "a", "a or b", as `name` spells each one.
+std::string Alternatives(const std::vector<std::string>& paths, std::string (*name)(const std::string&)) {
+  std::string out;
+  for (const auto& path : paths) out += (out.empty() ? "" : " or ") + name(path);
+  return out;
+}
+
+std::string AsPath(const std::string& path) { return path; }
 
 std::string EnvNameOf(const std::string& path) {
   std::string name = "HERALD_" + path;
@@ -97,7 +110,7 @@ std::string EnvNameOf(const std::string& path) {
 
 std::string UnknownKeyMessage(const std::string& where, const std::string& path) {
   const auto moved = MovedKeys().find(path);
-  if (moved != MovedKeys().end()) return where + ": \"" + path + "\" is now " + moved->second;
+  if (moved != MovedKeys().end()) return where + ": \"" + path + "\" is now " + Alternatives(moved->second, AsPath);
   return where + ": unknown key \"" + path + "\"";
 }
 
@@ -201,8 +214,16 @@ Result<void> ReadSection(const std::vector<Field>& fields, const toml::table& ta
     for (const auto& field : fields) {
       if (field.section == section && field.key == name) match = &field;
     }
-    if (match == nullptr && node.is_table()) {
-      if (auto read = ReadSection(fields, *node.as_table(), section + "." + name, file_path); !read) return read;
+    const std::string nested = section + "." + name;
+    const bool is_section = std::any_of(fields.begin(), fields.end(), [&](const Field& f) {
+      return f.section == nested || f.section.rfind(nested + ".", 0) == 0;
+    });
+    if (match == nullptr && is_section) {
+      if (!node.is_table()) {
+        return MakeError("config.invalid_value", file_path + ":" + std::to_string(node.source().begin.line) + ": " +
+                                                     nested + " must be a table ([" + nested + "])");
+      }
+      if (auto read = ReadSection(fields, *node.as_table(), nested, file_path); !read) return read;
       continue;
     }
     if (match == nullptr) {
@@ -267,8 +288,8 @@ Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& e
     if (!by_env.contains(name)) {
       for (const auto& [old_path, now] : MovedKeys()) {
         if (name == EnvNameOf(old_path)) {
-          return MakeError("config.unknown_key", "environment: " + name + " is now " + now + " (" +
-                                                     EnvNameOf(now.substr(0, now.find(' '))) + ")");
+          return MakeError("config.unknown_key", "environment: " + name + " is now " + Alternatives(now, EnvNameOf) +
+                                                     " (" + Alternatives(now, AsPath) + ")");
         }
       }
       return MakeError("config.unknown_key", "environment: unknown variable " + name + " (see `herald config`)");

@@ -39,12 +39,12 @@ TEST(Config, EnvironmentOverridesFile) {
   const auto path = dir.path() + "/herald.toml";
   herald::testing::WriteFile(
       path, "[smtp]\nurl = \"smtp://file:25\"\nmax_connections = 8\n[certificates.retry]\njitter = 0.1\n");
-  FakeEnv env{{{"HERALD_SMTP_URL", "smtp://env:2525"}, {"HERALD_CERTIFICATES_RETRY_MAX_ATTEMPTS", "3"}}};
+  FakeEnv env{{{"HERALD_SMTP_URL", "smtp://env:2525"}, {"HERALD_CERTIFICATES_RETRY_MAX_ATTEMPTS", "7"}}};
   auto config = LoadConfig(path, env.Lookup(), env.Names());
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->smtp.url, "smtp://env:2525");
   EXPECT_EQ(config->smtp.max_connections, 8);
-  EXPECT_EQ(config->certificates.retry.max_attempts, 3);
+  EXPECT_EQ(config->certificates.retry.max_attempts, 7);
   EXPECT_DOUBLE_EQ(config->certificates.retry.jitter, 0.1);
   EXPECT_EQ(config->serve.retry.max_attempts, 3) << "each job keeps its own defaults";
   EXPECT_DOUBLE_EQ(config->serve.retry.jitter, 0.2);
@@ -167,10 +167,35 @@ TEST(Config, KeysOfEarlierVersionsSayWhereTheyLiveNow) {
   FakeEnv env{{{"HERALD_RETRY_BASE_DELAY_MS", "50"}}};
   auto from_env = LoadConfig("", env.Lookup(), env.Names());
   ASSERT_FALSE(from_env);
-  EXPECT_NE(from_env.error().message.find("HERALD_RETRY_BASE_DELAY_MS is now certificates.retry.base_delay_ms"),
+  EXPECT_NE(from_env.error().message.find("HERALD_RETRY_BASE_DELAY_MS is now HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS "
+                                          "or HERALD_SERVE_RETRY_BASE_DELAY_MS"),
             std::string::npos)
       << from_env.error().message;
-  EXPECT_NE(from_env.error().message.find("HERALD_CERTIFICATES_RETRY_BASE_DELAY_MS"), std::string::npos);
+  // retry.max_attempts was the certificate job's alone: serve counted serve.max_attempts.
+  herald::testing::WriteFile(path, "[retry]\nmax_attempts = 6\n");
+  auto attempts = LoadConfig(path, none.Lookup(), none.Names());
+  ASSERT_FALSE(attempts);
+  EXPECT_NE(attempts.error().message.find("\"retry.max_attempts\" is now certificates.retry.max_attempts"),
+            std::string::npos)
+      << attempts.error().message;
+  EXPECT_EQ(attempts.error().message.find("serve.retry"), std::string::npos) << attempts.error().message;
+}
+
+TEST(Config, ATableThatIsNoSectionOrASectionThatIsNoTableIsRefused) {
+  herald::testing::TempDir dir;
+  const auto path = dir.path() + "/herald.toml";
+  FakeEnv none;
+  herald::testing::WriteFile(path, "[serve.retries]\n");
+  auto empty_typo = LoadConfig(path, none.Lookup(), none.Names());
+  ASSERT_FALSE(empty_typo);
+  EXPECT_NE(empty_typo.error().message.find("unknown key \"serve.retries\""), std::string::npos)
+      << empty_typo.error().message;
+  herald::testing::WriteFile(path, "[certificates]\nretry = 5\n");
+  auto scalar = LoadConfig(path, none.Lookup(), none.Names());
+  ASSERT_FALSE(scalar);
+  EXPECT_NE(scalar.error().message.find(path + ":2: certificates.retry must be a table ([certificates.retry])"),
+            std::string::npos)
+      << scalar.error().message;
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "common/hash.hpp"
+
 namespace herald::store::testing {
 namespace {
 
@@ -70,6 +72,10 @@ TEST_P(MessageContract, AnIssuedKeyIsStoredOnlyAsItsHash) {
   EXPECT_EQ(issued.key.size(), 51u);
   EXPECT_EQ(issued.record.key_prefix, issued.key.substr(0, 10));
   EXPECT_FALSE(stores_->keys().FindActiveKey(issued.key)) << "the plain key must not be what is looked up";
+  const auto found = stores_->keys().FindActiveKey(Sha256Hex(issued.key));
+  ASSERT_TRUE(found) << "the key is found by its SHA-256";
+  EXPECT_EQ(found->id, issued.record.id);
+  EXPECT_EQ(found->tier, "basic");
 }
 
 TEST_P(MessageContract, TheSameIdempotencyKeyReturnsTheFirstMessage) {
@@ -424,6 +430,8 @@ TEST_P(PacingContract, MessagesAreTakenOldestFirstAndClaimedOnceWithTheScheduleS
   ASSERT_EQ(later.size(), 1u) << "b waits for its retry time";
   EXPECT_EQ(later[0].content, "c");
   EXPECT_EQ(pacing.TakeDue(5, 5000, {}).size(), 2u);
+  pacing.RecordAndClaimMany({}, {later[0].id}, std::nullopt, 300);
+  EXPECT_EQ(pacing.NextDueAt(), 5000) << "only b is queued, due at its retry time";
 }
 
 TEST_P(PacingContract, TheSentListIsNewestFirstPerOwnerAndTheStateSurvivesAReopen) {

@@ -34,6 +34,11 @@ TEST_F(MigrateE2E, CreatesTheSchemaThenSaysItIsUpToDate) {
   const auto admin = CreateKey("ops", "admin");
   StartServer();
   EXPECT_EQ(CallJson("GET", "/api/v1/keys", admin, nullptr, 200)["data"].size(), 1u);
+
+  // Not under a running server, which would see a schema its code does not know.
+  const auto busy = Herald("migrate --data-dir " + data_dir_);
+  EXPECT_EQ(busy.exit_code, 1) << busy.output;
+  EXPECT_NE(busy.output.find("is in use by another herald process"), std::string::npos) << busy.output;
 }
 
 TEST_F(MigrateE2E, AnOldFileIsUpgradedInPlaceAndKeepsItsRows) {

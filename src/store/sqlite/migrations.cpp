@@ -29,9 +29,10 @@ bool HasOldPacedVocabulary(Database& db) {
 
 // Files made before versioned migrations hold 0001's tables in the shapes of
 // their time, and two of those differ from 0001: messages without its html
-// column, and paced_messages in the vocabulary that said "unsent" for queued
-// and had no "dead". The first gets its column here; the second is moved aside
-// here, and copied into the table 0001 creates by FinishAdopting.
+// column, paced_messages in the vocabulary that said "unsent" for queued and had
+// no "dead", and the recipients' due index in an older order. The first gets its
+// column here, the index is dropped for 0001 to create, and the paced table is
+// moved aside here and copied into the table 0001 creates by FinishAdopting.
 bool StartAdopting(Database& db) {
   if (!HasTable(db, "api_keys") && !HasTable(db, "paced_messages") && !HasTable(db, "certificate_deliveries") &&
       !HasTable(db, "contacts")) {
@@ -40,6 +41,9 @@ bool StartAdopting(Database& db) {
   if (HasTable(db, "messages") && !HasColumn(db, "messages", "html")) {
     db.Execute("ALTER TABLE messages ADD COLUMN html TEXT NOT NULL DEFAULT ''");
   }
+  // Indexes whose shape changed before versioning: 0001 creates them as they are now.
+  db.Execute("DROP INDEX IF EXISTS message_recipients_due");
+  db.Execute("DROP INDEX IF EXISTS message_recipients_sending");
   if (HasOldPacedVocabulary(db)) {
     db.Execute("ALTER TABLE paced_messages RENAME TO paced_messages_unsent_era");
     db.Execute("DROP INDEX IF EXISTS paced_messages_unsent");
@@ -81,8 +85,12 @@ int LatestSchemaVersion() { return Migrations().empty() ? 0 : Migrations().back(
 int SchemaVersion(Database& db) { return RecordedVersion(db); }
 
 MigrationReport Migrate(Database& db) {
+  // A read first: opening a current file takes no write lock.
+  if (const int seen = RecordedVersion(db); seen == LatestSchemaVersion()) {
+    return {.from_version = seen, .to_version = seen};
+  }
   MigrationReport report;
-  Transaction tx(db);
+  Transaction tx(db);  // then the version again, under the lock: another process may have migrated meanwhile
   report.from_version = RecordedVersion(db);
   RefuseNewer(db, report.from_version);
   report.to_version = report.from_version;
@@ -108,8 +116,9 @@ MigrationReport Migrate(Database& db) {
         .Step();
     report.applied.emplace_back(migration.name);
     report.to_version = migration.version;
+    // The adopted rows join 0001's tables before any later migration reshapes them.
+    if (migration.version == 1 && report.adopted_unversioned) FinishAdopting(db);
   }
-  if (report.adopted_unversioned) FinishAdopting(db);
   tx.Commit();
   return report;
 }

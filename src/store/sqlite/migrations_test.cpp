@@ -130,6 +130,30 @@ TEST(Migrations, ProcessesOpeningANewFileAtOnceApplyEachMigrationOnce) {
   EXPECT_EQ(RecordedMigrations(db).size(), Migrations().size());
 }
 
+TEST(Migrations, AdoptingAnOldFileGivesItTodaysIndexes) {
+  TempDir dir;
+  Database db(dir.path() + "/herald.db");
+  // The recipients table as an early version left it: the due index in another
+  // order, and an index that no longer exists.
+  db.Execute(
+      "CREATE TABLE api_keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, tier TEXT NOT NULL,"
+      " key_hash TEXT NOT NULL UNIQUE, key_prefix TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);"
+      "CREATE TABLE message_recipients (id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL, channel TEXT NOT NULL,"
+      " address TEXT NOT NULL, status TEXT NOT NULL, priority INTEGER NOT NULL, due_at INTEGER NOT NULL,"
+      " attempts INTEGER NOT NULL DEFAULT 0, provider_message_id TEXT NOT NULL DEFAULT '',"
+      " last_error TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL, sent_at INTEGER);"
+      "CREATE INDEX message_recipients_due ON message_recipients (channel, priority DESC, due_at)"
+      " WHERE status = 'queued';"
+      "CREATE INDEX message_recipients_sending ON message_recipients (status) WHERE status = 'sending';");
+  const auto report = Migrate(db);
+  EXPECT_TRUE(report.adopted_unversioned);
+  auto index = db.Prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?");
+  ASSERT_TRUE(index.Bind(1, "message_recipients_due").Step());
+  EXPECT_NE(index.ColumnText(0).find("(channel, priority, due_at, id)"), std::string::npos) << index.ColumnText(0);
+  index.Reset();
+  EXPECT_FALSE(index.Bind(1, "message_recipients_sending").Step());
+}
+
 TEST(SharedDatabase, RequiringTheCurrentSchemaOpensAMigratedFileAndRefusesANewOne) {
   TempDir dir;
   const auto path = dir.path() + "/herald.db";

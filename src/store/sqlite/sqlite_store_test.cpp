@@ -62,7 +62,9 @@ TEST(SqliteStoreUpgrade, AddsTheHtmlColumnToAStoreFromBeforeVersionedMigrations)
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].html, "<p>html</p>");
   // Opening it again finds the column there and changes nothing.
-  SqliteApiStore again(path);
+  SharedDatabase reopened(path, SchemaPolicy::kMigrate);
+  EXPECT_TRUE(reopened.migration().applied.empty());
+  SqliteApiStore again(reopened);
   EXPECT_EQ(again.GetMessage(id)->html, "<p>html</p>");
 }
 
