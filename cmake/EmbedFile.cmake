@@ -8,13 +8,8 @@ foreach(var INPUT OUTPUT HEADER NAMESPACE FUNCTION)
   endif()
 endforeach()
 
-file(READ "${INPUT}" hex HEX)
-string(LENGTH "${hex}" hex_length)
-math(EXPR size "${hex_length} / 2")
-string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-# 16 bytes per line (CMake's regex has no {16}).
-string(REPEAT "0x[0-9a-f][0-9a-f]," 16 line)
-string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
+include(${CMAKE_CURRENT_LIST_DIR}/BytesOf.cmake)
+herald_bytes_of("${INPUT}" bytes size)
 get_filename_component(input_name "${INPUT}" NAME)
 
 file(WRITE "${OUTPUT}" "// Generated from ${input_name} by cmake/EmbedFile.cmake at build time; do not edit.

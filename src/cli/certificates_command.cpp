@@ -226,9 +226,21 @@ void AddCertificatesCommand(CLI::App& app, CertificatesArgs& args) {
   cmd->add_option("--config", args.config_file, "TOML configuration file (also HERALD_CONFIG)");
 }
 
+int ReportingErrors(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitRuntimeError;
+  }
+}
+
 int RunCertificates(const CertificatesArgs& args) {
   SignalStop signal_stop;  // SIGINT/SIGTERM from here on finish in-flight work, then stop
-  try {
+  return ReportingErrors([&] {
     const auto config = LoadEffectiveConfig(args);
     const auto retry_statuses = ParseRetry(args.retry);
 
@@ -396,13 +408,7 @@ int RunCertificates(const CertificatesArgs& args) {
     }
     if (run.interrupted) return kExitInterrupted;
     return problems > 0 ? kExitDeliveryProblems : kExitOk;
-  } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitInputError;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitRuntimeError;
-  }
+  });
 }
 
 }  // namespace herald::cli

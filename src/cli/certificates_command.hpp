@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -48,5 +49,9 @@ inline constexpr int kExitInterrupted = 130;
 struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// Runs a command's body: what it throws becomes "error: ..." on stderr and the
+// exit code (kExitInputError for an InputError, kExitRuntimeError otherwise).
+int ReportingErrors(const std::function<int()>& command);
 
 }  // namespace herald::cli

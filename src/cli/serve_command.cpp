@@ -138,7 +138,7 @@ void AddServeCommand(CLI::App& app, ServeArgs& args) {
 }
 
 int RunServe(const ServeArgs& args) {
-  try {
+  return ReportingErrors([&] {
     SignalStop signals;  // first, so every thread started below has the signals blocked
     auto config = LoadServeConfig(args.config_file, args.data_dir);
     if (!args.listen.empty()) config.serve.listen = args.listen;
@@ -288,13 +288,7 @@ int RunServe(const ServeArgs& args) {
     engine.Stop();
     spdlog::info("stopped; queued work stays in {}", db_path);
     return kExitOk;
-  } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitInputError;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitRuntimeError;
-  }
+  });
 }
 
 void AddKeysCommand(CLI::App& app, KeysArgs& args) {
@@ -315,7 +309,7 @@ void AddKeysCommand(CLI::App& app, KeysArgs& args) {
 }
 
 int RunKeys(const CLI::App& app, const KeysArgs& args) {
-  try {
+  return ReportingErrors([&] {
     const auto config = LoadServeConfig(args.config_file, args.data_dir);
     // No data dir lock: keys are managed while the server runs; SQLite serialises the writes.
     const SystemClock clock;
@@ -341,13 +335,7 @@ int RunKeys(const CLI::App& app, const KeysArgs& args) {
     }
     std::cerr << "revoked key " << args.id << " (a running server stops accepting it within 5 s)\n";
     return kExitOk;
-  } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitInputError;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitRuntimeError;
-  }
+  });
 }
 
 void AddMigrateCommand(CLI::App& app, MigrateArgs& args) {
@@ -357,7 +345,7 @@ void AddMigrateCommand(CLI::App& app, MigrateArgs& args) {
 }
 
 int RunMigrate(const MigrateArgs& args) {
-  try {
+  return ReportingErrors([&] {
     const auto config = LoadServeConfig(args.config_file, args.data_dir);
     // The data dir lock: a running server (or certificate run) would see the new
     // schema at once, under code written for the old one.
@@ -372,13 +360,7 @@ int RunMigrate(const MigrateArgs& args) {
       std::cout << DescribeMigration(path, report) << "\n";
     }
     return kExitOk;
-  } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitInputError;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return kExitRuntimeError;
-  }
+  });
 }
 
 }  // namespace herald::cli
