@@ -38,10 +38,16 @@ SignalStop::~SignalStop() {
   waiter_.join();
 }
 
-DataDirLock::DataDirLock(const std::string& data_dir) {
+void CreatePrivateDataDir(const std::string& data_dir) {
+  if (std::filesystem::exists(data_dir)) return;  // the user's own folder keeps its mode
   std::filesystem::create_directories(data_dir);
+  std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+}
+
+DataDirLock::DataDirLock(const std::string& data_dir) {
+  CreatePrivateDataDir(data_dir);
   const auto path = (std::filesystem::path(data_dir) / "herald.lock").string();
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) throw std::runtime_error("cannot open lock file " + path + ": " + std::strerror(errno));
   if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     close(fd_);

@@ -26,6 +26,11 @@ class SignalStop {
   std::thread waiter_;
 };
 
+// Creates the data dir, when it does not exist, as the owner's alone (0700): it
+// holds herald.db, keys' hashes and, by default, the outbox. An existing folder
+// keeps its mode.
+void CreatePrivateDataDir(const std::string& data_dir);
+
 class DataDirLock {
  public:
   // Throws std::runtime_error naming the dir when another process holds it.

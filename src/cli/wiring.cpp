@@ -7,6 +7,7 @@
 #include "channels/mock/mock_channel.hpp"
 #include "channels/webhook/webhook_channel.hpp"
 #include "channels/smtp/smtp_channel.hpp"
+#include "cli/run_guard.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
 #include "store/sqlite/sqlite_stores.hpp"
@@ -14,7 +15,7 @@
 namespace herald::cli {
 
 std::string DatabasePath(const config::HeraldConfig& config) {
-  std::filesystem::create_directories(config.data.dir);
+  CreatePrivateDataDir(config.data.dir);
   return (std::filesystem::path(config.data.dir) / "herald.db").string();
 }
 

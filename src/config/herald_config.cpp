@@ -305,14 +305,51 @@ Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& e
   return config;
 }
 
-// "scheme://user:secret@host" -> "scheme://user:***@host"; other text unchanged.
-std::string MaskUrlPassword(const std::string& url) {
+namespace {
+
+// "a=1&b" -> "a=***&b"
+std::string MaskQueryValues(std::string_view query) {
+  std::string out;
+  for (bool first = true;; first = false) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    if (!first) out += '&';
+    const auto eq = pair.find('=');
+    out += eq == std::string_view::npos ? std::string(pair) : std::string(pair.substr(0, eq)) + "=***";
+    if (amp == std::string_view::npos) return out;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+}  // namespace
+
+std::string MaskUrlCredentials(const std::string& url) {
+  constexpr auto npos = std::string::npos;
   const auto scheme = url.find("://");
-  const auto at = url.rfind('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
-  const auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  if (scheme == npos) return url;
+  const auto authority = scheme + 3;
+  const auto authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+  std::string out = url.substr(0, authority);
+  const std::string host = url.substr(authority, authority_end - authority);
+  if (const auto at = host.rfind('@'); at != npos) {
+    // user:password@ keeps the user; a lone token@ is hidden whole.
+    const auto colon = host.find(':');
+    out += (colon != npos && colon < at ? host.substr(0, colon) + ":***" : "***") + host.substr(at);
+  } else {
+    out += host;
+  }
+  const auto fragment = url.find('#', authority_end);
+  const auto query = url.find('?', authority_end);
+  const bool has_query = query != npos && query < fragment;
+  const auto path_end = has_query ? query : std::min(fragment, url.size());
+  out += url.substr(authority_end, path_end - authority_end);
+  if (has_query) {
+    // Every value: a token may go by any name.
+    const auto query_end = std::min(fragment, url.size());
+    out += "?" + MaskQueryValues(std::string_view(url).substr(query + 1, query_end - query - 1));
+  }
+  if (fragment != npos) out += url.substr(fragment);
+  return out;
 }
 
 std::string DescribeConfig(const HeraldConfig& config) {
@@ -321,9 +358,13 @@ std::string DescribeConfig(const HeraldConfig& config) {
   for (const auto& field : FieldsOf(copy)) {
     out << field.Path() << " (" << field.EnvName() << ") = ";
     if (auto* s = std::get_if<std::string*>(&field.target)) {
-      // URLs stay readable with only their password hidden; other secrets are hidden whole.
+      // Every URL stays readable with its credentials hidden; other secrets are hidden whole.
       std::string shown = **s;
-      if (field.secret && !shown.empty()) shown = shown.find("://") != std::string::npos ? MaskUrlPassword(shown) : "***";
+      if (shown.find("://") != std::string::npos) {
+        shown = MaskUrlCredentials(shown);
+      } else if (field.secret && !shown.empty()) {
+        shown = "***";
+      }
       out << '"' << shown << '"';
     } else if (auto* i = std::get_if<int*>(&field.target)) {
       out << **i;

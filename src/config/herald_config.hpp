@@ -102,7 +102,12 @@ std::vector<std::string> ProcessEnvironmentNames();
 Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& env,
                                 const std::vector<std::string>& env_names);
 
-// One line per key with its environment variable and current value, secrets masked.
+// One line per key with its environment variable and current value, secrets
+// masked: secret keys whole, and in every URL the password (or a lone user
+// token) and every query value.
 std::string DescribeConfig(const HeraldConfig& config);
+
+// "https://user:pw@host/p?token=t&x=1#f" -> "https://user:***@host/p?token=***&x=***#f".
+std::string MaskUrlCredentials(const std::string& url);
 
 }  // namespace herald::config

@@ -122,6 +122,23 @@ TEST(Config, DescribeMasksSecrets) {
   EXPECT_NE(text.find("HERALD_SMTP_PASSWORD"), std::string::npos);
 }
 
+TEST(Config, DescribeMasksTheCredentialsOfEveryUrl) {
+  FakeEnv env{{{"HERALD_SERVE_PROVIDER", "webhook"},
+               {"HERALD_SERVE_WEBHOOK_URL", "https://hooks:s3cret@sms.example.org/send?token=abc123&region=eu#x"}}};
+  auto config = LoadConfig("", env.Lookup(), env.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  const auto text = DescribeConfig(*config);
+  EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("abc123"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"https://hooks:***@sms.example.org/send?token=***&region=***#x\""), std::string::npos) << text;
+
+  EXPECT_EQ(MaskUrlCredentials("https://tok3n@api.example.org/v1"), "https://***@api.example.org/v1");
+  EXPECT_EQ(MaskUrlCredentials("http://127.0.0.1:8080/hook"), "http://127.0.0.1:8080/hook");
+  EXPECT_EQ(MaskUrlCredentials("https://h.example.org?key"), "https://h.example.org?key");
+  EXPECT_EQ(MaskUrlCredentials("https://h.example.org/p#a?b=c"), "https://h.example.org/p#a?b=c");
+  EXPECT_EQ(MaskUrlCredentials("not a url"), "not a url");
+}
+
 TEST(Config, EveryJobHasTheSameRetryShapeInATableOfItsOwn) {
   herald::testing::TempDir dir;
   const auto path = dir.path() + "/herald.toml";

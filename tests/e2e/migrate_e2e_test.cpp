@@ -1,5 +1,7 @@
 // End-to-end tests of `herald migrate` and of how the real binary treats the
 // schema of the data dir's herald.db.
+#include <sys/stat.h>
+
 #include "store/sqlite/database.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "tests/e2e/serve_fixture.hpp"
@@ -39,6 +41,27 @@ TEST_F(MigrateE2E, CreatesTheSchemaThenSaysItIsUpToDate) {
   const auto busy = Herald("migrate --data-dir " + data_dir_);
   EXPECT_EQ(busy.exit_code, 1) << busy.output;
   EXPECT_NE(busy.output.find("is in use by another herald process"), std::string::npos) << busy.output;
+}
+
+TEST_F(MigrateE2E, TheDataDirAndTheDatabaseAreTheOwnersAlone) {
+  const auto old_mask = ::umask(022);
+  const auto result = Herald("keys create --name ops --data-dir " + data_dir_);
+  ::umask(old_mask);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  namespace fs = std::filesystem;
+  EXPECT_EQ(fs::status(data_dir_).permissions(), fs::perms::owner_all);
+  for (const auto* name : {"herald.db", "herald.db-wal", "herald.db-shm"}) {
+    const auto path = data_dir_ + "/" + name;
+    if (!fs::exists(path)) continue;  // WAL files may be gone after a clean close
+    EXPECT_EQ(fs::status(path).permissions(), fs::perms::owner_read | fs::perms::owner_write) << name;
+  }
+  // A folder the user made keeps the mode the user gave it.
+  const auto own = dir_.path() + "/own";
+  fs::create_directories(own);
+  fs::permissions(own, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  ASSERT_EQ(Herald("migrate --data-dir " + own).exit_code, 0);
+  EXPECT_EQ(fs::status(own).permissions(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  EXPECT_EQ(fs::status(own + "/herald.db").permissions(), fs::perms::owner_read | fs::perms::owner_write);
 }
 
 TEST_F(MigrateE2E, AnOldFileIsUpgradedInPlaceAndKeepsItsRows) {

@@ -1,5 +1,8 @@
 #include "store/sqlite/database.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -22,6 +25,9 @@ Database::Database(const std::string& path, Durability durability) : path_(path)
     return true;
   }();
   (void)configured;
+  // A new file is the owner's alone (SQLite would make it 0644 under the usual
+  // umask); its WAL and shared-memory files take the same mode from it.
+  if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
   const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
   if (rc != SQLITE_OK) {
