@@ -39,6 +39,9 @@ class CertificateComposer {
                                       std::optional<std::string> existing_pdf = std::nullopt) const;
   // Renders the SVG for sample values and converts it, to fail fast on a broken template.
   Result<void> CheckTemplate() const;
+  // Whether the row's e-mail headers (its rendered subject, its name and address)
+  // can be written: checked for every row before the first send.
+  Result<void> CheckHeaders(const store::CertificateDelivery& row) const;
 
  private:
   Result<std::string> RenderPdf(const std::map<std::string, std::string>& variables, const std::string& title) const;

@@ -57,5 +57,26 @@ TEST(CertificateComposer, BrokenTemplateFailsTheCheck) {
   EXPECT_FALSE(composer.CheckTemplate());
 }
 
+TEST(CertificateComposer, AHeaderValueThatWouldSplitALineIsRefusedBeforeRendering) {
+  ManualClock clock;
+  PdfRenderer renderer;
+  CertificateComposer composer({Parse("<svg/>"), Parse("Certificate for {{track}}"), Parse("b")},
+                               mime::Mailbox{"", "e@example.org"}, renderer, clock);
+  store::CertificateDelivery row;
+  row.student_name = "Ada";
+  row.email = "ada@example.org";
+  row.variables_json = nlohmann::json{{"track", "Go"}}.dump();
+  EXPECT_TRUE(composer.CheckHeaders(row));
+  row.variables_json = nlohmann::json{{"track", "Go\r\nBcc: all@example.org"}}.dump();
+  const auto subject = composer.CheckHeaders(row);
+  ASSERT_FALSE(subject);
+  EXPECT_EQ(subject.error().message.rfind("subject:", 0), 0u) << subject.error().message;
+  row.variables_json = "{}";
+  row.student_name = std::string("Ada\0Lovelace", 12);
+  const auto name = composer.CheckHeaders(row);
+  ASSERT_FALSE(name);
+  EXPECT_EQ(name.error().message.rfind("student_name:", 0), 0u) << name.error().message;
+}
+
 }  // namespace
 }  // namespace herald::certificates

@@ -116,6 +116,31 @@ void CheckPlaceholders(const templating::Template& tpl, const std::string& sourc
   }
 }
 
+// What makes a header value unusable (it would add or split a header line), or empty.
+std::string LineBreakIn(std::string_view value) {
+  for (const char c : value) {
+    if (c == '\r' || c == '\n') return "a line break";
+    if (c == '\0') return "a NUL byte";
+  }
+  return "";
+}
+
+// Values that go into every e-mail's headers are checked once, before anything
+// is sent: one bad value would fail every delivery of the run.
+void CheckRunWideHeaderValues(const std::string& subject, const templating::Template& subject_template,
+                              const std::string& date_text) {
+  if (const auto bad = LineBreakIn(subject); !bad.empty()) {
+    throw InputError("--subject / certificates.subject: contains " + bad + "; a subject is one line");
+  }
+  const auto& names = subject_template.Placeholders();
+  if (std::find(names.begin(), names.end(), "date") != names.end()) {
+    if (const auto bad = LineBreakIn(date_text); !bad.empty()) {
+      throw InputError("--date / certificates.date: contains " + bad +
+                       ", and the subject uses {{date}}; a subject is one line");
+    }
+  }
+}
+
 void WriteRejectedReport(const std::string& path, const std::string& csv_path,
                          const std::vector<certificates::RejectedRow>& rejected) {
   fs::create_directories(fs::path(path).parent_path());
@@ -265,6 +290,8 @@ int RunCertificates(const CertificatesArgs& args) {
 
     auto from = mime::ParseMailbox(config.certificates.from);
     if (!from) throw InputError("--from / certificates.from: " + from.error().message);
+    const auto date_text = config.certificates.date.empty() ? TodayText() : config.certificates.date;
+    CheckRunWideHeaderValues(config.certificates.subject, subject_template, date_text);
 
     SystemClock clock;
     certificates::PdfRenderer renderer;
@@ -275,14 +302,25 @@ int RunCertificates(const CertificatesArgs& args) {
       throw InputError(args.template_path + ": the template cannot be rendered: " + check.error().message);
     }
 
+    auto planned = certificates::PlanDeliveries(*roster, date_text);
+    // Each row's own subject too: a row whose values would break it is
+    // rejected with its line, before the first send, and the rest go on.
+    std::erase_if(planned, [&](const store::CertificateDelivery& row) {
+      auto checked = composer.CheckHeaders(row);
+      if (checked) return false;
+      roster->rejected.push_back({row.csv_line, "invalid_header", "", checked.error().message});
+      auto& counts = roster->per_event[row.event_slug];
+      --counts.eligible;
+      ++counts.rejected;
+      return true;
+    });
+    std::stable_sort(roster->rejected.begin(), roster->rejected.end(),
+                     [](const auto& a, const auto& b) { return a.line < b.line; });
     if (!args.quiet) {
       for (const auto& row : roster->rejected) {
         std::cerr << args.csv_path << ":" << row.line << ": skipped (" << row.code << "): " << row.reason << "\n";
       }
     }
-
-    const auto date_text = config.certificates.date.empty() ? TodayText() : config.certificates.date;
-    const auto planned = certificates::PlanDeliveries(*roster, date_text);
     std::vector<dispatch::ActiveEvent> active;
     for (const auto& event : events->events) active.push_back({event.name, event.slug});
 

@@ -46,6 +46,25 @@ TEST_F(CertificatesE2E, SendsOneCertificatePerStudentWithTheSavedPdfAttached) {
   }
 }
 
+TEST_F(CertificatesE2E, ALineBreakInTheSubjectOrInItsDateStopsTheRunBeforeAnySend) {
+  WriteStudents(2);
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  const auto subject = Run({"--smtp", smtp.url(), "--subject", "Hi\r\nBcc: everyone@example.org"});
+  EXPECT_EQ(subject.exit_code, 2) << subject.errors;
+  EXPECT_NE(subject.errors.find("--subject / certificates.subject: contains a line break"), std::string::npos)
+      << subject.errors;
+  const auto date = Run({"--smtp", smtp.url(), "--subject", "Your certificate of {{date}}", "--date", "1 Dec\nX-Evil: 1"});
+  EXPECT_EQ(date.exit_code, 2) << date.errors;
+  EXPECT_NE(date.errors.find("--date / certificates.date: contains a line break, and the subject uses {{date}}"),
+            std::string::npos)
+      << date.errors;
+  EXPECT_EQ(smtp.MessageCount(), 0);
+  // Where only the body and the certificate use the date, a line break is only text.
+  const auto body_only = Run({"--smtp", smtp.url(), "--date", "1 December\n2026"});
+  EXPECT_EQ(body_only.exit_code, 0) << body_only.errors;
+  EXPECT_EQ(smtp.MessageCount(), 4);
+}
+
 TEST_F(CertificatesE2E, RunningTheSameCommandAgainSendsNothingNew) {
   WriteStudents(5);
   SmtpCaptureServer smtp(dir_.path() + "/received");
