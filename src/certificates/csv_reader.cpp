@@ -14,27 +14,27 @@ constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
 }  // namespace
 
-CsvReader::CsvReader(std::string source, std::unique_ptr<std::istream> in)
-    : source_(std::move(source)), in_(std::move(in)) {}
+CsvReader::CsvReader(std::string source, std::unique_ptr<std::istream> in, CsvLimits limits)
+    : source_(std::move(source)), in_(std::move(in)), limits_(limits) {}
 
-Result<CsvReader> CsvReader::Open(const std::string& path) {
+Result<CsvReader> CsvReader::Open(const std::string& path, CsvLimits limits) {
   std::error_code ignored;
   if (std::filesystem::is_directory(path, ignored)) {
     return MakeError("csv.unreadable", "cannot read " + path + ": it is a directory, not a CSV file");
   }
   auto file = std::make_unique<std::ifstream>(path, std::ios::binary);
   if (!*file) return MakeError("csv.unreadable", "cannot read " + path + ": " + std::strerror(errno));
-  return FromStream(std::move(file), path);
+  return FromStream(std::move(file), path, limits);
 }
 
-CsvReader CsvReader::FromStream(std::unique_ptr<std::istream> in, std::string source_name) {
-  CsvReader reader(std::move(source_name), std::move(in));
+CsvReader CsvReader::FromStream(std::unique_ptr<std::istream> in, std::string source_name, CsvLimits limits) {
+  CsvReader reader(std::move(source_name), std::move(in), limits);
   reader.SkipByteOrderMark();
   return reader;
 }
 
-CsvReader CsvReader::FromString(std::string content, std::string source_name) {
-  return FromStream(std::make_unique<std::istringstream>(std::move(content)), std::move(source_name));
+CsvReader CsvReader::FromString(std::string content, std::string source_name, CsvLimits limits) {
+  return FromStream(std::make_unique<std::istringstream>(std::move(content)), std::move(source_name), limits);
 }
 
 void CsvReader::SkipByteOrderMark() {
@@ -44,6 +44,15 @@ void CsvReader::SkipByteOrderMark() {
 
 bool CsvReader::Fill() {
   if (eof_) return false;
+  offset_ += buffer_.size();
+  if (offset_ - record_start_ > limits_.max_record_bytes) over_limit_ = OverLimit::kRecord;
+  if (offset_ >= limits_.max_total_bytes) over_limit_ = OverLimit::kTotal;
+  if (over_limit_ != OverLimit::kNone) {
+    buffer_.clear();
+    pos_ = 0;
+    eof_ = true;
+    return false;
+  }
   buffer_.resize(kChunkSize);
   in_->read(buffer_.data(), static_cast<std::streamsize>(kChunkSize));
   const auto got = in_->gcount();
@@ -63,12 +72,24 @@ int CsvReader::Peek() {
   return static_cast<unsigned char>(buffer_[pos_]);
 }
 
+std::optional<Error> CsvReader::FillError(int record_line) const {
+  if (read_failed_) return Error{"csv.unreadable", "cannot read " + source_ + " after line " + std::to_string(line_)};
+  if (over_limit_ == OverLimit::kRecord) {
+    return Error{"csv.record_too_long", source_ + ":" + std::to_string(record_line) + ": a record longer than " +
+                                            std::to_string(limits_.max_record_bytes) +
+                                            " bytes starts here; is this a CSV file?"};
+  }
+  if (over_limit_ == OverLimit::kTotal) {
+    return Error{"csv.too_large", source_ + ": larger than " + std::to_string(limits_.max_total_bytes) +
+                                      " bytes (stopped at line " + std::to_string(line_) + ")"};
+  }
+  return std::nullopt;
+}
+
 Result<bool> CsvReader::ReadInto(CsvRecord& record) {
-  auto read_error = [&] {
-    return MakeError("csv.unreadable", "cannot read " + source_ + " after line " + std::to_string(line_));
-  };
+  record_start_ = offset_ + pos_;
   if (Peek() < 0) {
-    if (read_failed_) return read_error();
+    if (auto error = FillError(line_)) return Unexpected<Error>(*error);
     return false;
   }
   record.line = line_;
@@ -86,7 +107,7 @@ Result<bool> CsvReader::ReadInto(CsvRecord& record) {
   bool field_was_quoted = false;
   while (true) {
     if (pos_ >= buffer_.size() && !Fill()) {
-      if (read_failed_) return read_error();
+      if (auto error = FillError(record.line)) return Unexpected<Error>(*error);
       break;  // the last record has no final line break
     }
     // Copy the plain run up to the next special byte in one append.
@@ -125,7 +146,7 @@ Result<bool> CsvReader::ReadInto(CsvRecord& record) {
     const int quote_line = line_;
     while (true) {
       if (pos_ >= buffer_.size() && !Fill()) {
-        if (read_failed_) return read_error();
+        if (auto error = FillError(record.line)) return Unexpected<Error>(*error);
         return MakeError("csv.unterminated_quote", source_ + ":" + std::to_string(quote_line) +
                                                        ": a quoted field starts here but is never closed "
                                                        "(missing '\"')");

@@ -188,5 +188,45 @@ TEST(CsvReader, DirectoryIsAnErrorNotAnEmptyFile) {
   EXPECT_NE(reader.error().message.find(dir.path()), std::string::npos);
 }
 
+// The error a reader gives after reading what it can of `content`.
+Error FirstError(std::string content, CsvLimits limits) {
+  auto reader = CsvReader::FromString(std::move(content), "t.csv", limits);
+  while (true) {
+    auto next = reader.Next();
+    if (!next) return next.error();
+    if (!*next) return {"none", "no error"};
+  }
+}
+
+TEST(CsvReader, ARecordPastTheLimitIsAnErrorNamingItsLineAndTheRestIsNotRead) {
+  const CsvLimits limits{.max_record_bytes = 100 * 1024, .max_total_bytes = 1ULL << 30};
+  const auto error = FirstError("a,b\n1,2\n" + std::string(300 * 1024, 'x') + "\n3,4\n", limits);
+  EXPECT_EQ(error.code, "csv.record_too_long");
+  EXPECT_EQ(error.message.rfind("t.csv:3: a record longer than 102400 bytes", 0), 0u) << error.message;
+  // A quoted field that never closes is stopped the same way, not read to the end.
+  const auto quoted = FirstError("a\n\"" + std::string(300 * 1024, 'y'), limits);
+  EXPECT_EQ(quoted.code, "csv.record_too_long");
+  // Records under the limit read whole, across chunks.
+  const auto fine = FirstError("a\n" + std::string(90 * 1024, 'z') + "\n", limits);
+  EXPECT_EQ(fine.code, "none");
+}
+
+TEST(CsvReader, InputPastTheTotalLimitIsAnError) {
+  std::string many;
+  for (int i = 0; i < 20000; ++i) many += "row,number," + std::to_string(i) + "\n";
+  const auto error = FirstError(many, {.max_record_bytes = 1 << 20, .max_total_bytes = 200 * 1024});
+  EXPECT_EQ(error.code, "csv.too_large");
+  EXPECT_NE(error.message.find("t.csv: larger than 204800 bytes"), std::string::npos) << error.message;
+}
+
+TEST(CsvReader, ADeviceThatNeverEndsStopsAtTheRecordLimit) {
+  auto reader = CsvReader::Open("/dev/zero");
+  ASSERT_TRUE(reader);
+  auto next = reader->Next();
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code, "csv.record_too_long");
+  EXPECT_EQ(next.error().message.rfind("/dev/zero:1:", 0), 0u) << next.error().message;
+}
+
 }  // namespace
 }  // namespace herald::certificates

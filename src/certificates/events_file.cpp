@@ -74,7 +74,13 @@ Result<EventList> LoadEvents(const std::string& path) {
   if (!in) return MakeError("events.unreadable", "cannot read " + path + ": " + std::strerror(errno));
   std::string content;
   char chunk[1 << 14];
-  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) content.append(chunk, static_cast<size_t>(in.gcount()));
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    content.append(chunk, static_cast<size_t>(in.gcount()));
+    if (content.size() > kMaxEventsFileBytes) {
+      return MakeError("events.too_large", path + ": larger than " + std::to_string(kMaxEventsFileBytes) +
+                                               " bytes; an events file has one event name per line");
+    }
+  }
   if (in.bad()) return MakeError("events.unreadable", "cannot read " + path + ": read error");
   return ParseEvents(content, path);
 }

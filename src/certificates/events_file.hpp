@@ -29,8 +29,12 @@ struct EventList {
 // ASCII letters lower-cased: two names with the same key are the same event.
 std::string EventMatchKey(std::string_view name);
 
-// Errors: events.unreadable, events.invalid_name (not UTF-8 or a control character,
-// with file:line). Slugs are assigned with AssignSlugs over the whole list.
+// Far above any real list of events; a device or a binary stops here.
+inline constexpr std::size_t kMaxEventsFileBytes = 1 << 20;
+
+// Errors: events.unreadable, events.too_large, events.invalid_name (not UTF-8 or
+// a control character, with file:line). Slugs are assigned with AssignSlugs over
+// the whole list.
 Result<EventList> LoadEvents(const std::string& path);
 Result<EventList> ParseEvents(std::string_view text, const std::string& source_name);
 

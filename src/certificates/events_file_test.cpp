@@ -92,5 +92,12 @@ TEST(EventsFile, SlugsAreDistinctAndStableForCollidingNames) {
   EXPECT_EQ(slugs.size(), 6u);
 }
 
+TEST(EventsFile, AFileThatNeverEndsIsRefusedNamingIt) {
+  const auto events = LoadEvents("/dev/zero");
+  ASSERT_FALSE(events);
+  EXPECT_EQ(events.error().code, "events.too_large");
+  EXPECT_EQ(events.error().message.rfind("/dev/zero: larger than", 0), 0u) << events.error().message;
+}
+
 }  // namespace
 }  // namespace herald::certificates

@@ -32,6 +32,10 @@ namespace {
 namespace fs = std::filesystem;
 using domain::DeliveryStatus;
 
+// Far above any real template or body; a device or a wrong file stops here.
+constexpr std::size_t kMaxTemplateBytes = 16 << 20;
+constexpr std::size_t kMaxBodyTemplateBytes = 1 << 20;
+
 constexpr std::string_view kDefaultBody =
     "Dear {{student_name}},\n"
     "\n"
@@ -40,12 +44,21 @@ constexpr std::string_view kDefaultBody =
     "Certificate ID: {{certificate_id}}\n";
 
 
-std::string ReadText(const std::string& path, const std::string& what) {
+// The whole file, refused past `max_bytes` (a device or a wrong file must not
+// take all memory).
+std::string ReadText(const std::string& path, const std::string& what, std::size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError("cannot read " + what + " " + path + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string text;
+  char chunk[1 << 14];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      throw InputError(what + " " + path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  if (in.bad()) throw InputError("cannot read " + what + " " + path + ": read error");
+  return text;
 }
 
 std::string TodayText() {
@@ -274,12 +287,12 @@ int RunCertificates(const CertificatesArgs& args) {
     auto roster = certificates::LoadRoster(args.csv_path, *events, {.everyone_eligible = args.everyone_eligible});
     if (!roster) throw InputError(roster.error().message);
 
-    auto svg_template = ParseTemplate(ReadText(args.template_path, "template"), args.template_path);
+    auto svg_template = ParseTemplate(ReadText(args.template_path, "template", kMaxTemplateBytes), args.template_path);
     auto subject_template = ParseTemplate(config.certificates.subject, "subject");
     const std::string body_source = config.certificates.body_file.empty() ? "built-in body" : config.certificates.body_file;
     auto body_template = ParseTemplate(config.certificates.body_file.empty()
                                            ? std::string(kDefaultBody)
-                                           : ReadText(config.certificates.body_file, "body template"),
+                                           : ReadText(config.certificates.body_file, "body template", kMaxBodyTemplateBytes),
                                        body_source);
     std::set<std::string> available(std::begin(certificates::kBuiltinVariables),
                                     std::end(certificates::kBuiltinVariables));

@@ -65,6 +65,28 @@ TEST_F(CertificatesE2E, ALineBreakInTheSubjectOrInItsDateStopsTheRunBeforeAnySen
   EXPECT_EQ(smtp.MessageCount(), 4);
 }
 
+TEST_F(CertificatesE2E, InputsThatNeverEndAreRefusedNamingTheFile) {
+  WriteStudents(1);
+  const auto started = std::chrono::steady_clock::now();
+  for (const auto& [flag, message] : {std::pair<std::string, std::string>{"--csv", "/dev/zero:1: a record longer than"},
+                                      {"--events", "/dev/zero: larger than"},
+                                      {"--template", "template /dev/zero: larger than"},
+                                      {"--body", "body template /dev/zero: larger than"}}) {
+    auto argv = Args({});
+    if (const auto it = std::find(argv.begin(), argv.end(), flag); it != argv.end()) {
+      *std::next(it) = "/dev/zero";
+    } else {
+      argv.insert(argv.end(), {flag, "/dev/zero"});
+    }
+    const auto stderr_path = dir_.path() + "/stderr.txt";
+    ChildProcess herald({.argv = argv, .stderr_path = stderr_path});
+    herald.ReadAll();
+    EXPECT_EQ(herald.Wait(seconds(60)), 2) << flag << ": " << ReadFile(stderr_path);
+    EXPECT_NE(ReadFile(stderr_path).find(message), std::string::npos) << flag << ": " << ReadFile(stderr_path);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(60));
+}
+
 TEST_F(CertificatesE2E, RunningTheSameCommandAgainSendsNothingNew) {
   WriteStudents(5);
   SmtpCaptureServer smtp(dir_.path() + "/received");
