@@ -1,6 +1,8 @@
 #include "cli/certificates_command.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -117,6 +119,45 @@ templating::Template ParseTemplate(const std::string& text, const std::string& s
   return std::move(parsed).value();
 }
 
+// An SVG template may not declare XML entities: one entity used thousands of
+// times expands without bound inside the renderer.
+void RefuseEntityDeclarations(const std::string& svg, const std::string& source) {
+  if (svg.find("<!ENTITY") != std::string::npos) {
+    throw InputError(source + ": declares an XML entity (<!ENTITY ...>); certificate templates may not, "
+                              "as entities can expand without bound");
+  }
+}
+
+// The --out folder itself may be a link to a folder; anything but a folder is refused.
+void CheckOutputFolder(const std::string& out_dir) {
+  std::error_code error;
+  const auto link = fs::symlink_status(out_dir, error);
+  if (fs::is_symlink(link) && !fs::exists(out_dir, error)) {
+    throw InputError("--out " + out_dir + ": is a link to " + fs::read_symlink(out_dir, error).string() +
+                     ", which does not exist");
+  }
+  if (fs::exists(out_dir, error) && !fs::is_directory(out_dir, error)) {
+    throw InputError("--out " + out_dir + ": is not a folder");
+  }
+}
+
+// Inside --out, links are not followed: a link planted there must not redirect
+// the report or the PDFs elsewhere. Event folders that exist must be real folders.
+void CheckNoLinksInside(const std::string& out_dir, const std::vector<certificates::Event>& events) {
+  auto refuse_link = [](const fs::path& path, const std::string& what) {
+    std::error_code error;
+    const auto status = fs::symlink_status(path, error);
+    if (fs::is_symlink(status)) {
+      throw InputError(path.string() + ": is a symbolic link; refusing to write the " + what + " through it");
+    }
+    if (fs::exists(status) && what == "event's certificates" && !fs::is_directory(status)) {
+      throw InputError(path.string() + ": is not a folder; it would hold the " + what);
+    }
+  };
+  refuse_link(fs::path(out_dir) / "rejected-rows.csv", "rejected rows");
+  for (const auto& event : events) refuse_link(fs::path(out_dir) / event.slug, "event's certificates");
+}
+
 // Every placeholder must have a source of values, or the job stops before the first send.
 void CheckPlaceholders(const templating::Template& tpl, const std::string& source,
                        const std::set<std::string>& available) {
@@ -156,9 +197,6 @@ void CheckRunWideHeaderValues(const std::string& subject, const templating::Temp
 
 void WriteRejectedReport(const std::string& path, const std::string& csv_path,
                          const std::vector<certificates::RejectedRow>& rejected) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::trunc);
-  out << "file,line,code,field,reason\n";
   auto quote = [](const std::string& s) {
     std::string q = "\"";
     for (char c : s) {
@@ -167,10 +205,25 @@ void WriteRejectedReport(const std::string& path, const std::string& csv_path,
     }
     return q + "\"";
   };
+  std::string report = "file,line,code,field,reason\n";
   for (const auto& row : rejected) {
-    out << quote(csv_path) << ',' << row.line << ',' << quote(row.code) << ',' << quote(row.field) << ','
-        << quote(row.reason) << '\n';
+    report += quote(csv_path) + ',' + std::to_string(row.line) + ',' + quote(row.code) + ',' + quote(row.field) + ',' +
+              quote(row.reason) + '\n';
   }
+  fs::create_directories(fs::path(path).parent_path());
+  // O_NOFOLLOW: a link planted at the report's name after the check is refused too.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError("cannot write " + path + ": " + std::strerror(errno));
+  for (std::size_t written = 0; written < report.size();) {
+    const auto n = ::write(fd, report.data() + written, report.size() - written);
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw std::runtime_error("cannot write " + path + ": " + std::strerror(error));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
 }
 
 struct EventReport {
@@ -280,6 +333,7 @@ int RunCertificates(const CertificatesArgs& args) {
   SignalStop signal_stop;  // SIGINT/SIGTERM from here on finish in-flight work, then stop
   return ReportingErrors([&] {
     const auto config = LoadEffectiveConfig(args);
+    CheckEmailSettings(config);
     const auto retry_statuses = ParseRetry(args.retry);
 
     auto events = certificates::LoadEvents(args.events_path);
@@ -287,7 +341,9 @@ int RunCertificates(const CertificatesArgs& args) {
     auto roster = certificates::LoadRoster(args.csv_path, *events, {.everyone_eligible = args.everyone_eligible});
     if (!roster) throw InputError(roster.error().message);
 
-    auto svg_template = ParseTemplate(ReadText(args.template_path, "template", kMaxTemplateBytes), args.template_path);
+    const auto svg_text = ReadText(args.template_path, "template", kMaxTemplateBytes);
+    RefuseEntityDeclarations(svg_text, args.template_path);
+    auto svg_template = ParseTemplate(svg_text, args.template_path);
     auto subject_template = ParseTemplate(config.certificates.subject, "subject");
     const std::string body_source = config.certificates.body_file.empty() ? "built-in body" : config.certificates.body_file;
     auto body_template = ParseTemplate(config.certificates.body_file.empty()
@@ -362,6 +418,8 @@ int RunCertificates(const CertificatesArgs& args) {
       return kExitOk;
     }
 
+    CheckOutputFolder(args.out_dir);
+    CheckNoLinksInside(args.out_dir, events->events);
     fs::create_directories(args.out_dir);
     const auto report_path = (fs::path(args.out_dir) / "rejected-rows.csv").string();
     WriteRejectedReport(report_path, args.csv_path, roster->rejected);

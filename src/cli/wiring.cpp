@@ -7,6 +7,7 @@
 #include "channels/mock/mock_channel.hpp"
 #include "channels/webhook/webhook_channel.hpp"
 #include "channels/smtp/smtp_channel.hpp"
+#include "cli/certificates_command.hpp"
 #include "cli/run_guard.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
@@ -48,11 +49,18 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
   return embedded;
 }
 
+void CheckEmailSettings(const config::HeraldConfig& config) {
+  if (config.smtp.url.empty()) return;
+  if (auto settings = channels::smtp::ParseSmtpUrl(config.smtp.url); !settings) {
+    throw InputError("--smtp / smtp.url: " + settings.error().message);
+  }
+}
+
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime) {
   if (config.smtp.url.empty()) return std::make_unique<channels::file::OutboxChannel>(outbox_dir, runtime.blocking());
   auto settings = channels::smtp::ParseSmtpUrl(config.smtp.url);
-  if (!settings) throw std::runtime_error("smtp.url: " + settings.error().message);
+  if (!settings) throw InputError("--smtp / smtp.url: " + settings.error().message);
   if (!config.smtp.username.empty()) settings->username = config.smtp.username;
   if (!config.smtp.password.empty()) settings->password = config.smtp.password;
   settings->max_connections = config.smtp.max_connections;

@@ -32,7 +32,12 @@ std::string DescribeMigration(const std::string& where, const store::MigrationRe
 // Throws std::runtime_error with an actionable message when the backend cannot be reached.
 std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock);
 
-// SMTP when smtp.url is set, otherwise .eml files in the outbox folder; on the runtime's threads.
+// Throws InputError naming smtp.url when it is set and does not parse: checked
+// before a command does anything else.
+void CheckEmailSettings(const config::HeraldConfig& config);
+
+// SMTP when smtp.url is set, otherwise .eml files in the outbox folder; on the
+// runtime's threads. An smtp.url that does not parse is an InputError.
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime);
 

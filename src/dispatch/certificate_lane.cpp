@@ -1,5 +1,10 @@
 #include "dispatch/certificate_lane.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -28,16 +33,24 @@ std::string DeliveryIdOf(const queue::Lease& lease) {
 }
 
 // Written under a temporary name and renamed, so a crash never leaves half a PDF
-// under the final name.
+// under the final name. The temporary is opened without following links, and
+// the rename replaces a link at the final name rather than writing through it.
 void WriteFileAtomically(const std::filesystem::path& path, const std::string& bytes) {
   std::filesystem::create_directories(path.parent_path());
   auto temporary = path;
   temporary += ".part";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error("cannot write " + temporary.string());
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
+  for (std::size_t written = 0; written < bytes.size();) {
+    const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(error));
+    }
+    written += static_cast<std::size_t>(n);
   }
+  ::close(fd);
   std::filesystem::rename(temporary, path);
 }
 

@@ -87,6 +87,65 @@ TEST_F(CertificatesE2E, InputsThatNeverEndAreRefusedNamingTheFile) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(60));
 }
 
+TEST_F(CertificatesE2E, HostileTemplatesSettingsAndPathsAreRefusedBeforeAnythingIsSent) {
+  WriteStudents(1);
+  SmtpCaptureServer smtp(dir_.path() + "/received");
+  // Runs with `flag` set to `value` (replacing the fixture's own value, if any).
+  auto run_with = [&](const std::vector<std::pair<std::string, std::string>>& changes) {
+    auto argv = Args({"--smtp", smtp.url()});
+    for (const auto& [flag, value] : changes) {
+      if (const auto it = std::find(argv.begin(), argv.end(), flag); it != argv.end()) {
+        *std::next(it) = value;
+      } else {
+        argv.insert(argv.end(), {flag, value});
+      }
+    }
+    const auto stderr_path = dir_.path() + "/stderr.txt";
+    ChildProcess herald({.argv = argv, .stderr_path = stderr_path});
+    herald.ReadAll();
+    return std::pair(herald.Wait(seconds(60)).value_or(-1), ReadFile(stderr_path));
+  };
+  auto expect_refused = [&](const std::vector<std::pair<std::string, std::string>>& changes,
+                            const std::string& message) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto [code, errors] = run_with(changes);
+    EXPECT_EQ(code, 2) << message << ": " << errors;
+    EXPECT_NE(errors.find(message), std::string::npos) << errors;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5)) << message;
+  };
+
+  WriteFile(dir_.path() + "/entity.svg",
+            "<?xml version=\"1.0\"?><!DOCTYPE svg [<!ENTITY a \"aaaaaaaaaa\">]>"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><text>&a;&a;&a; {{student_name}}</text></svg>");
+  expect_refused({{"--template", dir_.path() + "/entity.svg"}}, "declares an XML entity");
+  expect_refused({{"--smtp", "smtp://127.0.0.1:99999"}}, "--smtp / smtp.url:");
+  expect_refused({{"--smtp", "ftp://127.0.0.1"}}, "--smtp / smtp.url:");
+
+  WriteFile(dir_.path() + "/a-file", "x");
+  expect_refused({{"--out", dir_.path() + "/a-file"}}, "is not a folder");
+  fs::create_symlink(dir_.path() + "/nowhere", dir_.path() + "/dangling");
+  expect_refused({{"--out", dir_.path() + "/dangling"}}, "which does not exist");
+
+  // Links planted inside --out are not followed.
+  fs::create_directories(out_dir());
+  WriteFile(dir_.path() + "/victim.txt", "keep me");
+  fs::create_symlink(dir_.path() + "/victim.txt", out_dir() + "/rejected-rows.csv");
+  expect_refused({}, "rejected-rows.csv: is a symbolic link");
+  EXPECT_EQ(ReadFile(dir_.path() + "/victim.txt"), "keep me");
+  fs::remove(out_dir() + "/rejected-rows.csv");
+  fs::create_directories(dir_.path() + "/elsewhere");
+  fs::create_symlink(dir_.path() + "/elsewhere", out_dir() + "/go-workshop");
+  expect_refused({}, "go-workshop: is a symbolic link");
+  EXPECT_TRUE(fs::is_empty(dir_.path() + "/elsewhere"));
+  EXPECT_EQ(smtp.MessageCount(), 0);
+
+  // With the link gone the same run goes through.
+  fs::remove(out_dir() + "/go-workshop");
+  const auto [code, errors] = run_with({});
+  EXPECT_EQ(code, 0) << errors;
+  EXPECT_EQ(smtp.MessageCount(), 2);
+}
+
 TEST_F(CertificatesE2E, RunningTheSameCommandAgainSendsNothingNew) {
   WriteStudents(5);
   SmtpCaptureServer smtp(dir_.path() + "/received");
