@@ -256,6 +256,26 @@ Result<Roster> ReadRoster(CsvReader& reader, const EventList& events, const Rost
       }
     }
     if (bad_text) continue;
+    for (size_t i = 0; i < fields.size() && !bad_text; ++i) {
+      if (i == header.name) {
+        const auto characters = static_cast<std::size_t>(std::count_if(
+            fields[i].begin(), fields[i].end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+        if (characters > kMaxNameCharacters) {
+          reject(line, "field_too_long", columns[i],
+                 columns[i] + " has " + std::to_string(characters) + " characters; at most " +
+                     std::to_string(kMaxNameCharacters),
+                 event);
+          bad_text = true;
+        }
+      } else if (fields[i].size() > kMaxFieldBytes) {
+        reject(line, "field_too_long", columns[i],
+               columns[i] + " is " + std::to_string(fields[i].size()) + " bytes; at most " +
+                   std::to_string(kMaxFieldBytes),
+               event);
+        bad_text = true;
+      }
+    }
+    if (bad_text) continue;
     if (event == nullptr) {
       reject(line, "unknown_event", std::string(kEventColumn),
              "event " + Quote(text::Trim(fields[header.event])) + " is not listed in the events file", nullptr);

@@ -31,6 +31,11 @@ struct Student {
   int line = 0;  // first row of this student
 };
 
+// Limits per field, documented in the README: a row past them is rejected with
+// its line (field_too_long), so one huge value cannot stall its event's renders.
+inline constexpr std::size_t kMaxNameCharacters = 256;  // student_name, in characters
+inline constexpr std::size_t kMaxFieldBytes = 4096;     // every other column
+
 struct RejectedRow {
   int line = 0;  // physical line where the record starts; the header is line 1
   // field_count, invalid_utf8, control_characters, unknown_event, empty_name,

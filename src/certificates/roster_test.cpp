@@ -29,6 +29,28 @@ class RosterTest : public ::testing::Test {
   EventList events_ = ParseEvents("Go Workshop\nAI/ML Bootcamp\n", "events.txt").value();
 };
 
+TEST_F(RosterTest, FieldsPastTheirLimitRejectTheRowWithItsLineAndTheRestGoOn) {
+  const std::string longest_name(kMaxNameCharacters, 'a');
+  std::string accented;  // 257 two-byte characters
+  for (std::size_t i = 0; i <= kMaxNameCharacters; ++i) accented += "\xC3\xA9";
+  auto roster = Read("event_name,student_name,student_email,attended,track\n"
+                     "Go Workshop," + std::string(1000000, 'x') + ",huge@x.org,1,go\n"
+                     "Go Workshop," + accented + ",accented@x.org,1,go\n"
+                     "Go Workshop,Bo,bo@x.org,1," + std::string(kMaxFieldBytes + 1, 't') + "\n"
+                     "Go Workshop," + longest_name + ",ok@x.org,1,go\n"
+                     "Go Workshop,Ann,ann@x.org,1,go\n");
+  ASSERT_TRUE(roster) << roster.error().message;
+  ASSERT_EQ(roster->rejected.size(), 3u);
+  EXPECT_EQ(roster->rejected[0].line, 2);
+  EXPECT_EQ(roster->rejected[0].code, "field_too_long");
+  EXPECT_EQ(roster->rejected[0].field, "student_name");
+  EXPECT_EQ(roster->rejected[0].reason, "student_name has 1000000 characters; at most 256");
+  EXPECT_EQ(roster->rejected[1].reason, "student_name has 257 characters; at most 256");
+  EXPECT_EQ(roster->rejected[2].line, 4);
+  EXPECT_EQ(roster->rejected[2].field, "track");
+  EXPECT_EQ(Names(*roster), (std::vector<std::string>{longest_name, "Ann"}));
+}
+
 TEST_F(RosterTest, HeadersInAnyOrderCaseAndSpacing) {
   auto roster = Read(
       " Student_Email ,attended, EVENT_NAME,student_NAME \n"
