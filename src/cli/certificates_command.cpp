@@ -89,7 +89,15 @@ config::HeraldConfig LoadEffectiveConfig(const CertificatesArgs& args) {
   if (!args.body_file.empty()) c.certificates.body_file = args.body_file;
   if (!args.outbox_dir.empty()) c.certificates.outbox_dir = args.outbox_dir;
   if (!args.date.empty()) c.certificates.date = args.date;
-  if (args.concurrency >= 0) c.certificates.concurrency = args.concurrency;
+  if (args.concurrency >= 0) {
+    // Checked here: the file's and environment's value were validated on load, the flag was not.
+    if (args.concurrency > config::kMaxCertificateConcurrency) {
+      throw InputError("--concurrency " + std::to_string(args.concurrency) + ": at most " +
+                       std::to_string(config::kMaxCertificateConcurrency) +
+                       " certificates are rendered at once (0: one per core)");
+    }
+    c.certificates.concurrency = args.concurrency;
+  }
   if (c.queue.kind != "embedded" && c.queue.kind != "rabbitmq") {
     throw InputError("--queue must be embedded or rabbitmq, got \"" + c.queue.kind + "\"");
   }

@@ -611,8 +611,9 @@ DeliveryEngine::DeliveryEngine(IoRuntime& runtime, const Clock& clock, EngineSet
     : runtime_(runtime),
       clock_(clock),
       render_pool_(static_cast<std::size_t>(
-          settings.render_threads > 0 ? settings.render_threads
-                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency())))) {
+          std::min(kMaxRenderThreads, settings.render_threads > 0
+                                          ? settings.render_threads
+                                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))))) {
   if (metrics) {
     metrics_ = std::make_unique<Metrics>(*metrics);
     metrics->AddCallbackGaugeFamily("delivery_in_flight", "Deliveries claimed and not yet recorded", {"lane"},

@@ -42,8 +42,12 @@ namespace herald::dispatch {
 // Called on the I/O thread after each commit with what it recorded, per lane.
 using RecordObserver = std::function<void(const std::string& lane, std::span<const Finished> finished)>;
 
+// Render threads beyond this only add memory (callers validate their own limit
+// first; this one keeps a wrong value from starting thousands of threads).
+inline constexpr int kMaxRenderThreads = 64;
+
 struct EngineSettings {
-  int render_threads = 0;  // 0: one per core
+  int render_threads = 0;  // 0: one per core; more than kMaxRenderThreads are not started
 };
 
 class DeliveryEngine {

@@ -120,6 +120,7 @@ TEST_F(CertificatesE2E, HostileTemplatesSettingsAndPathsAreRefusedBeforeAnything
   expect_refused({{"--template", dir_.path() + "/entity.svg"}}, "declares an XML entity");
   expect_refused({{"--smtp", "smtp://127.0.0.1:99999"}}, "--smtp / smtp.url:");
   expect_refused({{"--smtp", "ftp://127.0.0.1"}}, "--smtp / smtp.url:");
+  expect_refused({{"--concurrency", "100000"}}, "--concurrency 100000: at most 64");
 
   WriteFile(dir_.path() + "/a-file", "x");
   expect_refused({{"--out", dir_.path() + "/a-file"}}, "is not a folder");
