@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -48,7 +49,15 @@ Database::Database(const std::string& path, Durability durability) : path_(path)
         return 1;
       },
       nullptr);
-  Execute("PRAGMA journal_mode=WAL");
+  // Turning a new file to WAL needs it alone for a moment, and SQLite answers
+  // "locked" at once (no busy handler) while another connection is opening it:
+  // processes starting on a fresh data dir together wait their turn here.
+  for (int attempt = 1;; ++attempt) {
+    const int wal = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (wal == SQLITE_OK) break;
+    if ((wal != SQLITE_BUSY && wal != SQLITE_LOCKED) || attempt == 30000) Execute("PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   Execute(durability == Durability::kPowerLoss ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   Execute("PRAGMA foreign_keys=ON");
 }
@@ -70,7 +79,10 @@ void Database::Execute(std::string_view sql) {
   char* error = nullptr;
   const std::string text(sql);
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = "sqlite (" + path_ + "): " + (error ? error : "unknown error");
+    const auto start = std::min(text.find_first_not_of(" \n\t"), text.size());
+    const auto statement = text.substr(start, std::min<std::size_t>(text.find_first_of("\n;", start) - start, 60));
+    std::string message =
+        "sqlite (" + path_ + "): " + (error ? error : "unknown error") + " (running " + statement + ")";
     sqlite3_free(error);
     throw std::runtime_error(message);
   }
