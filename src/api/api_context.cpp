@@ -195,10 +195,28 @@ std::optional<Caller> ApiContext::Authenticate(const Request& req, const std::st
   return caller;
 }
 
+bool IsJsonMediaType(std::string_view content_type) {
+  auto type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  std::string lower(type);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
 std::optional<nlohmann::json> ApiContext::ParseBody(const Request& req, const std::string& route,
                                                     const Caller* caller, std::size_t limit) {
   if (req->body().size() > limit) {
     RespondError(req, route, {413, "PAYLOAD_TOO_LARGE", "the body is larger than " + std::to_string(limit) + " bytes"},
+                 caller);
+    return std::nullopt;
+  }
+  // A body declared as something else is not guessed at; one declared as nothing is read as JSON.
+  if (const auto declared = req->header().opt_value_of(restinio::http_field::content_type);
+      declared && !req->body().empty() && !IsJsonMediaType(*declared)) {
+    RespondError(req, route,
+                 {415, "UNSUPPORTED_MEDIA_TYPE",
+                  "Content-Type: the body must be JSON (application/json), not \"" + std::string(*declared) + "\""},
                  caller);
     return std::nullopt;
   }

@@ -181,6 +181,9 @@ class ApiContext {
   std::vector<RouteInfo> routes_;  // written while the router is built, before serving
 };
 
+// "application/json", "application/problem+json", with any parameters (charset).
+bool IsJsonMediaType(std::string_view content_type);
+
 // Query parameter helpers shared by list endpoints: a missing value gives the
 // fallback, a malformed or out-of-range one an INVALID_QUERY error naming it.
 std::variant<std::int64_t, ApiError> QueryNumber(const restinio::query_string_params_t& query, const char* name,

@@ -61,6 +61,22 @@ TEST_F(ServeE2E, EveryErrorHasTheSameShapeAndTheRightStatus) {
   expect_error(Call("GET", "/api/v1/messages/999", key), 404, "MESSAGE_NOT_FOUND");
   expect_error(Call("GET", "/api/v1/nothing-here", key), 404, "ROUTE_NOT_FOUND");
   expect_error(Call("POST", "/api/v1/messages", key, std::string(2 << 20, ' ')), 413, "PAYLOAD_TOO_LARGE");
+  // A JSON route reads a body declared as JSON (any parameters) or as nothing, and no other.
+  const std::string message = json{{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}}, {"content", "x"}}.dump();
+  const auto as_text = HttpRequest("POST", Url("/api/v1/messages"), {{"X-API-Key", key}, {"Content-Type", "text/plain"}},
+                                   message);
+  expect_error(as_text, 415, "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_NE(as_text.body.find("text/plain"), std::string::npos) << as_text.body;
+  expect_error(HttpRequest("POST", Url("/api/v1/messages"),
+                           {{"X-API-Key", key}, {"Content-Type", "application/x-www-form-urlencoded"}}, message),
+               415, "UNSUPPORTED_MEDIA_TYPE");
+  EXPECT_EQ(HttpRequest("POST", Url("/api/v1/messages"),
+                        {{"X-API-Key", key}, {"Content-Type", "Application/JSON; charset=utf-8"}}, message)
+                .status,
+            202);
+  // An empty value makes libcurl send no Content-Type at all.
+  EXPECT_EQ(HttpRequest("POST", Url("/api/v1/messages"), {{"X-API-Key", key}, {"Content-Type", ""}}, message).status,
+            202);
   const auto bad_phone = Call("POST", "/api/v1/messages", key,
                               json{{"recipients", {{{"channel", "sms"}, {"to", "0123"}}}}, {"content", "x"}}.dump());
   expect_error(bad_phone, 422, "VALIDATION_FAILED");
