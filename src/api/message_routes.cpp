@@ -73,9 +73,13 @@ class MessageRoutes::Impl {
     auto body = context_.ParseBody(req, route, caller, settings_.max_body_bytes);
     if (!body) return;
     if (const auto* key = req->header().try_get_field("Idempotency-Key")) {
-      if (key->empty() || key->size() > 255) {
-        return context_.RespondError(req, route,
-                                     ApiError::Unprocessable("Idempotency-Key: must be 1 to 255 characters"), caller);
+      // Checked at the door: a stored key is echoed in every list that holds its message.
+      const bool printable = std::all_of(key->begin(), key->end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
+      if (key->empty() || key->size() > 255 || !printable) {
+        return context_.RespondError(
+            req, route,
+            ApiError::BadRequest("INVALID_HEADER", "Idempotency-Key: must be 1 to 255 printable ASCII characters"),
+            caller);
       }
       if (body->is_object()) (*body)["idempotency_key"] = *key;
     }

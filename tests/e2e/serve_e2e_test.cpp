@@ -128,6 +128,12 @@ TEST_F(ServeE2E, TheSameIdempotencyKeyReturnsTheSameMessage) {
   EXPECT_EQ(json::parse(first.body)["id"], json::parse(again.body)["id"]);
   EXPECT_EQ(again.Header("idempotent-replayed"), "true");
   EXPECT_NE(json::parse(first.body)["id"], json::parse(other.body)["id"]);
+  // A key that is not printable ASCII (raw bytes, control characters) or too long
+  // is refused at the door, and the list stays readable.
+  for (const std::string bad : {std::string("\xFF\xFE"), std::string("tab\there"), std::string(256, 'k')}) {
+    ExpectError(Call("POST", "/api/v1/messages", key, body, {{"Idempotency-Key", bad}}), 400, "INVALID_HEADER");
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/messages", key).status, 200);
   // Concurrent retries of one request still make one message.
   std::vector<std::thread> threads;
   std::vector<std::int64_t> ids(8);
