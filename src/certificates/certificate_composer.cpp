@@ -39,13 +39,21 @@ Result<void> CertificateComposer::CheckTemplate() const {
   return {};
 }
 
+std::string LineBreakIn(std::string_view value) {
+  for (const char c : value) {
+    if (c == '\r' || c == '\n') return "a line break";
+    if (c == '\0') return "a NUL byte";
+  }
+  return "";
+}
+
 Result<void> CertificateComposer::CheckHeaders(const store::CertificateDelivery& row) const {
   const auto variables = VariablesOf(row);
   const auto subject = templates_.subject.Render(LookupIn(variables), templating::Escaping::kNone);
   for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"subject", &subject},
                                      {"student_name", &row.student_name},
                                      {"student_email", &row.email}}) {
-    if (value->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+    if (!LineBreakIn(*value).empty()) {
       return MakeError("certificate.header", std::string(field) +
                                                  ": rendered for this row it holds a line break or NUL; "
                                                  "a header value is one line");

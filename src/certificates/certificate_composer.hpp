@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "certificates/pdf_renderer.hpp"
 #include "channels/channel.hpp"
@@ -15,6 +16,10 @@
 #include "templating/template.hpp"
 
 namespace herald::certificates {
+
+// What makes a header value unusable ("a line break", "a NUL byte": it would
+// add or split a header line), or empty when it is fine.
+std::string LineBreakIn(std::string_view value);
 
 struct CertificateTemplates {
   templating::Template svg;

@@ -23,6 +23,7 @@
 #include "cli/progress.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
+#include "common/files.hpp"
 #include "common/hash.hpp"
 #include "common/text.hpp"
 #include "config/herald_config.hpp"
@@ -178,25 +179,16 @@ void CheckPlaceholders(const templating::Template& tpl, const std::string& sourc
   }
 }
 
-// What makes a header value unusable (it would add or split a header line), or empty.
-std::string LineBreakIn(std::string_view value) {
-  for (const char c : value) {
-    if (c == '\r' || c == '\n') return "a line break";
-    if (c == '\0') return "a NUL byte";
-  }
-  return "";
-}
-
 // Values that go into every e-mail's headers are checked once, before anything
 // is sent: one bad value would fail every delivery of the run.
 void CheckRunWideHeaderValues(const std::string& subject, const templating::Template& subject_template,
                               const std::string& date_text) {
-  if (const auto bad = LineBreakIn(subject); !bad.empty()) {
+  if (const auto bad = certificates::LineBreakIn(subject); !bad.empty()) {
     throw InputError("--subject / certificates.subject: contains " + bad + "; a subject is one line");
   }
   const auto& names = subject_template.Placeholders();
   if (std::find(names.begin(), names.end(), "date") != names.end()) {
-    if (const auto bad = LineBreakIn(date_text); !bad.empty()) {
+    if (const auto bad = certificates::LineBreakIn(date_text); !bad.empty()) {
       throw InputError("--date / certificates.date: contains " + bad +
                        ", and the subject uses {{date}}; a subject is one line");
     }
@@ -222,14 +214,10 @@ void WriteRejectedReport(const std::string& path, const std::string& csv_path,
   // O_NOFOLLOW: a link planted at the report's name after the check is refused too.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError("cannot write " + path + ": " + std::strerror(errno));
-  for (std::size_t written = 0; written < report.size();) {
-    const auto n = ::write(fd, report.data() + written, report.size() - written);
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw std::runtime_error("cannot write " + path + ": " + std::strerror(error));
-    }
-    written += static_cast<std::size_t>(n);
+  if (!WriteAll(fd, report)) {
+    const int error = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(error));
   }
   ::close(fd);
 }

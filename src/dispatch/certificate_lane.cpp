@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/files.hpp"
+
 namespace herald::dispatch {
 namespace {
 
@@ -41,14 +43,10 @@ void WriteFileAtomically(const std::filesystem::path& path, const std::string& b
   temporary += ".part";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
-  for (std::size_t written = 0; written < bytes.size();) {
-    const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(error));
-    }
-    written += static_cast<std::size_t>(n);
+  if (!WriteAll(fd, bytes)) {
+    const int error = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(error));
   }
   ::close(fd);
   std::filesystem::rename(temporary, path);

@@ -9,24 +9,12 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/files.hpp"
 #include "common/hash.hpp"
 #include "common/offload.hpp"
 
 namespace herald::channels::file {
 namespace {
-
-bool WriteAll(int fd, const std::string& data) {
-  size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = write(fd, data.data() + written, data.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    written += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
