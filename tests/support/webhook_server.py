@@ -4,7 +4,8 @@
 Binds 127.0.0.1 (--port 0 = any free port), prints "PORT <n>" as its first line,
 and appends every request it receives to --log as one JSON line:
   {"method", "path", "headers": {lower-cased name: value}, "body": parsed JSON or
-   the raw text when it is not JSON, "answer": {"status": null when dropped, "body"}}
+   the raw text when it is not JSON, "answer": {"status": null when dropped, "body"},
+   "received_at_ms": Unix time in milliseconds when the request had been read}
 The line is written before any answer, so once a client has its answer (or has
 given up) the request is in the log.
 
@@ -50,6 +51,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_request(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        received_at_ms = int(time.time() * 1000)
         text = raw.decode("utf-8", errors="replace")
         try:
             body = json.loads(text)
@@ -63,6 +65,7 @@ class Handler(BaseHTTPRequestHandler):
             "headers": {name.lower(): value for name, value in self.headers.items()},
             "body": body,
             "answer": {"status": code, "body": payload.decode("latin-1") if isinstance(payload, bytes) else payload},
+            "received_at_ms": received_at_ms,
         }
         with self.server.log_lock:
             with open(self.server.log_path, "a", encoding="utf-8") as log:
