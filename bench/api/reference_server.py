@@ -40,7 +40,7 @@ class Handler(BaseHTTPRequestHandler):
             if not recipients or not isinstance(content, str):
                 raise ValueError("bad request")
         except (ValueError, KeyError, TypeError):
-            return self.answer(422, {"error": {"code": "VALIDATION_FAILED", "message": "bad request"}})
+            return self.answer(400, {"error": {"code": "VALIDATION_FAILED", "message": "bad request"}})
         db = connection(self.server.db_path)
         now = int(time.time() * 1000)
         db.execute("BEGIN IMMEDIATE")

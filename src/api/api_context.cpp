@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
 #include <thread>
 
@@ -26,7 +27,9 @@ std::string ReasonPhrase(int status) {
     case 404: return "Not Found";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
     case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
@@ -77,7 +80,10 @@ ApiContext::ApiContext(store::KeyStore& keys, store::MessageStore& messages, con
 ApiContext::~ApiContext() { JoinReadPool(); }
 
 void ApiContext::JoinReadPool() {
-  std::call_once(read_pool_joined_, [this] { read_pool_.join(); });
+  std::call_once(read_pool_joined_, [this] {
+    bulk_pool_.join();
+    read_pool_.join();
+  });
 }
 
 void ApiContext::Respond(const Request& req, const std::string& route, int status, const std::string& body,
@@ -204,12 +210,12 @@ bool IsJsonMediaType(std::string_view content_type) {
   return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
 }
 
-std::optional<nlohmann::json> ApiContext::ParseBody(const Request& req, const std::string& route,
-                                                    const Caller* caller, std::size_t limit) {
+bool ApiContext::BodyAdmissible(const Request& req, const std::string& route, const Caller* caller,
+                                std::size_t limit) {
   if (req->body().size() > limit) {
     RespondError(req, route, {413, "PAYLOAD_TOO_LARGE", "the body is larger than " + std::to_string(limit) + " bytes"},
                  caller);
-    return std::nullopt;
+    return false;
   }
   // A body declared as something else is not guessed at; one declared as nothing is read as JSON.
   if (const auto declared = req->header().opt_value_of(restinio::http_field::content_type);
@@ -218,14 +224,83 @@ std::optional<nlohmann::json> ApiContext::ParseBody(const Request& req, const st
                  {415, "UNSUPPORTED_MEDIA_TYPE",
                   "Content-Type: the body must be JSON (application/json), not \"" + std::string(*declared) + "\""},
                  caller);
+    return false;
+  }
+  return true;
+}
+
+std::optional<nlohmann::json> ApiContext::ParseBody(const Request& req, const std::string& route,
+                                                    const Caller* caller, std::size_t limit) {
+  if (!BodyAdmissible(req, route, caller, limit)) return std::nullopt;
+  auto parsed = ParseJson(req->body());
+  if (auto* error = std::get_if<ApiError>(&parsed)) {
+    RespondError(req, route, *error, caller);
     return std::nullopt;
   }
+  return std::move(std::get<nlohmann::json>(parsed));
+}
+
+std::optional<std::size_t> NestedTooDeep(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+std::variant<nlohmann::json, ApiError> ParseJson(std::string_view body) {
+  // JSON in UTF-16 or UTF-32 starts with a byte order mark or, its first
+  // character being ASCII, has a NUL among its first two bytes.
+  if (body.starts_with("\xff\xfe") || body.starts_with("\xfe\xff") ||
+      (body.size() >= 2 && (body[0] == '\0' || body[1] == '\0'))) {
+    return ApiError::BadRequest("INVALID_JSON", "the body is UTF-16 or UTF-32; send it as UTF-8");
+  }
+  if (const auto at = NestedTooDeep(body, kMaxJsonDepth)) {
+    return ApiError::BadRequest("INVALID_JSON", "the body nests arrays and objects deeper than " +
+                                                    std::to_string(kMaxJsonDepth) + " levels (at byte " +
+                                                    std::to_string(*at + 1) + ")");
+  }
   try {
-    return nlohmann::json::parse(req->body());
-  } catch (const nlohmann::json::parse_error& e) {
-    RespondError(req, route, ApiError::BadRequest("INVALID_JSON", std::string("the body is not valid JSON: ") + e.what()),
-                 caller);
-    return std::nullopt;
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    // The library's text starts with its own tag and may end by quoting the
+    // bytes it read last, which need not be UTF-8; keep the reason only.
+    std::string reason = e.what();
+    if (const auto tag_end = reason.find("] "); reason.starts_with("[json.exception.") && tag_end != std::string::npos) {
+      reason.erase(0, tag_end + 2);
+    }
+    if (const auto quoted = reason.find("; last read: "); quoted != std::string::npos) reason.erase(quoted);
+    return ApiError::BadRequest("INVALID_JSON", "the body is not valid JSON: " + reason);
+  }
+}
+
+std::optional<std::int64_t> IdParam(const RouteParams& params) {
+  const auto text = params["id"];
+  std::int64_t id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return id;
+}
+
+std::variant<restinio::query_string_params_t, ApiError> ParseQuery(const Request& req) {
+  try {
+    return restinio::parse_query(req->header().query());
+  } catch (const std::exception& e) {
+    return ApiError::BadRequest("INVALID_QUERY", "the query string cannot be decoded: " + std::string(e.what()));
   }
 }
 

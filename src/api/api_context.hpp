@@ -59,6 +59,17 @@ struct RateLimitSettings {
   int premium_per_minute = 1000;
 };
 
+// Arrays and objects nest at most this deep in a request body: deeper is refused
+// before parsing, so no body costs more than its size to look at.
+inline constexpr int kMaxJsonDepth = 64;
+
+// The byte at which `text` opens its (max_depth + 1)-th nested array or object, if it does.
+std::optional<std::size_t> NestedTooDeep(std::string_view text, int max_depth);
+
+// A request body parsed, or INVALID_JSON naming why (too deep, not JSON, not
+// UTF-8, a number beyond double); never an exception.
+std::variant<nlohmann::json, ApiError> ParseJson(std::string_view body);
+
 class ApiContext {
  public:
   using RequestObserver = std::function<void(const std::string& method, const std::string& route, int status)>;
@@ -77,7 +88,7 @@ class ApiContext {
                const char* content_type = "application/json");
   void RespondJson(const Request& req, const std::string& route, int status, const nlohmann::json& body,
                    const Caller* caller) {
-    Respond(req, route, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), caller);
+    Respond(req, route, status, JsonText(body), caller);
   }
   void RespondError(const Request& req, const std::string& route, const ApiError& error,
                     const Caller* caller = nullptr, const Headers& headers = {});
@@ -114,9 +125,38 @@ class ApiContext {
     });
   }
 
-  // The parsed JSON body, or nullopt after answering 413 or 400.
+  // The parsed JSON body, or nullopt after answering 413, 415 or 400. For
+  // routes whose bodies stay small (their `limit` is at most a megabyte).
   std::optional<nlohmann::json> ParseBody(const Request& req, const std::string& route, const Caller* caller,
                                           std::size_t limit);
+
+  // For routes that take large bodies (bulk): parses the body, then calls
+  // `then(json, caller)`. A body over kInlineParseBytes is parsed, and `then`
+  // run, on the bulk pool, so a big or hostile body never holds an I/O thread
+  // (and /health) while it is read. Answers 413, 415 or 400 instead when due.
+  template <typename Then>
+  void WithJsonBody(const Request& req, const std::string& route, const Caller* caller, std::size_t limit, Then then) {
+    if (!BodyAdmissible(req, route, caller, limit)) return;
+    if (req->body().size() <= kInlineParseBytes) {
+      auto parsed = ParseJson(req->body());
+      if (auto* error = std::get_if<ApiError>(&parsed)) return RespondError(req, route, *error, caller);
+      return then(std::move(std::get<nlohmann::json>(parsed)), caller);
+    }
+    std::optional<Caller> copy;
+    if (caller != nullptr) copy = *caller;
+    boost::asio::post(bulk_pool_, [this, req, route, copy = std::move(copy), then = std::move(then)]() mutable {
+      const Caller* c = copy ? &*copy : nullptr;
+      try {
+        auto parsed = ParseJson(req->body());
+        if (auto* error = std::get_if<ApiError>(&parsed)) return RespondError(req, route, *error, c);
+        then(std::move(std::get<nlohmann::json>(parsed)), c);
+      } catch (const std::exception& e) {
+        RespondInternal(req, route, e, c);
+      }
+    });
+  }
+  // Bodies up to this size are parsed where they arrive (well under a millisecond).
+  static constexpr std::size_t kInlineParseBytes = 64 << 10;
 
   // Drops a revoked key from the cache, so it is refused at once here (other
   // servers on the same store refuse it once their cache entry expires).
@@ -154,6 +194,8 @@ class ApiContext {
     };
   }
 
+  // The size and declared type of the body allow reading it; else answered 413 or 415.
+  bool BodyAdmissible(const Request& req, const std::string& route, const Caller* caller, std::size_t limit);
   std::optional<store::ApiKeyRecord> LookupKey(const std::string& key);
   std::optional<Caller> Authenticate(const Request& req, const std::string& route);
   int TierLimit(const std::string& tier) const;
@@ -166,6 +208,8 @@ class ApiContext {
   RequestObserver on_request_;
   RateLimiter limiter_;
   boost::asio::thread_pool read_pool_;
+  // One thread: large bodies are parsed one at a time, beside the I/O and read threads.
+  boost::asio::thread_pool bulk_pool_{1};
   std::once_flag read_pool_joined_;
   std::atomic<int> in_flight_{0};
   std::atomic<bool> draining_{false};
@@ -183,6 +227,14 @@ class ApiContext {
 
 // "application/json", "application/problem+json", with any parameters (charset).
 bool IsJsonMediaType(std::string_view content_type);
+
+// The {id} of a ":id(\\d+)" pattern; nullopt for digits beyond INT64_MAX,
+// which name nothing the store can hold (routes answer their 404).
+std::optional<std::int64_t> IdParam(const RouteParams& params);
+
+// The request's query string, decoded; INVALID_QUERY when it cannot be (a
+// broken %-escape, or bytes that are not UTF-8), never an exception.
+std::variant<restinio::query_string_params_t, ApiError> ParseQuery(const Request& req);
 
 // Query parameter helpers shared by list endpoints: a missing value gives the
 // fallback, a malformed or out-of-range one an INVALID_QUERY error naming it.

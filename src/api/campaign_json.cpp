@@ -28,10 +28,10 @@ std::variant<Template, ApiError> ParseText(const std::string& text, const std::s
 std::optional<ApiError> ReadString(const json& body, const char* name, std::string& out, std::size_t max_bytes) {
   const auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) return ApiError::Unprocessable(std::string(name) + ": must be a string");
+  if (!it->is_string()) return ApiError::Invalid(std::string(name) + ": must be a string");
   out = it->get<std::string>();
   if (out.size() > max_bytes) {
-    return ApiError::Unprocessable(std::string(name) + ": at most " + std::to_string(max_bytes) + " bytes");
+    return ApiError::Invalid(std::string(name) + ": at most " + std::to_string(max_bytes) + " bytes");
   }
   return std::nullopt;
 }
@@ -40,20 +40,20 @@ std::optional<ApiError> ReadString(const json& body, const char* name, std::stri
 
 std::variant<store::TemplateRecord, ApiError> ParseTemplateRequest(const json& body, std::int64_t owner_id,
                                                                    const store::TemplateRecord* existing) {
-  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object");
+  if (!body.is_object()) return ApiError::Invalid("body: must be a JSON object");
   store::TemplateRecord t = existing ? *existing : store::TemplateRecord{};
   if (!existing) t.owner_id = owner_id;
   if (!existing || body.contains("name")) {
     t.name.clear();
     if (auto e = ReadString(body, "name", t.name, kMaxNameBytes)) return *e;
-    if (text::Trim(t.name).empty()) return ApiError::Unprocessable("name: must be a non-empty string");
+    if (text::Trim(t.name).empty()) return ApiError::Invalid("name: must be a non-empty string");
   }
   if (const auto it = body.find("channel"); it != body.end()) {
     if (it->is_null()) {
       t.channel.reset();
     } else {
       const auto channel = it->is_string() ? domain::ParseChannel(it->get<std::string>()) : std::nullopt;
-      if (!channel) return ApiError::Unprocessable("channel: must be one of sms, whatsapp, email, telegram, or null");
+      if (!channel) return ApiError::Invalid("channel: must be one of sms, whatsapp, email, telegram, or null");
       t.channel = domain::ToString(*channel);
     }
   }
@@ -65,7 +65,7 @@ std::variant<store::TemplateRecord, ApiError> ParseTemplateRequest(const json& b
     if (auto e = ReadString(body, name, t.*member, kMaxTemplateBytes)) return *e;
   }
   if (t.html.empty() && t.text.empty())
-    return ApiError::Unprocessable("text, html: a template needs a body in one of them");
+    return ApiError::Invalid("text, html: a template needs a body in one of them");
   t.variables.clear();
   for (auto [name, text, single] : {std::tuple{"subject", &t.subject, true}, std::tuple{"text", &t.text, true},
                                     std::tuple{"html", &t.html, false}}) {
@@ -91,31 +91,31 @@ json TemplateToJson(const store::TemplateRecord& t) {
 
 std::variant<store::CampaignRecord, ApiError> ParseCampaignRequest(const json& body, std::int64_t owner_id,
                                                                    std::int64_t now_ms) {
-  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object");
+  if (!body.is_object()) return ApiError::Invalid("body: must be a JSON object");
   store::CampaignRecord c;
   c.owner_id = owner_id;
   c.status = "draft";
   if (auto e = ReadString(body, "name", c.name, kMaxNameBytes)) return *e;
-  if (text::Trim(c.name).empty()) return ApiError::Unprocessable("name: must be a non-empty string");
+  if (text::Trim(c.name).empty()) return ApiError::Invalid("name: must be a non-empty string");
   const auto channel_it = body.find("channel");
   const auto channel = channel_it != body.end() && channel_it->is_string()
                            ? domain::ParseChannel(channel_it->get<std::string>())
                            : std::nullopt;
-  if (!channel) return ApiError::Unprocessable("channel: must be one of sms, whatsapp, email, telegram");
+  if (!channel) return ApiError::Invalid("channel: must be one of sms, whatsapp, email, telegram");
   c.channel = domain::ToString(*channel);
   if (auto e = ReadString(body, "base_template", c.base_template, kMaxTemplateBytes)) return *e;
   if (const auto it = body.find("template_id"); it != body.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1) {
-      return ApiError::Unprocessable("template_id: must be a positive whole number");
+      return ApiError::Invalid("template_id: must be a positive whole number");
     }
     c.template_id = it->get<std::int64_t>();
   }
   if (c.template_id && !c.base_template.empty()) {
-    return ApiError::Unprocessable("base_template, template_id: give one, not both");
+    return ApiError::Invalid("base_template, template_id: give one, not both");
   }
   if (!c.template_id) {
     if (text::Trim(c.base_template).empty()) {
-      return ApiError::Unprocessable("base_template: must be a non-empty string (or give template_id)");
+      return ApiError::Invalid("base_template: must be a non-empty string (or give template_id)");
     }
     auto parsed = ParseText(c.base_template, "base_template", true);
     if (auto* error = std::get_if<ApiError>(&parsed)) return *error;
@@ -127,8 +127,8 @@ std::variant<store::CampaignRecord, ApiError> ParseCampaignRequest(const json& b
   if (const auto at = body.find("scheduled_at"); at != body.end() && !at->is_null()) {
     const auto parsed = at->is_string() ? ParseTimestamp(at->get<std::string>()) : std::nullopt;
     if (!parsed)
-      return ApiError::Unprocessable("scheduled_at: must be an RFC 3339 time such as \"2026-11-23T10:00:00Z\"");
-    if (*parsed > now_ms + kMaxScheduleAheadMs) return ApiError::Unprocessable("scheduled_at: must be within a year");
+      return ApiError::Invalid("scheduled_at: must be an RFC 3339 time such as \"2026-11-23T10:00:00Z\"");
+    if (*parsed > now_ms + kMaxScheduleAheadMs) return ApiError::Invalid("scheduled_at: must be within a year");
     c.scheduled_at_ms = *parsed;
     c.status = "scheduled";
   }

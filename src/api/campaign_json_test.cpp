@@ -24,7 +24,7 @@ TEST(TemplateRequest, VariablesAreCollectedAndBrokenTemplatesNameTheField) {
 
   auto broken = ParseTemplateRequest({{"name", "x"}, {"text", "Hi {{first_name"}}, 3);
   ASSERT_TRUE(std::holds_alternative<ApiError>(broken));
-  EXPECT_EQ(std::get<ApiError>(broken).status, 422);
+  EXPECT_EQ(std::get<ApiError>(broken).status, 400);
   EXPECT_EQ(std::get<ApiError>(broken).message.rfind("text:", 0), 0u) << std::get<ApiError>(broken).message;
   auto no_body = ParseTemplateRequest({{"name", "x"}}, 3);
   ASSERT_TRUE(std::holds_alternative<ApiError>(no_body));
@@ -126,6 +126,33 @@ TEST(ContactsCsv, ValidRowsAreKeptAndBadRowsReportedByLine) {
 
   EXPECT_TRUE(std::holds_alternative<ApiError>(ParseContactsCsv("first_name,last_name\nAnn,Lee\n", 9)));
   EXPECT_TRUE(std::holds_alternative<ApiError>(ParseContactsCsv("", 9)));
+}
+
+// Bytes that are not UTF-8 are refused where they are, never stored: a stored
+// one would break every later page of the contact list.
+TEST(ContactsCsv, BytesThatAreNotUtf8RejectTheirLineOrTheHeader) {
+  const std::string csv =
+      "phone,first_name,nickname,\n"
+      "+15551230001,Ann,\xff\xfe,\n"
+      "+15551230002,B\xc3,ok,\n"
+      "+15551230003,Cy,ok,\x80\n"
+      "+15551230004,D\xc3\xa9,ok,\n";
+  auto parsed = ParseContactsCsv(csv, 9);
+  ASSERT_TRUE(std::holds_alternative<CsvImport>(parsed));
+  const auto& import = std::get<CsvImport>(parsed);
+  ASSERT_EQ(import.contacts.size(), 1u);
+  EXPECT_EQ(import.contacts[0].first_name, "D\xc3\xa9");
+  ASSERT_EQ(import.rejected.size(), 3u);
+  EXPECT_EQ(import.rejected[0].line, 2);
+  EXPECT_EQ(import.rejected[0].message, "nickname: is not UTF-8");
+  EXPECT_EQ(import.rejected[1].line, 3);
+  EXPECT_EQ(import.rejected[1].message, "first_name: is not UTF-8");
+  EXPECT_EQ(import.rejected[2].line, 4);
+  EXPECT_EQ(import.rejected[2].message, "column 4: is not UTF-8");
+
+  const auto header = ParseContactsCsv("phone,n\xffme\n+15551230001,x\n", 9);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(header));
+  EXPECT_EQ(std::get<ApiError>(header).message, "body: line 1, column 2 of the header row is not UTF-8");
 }
 
 }  // namespace

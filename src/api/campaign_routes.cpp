@@ -17,17 +17,18 @@ using nlohmann::json;
 constexpr std::size_t kMaxBodyBytes = 1 << 20;
 constexpr std::size_t kMaxCustomerIds = 100000;
 
-ApiError CampaignNotFound(std::int64_t id) {
-  return ApiError::NotFound("CAMPAIGN_NOT_FOUND", "campaign " + std::to_string(id) + " does not exist");
+ApiError CampaignNotFound(std::string_view id) {
+  return ApiError::NotFound("CAMPAIGN_NOT_FOUND", "campaign " + std::string(id) + " does not exist");
 }
+ApiError CampaignNotFound(std::int64_t id) { return CampaignNotFound(std::to_string(id)); }
 
 // customer_ids of a send: absent or null means every contact of the owner.
 std::variant<std::optional<std::vector<std::int64_t>>, ApiError> ParseCustomerIds(const json& body) {
-  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object");
+  if (!body.is_object()) return ApiError::Invalid("body: must be a JSON object");
   const auto it = body.find("customer_ids");
   if (it == body.end() || it->is_null()) return std::optional<std::vector<std::int64_t>>{};
   if (!it->is_array() || it->empty() || it->size() > kMaxCustomerIds) {
-    return ApiError::Unprocessable("customer_ids: must be a non-empty array of at most " +
+    return ApiError::Invalid("customer_ids: must be a non-empty array of at most " +
                                    std::to_string(kMaxCustomerIds) + " contact ids");
   }
   std::vector<std::int64_t> ids;
@@ -35,7 +36,7 @@ std::variant<std::optional<std::vector<std::int64_t>>, ApiError> ParseCustomerId
   for (std::size_t i = 0; i < it->size(); ++i) {
     const auto& id = (*it)[i];
     if (!id.is_number_integer() || id.get<std::int64_t>() < 1) {
-      return ApiError::Unprocessable("customer_ids[" + std::to_string(i) + "]: must be a positive whole number");
+      return ApiError::Invalid("customer_ids[" + std::to_string(i) + "]: must be a positive whole number");
     }
     if (seen.insert(id.get<std::int64_t>()).second) ids.push_back(id.get<std::int64_t>());
   }
@@ -59,22 +60,29 @@ class CampaignRoutes::Impl {
                         [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); });
       context_.AddRoute(router, restinio::http_method_get(), one_pattern, one, true,
                         [this](auto& req, auto& params, auto* c, auto& route) {
-                          const auto id = restinio::cast_to<std::int64_t>(params["id"]);
+                          const auto id = IdParam(params);
+                          if (!id) return context_.RespondError(req, route, CampaignNotFound(params["id"]), c);
                           context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
-                            Get(req, caller, route, id);
+                            Get(req, caller, route, *id);
                           });
                         });
       context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/send", one + "/send", true,
                         [this](auto& req, auto& params, auto* c, auto& route) {
-                          Send(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                          const auto id = IdParam(params);
+                          if (!id) return context_.RespondError(req, route, CampaignNotFound(params["id"]), c);
+                          Send(req, c, route, *id);
                         });
       context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/retry", one + "/retry", true,
                         [this](auto& req, auto& params, auto* c, auto& route) {
-                          Retry(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                          const auto id = IdParam(params);
+                          if (!id) return context_.RespondError(req, route, CampaignNotFound(params["id"]), c);
+                          Retry(req, c, route, *id);
                         });
       context_.AddRoute(router, restinio::http_method_post(), one_pattern + "/personalized-preview",
                         one + "/personalized-preview", true, [this](auto& req, auto& params, auto* c, auto& route) {
-                          Preview(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                          const auto id = IdParam(params);
+                          if (!id) return context_.RespondError(req, route, CampaignNotFound(params["id"]), c);
+                          Preview(req, c, route, *id);
                         });
     }
   }
@@ -113,7 +121,9 @@ class CampaignRoutes::Impl {
   }
 
   void List(const Request& req, const Caller* caller, const std::string& route) {
-    const auto query = restinio::parse_query(req->header().query());
+    const auto parsed = ParseQuery(req);
+    if (const auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
+    const auto& query = std::get<restinio::query_string_params_t>(parsed);
     auto page = ParsePageQuery(query, *caller);
     if (auto* error = std::get_if<ApiError>(&page)) return context_.RespondError(req, route, *error, caller);
     store::CampaignFilter filter;
@@ -215,17 +225,17 @@ class CampaignRoutes::Impl {
     auto body = context_.ParseBody(req, route, caller, kMaxBodyBytes);
     if (!body) return;
     if (!body->is_object())
-      return context_.RespondError(req, route, ApiError::Unprocessable("body: must be a JSON object"), caller);
+      return context_.RespondError(req, route, ApiError::Invalid("body: must be a JSON object"), caller);
     const auto customer = body->find("customer_id");
     if (customer == body->end() || !customer->is_number_integer() || customer->get<std::int64_t>() < 1) {
-      return context_.RespondError(req, route, ApiError::Unprocessable("customer_id: must be a positive whole number"),
+      return context_.RespondError(req, route, ApiError::Invalid("customer_id: must be a positive whole number"),
                                    caller);
     }
     std::optional<std::string> override_template;
     if (const auto it = body->find("override_template"); it != body->end() && !it->is_null()) {
       if (!it->is_string() || it->get<std::string>().empty()) {
         return context_.RespondError(req, route,
-                                     ApiError::Unprocessable("override_template: must be a non-empty string"), caller);
+                                     ApiError::Invalid("override_template: must be a non-empty string"), caller);
       }
       override_template = it->get<std::string>();
     }

@@ -56,14 +56,14 @@ std::string SetField(store::ContactRecord& contact, const FieldSpec& spec, const
 
 std::optional<ApiError> CheckHasAddress(const store::ContactRecord& contact, const std::string& where) {
   if (contact.phone || contact.email || contact.telegram_chat_id) return std::nullopt;
-  return ApiError::Unprocessable(where + "phone, email, telegram_chat_id: a contact needs at least one address");
+  return ApiError::Invalid(where + "phone, email, telegram_chat_id: a contact needs at least one address");
 }
 
 }  // namespace
 
 std::variant<store::ContactRecord, ApiError> ParseContact(const json& body, std::int64_t owner_id,
                                                           const store::ContactRecord* existing) {
-  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object");
+  if (!body.is_object()) return ApiError::Invalid("body: must be a JSON object");
   store::ContactRecord contact = existing ? *existing : store::ContactRecord{};
   contact.owner_id = existing ? existing->owner_id : owner_id;
   for (const auto& spec : Fields()) {
@@ -82,19 +82,19 @@ std::variant<store::ContactRecord, ApiError> ParseContact(const json& body, std:
     } else if (it->is_number_integer() && spec.address_of == domain::Channel::kTelegram) {
       text = std::to_string(it->get<std::int64_t>());  // chat ids are often sent as numbers
     } else {
-      return ApiError::Unprocessable(std::string(spec.name) + ": must be a string or null");
+      return ApiError::Invalid(std::string(spec.name) + ": must be a string or null");
     }
     if (const auto problem = SetField(contact, spec, text); !problem.empty()) {
-      return ApiError::Unprocessable(std::string(spec.name) + ": " + problem);
+      return ApiError::Invalid(std::string(spec.name) + ": " + problem);
     }
   }
   if (const auto it = body.find("attributes"); it != body.end()) {
     if (it->is_null()) {
       contact.attributes_json = "{}";
     } else if (!it->is_object()) {
-      return ApiError::Unprocessable("attributes: must be a JSON object");
+      return ApiError::Invalid("attributes: must be a JSON object");
     } else {
-      contact.attributes_json = it->dump();
+      contact.attributes_json = JsonText(*it);
     }
   } else if (!existing) {
     contact.attributes_json = "{}";
@@ -119,14 +119,18 @@ json ContactToJson(const store::ContactRecord& contact) {
 std::variant<CsvImport, ApiError> ParseContactsCsv(const std::string& csv, std::int64_t owner_id) {
   auto reader = certificates::CsvReader::FromString(csv, "body");
   auto header = reader.Next();
-  if (!header) return ApiError::Unprocessable(header.error().message);
+  if (!header) return ApiError::Invalid(header.error().message);
   if (!*header)
-    return ApiError::Unprocessable("body: the CSV is empty; it needs a header row such as phone,first_name");
+    return ApiError::Invalid("body: the CSV is empty; it needs a header row such as phone,first_name");
   // Which field each column fills; nullptr: an attribute.
   std::vector<const FieldSpec*> columns;
   std::vector<std::string> names;
   bool has_address = false;
   for (const auto& raw : (*header)->fields) {
+    if (!text::IsValidUtf8(raw)) {
+      return ApiError::Invalid("body: line " + std::to_string((*header)->line) + ", column " +
+                                     std::to_string(columns.size() + 1) + " of the header row is not UTF-8");
+    }
     auto name = text::ToLowerAscii(std::string(text::Trim(raw)));
     if (name == "telegram") name = "telegram_chat_id";
     const auto spec =
@@ -136,7 +140,7 @@ std::variant<CsvImport, ApiError> ParseContactsCsv(const std::string& csv, std::
     names.push_back(std::move(name));
   }
   if (!has_address) {
-    return ApiError::Unprocessable("body: the header row needs a phone, email or telegram_chat_id column");
+    return ApiError::Invalid("body: the header row needs a phone, email or telegram_chat_id column");
   }
   CsvImport result;
   while (true) {
@@ -159,6 +163,10 @@ std::variant<CsvImport, ApiError> ParseContactsCsv(const std::string& csv, std::
     json attributes = json::object();
     std::string problem;
     for (std::size_t i = 0; i < columns.size() && problem.empty(); ++i) {
+      if (!text::IsValidUtf8(record.fields[i])) {
+        problem = (names[i].empty() ? "column " + std::to_string(i + 1) : names[i]) + ": is not UTF-8";
+        continue;
+      }
       if (columns[i] == nullptr) {
         if (!names[i].empty() && !text::Trim(record.fields[i]).empty()) attributes[names[i]] = record.fields[i];
         continue;
@@ -172,7 +180,7 @@ std::variant<CsvImport, ApiError> ParseContactsCsv(const std::string& csv, std::
       result.rejected.push_back({record.line, problem});
       continue;
     }
-    contact.attributes_json = attributes.dump();
+    contact.attributes_json = JsonText(attributes);
     result.contacts.push_back(std::move(contact));
   }
   return result;

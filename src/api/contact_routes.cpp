@@ -26,8 +26,8 @@ struct Contacts {
   bool Delete(std::int64_t id) { return store.DeleteContact(id); }
   store::Page<Record> List(const store::PageQuery& query) { return store.ListContacts(query); }
   json ToJson(const Record& record) { return ContactToJson(record); }
-  ApiError NotFound(std::int64_t id) {
-    return ApiError::NotFound("CONTACT_NOT_FOUND", "contact " + std::to_string(id) + " does not exist");
+  ApiError NotFound(std::string_view id) {
+    return ApiError::NotFound("CONTACT_NOT_FOUND", "contact " + std::string(id) + " does not exist");
   }
 };
 
@@ -48,7 +48,7 @@ class ContactRoutes::Impl {
 
  private:
   // Valid rows are stored (in one transaction) even when others are rejected;
-  // 201 when at least one was stored, else 422 with the same body.
+  // 201 when at least one was stored, else 400 with the same body.
   void Import(const Request& req, const Caller* caller, const std::string& route) {
     if (req->body().size() > kMaxCsvBytes) {
       return context_.RespondError(
@@ -67,7 +67,7 @@ class ContactRoutes::Impl {
           ids.push_back(contact.id);
         }
       }
-      const int status = ids.empty() ? 422 : 201;
+      const int status = ids.empty() ? 400 : 201;
       context_.RespondJson(req, route, status,
                            json{{"imported", ids.size()}, {"rejected", std::move(rejected)}, {"ids", std::move(ids)}},
                            c);

@@ -14,7 +14,7 @@
 //   bool Delete(std::int64_t id);
 //   store::Page<Record> List(const store::PageQuery& query);
 //   nlohmann::json ToJson(const Record& record);
-//   ApiError NotFound(std::int64_t id);
+//   ApiError NotFound(std::string_view id);  // the id as the path wrote it
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -50,7 +50,9 @@ class CrudRoutes {
                       });
     auto update = [this](bool partial) {
       return [this, partial](auto& req, auto& params, auto* c, auto& route) {
-        Update(req, c, route, restinio::cast_to<std::int64_t>(params["id"]), partial);
+        const auto id = IdParam(params);
+        if (!id) return context_.RespondError(req, route, resource_.NotFound(params["id"]), c);
+        Update(req, c, route, *id, partial);
       };
     };
     context_.AddRoute(router, restinio::http_method_patch(), one_pattern, one, true, update(true));
@@ -60,7 +62,7 @@ class CrudRoutes {
                         WithOwnRecord(
                             req, c, route, params, [this, req, route](const Record& found, const Caller* caller) {
                               if (!resource_.Delete(found.id)) {
-                                return context_.RespondError(req, route, resource_.NotFound(found.id), caller);
+                                return context_.RespondError(req, route, resource_.NotFound(std::to_string(found.id)), caller);
                               }
                               context_.Respond(req, route, 204, "", caller);
                             });
@@ -72,10 +74,13 @@ class CrudRoutes {
   template <typename Then>
   void WithOwnRecord(const Request& req, const Caller* caller, const std::string& route, RouteParams& params,
                      Then then) {
-    const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-    context_.Offload(req, route, caller, [this, req, route, id, then = std::move(then)](const Caller* c) {
+    const auto id = IdParam(params);
+    if (!id) return context_.RespondError(req, route, resource_.NotFound(params["id"]), caller);
+    context_.Offload(req, route, caller, [this, req, route, id = *id, then = std::move(then)](const Caller* c) {
       const auto found = resource_.Get(id);
-      if (!found || !c->MaySee(found->owner_id)) return context_.RespondError(req, route, resource_.NotFound(id), c);
+      if (!found || !c->MaySee(found->owner_id)) {
+        return context_.RespondError(req, route, resource_.NotFound(std::to_string(id)), c);
+      }
       then(*found, c);
     });
   }
@@ -97,7 +102,7 @@ class CrudRoutes {
     context_.Offload(req, route, caller, [this, req, route, id, partial, body = std::move(*body)](const Caller* c) {
       const auto existing = resource_.Get(id);
       if (!existing || !c->MaySee(existing->owner_id)) {
-        return context_.RespondError(req, route, resource_.NotFound(id), c);
+        return context_.RespondError(req, route, resource_.NotFound(std::to_string(id)), c);
       }
       auto parsed = resource_.Parse(body, existing->owner_id, partial ? &*existing : nullptr);
       if (auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, c);
@@ -105,14 +110,16 @@ class CrudRoutes {
       record.id = id;
       record.owner_id = existing->owner_id;
       if (!resource_.Update(record, context_.NowMs())) {
-        return context_.RespondError(req, route, resource_.NotFound(id), c);
+        return context_.RespondError(req, route, resource_.NotFound(std::to_string(id)), c);
       }
       context_.RespondJson(req, route, 200, resource_.ToJson(*resource_.Get(id)), c);
     });
   }
 
   void List(const Request& req, const Caller* caller, const std::string& route) {
-    auto query = ParsePageQuery(restinio::parse_query(req->header().query()), *caller);
+    const auto parsed = ParseQuery(req);
+    if (const auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
+    auto query = ParsePageQuery(std::get<restinio::query_string_params_t>(parsed), *caller);
     if (auto* error = std::get_if<ApiError>(&query)) return context_.RespondError(req, route, *error, caller);
     context_.Offload(req, route, caller, [this, req, route, q = std::get<store::PageQuery>(query)](const Caller* c) {
       const auto page = resource_.List(q);

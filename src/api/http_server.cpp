@@ -1,13 +1,83 @@
 #include "api/http_server.hpp"
 
+#include <http_parser.h>
+
 #include "api/api_context.hpp"
 #include "api/openapi_document.hpp"
 
 namespace herald::api {
 namespace {
 
+// What a request line and header section may hold. Larger ones are read (up to
+// kMaxHeaderSectionBytes) only to be answered 414 or 431 in the API's error
+// shape; a client past that bound has its connection closed, as nothing useful
+// can be said to it without reading on.
+constexpr std::size_t kMaxTargetBytes = 8 << 10;
+constexpr std::size_t kMaxHeaderFields = 100;
+constexpr std::size_t kMaxHeaderFieldBytes = 16 << 10;
+constexpr std::size_t kMaxHeaderBytes = 64 << 10;
+constexpr std::uint32_t kMaxHeaderSectionBytes = 2 << 20;
+
+// In front of the router: refuses requests too large to serve, and answers
+// what the router cannot route (a path that does not decode) with 400.
+class Gate {
+ public:
+  Gate(ApiContext& context, std::unique_ptr<Router> router) : context_(context), router_(std::move(router)) {}
+
+  restinio::request_handling_status_t operator()(const Request& req) const {
+    if (auto refusal = Refusal(req->header())) {
+      if (context_.Admit(req, "refused")) context_.RespondError(req, "refused", *refusal);
+      return restinio::request_accepted();
+    }
+    try {
+      return (*router_)(req);
+    } catch (const std::exception& e) {
+      if (context_.Admit(req, "refused")) {
+        context_.RespondError(req, "refused",
+                              ApiError::BadRequest("INVALID_PATH", "the path cannot be decoded: " + std::string(e.what())));
+      }
+      return restinio::request_accepted();
+    }
+  }
+
+ private:
+  static std::optional<ApiError> Refusal(const restinio::http_request_header_t& header) {
+    if (const auto target = header.request_target().size(); target > kMaxTargetBytes) {
+      return ApiError{414, "URI_TOO_LONG",
+                      "the request target is " + std::to_string(target) + " bytes; at most " +
+                          std::to_string(kMaxTargetBytes) + " are served"};
+    }
+    if (header.fields_count() > kMaxHeaderFields) {
+      return ApiError{431, "HEADERS_TOO_LARGE",
+                      "the request has " + std::to_string(header.fields_count()) + " header fields; at most " +
+                          std::to_string(kMaxHeaderFields) + " are served"};
+    }
+    std::size_t total = 0;
+    std::optional<ApiError> refusal;
+    header.for_each_field([&](const restinio::http_header_field_t& field) {
+      const auto size = field.name().size() + field.value().size();
+      total += size;
+      if (size > kMaxHeaderFieldBytes && !refusal) {
+        refusal = ApiError{431, "HEADERS_TOO_LARGE",
+                           "the " + field.name().substr(0, 64) + " header is " + std::to_string(size) +
+                               " bytes; at most " + std::to_string(kMaxHeaderFieldBytes) + " are served"};
+      }
+    });
+    if (refusal) return refusal;
+    if (total > kMaxHeaderBytes) {
+      return ApiError{431, "HEADERS_TOO_LARGE",
+                      "the request's header fields are " + std::to_string(total) + " bytes; at most " +
+                          std::to_string(kMaxHeaderBytes) + " are served"};
+    }
+    return std::nullopt;
+  }
+
+  ApiContext& context_;
+  std::unique_ptr<Router> router_;
+};
+
 struct Traits : public restinio::default_traits_t {
-  using request_handler_t = Router;
+  using request_handler_t = Gate;
 };
 
 }  // namespace
@@ -46,13 +116,16 @@ class ApiServer::Impl {
       return restinio::request_accepted();
     });
     const auto largest_body = std::max(settings_.messages.max_body_bytes, settings_.messages.max_bulk_body_bytes);
+    // http_parser's own bound (80 KiB by default) would close the connection
+    // before the gate could answer; this one is process-wide and only raised.
+    http_parser_set_max_header_size(kMaxHeaderSectionBytes);
     try {
       server_ = restinio::run_async<Traits>(
           restinio::own_io_context(),
           restinio::server_settings_t<Traits>{}
               .address(settings_.address)
               .port(static_cast<std::uint16_t>(settings_.port))
-              .request_handler(std::move(router))
+              .request_handler(std::make_unique<Gate>(context_, std::move(router)))
               .handle_request_timeout(std::chrono::seconds(60))
               .read_next_http_message_timelimit(std::chrono::seconds(75))
               // One byte over our own limit, so the handler can answer 413 in our error shape.

@@ -13,6 +13,10 @@ using nlohmann::json;
 constexpr std::size_t kMaxBodyBytes = 64 << 10;
 constexpr std::size_t kMaxNameBytes = 200;
 
+ApiError KeyNotFound(std::string_view id) {
+  return ApiError::NotFound("KEY_NOT_FOUND", "no active key with id " + std::string(id));
+}
+
 json KeyToJson(const store::ApiKeyRecord& key) {
   json out{{"id", key.id},
            {"name", key.name},
@@ -31,18 +35,18 @@ struct KeyRequest {
 };
 
 std::variant<KeyRequest, ApiError> ParseKeyRequest(const json& body) {
-  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object {\"name\", \"role\", \"tier\"}");
+  if (!body.is_object()) return ApiError::Invalid("body: must be a JSON object {\"name\", \"role\", \"tier\"}");
   KeyRequest request;
   const auto name = body.find("name");
   if (name == body.end() || !name->is_string() || name->get<std::string>().empty() ||
       name->get<std::string>().size() > kMaxNameBytes) {
-    return ApiError::Unprocessable("name: must be a string of 1 to " + std::to_string(kMaxNameBytes) + " bytes");
+    return ApiError::Invalid("name: must be a string of 1 to " + std::to_string(kMaxNameBytes) + " bytes");
   }
   request.name = name->get<std::string>();
   // Names show up in `herald keys list` (tab-separated) and operators' terminals.
   if (std::any_of(request.name.begin(), request.name.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    return ApiError::Unprocessable("name: must not contain control characters (tabs, line breaks, escapes)");
+    return ApiError::Invalid("name: must not contain control characters (tabs, line breaks, escapes)");
   }
   const auto one_of = [&](const char* field, std::initializer_list<const char*> allowed,
                           std::string& out) -> std::optional<ApiError> {
@@ -56,7 +60,7 @@ std::variant<KeyRequest, ApiError> ParseKeyRequest(const json& body) {
       }
       choices += (choices.empty() ? "" : ", ") + std::string(value);
     }
-    return ApiError::Unprocessable(std::string(field) + ": must be one of " + choices);
+    return ApiError::Invalid(std::string(field) + ": must be one of " + choices);
   };
   if (auto error = one_of("role", {"admin", "user"}, request.role)) return *error;
   if (auto error = one_of("tier", {"free", "basic", "premium"}, request.tier)) return *error;
@@ -87,7 +91,9 @@ class KeyRoutes::Impl {
                       AdminOnly([this](auto& req, auto&, auto* c, auto& route) { Create(req, c, route); }));
     context_.AddRoute(router, restinio::http_method_delete(), "/api/v1/keys/:id(\\d+)", "/api/v1/keys/{id}", true,
                       AdminOnly([this](auto& req, auto& params, auto* c, auto& route) {
-                        Revoke(req, c, route, restinio::cast_to<std::int64_t>(params["id"]));
+                        const auto id = IdParam(params);
+                        if (!id) return context_.RespondError(req, route, KeyNotFound(params["id"]), c);
+                        Revoke(req, c, route, *id);
                       }));
   }
 
@@ -110,7 +116,7 @@ class KeyRoutes::Impl {
       auto out = KeyToJson(issued.record);
       out["key"] = issued.key;  // shown once; only its hash is stored
       // The only answer that ever holds the key: no cache may keep it.
-      context_.Respond(req, route, 201, out.dump(), c, {{"Cache-Control", "no-store"}});
+      context_.Respond(req, route, 201, JsonText(out), c, {{"Cache-Control", "no-store"}});
     });
   }
 
@@ -122,7 +128,7 @@ class KeyRoutes::Impl {
     context_.Offload(req, route, caller, [this, req, route, id](const Caller* c) {
       if (!context_.keys().RevokeKey(id, context_.NowMs())) {
         return context_.RespondError(
-            req, route, ApiError::NotFound("KEY_NOT_FOUND", "no active key with id " + std::to_string(id)), c);
+            req, route, KeyNotFound(std::to_string(id)), c);
       }
       context_.ForgetKey(id);
       context_.Respond(req, route, 204, "", c);

@@ -37,18 +37,18 @@ std::optional<int> ParsePriority(const json& value) {
 std::variant<std::vector<std::string>, ApiError> ParseRetryStatuses(const nlohmann::json& body) {
   static const std::vector<std::string> kDefault = {"failed", "dead"};
   if (body.is_null()) return kDefault;
-  if (!body.is_object()) return ApiError::Unprocessable("body: must be a JSON object such as {\"statuses\": [\"failed\"]}");
+  if (!body.is_object()) return ApiError::Invalid("body: must be a JSON object such as {\"statuses\": [\"failed\"]}");
   const auto it = body.find("statuses");
   if (it == body.end() || it->is_null()) return kDefault;
   if (!it->is_array() || it->empty()) {
-    return ApiError::Unprocessable("statuses: must be a non-empty array of failed, dead, unknown");
+    return ApiError::Invalid("statuses: must be a non-empty array of failed, dead, unknown");
   }
   std::vector<std::string> statuses;
   for (std::size_t i = 0; i < it->size(); ++i) {
     const auto& value = (*it)[i];
     const auto text = value.is_string() ? value.get<std::string>() : std::string();
     if (text != "failed" && text != "dead" && text != "unknown") {
-      return ApiError::Unprocessable("statuses[" + std::to_string(i) + "]: must be failed, dead or unknown");
+      return ApiError::Invalid("statuses[" + std::to_string(i) + "]: must be failed, dead or unknown");
     }
     if (std::find(statuses.begin(), statuses.end(), text) == statuses.end()) statuses.push_back(text);
   }
@@ -120,7 +120,7 @@ std::variant<store::NewMessage, ApiError> ParseMessageRequest(const json& body, 
                                                               std::int64_t now_ms, const std::string& where,
                                                               const TemplateLookup& templates) {
   auto invalid = [&](const std::string& field, const std::string& problem) {
-    return ApiError::Unprocessable(where + field + ": " + problem);
+    return ApiError::Invalid(where + field + ": " + problem);
   };
   if (!body.is_object()) return invalid("body", "must be a JSON object");
   store::NewMessage message;

@@ -40,7 +40,7 @@ TEST(MessageJson, ErrorsNameTheFieldAtFault) {
   EXPECT_NE(Rejected(json::array()).message.find("body"), std::string::npos);
   EXPECT_NE(Rejected({{"content", "x"}}).message.find("recipients"), std::string::npos);
   const auto phone = Rejected({{"recipients", {{{"channel", "sms"}, {"to", "12"}}}}, {"content", "x"}});
-  EXPECT_EQ(phone.status, 422);
+  EXPECT_EQ(phone.status, 400);
   EXPECT_NE(phone.message.find("recipients[0].to"), std::string::npos) << phone.message;
   const auto channel = Rejected({{"recipients", {{{"channel", "fax"}, {"to", "1"}}}}, {"content", "x"}}, "messages[4].");
   EXPECT_NE(channel.message.find("messages[4].recipients[0].channel"), std::string::npos) << channel.message;

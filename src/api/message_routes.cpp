@@ -30,8 +30,9 @@ class MessageRoutes::Impl {
                       [this](auto& req, auto&, auto* c, auto& route) { PostMessage(req, c, route); });
     context_.AddRoute(router, restinio::http_method_get(), "/api/v1/messages/:id(\\d+)", "/api/v1/messages/{id}", true,
                       [this](auto& req, auto& params, auto* c, auto& route) {
-                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                        const auto id = IdParam(params);
+                        if (!id) return context_.RespondError(req, route, NotFound(params["id"]), c);
+                        context_.Offload(req, route, c, [this, req, route, id = *id](const Caller* caller) {
                           const auto message = context_.messages().GetMessage(id);
                           if (!message || !caller->MaySee(message->owner_id)) {
                             return context_.RespondError(req, route, NotFound(id), caller);
@@ -41,23 +42,27 @@ class MessageRoutes::Impl {
                       });
     context_.AddRoute(router, restinio::http_method_delete(), "/api/v1/messages/:id(\\d+)", "/api/v1/messages/{id}",
                       true, [this](auto& req, auto& params, auto* c, auto& route) {
-                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                        const auto id = IdParam(params);
+                        if (!id) return context_.RespondError(req, route, NotFound(params["id"]), c);
+                        context_.Offload(req, route, c, [this, req, route, id = *id](const Caller* caller) {
                           CancelMessage(req, route, caller, id);
                         });
                       });
     context_.AddRoute(router, restinio::http_method_post(), "/api/v1/messages/:id(\\d+)/retry",
                       "/api/v1/messages/{id}/retry", true, [this](auto& req, auto& params, auto* c, auto& route) {
-                        RetryMessage(req, route, c, restinio::cast_to<std::int64_t>(params["id"]));
+                        const auto id = IdParam(params);
+                        if (!id) return context_.RespondError(req, route, NotFound(params["id"]), c);
+                        RetryMessage(req, route, c, *id);
                       });
     context_.AddRoute(router, restinio::http_method_get(), "/api/v1/messages", "/api/v1/messages", true,
                       [this](auto& req, auto&, auto* c, auto& route) { ListMessages(req, c, route); });
   }
 
  private:
-  static ApiError NotFound(std::int64_t id) {
-    return ApiError::NotFound("MESSAGE_NOT_FOUND", "message " + std::to_string(id) + " does not exist");
+  static ApiError NotFound(std::string_view id) {
+    return ApiError::NotFound("MESSAGE_NOT_FOUND", "message " + std::string(id) + " does not exist");
   }
+  static ApiError NotFound(std::int64_t id) { return NotFound(std::to_string(id)); }
 
   static json AcceptedJson(const store::MessageRecord& message, std::int64_t now_ms) {
     json recipients = json::array();
@@ -103,7 +108,7 @@ class MessageRoutes::Impl {
         const auto& accepted = stored.at(0);
         Headers headers;
         if (!accepted.created) headers.emplace_back("Idempotent-Replayed", "true");
-        context_.Respond(req, route, 202, AcceptedJson(accepted.message, context_.NowMs()).dump(), &copy, headers);
+        context_.Respond(req, route, 202, JsonText(AcceptedJson(accepted.message, context_.NowMs())), &copy, headers);
       });
     };
     if (reads_store) return context_.Offload(req, route, caller, std::move(accept));
@@ -111,13 +116,16 @@ class MessageRoutes::Impl {
   }
 
   void PostBulk(const Request& req, const Caller* caller, const std::string& route) {
-    auto body = context_.ParseBody(req, route, caller, settings_.max_bulk_body_bytes);
-    if (!body) return;
-    if (!body->is_object() || !body->contains("messages") || !(*body)["messages"].is_array()) {
-      return context_.RespondError(req, route, ApiError::Unprocessable("messages: must be an array of message objects"),
+    context_.WithJsonBody(req, route, caller, settings_.max_bulk_body_bytes,
+                          [this, req, route](json body, const Caller* c) { CheckBulk(req, c, route, std::move(body)); });
+  }
+
+  void CheckBulk(const Request& req, const Caller* caller, const std::string& route, json body) {
+    if (!body.is_object() || !body.contains("messages") || !body["messages"].is_array()) {
+      return context_.RespondError(req, route, ApiError::Invalid("messages: must be an array of message objects"),
                                    caller);
     }
-    const auto& items = (*body)["messages"];
+    const auto& items = body["messages"];
     if (items.size() > static_cast<std::size_t>(settings_.max_bulk_messages)) {
       return context_.RespondError(req, route,
                                    {413, "PAYLOAD_TOO_LARGE",
@@ -127,7 +135,7 @@ class MessageRoutes::Impl {
     }
     const bool reads_store = templates_ != nullptr &&
                              std::any_of(items.begin(), items.end(), [](const json& m) { return NamesTemplate(m); });
-    auto accept = [this, req, route, body = std::move(*body)](const Caller* c) {
+    auto accept = [this, req, route, body = std::move(body)](const Caller* c) {
       AcceptBulk(req, route, c, body.at("messages"));
     };
     if (reads_store) return context_.Offload(req, route, caller, std::move(accept));
@@ -159,8 +167,8 @@ class MessageRoutes::Impl {
       }
     }
     if (messages.empty()) {
-      return context_.Respond(req, route, 422,
-                              json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}}.dump(), caller);
+      return context_.Respond(req, route, 400,
+                              JsonText(json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}}), caller);
     }
     intake_.Submit(std::move(messages), [this, req, route, copy = *caller, rejected = std::move(rejected)](
                                             std::vector<store::AcceptedMessage> stored, std::exception_ptr failure) {
@@ -174,7 +182,7 @@ class MessageRoutes::Impl {
       json ids = json::array();
       for (const auto& accepted : stored) ids.push_back(accepted.message.id);
       context_.Respond(req, route, 202,
-                       json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", std::move(ids)}}.dump(),
+                       JsonText(json{{"accepted", stored.size()}, {"rejected", rejected}, {"ids", std::move(ids)}}),
                        &copy);
     });
   }
@@ -197,7 +205,9 @@ class MessageRoutes::Impl {
   }
 
   void ListMessages(const Request& req, const Caller* caller, const std::string& route) {
-    const auto query = restinio::parse_query(req->header().query());
+    const auto parsed = ParseQuery(req);
+    if (const auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
+    const auto& query = std::get<restinio::query_string_params_t>(parsed);
     const auto page = QueryNumber(query, "page", 1, 1, 1000000);
     const auto page_size = QueryNumber(query, "page_size", 20, 1, kMaxPageSize);
     const auto as_of = QueryNumber(query, "as_of", 0, 1, INT64_MAX);
@@ -238,7 +248,7 @@ class MessageRoutes::Impl {
                   {"total_count", result.total_count},
                   {"total_pages", (result.total_count + size - 1) / size},
                   {"as_of", result.as_of_id}}}};
-      context_.Respond(req, route, 200, body.dump(), c);
+      context_.Respond(req, route, 200, JsonText(body), c);
     });
   }
 
@@ -255,7 +265,7 @@ class MessageRoutes::Impl {
     }
     auto body = MessageToJson(*context_.messages().GetMessage(id), context_.NowMs());
     body["cancelled_recipients"] = result.cancelled;
-    context_.Respond(req, route, 200, body.dump(), caller);
+    context_.Respond(req, route, 200, JsonText(body), caller);
   }
 
   // Failed, dead (and, when named, unknown) recipients go back to their lanes.

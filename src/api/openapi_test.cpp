@@ -11,16 +11,8 @@
 #include <sstream>
 #include <string>
 
-#include "api/http_server.hpp"
+#include "api/api_server_fixture.hpp"
 #include "api/openapi_document.hpp"
-#include "channels/mock/mock_channel.hpp"
-#include "common/io_runtime.hpp"
-#include "dispatch/pacing_rule.hpp"
-#include "store/sqlite/sqlite_api_store.hpp"
-#include "store/sqlite/sqlite_campaign_store.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
-#include "tests/support/http_client.hpp"
-#include "tests/support/process.hpp"
 
 namespace herald::api {
 namespace {
@@ -61,39 +53,12 @@ const json& Resolve(const json& document, const json& object) {
   return document.at(json::json_pointer(object["$ref"].get<std::string>().substr(1)));
 }
 
-// The server as `herald serve` wires it, on a free loopback port.
-class OpenApiDocumentTest : public ::testing::Test {
+// The server as `herald serve` wires it, with the document it serves.
+class OpenApiDocumentTest : public ApiServerFixture {
  protected:
   void SetUp() override {
-    database_ = std::make_unique<store::sqlite::SharedDatabase>(dir_.path() + "/herald.db",
-                                                                store::sqlite::SchemaPolicy::kMigrate);
-    store_ = std::make_unique<store::sqlite::SqliteApiStore>(*database_);
-    pacing_store_ = std::make_unique<store::sqlite::SqlitePacingStore>(*database_);
-    campaign_store_ = std::make_unique<store::sqlite::SqliteCampaignStore>(*database_);
-    pacer_ = std::make_unique<dispatch::PacingRule>(*pacing_store_, clock_, dispatch::PacerSettings{});
-    intake_ = std::make_unique<app::MessageIntake>(*store_, clock_, [](const auto&) {});
-    ApiServerSettings settings;
-    settings.port = testing::FreePort();
-    settings.read_threads = 1;
-    port_ = settings.port;
-    server_ = std::make_unique<ApiServer>(*store_, *store_, *intake_, clock_, settings);
-    server_->AddPacing(*pacing_store_, *pacer_);
-    campaigns_ = std::make_unique<app::CampaignService>(*campaign_store_, *campaign_store_, *campaign_store_, *intake_,
-                                                        clock_);
-    server_->AddCampaigns(*campaign_store_, *campaign_store_, *campaign_store_, *campaigns_);
-    server_->Start();
-    ASSERT_TRUE(testing::WaitFor([&] { return Get("/health").status == 200; }, seconds(10)));
+    ApiServerFixture::SetUp();
     document_ = json::parse(OpenApiDocument());
-  }
-
-  void TearDown() override {
-    if (server_) server_->Stop();
-    if (intake_) intake_->Stop();
-  }
-
-  testing::HttpResponse Get(const std::string& path) { return Call("GET", path); }
-  testing::HttpResponse Call(const std::string& method, const std::string& path) {
-    return testing::HttpRequest(method, "http://127.0.0.1:" + std::to_string(port_) + path, {}, {}, seconds(5));
   }
 
   std::set<RouteInfo> Documented() const {
@@ -106,19 +71,6 @@ class OpenApiDocumentTest : public ::testing::Test {
     return out;
   }
 
-  IoRuntime runtime_;
-  testing::TempDir dir_;
-  SystemClock clock_;
-  channels::mock::MockChannel channel_{{}};
-  std::unique_ptr<store::sqlite::SharedDatabase> database_;
-  std::unique_ptr<store::sqlite::SqliteApiStore> store_;
-  std::unique_ptr<store::sqlite::SqlitePacingStore> pacing_store_;
-  std::unique_ptr<store::sqlite::SqliteCampaignStore> campaign_store_;
-  std::unique_ptr<dispatch::PacingRule> pacer_;
-  std::unique_ptr<app::MessageIntake> intake_;
-  std::unique_ptr<app::CampaignService> campaigns_;
-  std::unique_ptr<ApiServer> server_;
-  int port_ = 0;
   json document_;
 };
 

@@ -15,13 +15,17 @@ using store::NewPacedMessage;
 using store::PacedMessage;
 
 constexpr int kMaxPageSize = 500;
+
+ApiError PacedNotFound(std::string_view id) {
+  return ApiError::NotFound("PACED_MESSAGE_NOT_FOUND", "paced message " + std::string(id) + " does not exist");
+}
 constexpr std::size_t kMaxBulkMessages = 10000;
 constexpr std::size_t kMaxBodyBytes = 1 << 20;
 constexpr std::size_t kMaxBulkBodyBytes = 16 << 20;
 
 std::variant<NewPacedMessage, ApiError> ParsePaced(const json& body, std::int64_t owner_id, const std::string& where) {
   auto invalid = [&](const std::string& field, const std::string& problem) {
-    return ApiError::Unprocessable(where + field + ": " + problem);
+    return ApiError::Invalid(where + field + ": " + problem);
   };
   if (!body.is_object()) return invalid("body", "must be a JSON object {\"to\", \"content\"}");
   const auto to = body.find("to");
@@ -78,14 +82,14 @@ class PacingRoutes::Impl {
     }
     context_.AddRoute(router, get, "/api/v1/paced-messages/:id(\\d+)", "/api/v1/paced-messages/{id}", true,
                       [this](auto& req, auto& params, auto* c, auto& route) {
-                        const auto id = restinio::cast_to<std::int64_t>(params["id"]);
-                        context_.Offload(req, route, c, [this, req, route, id](const Caller* caller) {
+                        const auto id = IdParam(params);
+                        if (!id) return context_.RespondError(req, route, PacedNotFound(params["id"]), c);
+                        context_.Offload(req, route, c, [this, req, route, id = *id](const Caller* caller) {
                           const auto message = store_.Get(id);
                           if (!message || !caller->MaySee(message->owner_id)) {
                             return context_.RespondError(
                                 req, route,
-                                ApiError::NotFound("PACED_MESSAGE_NOT_FOUND",
-                                                   "paced message " + std::to_string(id) + " does not exist"),
+                                PacedNotFound(std::to_string(id)),
                                 caller);
                           }
                           context_.RespondJson(req, route, 200, PacedToJson(*message), caller);
@@ -132,13 +136,16 @@ class PacingRoutes::Impl {
   }
 
   void PostBulk(const Request& req, const Caller* caller, const std::string& route) {
-    auto body = context_.ParseBody(req, route, caller, kMaxBulkBodyBytes);
-    if (!body) return;
-    if (!body->is_object() || !body->contains("messages") || !(*body)["messages"].is_array()) {
+    context_.WithJsonBody(req, route, caller, kMaxBulkBodyBytes,
+                          [this, req, route](json body, const Caller* c) { AcceptBulk(req, c, route, body); });
+  }
+
+  void AcceptBulk(const Request& req, const Caller* caller, const std::string& route, const json& body) {
+    if (!body.is_object() || !body.contains("messages") || !body["messages"].is_array()) {
       return context_.RespondError(
-          req, route, ApiError::Unprocessable("messages: must be an array of {\"to\", \"content\"} objects"), caller);
+          req, route, ApiError::Invalid("messages: must be an array of {\"to\", \"content\"} objects"), caller);
     }
-    const auto& items = (*body)["messages"];
+    const auto& items = body["messages"];
     if (items.size() > kMaxBulkMessages) {
       return context_.RespondError(req, route,
                                    {413, "PAYLOAD_TOO_LARGE",
@@ -157,7 +164,7 @@ class PacingRoutes::Impl {
       }
     }
     if (messages.empty()) {
-      return context_.RespondJson(req, route, 422, json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}},
+      return context_.RespondJson(req, route, 400, json{{"accepted", 0}, {"rejected", rejected}, {"ids", json::array()}},
                                   caller);
     }
     context_.Offload(req, route, caller,
@@ -172,7 +179,9 @@ class PacingRoutes::Impl {
   }
 
   void ListSent(const Request& req, const Caller* caller, const std::string& route) {
-    const auto query = restinio::parse_query(req->header().query());
+    const auto parsed = ParseQuery(req);
+    if (const auto* error = std::get_if<ApiError>(&parsed)) return context_.RespondError(req, route, *error, caller);
+    const auto& query = std::get<restinio::query_string_params_t>(parsed);
     const auto page = QueryNumber(query, "page", 1, 1, 1000000);
     const auto page_size = QueryNumber(query, "page_size", 20, 1, kMaxPageSize);
     for (const auto* value : {&page, &page_size}) {

@@ -22,8 +22,8 @@ struct Templates {
   bool Delete(std::int64_t id) { return store.DeleteTemplate(id); }
   store::Page<Record> List(const store::PageQuery& query) { return store.ListTemplates(query); }
   nlohmann::json ToJson(const Record& record) { return TemplateToJson(record); }
-  ApiError NotFound(std::int64_t id) {
-    return ApiError::NotFound("TEMPLATE_NOT_FOUND", "template " + std::to_string(id) + " does not exist");
+  ApiError NotFound(std::string_view id) {
+    return ApiError::NotFound("TEMPLATE_NOT_FOUND", "template " + std::string(id) + " does not exist");
   }
 };
 

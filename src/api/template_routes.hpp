@@ -1,6 +1,6 @@
 // The templates API (seed 002): reusable subject/html/text bodies with their
 // placeholder names, CRUD under /api/v1/templates. A broken template is refused
-// with 422 naming the field, so a campaign never fails on one at send time.
+// with 400 naming the field, so a campaign never fails on one at send time.
 #pragma once
 
 #include <memory>

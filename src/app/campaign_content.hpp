@@ -7,7 +7,7 @@
 // renders as empty text, never as the raw placeholder, so no customer ever
 // receives "Hi {first_name}". Fields are the contact's first_name, last_name,
 // location, preferred_product, phone, email, telegram_chat_id, id, then its
-// attributes. A "{{" that opens no placeholder is an error (422 naming the
+// attributes. A "{{" that opens no placeholder is an error (400 naming the
 // field) when the template is stored, never when it is sent. HTML bodies take
 // only {{name}} (CSS braces are text) and have values XML-escaped.
 #pragma once

@@ -63,10 +63,10 @@ TEST_F(CampaignsE2E, ContactsAreCreatedReadUpdatedListedImportedAndDeleted) {
   const auto replaced = CallJson("PUT", path, alice, {{"email", "ann@example.org"}, {"first_name", "Ann"}}, 200);
   EXPECT_TRUE(replaced["phone"].is_null());
   EXPECT_TRUE(replaced["last_name"].is_null());
-  ExpectError(Call("PATCH", path, alice, json{{"email", nullptr}}.dump()), 422, "VALIDATION_FAILED", "address");
-  ExpectError(Call("POST", "/api/v1/contacts", alice, json{{"first_name", "Nobody"}}.dump()), 422, "VALIDATION_FAILED",
+  ExpectError(Call("PATCH", path, alice, json{{"email", nullptr}}.dump()), 400, "VALIDATION_FAILED", "address");
+  ExpectError(Call("POST", "/api/v1/contacts", alice, json{{"first_name", "Nobody"}}.dump()), 400, "VALIDATION_FAILED",
               "at least one address");
-  ExpectError(Call("POST", "/api/v1/contacts", alice, json{{"phone", "12"}}.dump()), 422, "VALIDATION_FAILED", "phone");
+  ExpectError(Call("POST", "/api/v1/contacts", alice, json{{"phone", "12"}}.dump()), 400, "VALIDATION_FAILED", "phone");
 
   // Import: the valid rows are kept, the bad one is reported with its line.
   const auto imported = ImportCsv(alice,
@@ -80,7 +80,7 @@ TEST_F(CampaignsE2E, ContactsAreCreatedReadUpdatedListedImportedAndDeleted) {
   ASSERT_EQ(result["rejected"].size(), 1u);
   EXPECT_EQ(result["rejected"][0]["line"], 3);
   EXPECT_NE(result["rejected"][0]["error"].get<std::string>().find("phone"), std::string::npos);
-  ExpectError(ImportCsv(alice, "first_name\nAnn\n"), 422, "VALIDATION_FAILED", "header");
+  ExpectError(ImportCsv(alice, "first_name\nAnn\n"), 400, "VALIDATION_FAILED", "header");
 
   // Pages: newest first, and the second page (cut from the first's snapshot) does not shift when rows are added.
   const auto first = CallJson("GET", "/api/v1/contacts?page_size=2", alice, nullptr, 200);
@@ -124,12 +124,12 @@ TEST_F(CampaignsE2E, TemplatesAreStoredWithTheirVariablesAndBrokenOnesAreRefused
   EXPECT_EQ(patched["subject"], "Welcome {{first_name}}");
   EXPECT_EQ(CallJson("GET", "/api/v1/templates", key, nullptr, 200)["pagination"]["total_count"], 1);
 
-  ExpectError(Call("POST", "/api/v1/templates", key, json{{"name", "bad"}, {"text", "Hi {{first_name"}}.dump()), 422,
+  ExpectError(Call("POST", "/api/v1/templates", key, json{{"name", "bad"}, {"text", "Hi {{first_name"}}.dump()), 400,
               "VALIDATION_FAILED", "text");
-  ExpectError(Call("PUT", path, key, json{{"name", "bad"}, {"html", "<p>{{ }}</p>"}}.dump()), 422, "VALIDATION_FAILED",
+  ExpectError(Call("PUT", path, key, json{{"name", "bad"}, {"html", "<p>{{ }}</p>"}}.dump()), 400, "VALIDATION_FAILED",
               "html");
   ExpectError(Call("POST", "/api/v1/templates", key, json{{"name", "x"}, {"channel", "fax"}, {"text", "x"}}.dump()),
-              422, "VALIDATION_FAILED", "channel");
+              400, "VALIDATION_FAILED", "channel");
   EXPECT_EQ(Call("DELETE", path, key).status, 204);
   ExpectError(Call("GET", path, key), 404, "TEMPLATE_NOT_FOUND");
   ExpectError(Call("DELETE", path, key), 404, "TEMPLATE_NOT_FOUND");
@@ -208,7 +208,7 @@ TEST_F(CampaignsE2E, ATemplateCampaignSendsPersonalisedEmailAndAScheduledOneWait
                              {"text", "Dear {first_name} in {location}"}},
                             201)["id"];
   ExpectError(
-      Call("POST", "/api/v1/campaigns", key, json{{"name", "x"}, {"channel", "sms"}, {"template_id", tpl}}.dump()), 422,
+      Call("POST", "/api/v1/campaigns", key, json{{"name", "x"}, {"channel", "sms"}, {"template_id", tpl}}.dump()), 400,
       "VALIDATION_FAILED", "template_id");
   const auto id = AddCampaign(key, {{"name", "Mail"}, {"channel", "email"}, {"template_id", tpl}});
   EXPECT_EQ(CallJson("POST", "/api/v1/campaigns/" + std::to_string(id) + "/send", key, nullptr, 202)["messages_queued"],
@@ -311,7 +311,7 @@ TEST_F(CampaignsE2E, AMessageNamesATemplateAndItsDataInsteadOfContent) {
   ExpectError(Call("POST", "/api/v1/messages", key,
                    json{{"recipients", email}, {"subject", "s"}, {"template_id", repeated},
                         {"data", {{"v", std::string(1000, 'x')}}}}.dump()),
-              422, "VALIDATION_FAILED", "limit");
+              400, "VALIDATION_FAILED", "limit");
   // A subject in the request wins over the template's, with the same data.
   EXPECT_EQ(CallJson("GET",
                      "/api/v1/messages/" + CallJson("POST", "/api/v1/messages", key,
@@ -326,20 +326,20 @@ TEST_F(CampaignsE2E, AMessageNamesATemplateAndItsDataInsteadOfContent) {
 
   ExpectError(Call("POST", "/api/v1/messages", key,
                    json{{"recipients", email}, {"template_id", tpl}, {"content", "both"}}.dump()),
-              422, "VALIDATION_FAILED", "content");
+              400, "VALIDATION_FAILED", "content");
   ExpectError(Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", 999}}.dump()), 404,
               "TEMPLATE_NOT_FOUND", "template_id");
-  ExpectError(Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", "x"}}.dump()), 422,
+  ExpectError(Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", "x"}}.dump()), 400,
               "VALIDATION_FAILED", "template_id");
   ExpectError(
       Call("POST", "/api/v1/messages", key, json{{"recipients", email}, {"template_id", tpl}, {"data", "Ann"}}.dump()),
-      422, "VALIDATION_FAILED", "data");
+      400, "VALIDATION_FAILED", "data");
   // Templates are private to their owner, and an e-mail template does not go out as an SMS.
   ExpectError(Call("POST", "/api/v1/messages", other, json{{"recipients", email}, {"template_id", tpl}}.dump()), 404,
               "TEMPLATE_NOT_FOUND", "");
   ExpectError(Call("POST", "/api/v1/messages", key,
                    json{{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}}, {"template_id", tpl}}.dump()),
-              422, "VALIDATION_FAILED", "recipients[0].channel");
+              400, "VALIDATION_FAILED", "recipients[0].channel");
 
   // Bulk: each message resolves its own template; an unknown one is rejected by index.
   json messages = json::array();
@@ -373,10 +373,10 @@ TEST_F(CampaignsE2E, PreviewRendersBothPlaceholderStylesAndNullFieldsAsEmpty) {
       "POST", "/api/v1/campaigns/" + std::to_string(id) + "/personalized-preview", key,
       {{"customer_id", ann}, {"override_template", "{{ first_name }}/{FIRST_NAME}/{last_name}/{{nope}}"}}, 200);
   EXPECT_EQ(overridden["rendered_message"], "Ann/Ann//");
-  ExpectError(Call("POST", path, key, json{{"customer_id", ann}, {"override_template", "{{first_name"}}.dump()), 422,
+  ExpectError(Call("POST", path, key, json{{"customer_id", ann}, {"override_template", "{{first_name"}}.dump()), 400,
               "VALIDATION_FAILED", "override_template");
   ExpectError(Call("POST", path, key, json{{"customer_id", 999}}.dump()), 404, "CONTACT_NOT_FOUND");
-  ExpectError(Call("POST", path, key, json{{"customer_id", "1"}}.dump()), 422, "VALIDATION_FAILED", "customer_id");
+  ExpectError(Call("POST", path, key, json{{"customer_id", "1"}}.dump()), 400, "VALIDATION_FAILED", "customer_id");
 }
 
 TEST_F(CampaignsE2E, ListsArePagedNewestFirstWithoutGapsWhileCampaignsAreAdded) {
@@ -442,7 +442,7 @@ TEST_F(CampaignsE2E, UsersSeeOnlyTheirOwnCampaignsAndEveryErrorHasItsCode) {
   ExpectError(Call("POST", "/api/v1/campaigns/" + std::to_string(bobs) + "/send", bob,
                    json{{"customer_ids", {contact}}}.dump()),
               404, "CONTACT_NOT_FOUND", std::to_string(contact));
-  ExpectError(Call("POST", "/api/v1/campaigns/" + std::to_string(bobs) + "/send", bob), 422, "VALIDATION_FAILED",
+  ExpectError(Call("POST", "/api/v1/campaigns/" + std::to_string(bobs) + "/send", bob), 400, "VALIDATION_FAILED",
               "no contacts");
 
   ExpectError(Call("GET", "/api/v1/campaigns/999", alice), 404, "CAMPAIGN_NOT_FOUND");
@@ -450,14 +450,14 @@ TEST_F(CampaignsE2E, UsersSeeOnlyTheirOwnCampaignsAndEveryErrorHasItsCode) {
   ExpectError(Call("POST", "/api/v1/campaigns", alice, "{oops"), 400, "INVALID_JSON");
   ExpectError(
       Call("POST", "/api/v1/campaigns", alice, json{{"name", "x"}, {"channel", "fax"}, {"base_template", "x"}}.dump()),
-      422, "VALIDATION_FAILED", "channel");
+      400, "VALIDATION_FAILED", "channel");
   ExpectError(Call("POST", "/api/v1/campaigns", alice,
                    json{{"name", "x"}, {"channel", "sms"}, {"base_template", "Hi {{first_name"}}.dump()),
-              422, "VALIDATION_FAILED", "base_template");
+              400, "VALIDATION_FAILED", "base_template");
   ExpectError(
       Call("POST", "/api/v1/campaigns", alice, json{{"name", "x"}, {"channel", "sms"}, {"template_id", 999}}.dump()),
       404, "TEMPLATE_NOT_FOUND");
-  ExpectError(Call("POST", one + "/send", alice, json{{"customer_ids", "all"}}.dump()), 422, "VALIDATION_FAILED",
+  ExpectError(Call("POST", one + "/send", alice, json{{"customer_ids", "all"}}.dump()), 400, "VALIDATION_FAILED",
               "customer_ids");
   ExpectError(Call("GET", "/api/v1/templates/999", alice), 404, "TEMPLATE_NOT_FOUND");
   ExpectError(Call("GET", "/api/v1/contacts/999", alice), 404, "CONTACT_NOT_FOUND");

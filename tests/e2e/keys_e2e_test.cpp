@@ -74,7 +74,7 @@ TEST_F(ServeE2E, KeyRequestsAreValidatedFieldByField) {
   };
   for (const auto& [body, field] : cases) {
     const auto response = Call("POST", "/api/v1/keys", admin, body.dump());
-    ExpectError(response, 422, "VALIDATION_FAILED");
+    ExpectError(response, 400, "VALIDATION_FAILED");
     EXPECT_EQ(json::parse(response.body)["error"]["message"].get<std::string>().rfind(field, 0), 0u) << response.body;
   }
   ExpectError(Call("POST", "/api/v1/keys", admin, "{not json"), 400, "INVALID_JSON");

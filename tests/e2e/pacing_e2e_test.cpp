@@ -229,13 +229,13 @@ TEST_F(PacingE2E, SeedPathsRolesValidationAndPages) {
 
   ExpectError(Call("POST", "/api/v1/paced-messages", alice, "{nope"), 400, "INVALID_JSON");
   const auto bad_phone = Call("POST", "/api/v1/paced-messages", alice, json{{"to", "0123"}, {"content", "x"}}.dump());
-  ExpectError(bad_phone, 422, "VALIDATION_FAILED");
+  ExpectError(bad_phone, 400, "VALIDATION_FAILED");
   EXPECT_NE(bad_phone.body.find("to:"), std::string::npos) << bad_phone.body;
-  ExpectError(Call("POST", "/api/v1/paced-messages", alice, json{{"to", "+15551230001"}}.dump()), 422,
+  ExpectError(Call("POST", "/api/v1/paced-messages", alice, json{{"to", "+15551230001"}}.dump()), 400,
                "VALIDATION_FAILED");
   const auto too_long = Call("POST", "/api/v1/paced-messages", alice,
                              json{{"to", "+15551230001"}, {"content", std::string(153 * 10 + 1, 'a')}}.dump());
-  ExpectError(too_long, 422, "VALIDATION_FAILED");
+  ExpectError(too_long, 400, "VALIDATION_FAILED");
   EXPECT_NE(too_long.body.find("content:"), std::string::npos) << too_long.body;
 
   const auto first = Enqueue(alice, 1);

@@ -53,7 +53,7 @@ TEST_F(RetryE2E, AMessagesDeadRecipientsAreSentAgainOnRequest) {
   ExpectError(Call("POST", "/api/v1/messages/" + id.dump() + "/retry", key), 409, "NOTHING_TO_RETRY");
   EXPECT_EQ(smtp_->MessageCount(), 2);
 
-  ExpectError(Call("POST", "/api/v1/messages/" + id.dump() + "/retry", key, json{{"statuses", {"sent"}}}.dump()), 422,
+  ExpectError(Call("POST", "/api/v1/messages/" + id.dump() + "/retry", key, json{{"statuses", {"sent"}}}.dump()), 400,
               "VALIDATION_FAILED", "statuses[0]");
   ExpectError(Call("POST", "/api/v1/messages/999999/retry", key), 404, "MESSAGE_NOT_FOUND");
   const auto other = CreateKey("other");

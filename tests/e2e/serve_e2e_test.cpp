@@ -79,12 +79,12 @@ TEST_F(ServeE2E, EveryErrorHasTheSameShapeAndTheRightStatus) {
             202);
   const auto bad_phone = Call("POST", "/api/v1/messages", key,
                               json{{"recipients", {{{"channel", "sms"}, {"to", "0123"}}}}, {"content", "x"}}.dump());
-  expect_error(bad_phone, 422, "VALIDATION_FAILED");
+  expect_error(bad_phone, 400, "VALIDATION_FAILED");
   EXPECT_NE(bad_phone.body.find("recipients[0].to"), std::string::npos) << bad_phone.body;
   const auto long_sms = Call("POST", "/api/v1/messages", key,
                              json{{"recipients", {{{"channel", "sms"}, {"to", "+15551230001"}}}},
                                   {"content", std::string(153 * 10 + 1, 'a')}}.dump());
-  expect_error(long_sms, 422, "VALIDATION_FAILED");
+  expect_error(long_sms, 400, "VALIDATION_FAILED");
   EXPECT_NE(long_sms.body.find("segment"), std::string::npos) << long_sms.body;
 }
 
