@@ -53,6 +53,20 @@ Result<Header> ReadHeader(CsvReader& reader, CsvRecord& record, const RosterOpti
   Header header;
   std::map<std::string, size_t, std::less<>> index;
   for (const auto& raw : record.fields) {
+    // Checked before the name is used in any message: such bytes would be
+    // printed raw, or cut the message short at a NUL.
+    const auto column = "column " + std::to_string(header.columns.size() + 1) + " of the header";
+    if (!text::IsValidUtf8(raw)) {
+      std::size_t at = 0;
+      while (const auto length = text::DecodeUtf8(raw, at).length) at += length;
+      return MakeError("csv.header_not_utf8", source + ":1: " + column + " is not UTF-8 (byte 0x" +
+                                                  text::Hex(raw.substr(at, 1)) + " after \"" + raw.substr(at > 40 ? at - 40 : 0, std::min<std::size_t>(at, 40)) +
+                                                  "\"); save the file as UTF-8");
+    }
+    if (text::HasControlCharacters(raw)) {
+      return MakeError("csv.header_control_character",
+                       source + ":1: " + column + " holds a control character (a NUL or another byte below 0x20)");
+    }
     auto name = text::ToLowerAscii(text::Trim(raw));
     if (!name.empty() && !index.emplace(name, header.columns.size()).second) {
       return MakeError("csv.duplicate_header", source + ":1: column \"" + name + "\" appears twice in the header");

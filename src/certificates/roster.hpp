@@ -68,7 +68,8 @@ struct Roster {
 };
 
 // Fatal errors name the file and line: csv.unreadable, csv.empty, csv.missing_header,
-// csv.duplicate_header, csv.no_attendance, csv.unterminated_quote. Bad rows are
+// csv.duplicate_header, csv.header_not_utf8, csv.header_control_character,
+// csv.no_attendance, csv.unterminated_quote. Bad rows are
 // not errors: they are listed in Roster::rejected and loading goes on.
 Result<Roster> LoadRoster(const std::string& csv_path, const EventList& events, const RosterOptions& options);
 Result<Roster> ReadRoster(CsvReader& reader, const EventList& events, const RosterOptions& options);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::certificates {
@@ -250,6 +251,20 @@ TEST_F(RosterTest, MissingDuplicateOrEmptyHeaderIsFatalAndNamed) {
     ASSERT_FALSE(result);
     EXPECT_EQ(result.error().code, "csv.empty");
   }
+}
+
+TEST_F(RosterTest, AHeaderWithBytesThatAreNotUtf8OrANulIsFatalNamingTheColumn) {
+  auto latin1 = Read("event_name,student_n\xe4me,student_email,attended\nGo Workshop,Ann,a@x.org,1\n");
+  ASSERT_FALSE(latin1);
+  EXPECT_EQ(latin1.error().code, "csv.header_not_utf8");
+  EXPECT_EQ(latin1.error().message.rfind("students.csv:1: column 2 of the header is not UTF-8", 0), 0u)
+      << latin1.error().message;
+  EXPECT_TRUE(text::IsValidUtf8(latin1.error().message)) << "the message itself can be printed anywhere";
+  auto nul = Read(std::string("event_name,student_name,student_\0email,attended\nGo Workshop,Ann,a@x.org,1\n", 74));
+  ASSERT_FALSE(nul);
+  EXPECT_EQ(nul.error().code, "csv.header_control_character");
+  EXPECT_EQ(nul.error().message.rfind("students.csv:1: column 3 of the header holds a control character", 0), 0u)
+      << nul.error().message;
 }
 
 TEST_F(RosterTest, UnterminatedQuoteIsFatalWithFileAndLine) {
