@@ -13,7 +13,7 @@ templating::Template Parse(const std::string& text) { return templating::Templat
 
 TEST(CertificateComposer, AttachesThePdfItRenderedWithEscapedValues) {
   ManualClock clock;
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   CertificateComposer composer({Parse("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"300\" height=\"100\">"
                                       "<text x=\"10\" y=\"50\" font-family=\"DejaVu Sans\">{{student_name}}</text></svg>"),
                                 Parse("Certificate: {{event_name}}"), Parse("Dear {{student_name}}")},
@@ -51,7 +51,7 @@ TEST(CertificateComposer, AttachesThePdfItRenderedWithEscapedValues) {
 
 TEST(CertificateComposer, BrokenTemplateFailsTheCheck) {
   ManualClock clock;
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   CertificateComposer composer({Parse("<svg><text>{{student_name}}</svg>"), Parse("s"), Parse("b")},
                                mime::Mailbox{"", "e@example.org"}, renderer, clock);
   EXPECT_FALSE(composer.CheckTemplate());
@@ -59,7 +59,7 @@ TEST(CertificateComposer, BrokenTemplateFailsTheCheck) {
 
 TEST(CertificateComposer, AHeaderValueThatWouldSplitALineIsRefusedBeforeRendering) {
   ManualClock clock;
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   CertificateComposer composer({Parse("<svg/>"), Parse("Certificate for {{track}}"), Parse("b")},
                                mime::Mailbox{"", "e@example.org"}, renderer, clock);
   store::CertificateDelivery row;

@@ -36,9 +36,7 @@ std::string TakeMessage(GError* error) {
 
 }  // namespace
 
-PdfRenderer::PdfRenderer() = default;
-
-Result<std::string> PdfRenderer::Render(std::string_view svg, const PdfMetadata& metadata) const {
+Result<std::string> InProcessPdfRenderer::Render(std::string_view svg, const PdfMetadata& metadata) const {
   GError* error = nullptr;
   std::unique_ptr<RsvgHandle, GObjectDeleter> handle(
       rsvg_handle_new_from_data(reinterpret_cast<const guint8*>(svg.data()), svg.size(), &error));

@@ -1,6 +1,6 @@
-// SVG to PDF in process with librsvg and cairo: vector output, text kept as text
+// SVG to PDF with librsvg and cairo: vector output, text kept as text
 // (extractable, searchable), fonts embedded as subsets, with fontconfig fallback
-// so names in any script render. Shared by all workers; safe to call concurrently.
+// so names in any script render. Safe to call concurrently.
 #pragma once
 
 #include <string>
@@ -16,11 +16,20 @@ struct PdfMetadata {
   std::string subject;
 };
 
+// What turns a personalised SVG into the PDF that is saved and attached.
 class PdfRenderer {
  public:
-  PdfRenderer();
+  virtual ~PdfRenderer() = default;
   // svg: a complete, personalised SVG document (UTF-8). Returns the PDF bytes.
-  Result<std::string> Render(std::string_view svg, const PdfMetadata& metadata = {}) const;
+  virtual Result<std::string> Render(std::string_view svg, const PdfMetadata& metadata = {}) const = 0;
+};
+
+// Renders in this process. Nothing bounds one render's time or memory here:
+// the job runs certificates through IsolatedPdfRenderer (render_worker.hpp),
+// whose worker processes use this one.
+class InProcessPdfRenderer final : public PdfRenderer {
+ public:
+  Result<std::string> Render(std::string_view svg, const PdfMetadata& metadata = {}) const override;
 };
 
 }  // namespace herald::certificates

@@ -39,7 +39,7 @@ std::string PdfToText(const TempDir& dir, const std::string& pdf) {
 }
 
 TEST(PdfRenderer, NamesInEveryScriptAreExtractableText) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   TempDir dir;
   for (const std::string name : {"Ada Lovelace", "Алексей Смирнов", "Ελένη Παπαδοπούλου", "王小明", "佐藤 花子",
                                  "José Álvarez-Núñez"}) {
@@ -54,7 +54,7 @@ TEST(PdfRenderer, NamesInEveryScriptAreExtractableText) {
 }
 
 TEST(PdfRenderer, ArabicIsShapedAndExtractable) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   TempDir dir;
   const std::string name = "محمد الأحمد";
   const auto pdf = renderer.Render(ExampleWith(name, "Go Workshop"));
@@ -69,7 +69,7 @@ TEST(PdfRenderer, ArabicIsShapedAndExtractable) {
 }
 
 TEST(PdfRenderer, EmojiAreDrawnAndTheDocumentIsValid) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   TempDir dir;
   const auto pdf = renderer.Render(ExampleWith("Zoë 😀 Winters", "Go Workshop"));
   ASSERT_TRUE(pdf) << pdf.error().message;
@@ -84,7 +84,7 @@ TEST(PdfRenderer, EmojiAreDrawnAndTheDocumentIsValid) {
 }
 
 TEST(PdfRenderer, CertificatesWithoutEmojiContainNoRasterImages) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   TempDir dir;
   // Digits next to other scripts once fell back to the colour emoji font (it has
   // keycap digits), so they came out as grey pictures instead of text.
@@ -102,7 +102,7 @@ TEST(PdfRenderer, CertificatesWithoutEmojiContainNoRasterImages) {
 }
 
 TEST(PdfRenderer, BrokenOrSizelessSvgIsAnError) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   const auto broken = renderer.Render("<svg xmlns=\"http://www.w3.org/2000/svg\"><text>unclosed</svg>");
   ASSERT_FALSE(broken);
   EXPECT_EQ(broken.error().code, "pdf.invalid_svg");
@@ -111,7 +111,7 @@ TEST(PdfRenderer, BrokenOrSizelessSvgIsAnError) {
 }
 
 TEST(PdfRenderer, PageSizeFollowsTheSvgInMillimetres) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   TempDir dir;
   const auto pdf = renderer.Render(ExampleWith("Ada", "Go"));
   ASSERT_TRUE(pdf);
@@ -122,7 +122,7 @@ TEST(PdfRenderer, PageSizeFollowsTheSvgInMillimetres) {
 }
 
 TEST(PdfRenderer, ConcurrentRendersAllSucceed) {
-  PdfRenderer renderer;
+  InProcessPdfRenderer renderer;
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int t = 0; t < 4; ++t) {

@@ -14,11 +14,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "certificates/certificate_composer.hpp"
 #include "certificates/delivery_plan.hpp"
 #include "certificates/events_file.hpp"
-#include "certificates/pdf_renderer.hpp"
+#include "certificates/render_worker.hpp"
 #include "certificates/roster.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_guard.hpp"
@@ -359,7 +360,16 @@ int RunCertificates(const CertificatesArgs& args) {
     CheckRunWideHeaderValues(config.certificates.subject, subject_template, date_text);
 
     SystemClock clock;
-    certificates::PdfRenderer renderer;
+    // Each certificate renders in a worker process of this binary, so one that
+    // would take minutes or gigabytes fails alone (issue: a poison row).
+    const int render_threads = config.certificates.concurrency > 0
+                                   ? config.certificates.concurrency
+                                   : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                                                config::kMaxCertificateConcurrency);
+    certificates::IsolatedPdfRenderer renderer(
+        {std::filesystem::read_symlink("/proc/self/exe").string(), "render-worker"}, render_threads,
+        {.timeout = std::chrono::seconds(config.certificates.render_timeout_seconds),
+         .memory_bytes = static_cast<std::size_t>(config.certificates.render_memory_mb) << 20});
     certificates::CertificateComposer composer({std::move(svg_template), std::move(subject_template),
                                                 std::move(body_template)},
                                                *from, renderer, clock);

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "certificates/render_worker.hpp"
 #include "cli/certificates_command.hpp"
 #include "cli/serve_command.hpp"
 #include "config/herald_config.hpp"
@@ -46,12 +47,18 @@ int main(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "Print the effective configuration (secrets masked)");
   config_cmd->add_option("--config", config_file, "TOML configuration file");
 
+  // Started by `herald certificates` itself (one per render thread); not for people.
+  std::size_t render_memory_limit = 0;
+  auto* render_worker = app.add_subcommand("render-worker", "")->group("");
+  render_worker->add_option("--memory-limit", render_memory_limit, "address-space limit in bytes")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : herald::cli::kExitInputError;
   }
+  if (app.got_subcommand("render-worker")) return herald::certificates::RunRenderWorker(render_memory_limit);
   if (app.got_subcommand("certificates")) return herald::cli::RunCertificates(certificates);
   if (app.got_subcommand("config")) return PrintConfig(config_file);
   if (app.got_subcommand("serve")) return herald::cli::RunServe(serve);

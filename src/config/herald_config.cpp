@@ -53,6 +53,8 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"certificates", "outbox_dir", &c.certificates.outbox_dir},
       {"certificates", "date", &c.certificates.date},
       {"certificates", "concurrency", &c.certificates.concurrency},
+      {"certificates", "render_timeout_seconds", &c.certificates.render_timeout_seconds},
+      {"certificates", "render_memory_mb", &c.certificates.render_memory_mb},
       {"serve", "listen", &c.serve.listen},
       {"serve", "http_threads", &c.serve.http_threads},
       {"serve", "max_in_flight", &c.serve.max_in_flight},
@@ -174,6 +176,12 @@ Result<void> Validate(const HeraldConfig& c) {
   if (c.certificates.concurrency < 0 || c.certificates.concurrency > kMaxCertificateConcurrency) {
     return fail("certificates.concurrency (--concurrency) must be 0 (one per core) to " +
                 std::to_string(kMaxCertificateConcurrency) + ": certificates rendered at once");
+  }
+  if (c.certificates.render_timeout_seconds < 1 || c.certificates.render_timeout_seconds > 3600) {
+    return fail("certificates.render_timeout_seconds must be 1..3600: how long one certificate may take to render");
+  }
+  if (c.certificates.render_memory_mb < 512 || c.certificates.render_memory_mb > 65536) {
+    return fail("certificates.render_memory_mb must be 512..65536: the memory of each render worker");
   }
   if (c.serve.listen.rfind(':') == std::string::npos) return fail("serve.listen must be HOST:PORT, got \"" + c.serve.listen + "\"");
   if (c.serve.http_threads < 1 || c.serve.http_threads > 64) return fail("serve.http_threads must be 1..64");

@@ -52,6 +52,9 @@ struct CertificatesConfig {
   std::string outbox_dir;  // empty: <data dir>/outbox
   std::string date;        // value of {{date}}; empty: the run's date, e.g. "23 November 2026"
   int concurrency = 0;     // certificates rendered at once; 0: one per core
+  // One certificate's bound: a render past it fails that row, not the run.
+  int render_timeout_seconds = 60;
+  int render_memory_mb = 1024;  // address space of each render worker process
   RetryConfig retry;
 };
 

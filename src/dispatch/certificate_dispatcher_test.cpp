@@ -124,7 +124,7 @@ class CertificateDispatcherTest : public ::testing::Test {
   ManualClock clock_;
   store::sqlite::SqliteCertificateStore store_;
   queue::embedded::EmbeddedQueue queue_;
-  certificates::PdfRenderer renderer_;
+  certificates::InProcessPdfRenderer renderer_;
   certificates::CertificateComposer composer_;
   ScriptedTransport transport_;
 };
