@@ -1,6 +1,7 @@
 #include "queue/embedded/embedded_queue.hpp"
 
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/migrations.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -9,30 +10,6 @@
 
 namespace herald::queue::embedded {
 namespace {
-
-constexpr std::string_view kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS queue_lanes (name TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS queue_items (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  lane TEXT NOT NULL,
-  message_id TEXT NOT NULL,
-  body TEXT NOT NULL,
-  priority INTEGER NOT NULL DEFAULT 0,
-  available_at INTEGER NOT NULL,
-  leased_until INTEGER NOT NULL DEFAULT 0,
-  delivery_count INTEGER NOT NULL DEFAULT 0,
-  UNIQUE (lane, message_id)
-);
-CREATE INDEX IF NOT EXISTS queue_items_ready ON queue_items (lane, priority DESC, id);
-CREATE TABLE IF NOT EXISTS queue_dead (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  lane TEXT NOT NULL,
-  message_id TEXT NOT NULL,
-  body TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  dead_at INTEGER NOT NULL
-);
-)sql";
 
 // Real time between polls while waiting for items that are not there yet; delayed
 // items become ready by the (injectable) clock, which a condition variable cannot
@@ -48,7 +25,8 @@ constexpr std::string_view kCurrentLease = "id = ? AND delivery_count = ?";
 
 EmbeddedQueue::EmbeddedQueue(const std::string& db_path, const Clock& clock, std::chrono::milliseconds lease_duration)
     : clock_(clock), lease_duration_(lease_duration), db_(std::make_unique<store::sqlite::Database>(db_path)) {
-  db_->Execute(kSchema);
+  // The queue_ tables are migration 0002 of the file, like every other table.
+  store::sqlite::Migrate(*db_);
 }
 
 EmbeddedQueue::~EmbeddedQueue() = default;

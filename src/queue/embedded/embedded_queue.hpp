@@ -35,7 +35,8 @@ struct DeadItem {
 
 class EmbeddedQueue final : public Queue {
  public:
-  // Opens (creating if needed) the file and the queue_ tables. A lease not acked,
+  // Opens (creating if needed) the file, bringing its schema up to date
+  // (store/sqlite/migrations; the queue_ tables are 0002). A lease not acked,
   // retried or dead-lettered within lease_duration is handed out again.
   EmbeddedQueue(const std::string& db_path, const Clock& clock,
                 std::chrono::milliseconds lease_duration = std::chrono::seconds(60));

@@ -46,7 +46,7 @@ TEST(Migrations, ANewFileGetsEverySchemaOnceAndASecondRunAppliesNothing) {
   EXPECT_EQ(first.applied.front(), "0001_initial");
   for (const auto* table : {"api_keys", "messages", "message_recipients", "contacts", "templates", "campaigns",
                             "campaign_messages", "paced_messages", "pacer_state", "certificate_deliveries",
-                            "certificate_lanes"}) {
+                            "certificate_lanes", "queue_lanes", "queue_items", "queue_dead"}) {
     EXPECT_TRUE(HasTable(db, table)) << table;
   }
   EXPECT_EQ(RecordedMigrations(db).size(), Migrations().size());
@@ -152,6 +152,32 @@ TEST(Migrations, AdoptingAnOldFileGivesItTodaysIndexes) {
   EXPECT_NE(index.ColumnText(0).find("(channel, priority, due_at, id)"), std::string::npos) << index.ColumnText(0);
   index.Reset();
   EXPECT_FALSE(index.Bind(1, "message_recipients_sending").Step());
+}
+
+// A file at version 1 whose embedded queue made its own tables (as it did
+// before 0002) keeps its queued items.
+TEST(Migrations, TheQueueTablesAQueueMadeBeforeVersion2AreAdoptedWithTheirItems) {
+  TempDir dir;
+  Database db(dir.path() + "/herald.db");
+  db.Execute(std::string(Migrations().front().sql));
+  db.Execute(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+      "INSERT INTO schema_migrations VALUES (1, '0001_initial', 0);"
+      "CREATE TABLE queue_lanes (name TEXT PRIMARY KEY);"
+      "CREATE TABLE queue_items (id INTEGER PRIMARY KEY AUTOINCREMENT, lane TEXT NOT NULL, message_id TEXT NOT NULL,"
+      " body TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0, available_at INTEGER NOT NULL,"
+      " leased_until INTEGER NOT NULL DEFAULT 0, delivery_count INTEGER NOT NULL DEFAULT 0, UNIQUE (lane, message_id));"
+      "INSERT INTO queue_lanes VALUES ('herald.certificates.go');"
+      "INSERT INTO queue_items (lane, message_id, body, available_at) VALUES ('herald.certificates.go', 'd1', '{}', 0);");
+  const auto report = Migrate(db);
+  EXPECT_EQ(report.from_version, 1);
+  EXPECT_EQ(report.to_version, LatestSchemaVersion());
+  ASSERT_FALSE(report.applied.empty());
+  EXPECT_EQ(report.applied.front(), "0002_embedded_queue");
+  EXPECT_TRUE(HasTable(db, "queue_dead"));
+  auto items = db.Prepare("SELECT message_id FROM queue_items WHERE lane = 'herald.certificates.go'");
+  ASSERT_TRUE(items.Step());
+  EXPECT_EQ(items.ColumnText(0), "d1");
 }
 
 TEST(SharedDatabase, RequiringTheCurrentSchemaOpensAMigratedFileAndRefusesANewOne) {
