@@ -42,15 +42,20 @@ int MillisUntil(SteadyClock::time_point deadline) {
 
 enum class Io { kDone, kTimedOut, kClosed };
 
+// Waits until `socket` is ready for `events` (POLLIN, POLLOUT) or the deadline passes.
+Io WaitReady(int socket, short events, SteadyClock::time_point deadline) {
+  while (true) {
+    pollfd ready{socket, events, 0};
+    const int polled = ::poll(&ready, 1, MillisUntil(deadline));
+    if (polled > 0) return Io::kDone;
+    if (polled == 0) return Io::kTimedOut;
+    if (errno != EINTR) return Io::kClosed;
+  }
+}
+
 Io SendAll(int socket, std::string_view bytes, SteadyClock::time_point deadline) {
   for (std::size_t sent = 0; sent < bytes.size();) {
-    pollfd ready{socket, POLLOUT, 0};
-    const int polled = ::poll(&ready, 1, MillisUntil(deadline));
-    if (polled == 0) return Io::kTimedOut;
-    if (polled < 0) {
-      if (errno == EINTR) continue;
-      return Io::kClosed;
-    }
+    if (const auto ready = WaitReady(socket, POLLOUT, deadline); ready != Io::kDone) return ready;
     const auto n = ::send(socket, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return Io::kClosed;
@@ -61,13 +66,7 @@ Io SendAll(int socket, std::string_view bytes, SteadyClock::time_point deadline)
 
 Io ReceiveExactly(int socket, char* out, std::size_t length, SteadyClock::time_point deadline) {
   for (std::size_t got = 0; got < length;) {
-    pollfd ready{socket, POLLIN, 0};
-    const int polled = ::poll(&ready, 1, MillisUntil(deadline));
-    if (polled == 0) return Io::kTimedOut;
-    if (polled < 0) {
-      if (errno == EINTR) continue;
-      return Io::kClosed;
-    }
+    if (const auto ready = WaitReady(socket, POLLIN, deadline); ready != Io::kDone) return ready;
     const auto n = ::recv(socket, out + got, length - got, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return Io::kClosed;
