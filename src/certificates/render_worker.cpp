@@ -248,6 +248,9 @@ Result<std::string> IsolatedPdfRenderer::Render(std::string_view svg, const PdfM
 }
 
 int RunRenderWorker(std::size_t memory_limit_bytes) {
+  // Ctrl-C reaches the whole process group; it is for herald, which finishes the
+  // renders in flight before it stops. A worker ends when herald closes its socket.
+  ::signal(SIGINT, SIG_IGN);
   if (memory_limit_bytes > 0) {
     const rlimit limit{memory_limit_bytes, memory_limit_bytes};
     if (::setrlimit(RLIMIT_AS, &limit) != 0) return 3;

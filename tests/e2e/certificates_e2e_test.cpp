@@ -262,6 +262,31 @@ TEST_F(CertificatesE2E, SigtermFinishesInFlightWorkAndTheNextRunCompletesTheRest
   for (const auto& [email, count] : received) EXPECT_EQ(count, 1) << email;
 }
 
+// Ctrl-C in a terminal signals the whole process group, render workers
+// included: they must leave stopping to herald, so no certificate in flight
+// fails because its renderer went away.
+TEST_F(CertificatesE2E, CtrlCToTheProcessGroupStopsCleanlyWithoutFailingARender) {
+  WriteStudents(40);
+  SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "20"});
+  {
+    ChildProcess herald({.argv = Args({"--smtp", smtp.url(), "--concurrency", "2"})});
+    ASSERT_TRUE(WaitFor([&] { return smtp.MessageCount() >= 10; }, seconds(60)));
+    ASSERT_EQ(kill(-herald.pid(), SIGINT), 0);
+    const auto code = herald.Wait(seconds(10));
+    ASSERT_TRUE(code.has_value()) << "did not stop within 10 s of SIGINT";
+    EXPECT_EQ(*code, 130);
+  }
+  const auto rerun = Run({"--smtp", smtp.url(), "--json"});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output << rerun.errors;
+  for (const auto& event : json::parse(rerun.output)["events"]) {
+    EXPECT_EQ(event["failed"], 0) << event.dump();
+    EXPECT_EQ(event["dead"], 0) << event.dump();
+  }
+  const auto received = ReceivedPerRecipient(smtp.store_dir());
+  ASSERT_EQ(received.size(), expected_.size());
+  for (const auto& [email, count] : received) EXPECT_EQ(count, 1) << email;
+}
+
 TEST_F(CertificatesE2E, RemovedEventLosesItsLaneAndPendingWorkIsCancelled) {
   WriteStudents(30);
   SmtpCaptureServer smtp(dir_.path() + "/received", {"--slow-ms", "30"});
