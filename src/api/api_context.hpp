@@ -142,9 +142,19 @@ class ApiContext {
       if (auto* error = std::get_if<ApiError>(&parsed)) return RespondError(req, route, *error, caller);
       return then(std::move(std::get<nlohmann::json>(parsed)), caller);
     }
+    // Each waiting body is held in memory: past a few, ask the client to come back.
+    if (bulk_waiting_.fetch_add(1) >= kMaxWaitingBulkBodies) {
+      --bulk_waiting_;
+      return RespondError(req, route,
+                          {503, "SERVER_BUSY",
+                           "the server is reading " + std::to_string(kMaxWaitingBulkBodies) +
+                               " large bodies already; retry shortly"},
+                          caller, {{"Retry-After", "1"}});
+    }
     std::optional<Caller> copy;
     if (caller != nullptr) copy = *caller;
     boost::asio::post(bulk_pool_, [this, req, route, copy = std::move(copy), then = std::move(then)]() mutable {
+      --bulk_waiting_;
       const Caller* c = copy ? &*copy : nullptr;
       try {
         auto parsed = ParseJson(req->body());
@@ -157,6 +167,8 @@ class ApiContext {
   }
   // Bodies up to this size are parsed where they arrive (well under a millisecond).
   static constexpr std::size_t kInlineParseBytes = 64 << 10;
+  // Large bodies waiting for the bulk pool at most; more are answered 503.
+  static constexpr int kMaxWaitingBulkBodies = 8;
 
   // Drops a revoked key from the cache, so it is refused at once here (other
   // servers on the same store refuse it once their cache entry expires).
@@ -181,11 +193,12 @@ class ApiContext {
                                                                                           RouteParams params) {
       if (!Admit(req, route)) return restinio::request_accepted();
       std::optional<Caller> caller;
-      if (authenticated) {
-        caller = Authenticate(req, route);
-        if (!caller) return restinio::request_accepted();
-      }
       try {
+        // Inside: a store error while looking the key up is this request's 500.
+        if (authenticated) {
+          caller = Authenticate(req, route);
+          if (!caller) return restinio::request_accepted();
+        }
         handler(req, params, caller ? &*caller : nullptr, route);
       } catch (const std::exception& e) {
         RespondInternal(req, route, e, caller ? &*caller : nullptr);
@@ -210,6 +223,7 @@ class ApiContext {
   boost::asio::thread_pool read_pool_;
   // One thread: large bodies are parsed one at a time, beside the I/O and read threads.
   boost::asio::thread_pool bulk_pool_{1};
+  std::atomic<int> bulk_waiting_{0};
   std::once_flag read_pool_joined_;
   std::atomic<int> in_flight_{0};
   std::atomic<bool> draining_{false};

@@ -29,9 +29,11 @@ class Gate {
       if (context_.Admit(req, "refused")) context_.RespondError(req, "refused", *refusal);
       return restinio::request_accepted();
     }
+    // Handlers catch their own exceptions (ApiContext's Endpoint); what reaches
+    // here is the router failing to decode the path, before any handler ran.
     try {
       return (*router_)(req);
-    } catch (const std::exception& e) {
+    } catch (const restinio::exception_t& e) {
       if (context_.Admit(req, "refused")) {
         context_.RespondError(req, "refused",
                               ApiError::BadRequest("INVALID_PATH", "the path cannot be decoded: " + std::string(e.what())));
@@ -96,6 +98,9 @@ class ApiServer::Impl {
   ~Impl() {
     Stop();
     context_.JoinReadPool();  // its queued work uses the route groups below
+    // Last: answers given after Stop (a pool's or the intake's, past the drain
+    // deadline) go to the stopped io_context, which must still exist.
+    server_.reset();
   }
 
   void Start() {
@@ -153,11 +158,12 @@ class ApiServer::Impl {
 
   std::vector<RouteInfo> Routes() const { return context_.Routes(); }
 
+  // Closes the listener and the connections; the server object lives on until ~Impl.
   void Stop() {
-    if (!server_) return;
+    if (!server_ || stopped_) return;
     server_->stop();
     server_->wait();
-    server_.reset();
+    stopped_ = true;
   }
 
  private:
@@ -194,6 +200,7 @@ class ApiServer::Impl {
   std::unique_ptr<CampaignRoutes> campaigns_;  // set by AddCampaigns
   const std::chrono::steady_clock::time_point started_;
   restinio::running_server_handle_t<Traits> server_;
+  bool stopped_ = false;
 };
 
 ApiServer::ApiServer(store::KeyStore& keys, store::MessageStore& messages, app::MessageIntake& intake, const Clock& clock,
