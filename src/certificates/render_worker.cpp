@@ -1,5 +1,7 @@
 #include "certificates/render_worker.hpp"
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,6 +13,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <optional>
 
 extern char** environ;
@@ -132,6 +135,8 @@ Result<IsolatedPdfRenderer::Worker> IsolatedPdfRenderer::Start() const {
   std::vector<std::string> args = command_;
   args.push_back("--memory-limit");
   args.push_back(std::to_string(limits_.memory_bytes));
+  args.push_back("--render-seconds");
+  args.push_back(std::to_string(RenderSeconds()));
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -140,8 +145,21 @@ Result<IsolatedPdfRenderer::Worker> IsolatedPdfRenderer::Start() const {
   // dup2 clears close-on-exec on the copies, so only the child's end reaches the worker.
   posix_spawn_file_actions_adddup2(&actions, sockets[1], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, sockets[1], STDOUT_FILENO);
+  // Nothing else of herald's reaches a worker (Asio's sockets are not close-on-exec).
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  // herald blocks SIGINT and SIGTERM to handle them on a thread of its own. A
+  // worker gets SIGTERM back, so it can be stopped, and keeps SIGINT blocked from
+  // its first instruction: a Ctrl-C is for herald, which finishes its renders.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  posix_spawnattr_setsigmask(&attributes, &blocked);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
-  const int spawned = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int spawned = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   ::close(sockets[1]);
   if (spawned != 0) {
@@ -180,11 +198,17 @@ Result<std::string> IsolatedPdfRenderer::Exchange(Worker& worker, std::string_vi
     while (::waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
     }
     worker.pid = -1;
-    const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                                                : "exited with status " + std::to_string(WEXITSTATUS(status));
-    return MakeError("pdf.render_crashed", "the renderer " + how + " while rendering this certificate, most likely " +
-                                               "out of its " + Mebibytes(limits_.memory_bytes) +
-                                               " (certificates.render_memory_mb)");
+    if (WIFEXITED(status)) {
+      return MakeError("pdf.render_crashed", "the renderer exited with status " + std::to_string(WEXITSTATUS(status)) +
+                                                 " while rendering this certificate; see its message above");
+    }
+    const int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    const std::string why = signal == SIGALRM ? "past its own deadline"
+                            : signal == SIGKILL || signal == SIGTERM ? "from outside (the system or a person)"
+                                                : "most likely out of its " + Mebibytes(limits_.memory_bytes) +
+                                                      " (certificates.render_memory_mb)";
+    return MakeError("pdf.render_crashed", "the renderer was stopped by signal " + std::to_string(signal) + " (" +
+                                               strsignal(signal) + ") while rendering this certificate, " + why);
   };
   if (const auto sent = SendAll(worker.socket, request, deadline); sent != Io::kDone) {
     return sent == Io::kTimedOut ? timed_out() : died();
@@ -199,73 +223,124 @@ Result<std::string> IsolatedPdfRenderer::Exchange(Worker& worker, std::string_vi
   if (const auto got = ReceiveExactly(worker.socket, body.data(), length, deadline); got != Io::kDone) {
     return got == Io::kTimedOut ? timed_out() : died();
   }
+  if (head[0] != kAnswerPdf && head[0] != kAnswerError) return died();  // out of step: do not trust it again
   reusable = true;
   if (head[0] == kAnswerPdf) return body;
   const auto split = body.find('\n');
   return MakeError(body.substr(0, split), split == std::string::npos ? "" : body.substr(split + 1));
 }
 
+// An idle worker has nothing to say: readable (an end of file) means it died
+// meanwhile, and the certificate that would have gone to it goes to a new one.
+static bool StillAlive(int socket) {
+  pollfd ready{socket, POLLIN, 0};
+  return ::poll(&ready, 1, 0) == 0;
+}
+
 Result<std::string> IsolatedPdfRenderer::Render(std::string_view svg, const PdfMetadata& metadata) const {
-  if (svg.size() > kMaxMessageBytes) return MakeError("pdf.invalid_svg", "the SVG is larger than 256 MiB");
+  if (svg.size() > kMaxMessageBytes || metadata.title.size() > kMaxMessageBytes) {
+    return MakeError("pdf.invalid_svg", "the SVG or its title is larger than 256 MiB");
+  }
   Worker worker;
   {
     std::unique_lock lock(mutex_);
-    idle_changed_.wait(lock, [&] { return !idle_.empty() || running_ < max_workers_; });
-    if (!idle_.empty()) {
+    while (true) {
+      idle_changed_.wait(lock, [&] { return !idle_.empty() || running_ < max_workers_; });
+      if (idle_.empty()) break;
       worker = idle_.back();
       idle_.pop_back();
-    } else {
+      if (StillAlive(worker.socket)) break;
+      Stop(worker);
+      --running_;
+    }
+    if (worker.pid < 0) {
       ++running_;
       ++started_;
       lock.unlock();
-      auto started = Start();
-      if (!started) {
+      std::optional<Result<Worker>> started;
+      std::exception_ptr failure;
+      try {
+        started.emplace(Start());
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (failure || !*started) {
         lock.lock();
         --running_;
         idle_changed_.notify_one();
-        return Unexpected<Error>(started.error());
+        if (failure) std::rethrow_exception(failure);
+        return Unexpected<Error>(started->error());
       }
-      worker = *started;
+      worker = **started;
     }
   }
+  // Whatever happens below, the slot comes back: to the idle list, or freed.
+  bool reusable = false;
+  struct SlotReturn {
+    const IsolatedPdfRenderer& self;
+    Worker& worker;
+    bool& reusable;
+    ~SlotReturn() {
+      if (!reusable) self.Stop(worker);
+      std::lock_guard lock(self.mutex_);
+      if (reusable) {
+        self.idle_.push_back(worker);
+      } else {
+        --self.running_;
+      }
+      self.idle_changed_.notify_one();
+    }
+  } slot{*this, worker, reusable};
   std::string request;
   request.reserve(svg.size() + metadata.title.size() + 8);
   PutLength(request, svg.size());
   request.append(svg);
   PutLength(request, metadata.title.size());
   request.append(metadata.title);
-  bool reusable = false;
-  auto result = Exchange(worker, request, reusable);
-  if (!reusable) Stop(worker);
-  std::lock_guard lock(mutex_);
-  if (reusable) {
-    idle_.push_back(worker);
-  } else {
-    --running_;
-  }
-  idle_changed_.notify_one();
-  return result;
+  return Exchange(worker, request, reusable);
 }
 
-int RunRenderWorker(std::size_t memory_limit_bytes) {
+int IsolatedPdfRenderer::RenderSeconds() const {
+  return static_cast<int>(std::max<long long>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(limits_.timeout + std::chrono::milliseconds(999)).count()));
+}
+
+int RunRenderWorker(std::size_t memory_limit_bytes, int render_seconds) {
   // Ctrl-C reaches the whole process group; it is for herald, which finishes the
   // renders in flight before it stops. A worker ends when herald closes its socket.
   ::signal(SIGINT, SIG_IGN);
+  // The socket moves off stdin and stdout: a library printing to stdout (fontconfig
+  // with FC_DEBUG, GLib with G_MESSAGES_DEBUG) reaches stderr, not the answers.
+  const int channel = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (channel < 0) return 3;
+  ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  if (const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::close(null);
+  }
+  // Fewer malloc arenas: the address-space limit counts what each one reserves.
+  ::mallopt(M_ARENA_MAX, 2);
   if (memory_limit_bytes > 0) {
     const rlimit limit{memory_limit_bytes, memory_limit_bytes};
     if (::setrlimit(RLIMIT_AS, &limit) != 0) return 3;
   }
   InProcessPdfRenderer renderer;
   while (true) {
-    auto svg = ReadMessage(STDIN_FILENO);
+    auto svg = ReadMessage(channel);
     if (!svg) return 0;  // herald closed the socket: done
-    auto title = ReadMessage(STDIN_FILENO);
+    auto title = ReadMessage(channel);
     if (!title) return 0;
+    // Herald kills a worker past the deadline; this bound holds when herald is gone.
+    if (render_seconds > 0) ::alarm(static_cast<unsigned>(render_seconds) + 5);
     const auto pdf = renderer.Render(*svg, PdfMetadata{.title = std::move(*title)});
-    std::string answer(1, pdf ? kAnswerPdf : kAnswerError);
-    const std::string body = pdf ? *pdf : pdf.error().code + "\n" + pdf.error().message;
+    ::alarm(0);
+    const bool fits = !pdf || pdf->size() <= kMaxMessageBytes;
+    std::string answer(1, pdf && fits ? kAnswerPdf : kAnswerError);
+    const std::string body = !pdf   ? pdf.error().code + "\n" + pdf.error().message
+                             : fits ? *pdf
+                                    : std::string("pdf.too_large\nthe PDF is larger than 256 MiB");
     PutLength(answer, body.size());
-    if (!WriteAll(STDOUT_FILENO, answer) || !WriteAll(STDOUT_FILENO, body)) return 0;
+    if (!WriteAll(channel, answer) || !WriteAll(channel, body)) return 0;
   }
 }
 

@@ -32,7 +32,7 @@ struct RenderLimits {
 class IsolatedPdfRenderer final : public PdfRenderer {
  public:
   // `worker_command`: how to start a worker, e.g. {"/proc/self/exe", "render-worker"};
-  // "--memory-limit <bytes>" is appended. Up to `max_workers` run at once (one
+  // "--memory-limit <bytes> --render-seconds <n>" is appended. Up to `max_workers` run at once (one
   // per concurrent Render); they start when first needed.
   IsolatedPdfRenderer(std::vector<std::string> worker_command, int max_workers, RenderLimits limits);
   ~IsolatedPdfRenderer() override;
@@ -53,6 +53,7 @@ class IsolatedPdfRenderer final : public PdfRenderer {
     int socket = -1;
   };
   Result<Worker> Start() const;
+  int RenderSeconds() const;  // the deadline in whole seconds, rounded up
   void Stop(Worker& worker) const;
   Result<std::string> Exchange(Worker& worker, std::string_view request, bool& reusable) const;
 
@@ -67,7 +68,9 @@ class IsolatedPdfRenderer final : public PdfRenderer {
 };
 
 // The worker's side: sets the address-space limit, then answers requests on
-// stdin/stdout until stdin closes. Returns the process's exit code.
-int RunRenderWorker(std::size_t memory_limit_bytes);
+// the socket it got as stdin and stdout until herald closes it; a render past
+// `render_seconds` (and a few more) ends the worker even when herald is gone.
+// Returns the process's exit code.
+int RunRenderWorker(std::size_t memory_limit_bytes, int render_seconds);
 
 }  // namespace herald::certificates

@@ -5,6 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -106,6 +112,51 @@ TEST(IsolatedPdfRenderer, ConcurrentRendersShareAtMostTheirWorkers) {
   for (auto& render : renders) ExpectCertificate(render.get());
   EXPECT_GE(renderer.WorkersStarted(), 1);
   EXPECT_LE(renderer.WorkersStarted(), 2);
+}
+
+// The workers whose command line holds `token` (their unique memory limit).
+std::vector<pid_t> WorkersWith(const std::string& token) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string command((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(command.begin(), command.end(), '\0', ' ');
+    if (command.find("render-worker") != std::string::npos && command.find(token) != std::string::npos) {
+      out.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+  }
+  return out;
+}
+
+TEST(IsolatedPdfRenderer, AWorkerGetsNoneOfHeraldsFilesAndOneThatDiedIdleIsReplaced) {
+  // Not close-on-exec, as Asio's sockets are not.
+  int leaked[2];
+  ASSERT_EQ(::pipe(leaked), 0);
+  const std::size_t memory = (std::size_t{1} << 30) + 4242;
+  IsolatedPdfRenderer renderer(kWorker, 1, {.memory_bytes = memory});
+  ExpectCertificate(renderer.Render(Example("Ada Lovelace")));
+  const auto workers = WorkersWith(std::to_string(memory));
+  ASSERT_EQ(workers.size(), 1u);
+  std::vector<std::string> fds;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(workers[0]) + "/fd")) {
+    fds.push_back(fd.path().filename().string() + " -> " + std::filesystem::read_symlink(fd.path()).string());
+  }
+  EXPECT_EQ(fds.size(), 4u) << "stdin (/dev/null), stdout and stderr, and the socket to herald";
+  const auto leaked_pipe = std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(leaked[0])).string();
+  for (const auto& fd : fds) EXPECT_EQ(fd.find(leaked_pipe), std::string::npos) << fd;
+  ::close(leaked[0]);
+  ::close(leaked[1]);
+
+  // SIGTERM ends an idle worker (herald's blocked signals are not inherited);
+  // the next certificate notices and goes to a new one instead of failing.
+  ASSERT_EQ(::kill(workers[0], SIGTERM), 0);
+  // A dead worker's command line reads empty (a zombie until herald reaps it).
+  ASSERT_TRUE(herald::testing::WaitFor([&] { return WorkersWith(std::to_string(memory)).empty(); }, 10s));
+  std::this_thread::sleep_for(200ms);  // its memory goes before its files do: let the exit finish
+  ExpectCertificate(renderer.Render(Example("Alan Turing")));
+  EXPECT_EQ(renderer.WorkersStarted(), 2);
 }
 
 TEST(IsolatedPdfRenderer, AWorkerThatCannotStartIsAnErrorNamingIt) {

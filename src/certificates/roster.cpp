@@ -59,8 +59,11 @@ Result<Header> ReadHeader(CsvReader& reader, CsvRecord& record, const RosterOpti
     if (!text::IsValidUtf8(raw)) {
       std::size_t at = 0;
       while (const auto length = text::DecodeUtf8(raw, at).length) at += length;
+      // Up to 40 bytes before it, from a character's first byte, so the excerpt is UTF-8 itself.
+      std::size_t from = at > 40 ? at - 40 : 0;
+      while (from < at && (static_cast<unsigned char>(raw[from]) & 0xC0) == 0x80) ++from;
       return MakeError("csv.header_not_utf8", source + ":1: " + column + " is not UTF-8 (byte 0x" +
-                                                  text::Hex(raw.substr(at, 1)) + " after \"" + raw.substr(at > 40 ? at - 40 : 0, std::min<std::size_t>(at, 40)) +
+                                                  text::Hex(raw.substr(at, 1)) + " after \"" + raw.substr(from, at - from) +
                                                   "\"); save the file as UTF-8");
     }
     if (text::HasControlCharacters(raw)) {

@@ -367,7 +367,8 @@ int RunCertificates(const CertificatesArgs& args) {
                                    : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
                                                 config::kMaxCertificateConcurrency);
     certificates::IsolatedPdfRenderer renderer(
-        {std::filesystem::read_symlink("/proc/self/exe").string(), "render-worker"}, render_threads,
+        // This very binary, even if a package upgrade has replaced the file since.
+        {"/proc/self/exe", "render-worker"}, render_threads,
         {.timeout = std::chrono::seconds(config.certificates.render_timeout_seconds),
          .memory_bytes = static_cast<std::size_t>(config.certificates.render_memory_mb) << 20});
     certificates::CertificateComposer composer({std::move(svg_template), std::move(subject_template),

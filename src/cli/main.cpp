@@ -49,8 +49,10 @@ int main(int argc, char** argv) {
 
   // Started by `herald certificates` itself (one per render thread); not for people.
   std::size_t render_memory_limit = 0;
+  int render_seconds = 0;
   auto* render_worker = app.add_subcommand("render-worker", "")->group("");
   render_worker->add_option("--memory-limit", render_memory_limit, "address-space limit in bytes")->required();
+  render_worker->add_option("--render-seconds", render_seconds, "deadline of one render");
 
   try {
     app.parse(argc, argv);
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : herald::cli::kExitInputError;
   }
-  if (app.got_subcommand("render-worker")) return herald::certificates::RunRenderWorker(render_memory_limit);
+  if (app.got_subcommand("render-worker")) return herald::certificates::RunRenderWorker(render_memory_limit, render_seconds);
   if (app.got_subcommand("certificates")) return herald::cli::RunCertificates(certificates);
   if (app.got_subcommand("config")) return PrintConfig(config_file);
   if (app.got_subcommand("serve")) return herald::cli::RunServe(serve);
