@@ -280,5 +280,36 @@ TEST_F(HostileRequestsTest, HealthAnswersWithin100MsWhileA10000MessageBulkIsRead
   EXPECT_LT(worst, 100ms) << "over " << latencies.size() << " calls of /health during the bulk";
 }
 
+// Large bodies wait for one bulk thread; each waiting one is held in memory, so
+// past a few the answer is "come back shortly", never an unbounded queue.
+TEST_F(HostileRequestsTest, LargeBodiesPastTheWaitingLimitAreAskedToComeBack) {
+  std::string padding = "[0";
+  for (int i = 0; i < 2000000; ++i) padding += ",0";
+  const auto body = "{\"messages\": 5, \"padding\": " + padding + "]}";  // slow to parse, then refused
+  std::vector<std::future<testing::HttpResponse>> calls;
+  for (int i = 0; i < 24; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] {
+      return Call("POST", "/api/v1/messages/bulk", {{"X-API-Key", admin_}, {"Content-Type", "application/json"}},
+                  body);
+    }));
+  }
+  int busy = 0;
+  int read = 0;
+  for (auto& call : calls) {
+    const auto response = call.get();
+    if (response.status == 503) {
+      ++busy;
+      ExpectError(response, 503, "SERVER_BUSY", "a large body past the waiting limit");
+      EXPECT_EQ(response.Header("retry-after"), "1");
+    } else {
+      ++read;
+      ExpectError(response, 400, "VALIDATION_FAILED", "a large body that was read");
+    }
+  }
+  EXPECT_GE(read, 8) << "the ones within the limit are read";
+  EXPECT_GE(busy, 1) << "24 bodies at once, each ~50 ms to parse, one thread: some wait past the limit";
+  EXPECT_EQ(Get("/health").status, 200);
+}
+
 }  // namespace
 }  // namespace herald::api
