@@ -30,6 +30,12 @@ test_packages=(
   wrk prometheus
 )
 
+# The fuzz targets (ctest label fuzz, scripts/fuzz.sh): clang with libFuzzer and
+# the sanitizers, which live in libclang-rt-14-dev (clang only recommends it, and
+# recommends are not installed here), and llvm-symbolizer (in llvm-14) for
+# file:line in a finding's stack trace.
+fuzz_packages=(clang libclang-rt-14-dev llvm-14)
+
 # Node.js and npm run the OpenAPI validator (ctest label openapi). A machine that
 # already has node and npm from elsewhere (NodeSource's nodejs bundles npm and
 # conflicts with Debian's npm package) keeps them.
@@ -37,7 +43,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   test_packages+=(nodejs npm)
 fi
 
-wanted=("${build_packages[@]}" "${font_packages[@]}" "${test_packages[@]}")
+wanted=("${build_packages[@]}" "${font_packages[@]}" "${test_packages[@]}" "${fuzz_packages[@]}")
 
 missing=()
 for package in "${wanted[@]}"; do

@@ -1,8 +1,10 @@
 #include "api/message_json.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <initializer_list>
 
 #include "api/campaign_json.hpp"
 #include "app/campaign_content.hpp"
@@ -62,16 +64,32 @@ ApiError NothingToRetry(const std::string& what, const std::vector<std::string>&
 }
 
 std::string FormatTimestamp(std::int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  // Rounded down, not toward zero: a time before 1970 (a campaign may be given
+  // one) has a negative remainder, which would print as ".-500".
+  std::int64_t whole_seconds = unix_ms / 1000;
+  int millis = static_cast<int>(unix_ms % 1000);
+  if (millis < 0) {
+    millis += 1000;
+    --whole_seconds;
+  }
+  const std::time_t seconds = static_cast<std::time_t>(whole_seconds);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(unix_ms % 1000));
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
   return buffer;
 }
 
 std::optional<std::int64_t> ParseTimestamp(const std::string& text) {
+  // sscanf's %d also takes a sign or leading spaces ("-027", "T-1:"), which RFC
+  // 3339 does not: every field must be digits before it is read.
+  auto digits_at = [&text](std::initializer_list<std::size_t> positions) {
+    return std::all_of(positions.begin(), positions.end(), [&text](std::size_t i) {
+      return i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]));
+    });
+  };
+  if (!digits_at({0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18})) return std::nullopt;
   int year, month, day, hour, minute, second;
   int consumed = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
@@ -96,7 +114,8 @@ std::optional<std::int64_t> ParseTimestamp(const std::string& text) {
   std::int64_t offset_seconds = 0;
   if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
     ++pos;
-  } else if (pos + 6 == text.size() && (text[pos] == '+' || text[pos] == '-') && text[pos + 3] == ':') {
+  } else if (pos + 6 == text.size() && (text[pos] == '+' || text[pos] == '-') && text[pos + 3] == ':' &&
+             digits_at({pos + 1, pos + 2, pos + 4, pos + 5})) {
     int oh = 0, om = 0;
     if (std::sscanf(text.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59) return std::nullopt;
     offset_seconds = (text[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);

@@ -81,6 +81,28 @@ TEST(MessageJson, ScheduledTimesAreParsedWithOffsetsAndPastTimesMeanNow) {
   EXPECT_FALSE(Parsed(past).scheduled_at_ms);
 }
 
+// Found by fuzz/api_json_fuzz.cpp: a campaign keeps a scheduled_at before 1970,
+// whose milliseconds came out as ".-500".
+TEST(MessageJson, TimesBefore1970AreWrittenAsTheyWereRead) {
+  EXPECT_EQ(ParseTimestamp("1969-12-31T23:59:59.500Z"), -500);
+  EXPECT_EQ(FormatTimestamp(-500), "1969-12-31T23:59:59.500Z");
+  EXPECT_EQ(FormatTimestamp(-1000), "1969-12-31T23:59:59.000Z");
+  const auto ancient = ParseTimestamp("0226-11-23T11:30:00.250+01:30");
+  ASSERT_TRUE(ancient);
+  EXPECT_EQ(FormatTimestamp(*ancient), "0226-11-23T10:00:00.250Z");
+}
+
+// Found by fuzz/api_json_fuzz.cpp: sscanf read a sign or a space as part of a
+// number, so a campaign could be scheduled for the year -27.
+TEST(MessageJson, TimesWithSignsOrSpacesInTheirNumbersAreRefused) {
+  for (const char* text : {"-027-01-15T10:00:00Z", "+026-11-23T10:00:00Z", " 226-11-23T10:00:00Z",
+                           "2026-11-23T-1:00:00Z", "2026-11-23T 1:00:00Z", "2026-11-23T10:-1:00Z",
+                           "2026-11-23T10:00:+1Z", "2026-11-23T10:00:00+-1:00", "2026-11-23T10:00:00+01: 5"}) {
+    EXPECT_FALSE(ParseTimestamp(text)) << text;
+  }
+  EXPECT_EQ(ParseTimestamp("2026-11-23T11:30:00+01:30"), 1'795'428'000'000);
+}
+
 TEST(MessageJson, StatusFollowsTheRecipients) {
   store::MessageRecord message;
   message.recipients.resize(2);
