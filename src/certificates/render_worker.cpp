@@ -1,5 +1,7 @@
 #include "certificates/render_worker.hpp"
 
+#include "common/files.hpp"
+
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
@@ -89,16 +91,6 @@ bool ReadExactly(int fd, char* out, std::size_t length) {
   return true;
 }
 
-bool WriteAll(int fd, std::string_view bytes) {
-  for (std::size_t written = 0; written < bytes.size();) {
-    const auto n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    written += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 std::optional<std::string> ReadMessage(int fd) {
   char length[4];
   if (!ReadExactly(fd, length, sizeof length)) return std::nullopt;
@@ -170,14 +162,16 @@ Result<IsolatedPdfRenderer::Worker> IsolatedPdfRenderer::Start() const {
   return Worker{pid, sockets[0]};
 }
 
-void IsolatedPdfRenderer::Stop(Worker& worker) const {
+int IsolatedPdfRenderer::Stop(Worker& worker) const {
+  int status = 0;
   if (worker.socket >= 0) ::close(worker.socket);
   if (worker.pid > 0) {
     ::kill(worker.pid, SIGKILL);
-    while (::waitpid(worker.pid, nullptr, 0) < 0 && errno == EINTR) {
+    while (::waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
     }
   }
   worker = {};
+  return status;
 }
 
 Result<std::string> IsolatedPdfRenderer::Exchange(Worker& worker, std::string_view request, bool& reusable) const {
@@ -190,14 +184,9 @@ Result<std::string> IsolatedPdfRenderer::Exchange(Worker& worker, std::string_vi
                          " s (certificates.render_timeout_seconds); this certificate was not made");
   };
   const auto died = [&] {
-    // Reaped here so the reason can be told; Stop then has nothing left to wait for.
-    ::close(worker.socket);
-    worker.socket = -1;
-    int status = 0;
-    ::kill(worker.pid, SIGKILL);
-    while (::waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    worker.pid = -1;
+    // Reaped here so the reason can be told (a worker that is already dead keeps
+    // the status it died with); the caller's Stop then has nothing left to do.
+    const int status = Stop(worker);
     if (WIFEXITED(status)) {
       return MakeError("pdf.render_crashed", "the renderer exited with status " + std::to_string(WEXITSTATUS(status)) +
                                                  " while rendering this certificate; see its message above");

@@ -54,7 +54,7 @@ class IsolatedPdfRenderer final : public PdfRenderer {
   };
   Result<Worker> Start() const;
   int RenderSeconds() const;  // the deadline in whole seconds, rounded up
-  void Stop(Worker& worker) const;
+  int Stop(Worker& worker) const;  // kills and reaps it; its wait status
   Result<std::string> Exchange(Worker& worker, std::string_view request, bool& reusable) const;
 
   const std::vector<std::string> command_;
