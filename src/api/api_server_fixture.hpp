@@ -29,7 +29,7 @@ class ApiServerFixture : public ::testing::Test {
     store_ = std::make_unique<store::sqlite::SqliteApiStore>(*database_);
     pacing_store_ = std::make_unique<store::sqlite::SqlitePacingStore>(*database_);
     campaign_store_ = std::make_unique<store::sqlite::SqliteCampaignStore>(*database_);
-    pacer_ = std::make_unique<dispatch::PacingRule>(*pacing_store_, clock_, dispatch::PacerSettings{});
+    pacer_ = std::make_unique<dispatch::PacingRule>(*store_, clock_, dispatch::PacerSettings{});
     intake_ = std::make_unique<app::MessageIntake>(*store_, clock_, [](const auto&) {});
     ApiServerSettings settings;
     settings.port = testing::FreePort();

@@ -18,7 +18,7 @@
 #include "config/herald_config.hpp"
 #include "dispatch/delivery_engine.hpp"
 #include "dispatch/message_lane.hpp"
-#include "dispatch/paced_lane.hpp"
+#include "dispatch/message_lane.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
@@ -110,7 +110,7 @@ struct ServeMetrics {
     registry.AddCallbackGaugeFamily("queue_depth", "Recipients waiting per lane (queued, due or not)", {"lane"},
                                     [&store] {
                                       std::vector<metrics::LabeledValue> depth;
-                                      for (const auto& [key, count] : store.CountByChannelAndStatus()) {
+                                      for (const auto& [key, count] : store.CountByLaneAndStatus()) {
                                         if (key.second == "queued") {
                                           depth.push_back({{key.first}, static_cast<double>(count)});
                                         }
@@ -162,20 +162,19 @@ int RunServe(const ServeArgs& args) {
     auto messaging = MakeMessagingChannel(config.serve, http);
     ServeMetrics metrics(stores->messages());
 
-    // Seed 001's paced sender: its own table in herald.db, the same SMS provider,
-    // a lane whose shaping rule releases N messages per interval.
-    auto& pacing_store = stores->pacing();
-    dispatch::PacingRule pacer(pacing_store, clock,
+    // Seed 001's paced sender: messages of the lane 'paced', sent over the same
+    // SMS provider, shaped by a rule that releases N messages per interval.
+    dispatch::PacingRule pacer(stores->deliveries(), clock,
                                {.batch_size = config.serve.pacer_batch_size,
                                 .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
                                 .retry = RetryPolicyOf(config.serve.pacer_retry)});
     pacer.Recover();
-    dispatch::PacedLane paced_lane(pacing_store, pacer, clock);
+    dispatch::MessageLane paced_lane(stores->deliveries(), pacer, clock);
 
     // One engine delivers every lane: a lane per channel (seed 004's routing) and the paced lane.
     dispatch::DeliveryEngine engine(runtime, clock, {}, &metrics.registry);
-    engine.AddLane(paced_lane, *messaging, paced_lane.Options());
-    pacer.SetOnChange([&engine] { engine.Wake(dispatch::kPacedLane); });
+    engine.AddLane(paced_lane, *messaging, dispatch::PacedLaneOptions(pacer));
+    pacer.SetOnChange([&engine] { engine.Wake(store::kPacedLane); });
     std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
     dispatch::LaneOptions lane_options;
     lane_options.retry = RetryPolicyOf(config.serve.retry);
@@ -188,7 +187,7 @@ int RunServe(const ServeArgs& args) {
       for (const auto& f : finished) {
         if (f.kind != dispatch::Finished::Kind::kSent && f.kind != dispatch::Finished::Kind::kRenderFailed) continue;
         const char* status = domain::ToString(f.decision.status);
-        if (lane == dispatch::kPacedLane) {
+        if (lane == store::kPacedLane) {
           metrics.paced_processed.WithLabels({status}).Increment();
           continue;
         }
@@ -227,7 +226,7 @@ int RunServe(const ServeArgs& args) {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
-        for (const auto& [key, count] : stores->messages().CountByChannelAndStatus()) {
+        for (const auto& [key, count] : stores->messages().CountByLaneAndStatus()) {
           if (key.second == "queued") queued += count;
         }
         health["store"] = {{"status", "ok"}, {"kind", stores->kind()}};
@@ -263,17 +262,12 @@ int RunServe(const ServeArgs& args) {
     CampaignSettler settler(stores->campaigns(), clock);
     app::CampaignService campaigns(stores->contacts(), stores->templates(), stores->campaigns(), intake, clock);
     api::ApiServer server(stores->keys(), stores->messages(), intake, clock, server_settings, hooks);
-    server.AddPacing(pacing_store, pacer);
+    server.AddPacing(stores->pacing(), pacer);
     server.AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), campaigns);
 
     const auto abandoned = stores->deliveries().ResolveAbandoned(ToUnixMillis(clock.Now()));
     if (abandoned > 0) {
       spdlog::warn("{} send(s) were interrupted by the previous stop; recorded as unknown, not resent", abandoned);
-    }
-    const auto abandoned_paced = pacing_store.ResolveAbandoned(ToUnixMillis(clock.Now()));
-    if (abandoned_paced > 0) {
-      spdlog::warn("pacer: {} paced send(s) were interrupted by the previous stop; recorded as unknown, not resent",
-                   abandoned_paced);
     }
     engine.Start();
     server.Start();

@@ -1,5 +1,7 @@
 #include "dispatch/message_lane.hpp"
 
+#include <algorithm>
+
 namespace herald::dispatch {
 namespace {
 
@@ -16,16 +18,32 @@ std::string DomainOf(const std::string& address) {
 
 }  // namespace
 
-MessageLane::MessageLane(store::MessageDeliveryStore& store, std::string channel, mime::Mailbox from,
+MessageLane::MessageLane(store::MessageDeliveryStore& store, std::string lane, mime::Mailbox from,
                          const Clock& clock)
     : store_(store),
-      channel_(std::move(channel)),
+      lane_(std::move(lane)),
       from_(std::move(from)),
       message_id_domain_(DomainOf(from_.address)),
       clock_(clock) {}
 
+MessageLane::MessageLane(store::MessageDeliveryStore& store, PacingRule& pacing, const Clock& clock)
+    : store_(store), lane_(store::kPacedLane), pacing_(&pacing), message_id_domain_(DomainOf("")), clock_(clock) {}
+
+LaneOptions PacedLaneOptions(PacingRule& pacing) {
+  LaneOptions options;
+  options.retry = pacing.settings().retry;
+  options.max_in_flight = 1;
+  options.max_batch = 1;
+  options.render_chunk = 1;
+  options.render_ahead = pacing.settings().batch_size;
+  options.idle_poll = std::chrono::milliseconds(1000);
+  options.shaper = &pacing;
+  return options;
+}
+
 std::vector<std::shared_ptr<WorkItem>> MessageLane::Take(int max) {
-  auto due = store_.TakeDue(channel_, max, ToUnixMillis(clock_.Now()), held_.Snapshot());
+  const auto order = pacing_ ? store::TakeOrder::kArrival : store::TakeOrder::kPriorityThenDue;
+  auto due = store_.TakeDue(lane_, order, max, ToUnixMillis(clock_.Now()), held_.Snapshot());
   std::vector<std::shared_ptr<WorkItem>> items;
   items.reserve(due.size());
   for (auto& delivery : due) {
@@ -81,14 +99,22 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
     result.status = domain::ToString(f.decision.status);
     result.provider_message_id = f.outcome.provider_message_id;
     result.detail = f.decision.detail;
-    if (f.decision.status == domain::DeliveryStatus::kQueued) result.retry_at_ms = ToUnixMillis(f.decision.retry_at);
+    if (f.decision.status == domain::DeliveryStatus::kQueued) {
+      // A paced retry is not taken again in this release; a later one takes it
+      // first (oldest message), once its backoff has passed.
+      result.retry_at_ms =
+          ToUnixMillis(pacing_ ? std::max(pacing_->NextRelease(), f.decision.retry_at) : f.decision.retry_at);
+    }
     result.claimed = f.kind == Finished::Kind::kSent;
     results.push_back(std::move(result));
   }
   std::vector<std::int64_t> ids;
   ids.reserve(claims.size());
   for (const auto& item : claims) ids.push_back(RecipientIdOf(*item));
-  return store_.RecordAndClaimMany(results, ids, ToUnixMillis(clock_.Now()));
+  // The engine has already taken the claims' share of the release from the rule.
+  std::optional<store::LaneSchedule> schedule;
+  if (pacing_ && !ids.empty()) schedule = pacing_->State();
+  return store_.RecordAndClaimMany(results, ids, ToUnixMillis(clock_.Now()), schedule);
 }
 
 void MessageLane::Settle(std::span<const Finished> finished) {
@@ -96,11 +122,11 @@ void MessageLane::Settle(std::span<const Finished> finished) {
 }
 
 std::optional<Clock::TimePoint> MessageLane::NextDue() {
-  const auto due = store_.NextDueAt(channel_);
+  const auto due = store_.NextDueAt(lane_);
   if (!due) return std::nullopt;
   return FromUnixMillis(*due);
 }
 
-bool MessageLane::HasOpenWork() { return store_.HasOpen(channel_); }
+bool MessageLane::HasOpenWork() { return store_.HasOpen(lane_); }
 
 }  // namespace herald::dispatch

@@ -1,8 +1,13 @@
 // MessageLane: the API's and the campaigns' messages of one channel (sms,
-// whatsapp, email, telegram: seed 004's routing) as a lane of the delivery
-// engine. The store's recipients table is the queue: due rows are read, claimed
-// in batches, and their outcomes recorded with the next claims. E-mail is
-// rendered to MIME (text, HTML alternative) here; other channels send the text.
+// whatsapp, email, telegram: seed 004's routing), or the paced sender's SMS
+// messages (seed 001), as a lane of the delivery engine. The store's recipients
+// table is the queue: due rows are read, claimed in batches, and their outcomes
+// recorded with the next claims. E-mail is rendered to MIME (text, HTML
+// alternative) here; other channels send the text.
+//
+// The paced lane is the same lane with a PacingRule: oldest message first, a
+// retry waits for a later release, and the rule's schedule is saved in the
+// transaction of the claims that used it up.
 #pragma once
 
 #include <mutex>
@@ -12,6 +17,7 @@
 #include "common/clock.hpp"
 #include "dispatch/held_set.hpp"
 #include "dispatch/lane.hpp"
+#include "dispatch/pacing_rule.hpp"
 #include "mime/email_message.hpp"
 #include "store/message_delivery_store.hpp"
 
@@ -19,10 +25,13 @@ namespace herald::dispatch {
 
 class MessageLane final : public Lane {
  public:
-  // `from` is the sender of e-mail (ignored for other channels).
-  MessageLane(store::MessageDeliveryStore& store, std::string channel, mime::Mailbox from, const Clock& clock);
+  // `lane` is a channel's name; `from` is the sender of e-mail (ignored for
+  // other channels).
+  MessageLane(store::MessageDeliveryStore& store, std::string lane, mime::Mailbox from, const Clock& clock);
+  // The paced lane (store::kPacedLane), shaped by `pacing`, which outlives it.
+  MessageLane(store::MessageDeliveryStore& store, PacingRule& pacing, const Clock& clock);
 
-  const std::string& Name() const override { return channel_; }
+  const std::string& Name() const override { return lane_; }
   std::vector<std::shared_ptr<WorkItem>> Take(int max) override;
   Result<channels::RenderedMessage> Render(WorkItem& item) override;
   std::vector<bool> Commit(std::span<const Finished> finished,
@@ -33,11 +42,17 @@ class MessageLane final : public Lane {
 
  private:
   store::MessageDeliveryStore& store_;
-  const std::string channel_;
+  const std::string lane_;
+  PacingRule* const pacing_ = nullptr;
   const mime::Mailbox from_;
   const std::string message_id_domain_;
   const Clock& clock_;
   HeldSet held_;
 };
+
+// The engine options of the paced lane: its rule as shaper, one send in flight
+// (so a throttled answer ends its release before the next message goes), and
+// retries that count attempts only (a retry waits for the next release).
+LaneOptions PacedLaneOptions(PacingRule& pacing);
 
 }  // namespace herald::dispatch

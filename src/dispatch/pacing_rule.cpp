@@ -12,7 +12,7 @@ std::int64_t ToMillis(std::chrono::seconds interval) {
 
 }  // namespace
 
-PacingRule::PacingRule(store::PacingStore& store, const Clock& clock, PacerSettings settings)
+PacingRule::PacingRule(store::MessageDeliveryStore& store, const Clock& clock, PacerSettings settings)
     : store_(store), clock_(clock), settings_(settings) {
   if (settings_.batch_size < 1) throw std::invalid_argument("pacer batch size must be at least 1");
   if (settings_.interval < std::chrono::seconds(1)) throw std::invalid_argument("pacer interval must be at least 1 s");
@@ -21,7 +21,7 @@ PacingRule::PacingRule(store::PacingStore& store, const Clock& clock, PacerSetti
 
 void PacingRule::Recover() {
   std::lock_guard lock(mutex_);
-  state_ = store_.LoadState();
+  state_ = store_.LoadSchedule();
   const auto now = ToUnixMillis(clock_.Now());
   used_ = state_.next_release_at_ms && now < *state_.next_release_at_ms ? settings_.batch_size : 0;
 }
@@ -58,7 +58,7 @@ void PacingRule::OnThrottled(Clock::TimePoint now) {
   if (!ReleaseDue(now)) used_ = settings_.batch_size;  // the provider asked us to slow down: this release ends
 }
 
-store::PacerState PacingRule::State() const {
+store::LaneSchedule PacingRule::State() const {
   std::lock_guard lock(mutex_);
   return state_;
 }
@@ -78,7 +78,7 @@ PacerStatus PacingRule::SetRunning(bool running) {
       next.next_release_at_ms = now;
     }
     next.running = running;
-    store_.SaveState(next, now);
+    store_.SaveSchedule(next, now);
     state_ = next;
     status = StatusLocked();
   }

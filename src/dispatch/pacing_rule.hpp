@@ -14,7 +14,7 @@
 #include "common/clock.hpp"
 #include "dispatch/shaper.hpp"
 #include "domain/retry_policy.hpp"
-#include "store/pacing_store.hpp"
+#include "store/message_delivery_store.hpp"
 
 namespace herald::dispatch {
 
@@ -39,7 +39,7 @@ struct PacerStatus {
 class PacingRule final : public Shaper {
  public:
   // Throws std::invalid_argument for a batch size, interval or attempt cap below 1.
-  PacingRule(store::PacingStore& store, const Clock& clock, PacerSettings settings);
+  PacingRule(store::MessageDeliveryStore& store, const Clock& clock, PacerSettings settings);
 
   // Loads the saved running state and schedule. A release that had begun
   // before a restart counts as used up.
@@ -57,7 +57,7 @@ class PacingRule final : public Shaper {
 
   const PacerSettings& settings() const { return settings_; }
   // The schedule as the last Consume left it, for the paced lane to save with its claims.
-  store::PacerState State() const;
+  store::LaneSchedule State() const;
   // When a message that must wait for a later release becomes due: the next release.
   Clock::TimePoint NextRelease() const;
 
@@ -70,12 +70,12 @@ class PacingRule final : public Shaper {
   bool ReleaseDue(Clock::TimePoint now) const;  // under mutex_
   PacerStatus StatusLocked() const;
 
-  store::PacingStore& store_;
+  store::MessageDeliveryStore& store_;
   const Clock& clock_;
   const PacerSettings settings_;
   std::function<void()> on_change_;
   mutable std::mutex mutex_;
-  store::PacerState state_;  // as saved: running, and when the next release may begin
+  store::LaneSchedule state_;  // as saved: running, and when the next release may begin
   int used_ = 0;                      // sends of the release under way
 };
 

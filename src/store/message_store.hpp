@@ -32,8 +32,9 @@ class MessageStore {
   // their lane, due now, with a fresh count of attempts. Returns how many.
   virtual std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses,
                                     std::int64_t now_ms) = 0;
-  // Recipients per (channel, status), for metrics and health.
-  virtual std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus() = 0;
+  // Recipients per (lane, status), for metrics and health. A lane is named
+  // after its channel, except the paced sender's ("paced", over SMS).
+  virtual std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByLaneAndStatus() = 0;
 };
 
 }  // namespace herald::store

@@ -102,21 +102,22 @@ TEST_P(MessageContract, LanesTakeByPriorityThenAgeAndAClaimIsMadeOnce) {
                               Message(owner_, "mail", {{"email", "a@example.org"}})},
                              100);
   auto& deliveries = stores_->deliveries();
-  const auto due = deliveries.TakeDue("sms", 10, 200, {});
+  const auto due = deliveries.TakeDue("sms", TakeOrder::kPriorityThenDue, 10, 200, {});
   std::vector<std::string> order;
   for (const auto& d : due) order.push_back(d.content);
   EXPECT_EQ(order, (std::vector<std::string>{"high", "low", "low 2"}));
   EXPECT_EQ(StatusOf(due[0].recipient.message_id), "queued") << "taking reads only";
 
   // Held ones (taken and not settled) are left out of the next take.
-  const auto rest = deliveries.TakeDue("sms", 10, 200, {due[0].recipient.id, due[1].recipient.id});
+  const auto rest =
+      deliveries.TakeDue("sms", TakeOrder::kPriorityThenDue, 10, 200, {due[0].recipient.id, due[1].recipient.id});
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].content, "low 2");
 
   // Claiming twice in one call, or again later, succeeds once.
   const auto id = due[0].recipient.id;
-  EXPECT_EQ(deliveries.RecordAndClaimMany({}, {id, id}, 200), (std::vector<bool>{true, false}));
-  EXPECT_EQ(deliveries.RecordAndClaimMany({}, {id}, 201), (std::vector<bool>{false}));
+  EXPECT_EQ(deliveries.RecordAndClaimMany({}, {id, id}, 200, std::nullopt), (std::vector<bool>{true, false}));
+  EXPECT_EQ(deliveries.RecordAndClaimMany({}, {id}, 201, std::nullopt), (std::vector<bool>{false}));
   EXPECT_EQ(StatusOf(due[0].recipient.message_id), "sending");
   EXPECT_EQ(stores_->messages().GetMessage(due[0].recipient.message_id)->recipients[0].attempts, 1);
 
@@ -133,13 +134,13 @@ TEST_P(MessageContract, OutcomesAndClaimsOfOneCommitLandTogether) {
                               Message(owner_, "c", {{"sms", "+15551230003"}})},
                              100);
   auto& deliveries = stores_->deliveries();
-  const auto due = deliveries.TakeDue("sms", 3, 100, {});
+  const auto due = deliveries.TakeDue("sms", TakeOrder::kPriorityThenDue, 3, 100, {});
   ASSERT_EQ(due.size(), 3u);
-  ASSERT_EQ(deliveries.RecordAndClaimMany({}, {due[0].recipient.id}, 100), (std::vector<bool>{true}));
+  ASSERT_EQ(deliveries.RecordAndClaimMany({}, {due[0].recipient.id}, 100, std::nullopt), (std::vector<bool>{true}));
   // One outcome of a claimed one, one render failure of a queued one, one claim.
   const auto claimed = deliveries.RecordAndClaimMany(
       {{due[0].recipient.id, "sent", "p-1", "", 0, true}, {due[1].recipient.id, "failed", "", "bad template", 0, false}},
-      {due[2].recipient.id}, 110);
+      {due[2].recipient.id}, 110, std::nullopt);
   EXPECT_EQ(claimed, (std::vector<bool>{true}));
   EXPECT_EQ(StatusOf(due[0].recipient.message_id), "sent");
   EXPECT_EQ(StatusOf(due[1].recipient.message_id), "failed");
@@ -241,11 +242,11 @@ TEST_P(MessageContract, PagesStayStableWhileMessagesAreAdded) {
   EXPECT_EQ(stores_->messages().ListMessages(someone_else, 1, 10).total_count, 0);
 }
 
-TEST_P(MessageContract, CountsByChannelAndStatus) {
+TEST_P(MessageContract, CountsByLaneAndStatus) {
   stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}, {"email", "a@example.org"}})}, 100);
   const auto claim = ClaimNext("sms", 100);
   Record({{claim->recipient.id, "sent", "p", "", 0}}, 110);
-  const auto counts = stores_->messages().CountByChannelAndStatus();
+  const auto counts = stores_->messages().CountByLaneAndStatus();
   using ChannelStatus = std::pair<std::string, std::string>;
   std::map<ChannelStatus, std::int64_t> by_key(counts.begin(), counts.end());
   EXPECT_EQ(by_key[ChannelStatus("sms", "sent")], 1);
@@ -401,68 +402,92 @@ TEST_P(MessageContract, CampaignStatsFollowTheirMessagesAndSettleTheStatus) {
 
 TEST_P(PacingContract, MessagesAreTakenOldestFirstAndClaimedOnceWithTheScheduleSavedAlongside) {
   auto& pacing = stores_->pacing();
-  const auto stored = pacing.Enqueue({{7, "+15550000001", "a"}, {7, "+15550000002", "b"}, {7, "+15550000003", "c"}},
-                                     100);
+  auto& deliveries = stores_->deliveries();
+  const auto stored = pacing.Enqueue(
+      {{owner_, "+15550000001", "a"}, {owner_, "+15550000002", "b"}, {owner_, "+15550000003", "c"}}, 100);
   ASSERT_EQ(stored.size(), 3u);
   EXPECT_EQ(stored[0].status, "queued");
-  EXPECT_TRUE(pacing.HasOpen());
-  const auto due = pacing.TakeDue(2, 100, {});
+  EXPECT_TRUE(deliveries.HasOpen(kPacedLane));
+  EXPECT_FALSE(deliveries.HasOpen("sms")) << "paced messages are not in the API's SMS lane";
+  const auto due = TakePaced(2, 100);
   ASSERT_EQ(due.size(), 2u);
   EXPECT_EQ(due[0].content, "a");
+  EXPECT_EQ(due[0].recipient.channel, "sms");
+  EXPECT_EQ(due[0].recipient.address, "+15550000001");
   EXPECT_EQ(due[1].content, "b");
-  EXPECT_EQ(pacing.TakeDue(5, 100, {due[0].id, due[1].id}).size(), 1u);
+  EXPECT_EQ(TakePaced(5, 100, {due[0].recipient.id, due[1].recipient.id}).size(), 1u);
 
-  const PacerState state{.running = true, .next_release_at_ms = 120100};
-  EXPECT_EQ(pacing.RecordAndClaimMany({}, {due[0].id, due[1].id, due[0].id}, state, 100),
-            (std::vector<bool>{true, true, false}));
-  EXPECT_EQ(pacing.Get(due[0].id)->status, "sending");
-  EXPECT_EQ(pacing.Get(due[0].id)->attempts, 1);
-  EXPECT_EQ(pacing.LoadState().next_release_at_ms, 120100);
+  const LaneSchedule schedule{.running = true, .next_release_at_ms = 120100};
+  const auto a = due[0].recipient.id;
+  const auto b = due[1].recipient.id;
+  EXPECT_EQ(RecordAndClaim({}, {a, b, a}, 100, schedule), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(pacing.Get(stored[0].id)->status, "sending");
+  EXPECT_EQ(pacing.Get(stored[0].id)->attempts, 1);
+  EXPECT_EQ(deliveries.LoadSchedule().next_release_at_ms, 120100);
 
-  pacing.RecordAndClaimMany({{.id = due[0].id, .status = "sent", .provider_message_id = "SM1"},
-                             {.id = due[1].id, .status = "queued", .detail = "busy", .retry_at_ms = 5000}},
-                            {}, std::nullopt, 200);
-  EXPECT_EQ(pacing.Get(due[0].id)->provider_message_id, "SM1");
-  EXPECT_EQ(pacing.Get(due[0].id)->sent_at_ms, 200);
-  ASSERT_TRUE(pacing.NextDueAt());
-  EXPECT_LE(*pacing.NextDueAt(), 100) << "c is due now";
-  const auto later = pacing.TakeDue(5, 4999, {});
+  RecordAndClaim({{.recipient_id = a, .status = "sent", .provider_message_id = "SM1"},
+                  {.recipient_id = b, .status = "queued", .detail = "busy", .retry_at_ms = 5000}},
+                 {}, 200);
+  EXPECT_EQ(pacing.Get(stored[0].id)->provider_message_id, "SM1");
+  EXPECT_EQ(pacing.Get(stored[0].id)->sent_at_ms, 200);
+  ASSERT_TRUE(deliveries.NextDueAt(kPacedLane));
+  EXPECT_LE(*deliveries.NextDueAt(kPacedLane), 100) << "c is due now";
+  const auto later = TakePaced(5, 4999);
   ASSERT_EQ(later.size(), 1u) << "b waits for its retry time";
   EXPECT_EQ(later[0].content, "c");
-  EXPECT_EQ(pacing.TakeDue(5, 5000, {}).size(), 2u);
-  pacing.RecordAndClaimMany({}, {later[0].id}, std::nullopt, 300);
-  EXPECT_EQ(pacing.NextDueAt(), 5000) << "only b is queued, due at its retry time";
+  const auto both = TakePaced(5, 5000);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].content, "b") << "once due, the older message goes first though it is due later";
+  RecordAndClaim({}, {later[0].recipient.id}, 300);
+  EXPECT_EQ(deliveries.NextDueAt(kPacedLane), 5000) << "only b is queued, due at its retry time";
 }
 
-TEST_P(PacingContract, TheSentListIsNewestFirstPerOwnerAndTheStateSurvivesAReopen) {
+TEST_P(PacingContract, TheSentListIsNewestFirstPerOwnerAndOnlyHoldsPacedMessages) {
   auto& pacing = stores_->pacing();
-  const auto stored = pacing.Enqueue({{7, "+15550000001", "a"}, {8, "+15550000002", "b"}}, 100);
-  pacing.RecordAndClaimMany({}, {stored[0].id, stored[1].id}, std::nullopt, 100);
-  pacing.RecordAndClaimMany({{.id = stored[0].id, .status = "sent"}}, {}, std::nullopt, 300);
-  pacing.RecordAndClaimMany({{.id = stored[1].id, .status = "sent"}}, {}, std::nullopt, 200);
+  const auto stored = pacing.Enqueue({{owner_, "+15550000001", "a"}, {other_owner_, "+15550000002", "b"}}, 100);
+  // An API SMS, sent too: neither in the paced list nor found as a paced message.
+  const auto api = stores_->messages().Accept({Message(owner_, "api", {{"sms", "+15550000003"}})}, 100);
+  const auto api_recipient = api[0].message.recipients[0].id;
+  const auto ra = TakePaced(5, 100);
+  ASSERT_EQ(ra.size(), 2u);
+  RecordAndClaim({}, {ra[0].recipient.id, ra[1].recipient.id, api_recipient}, 100);
+  RecordAndClaim({{.recipient_id = ra[0].recipient.id, .status = "sent"},
+                  {.recipient_id = api_recipient, .status = "sent"}},
+                 {}, 300);
+  RecordAndClaim({{.recipient_id = ra[1].recipient.id, .status = "sent"}}, {}, 200);
   const auto all = pacing.ListSent(std::nullopt, 1, 10);
   EXPECT_EQ(all.total_count, 2);
   ASSERT_EQ(all.messages.size(), 2u);
   EXPECT_EQ(all.messages[0].id, stored[0].id);
-  EXPECT_EQ(pacing.ListSent(8, 1, 10).total_count, 1);
-  pacing.SaveState({.running = false, .next_release_at_ms = 999}, 400);
-  Reopen();
-  EXPECT_FALSE(stores_->pacing().LoadState().running);
-  EXPECT_EQ(stores_->pacing().LoadState().next_release_at_ms, 999);
-  EXPECT_FALSE(stores_->pacing().HasOpen());
+  EXPECT_EQ(all.messages[0].to, "+15550000001");
+  EXPECT_EQ(all.messages[1].id, stored[1].id);
+  EXPECT_EQ(pacing.ListSent(other_owner_, 1, 10).total_count, 1);
+  EXPECT_FALSE(pacing.Get(api[0].message.id)) << "an API message is not a paced one";
+  EXPECT_EQ(stores_->messages().GetMessage(stored[0].id)->recipients.at(0).status, "sent")
+      << "a paced message is a message";
 }
 
-TEST_P(PacingContract, ANewStoreRunsAndSendsInterruptedByACrashBecomeUnknown) {
-  EXPECT_TRUE(stores_->pacing().LoadState().running) << "a fresh data dir sends automatically (seed 001)";
-  const auto stored = stores_->pacing().Enqueue({{7, "+15550000001", "a"}}, 100);
-  stores_->pacing().RecordAndClaimMany({}, {stored[0].id}, std::nullopt, 100);
+TEST_P(PacingContract, TheScheduleSurvivesAReopenAndANewStoreRuns) {
+  auto& deliveries = stores_->deliveries();
+  EXPECT_TRUE(deliveries.LoadSchedule().running) << "a fresh data dir sends automatically (seed 001)";
+  EXPECT_FALSE(deliveries.LoadSchedule().next_release_at_ms);
+  deliveries.SaveSchedule({.running = false, .next_release_at_ms = 999}, 400);
   Reopen();
-  EXPECT_EQ(stores_->pacing().ResolveAbandoned(200), 1);
+  EXPECT_FALSE(stores_->deliveries().LoadSchedule().running);
+  EXPECT_EQ(stores_->deliveries().LoadSchedule().next_release_at_ms, 999);
+}
+
+TEST_P(PacingContract, SendsInterruptedByACrashBecomeUnknownAndAreNeverTakenAgain) {
+  const auto stored = stores_->pacing().Enqueue({{owner_, "+15550000001", "a"}}, 100);
+  RecordAndClaim({}, {TakePaced(1, 100).at(0).recipient.id}, 100);
+  Reopen();
+  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(200), 1);
   EXPECT_EQ(stores_->pacing().Get(stored[0].id)->status, "unknown");
-  EXPECT_TRUE(stores_->pacing().TakeDue(5, 300, {}).empty());
-  const auto counts = stores_->pacing().CountByStatus();
+  EXPECT_TRUE(TakePaced(5, 300).empty());
+  EXPECT_FALSE(stores_->deliveries().HasOpen(kPacedLane));
+  const auto counts = stores_->messages().CountByLaneAndStatus();
   ASSERT_EQ(counts.size(), 1u);
-  EXPECT_EQ(counts[0], (std::pair<std::string, std::int64_t>{"unknown", 1}));
+  EXPECT_EQ(counts[0], (std::pair<std::pair<std::string, std::string>, std::int64_t>{{"paced", "unknown"}, 1}));
 }
 
 TEST_P(CertificateContract, InsertNewKeepsExistingRowsAndTheirState) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,15 +53,15 @@ class MessageContract : public StoreContractTest {
   // What a lane does for one delivery: take the next due, claim it.
   std::optional<ClaimedDelivery> ClaimNext(const std::string& lane, std::int64_t now_ms,
                                            const std::vector<DeliveryResult>& finished = {}) {
-    auto due = stores_->deliveries().TakeDue(lane, 1, now_ms, {});
+    auto due = stores_->deliveries().TakeDue(lane, TakeOrder::kPriorityThenDue, 1, now_ms, {});
     std::vector<std::int64_t> claims;
     if (!due.empty()) claims.push_back(due[0].recipient.id);
-    const auto claimed = stores_->deliveries().RecordAndClaimMany(finished, claims, now_ms);
+    const auto claimed = stores_->deliveries().RecordAndClaimMany(finished, claims, now_ms, std::nullopt);
     if (due.empty() || !claimed.at(0)) return std::nullopt;
     return due[0];
   }
   void Record(const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
-    stores_->deliveries().RecordAndClaimMany(finished, {}, now_ms);
+    stores_->deliveries().RecordAndClaimMany(finished, {}, now_ms, std::nullopt);
   }
   std::string StatusOf(std::int64_t message_id, std::size_t recipient = 0) {
     return stores_->messages().GetMessage(message_id)->recipients.at(recipient).status;
@@ -69,7 +70,26 @@ class MessageContract : public StoreContractTest {
   std::int64_t owner_ = 0;
 };
 
-class PacingContract : public StoreContractTest {};
+// The paced sender's messages: stored through PacingStore, delivered through
+// the paced lane of MessageDeliveryStore.
+class PacingContract : public StoreContractTest {
+ protected:
+  void SetUp() override {
+    StoreContractTest::SetUp();
+    owner_ = stores_->keys().CreateKey("paced", "user", "free", "hash-paced", "hk_pac", 1).id;
+    other_owner_ = stores_->keys().CreateKey("other", "user", "free", "hash-other", "hk_oth", 1).id;
+  }
+  std::vector<ClaimedDelivery> TakePaced(int max, std::int64_t now_ms, const std::set<std::int64_t>& held = {}) {
+    return stores_->deliveries().TakeDue(kPacedLane, TakeOrder::kArrival, max, now_ms, held);
+  }
+  std::vector<bool> RecordAndClaim(const std::vector<DeliveryResult>& finished, const std::vector<std::int64_t>& claims,
+                                   std::int64_t now_ms, const std::optional<LaneSchedule>& schedule = std::nullopt) {
+    return stores_->deliveries().RecordAndClaimMany(finished, claims, now_ms, schedule);
+  }
+
+  std::int64_t owner_ = 0;
+  std::int64_t other_owner_ = 0;
+};
 class CertificateContract : public StoreContractTest {};
 
 // Instantiates every suite of the contract for one backend.

@@ -40,7 +40,8 @@ class ProviderSink {
     }
     return out;
   }
-  // Herald's ids of the messages received, in arrival order ("p<id>").
+  // Herald's delivery ids of the messages received, in arrival order ("r<recipient id>":
+  // in a fresh data dir of paced messages only, the message ids).
   std::vector<std::string> MessageIds() const {
     std::vector<std::string> ids;
     for (const auto& request : Requests()) ids.push_back(request["body"].value("message_id", ""));
@@ -123,7 +124,7 @@ TEST_F(PacingE2E, ReleasesOldestFirstAtThePacedRateAndHoldsEverythingWhileStoppe
   EXPECT_FALSE(WaitFor([&] { return Received() > at_stop; }, milliseconds(2500))) << "sent after the stop";
 
   // Oldest first, each once, and what the provider answered is what the API shows.
-  const std::vector<std::string> expected = {"p1", "p2", "p3", "p4"};
+  const std::vector<std::string> expected = {"r1", "r2", "r3", "r4"};
   EXPECT_EQ(sink_->MessageIds(), std::vector<std::string>(expected.begin(), expected.begin() + at_stop));
   const auto sent = Sent(app);
   ASSERT_EQ(sent["pagination"]["total_count"], at_stop) << sent.dump();
@@ -183,7 +184,7 @@ TEST_F(PacingE2E, ARestartKeepsTheRunningStateAndSendsNothingTwice) {
   EXPECT_EQ(CallJson("GET", "/api/v1/pacing", app, nullptr, 200)["running"], true) << "the start survived";
   ASSERT_TRUE(WaitFor([&] { return Sent(app)["pagination"]["total_count"] == 3; }, seconds(10)));
   EXPECT_FALSE(WaitFor([&] { return Received() > 3; }, milliseconds(2000)));
-  EXPECT_EQ(sink_->MessageIds(), (std::vector<std::string>{"p1", "p2", "p3"}));
+  EXPECT_EQ(sink_->MessageIds(), (std::vector<std::string>{"r1", "r2", "r3"}));
 }
 
 TEST_F(PacingE2E, ASendCutShortByAKillIsReportedUnknownAndNotResent) {
@@ -208,7 +209,7 @@ TEST_F(PacingE2E, ASendCutShortByAKillIsReportedUnknownAndNotResent) {
   EXPECT_FALSE(cut.value("error", "").empty());
   ASSERT_TRUE(WaitFor([&] { return Received() >= 2; }, seconds(10)));
   EXPECT_FALSE(WaitFor([&] { return Received() > 2; }, milliseconds(2000)));
-  EXPECT_EQ(sink_->MessageIds(), (std::vector<std::string>{"p1", "p2"}));
+  EXPECT_EQ(sink_->MessageIds(), (std::vector<std::string>{"r1", "r2"}));
   EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/2", app, nullptr, 200)["status"], "sent");
 }
 
@@ -272,6 +273,44 @@ TEST_F(PacingE2E, SeedPathsRolesValidationAndPages) {
   const auto path = "/api/v1/paced-messages/" + std::to_string(first);
   ExpectError(Call("GET", path, bob), 404, "PACED_MESSAGE_NOT_FOUND");
   EXPECT_EQ(CallJson("GET", path, admin, nullptr, 200)["status"], "sent");
+}
+
+// Paced messages are messages of their own lane: an API SMS goes at once while
+// the pacer is stopped, a paced one waits; both are seen, and the paced one is
+// cancelled, through the messages API; the paced list never shows the API's.
+TEST_F(PacingE2E, PacedAndApiSmsShareOneTableButNotOneLane) {
+  UseProviderSink();
+  const auto admin = CreateKey("ops", "admin");
+  const auto app = CreateKey("app");
+  StartServer();
+  CallJson("POST", "/api/v1/pacing/stop", admin, nullptr, 200);
+  const auto paced = Enqueue(app, 1);
+  const auto waiting = Enqueue(app, 2);
+  const auto api = CallJson("POST", "/api/v1/messages", app,
+                            {{"recipients", {{{"channel", "sms"}, {"to", "+15551239999"}}}}, {"content", "api sms"}},
+                            202);
+  const auto api_id = api["id"].get<std::int64_t>();
+  ASSERT_TRUE(WaitFor([&] { return Received() == 1; }, seconds(10)));
+  EXPECT_FALSE(WaitFor([&] { return Received() > 1; }, milliseconds(1500))) << "a paced message went while stopped";
+  EXPECT_EQ(sink_->Requests().at(0)["body"].value("content", ""), "api sms");
+
+  const auto seen = CallJson("GET", "/api/v1/messages/" + std::to_string(paced), app, nullptr, 200);
+  EXPECT_EQ(seen["recipients"][0]["channel"], "sms") << seen.dump();
+  EXPECT_EQ(seen["recipients"][0]["status"], "queued") << seen.dump();
+  const auto cancelled = CallJson("DELETE", "/api/v1/messages/" + std::to_string(waiting), app, nullptr, 200);
+  EXPECT_EQ(cancelled["cancelled_recipients"], 1) << cancelled.dump();
+  ExpectError(Call("GET", "/api/v1/paced-messages/" + std::to_string(api_id), app), 404, "PACED_MESSAGE_NOT_FOUND");
+
+  CallJson("POST", "/api/v1/pacing/start", admin, nullptr, 200);
+  ASSERT_TRUE(WaitFor([&] { return Received() == 2; }, seconds(10)));
+  EXPECT_FALSE(WaitFor([&] { return Received() > 2; }, milliseconds(2500))) << "the cancelled one was sent";
+  EXPECT_EQ(sink_->Requests().at(1)["body"].value("content", ""), "paced 1");
+  ASSERT_TRUE(WaitFor([&] { return Sent(app)["pagination"]["total_count"] == 1; }, seconds(10)));
+  EXPECT_EQ(Sent(app)["data"][0]["id"], paced);
+  EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/" + std::to_string(waiting), app, nullptr, 200)["status"],
+            "cancelled");
+  const auto metrics = Call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find("paced_messages_processed_total{status=\"sent\"} 1"), std::string::npos) << metrics;
 }
 
 }  // namespace

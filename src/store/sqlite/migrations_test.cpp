@@ -45,10 +45,11 @@ TEST(Migrations, ANewFileGetsEverySchemaOnceAndASecondRunAppliesNothing) {
   ASSERT_EQ(first.applied.size(), Migrations().size());
   EXPECT_EQ(first.applied.front(), "0001_initial");
   for (const auto* table : {"api_keys", "messages", "message_recipients", "contacts", "templates", "campaigns",
-                            "campaign_messages", "paced_messages", "pacer_state", "certificate_deliveries",
+                            "campaign_messages", "pacer_state", "certificate_deliveries",
                             "certificate_lanes", "queue_lanes", "queue_items", "queue_dead"}) {
     EXPECT_TRUE(HasTable(db, table)) << table;
   }
+  EXPECT_FALSE(HasTable(db, "paced_messages")) << "paced messages are messages since 0003";
   EXPECT_EQ(RecordedMigrations(db).size(), Migrations().size());
   EXPECT_EQ(RecordedMigrations(db).front(), "1 0001_initial");
 
@@ -149,7 +150,7 @@ TEST(Migrations, AdoptingAnOldFileGivesItTodaysIndexes) {
   EXPECT_TRUE(report.adopted_unversioned);
   auto index = db.Prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?");
   ASSERT_TRUE(index.Bind(1, "message_recipients_due").Step());
-  EXPECT_NE(index.ColumnText(0).find("(channel, priority, due_at, id)"), std::string::npos) << index.ColumnText(0);
+  EXPECT_NE(index.ColumnText(0).find("(lane, priority, due_at, id)"), std::string::npos) << index.ColumnText(0);
   index.Reset();
   EXPECT_FALSE(index.Bind(1, "message_recipients_sending").Step());
 }
@@ -178,6 +179,60 @@ TEST(Migrations, TheQueueTablesAQueueMadeBeforeVersion2AreAdoptedWithTheirItems)
   auto items = db.Prepare("SELECT message_id FROM queue_items WHERE lane = 'herald.certificates.go'");
   ASSERT_TRUE(items.Step());
   EXPECT_EQ(items.ColumnText(0), "d1");
+}
+
+// A version-2 file: its paced messages become messages of the lane 'paced'
+// (ids moved past the messages there were), every state and time kept; the
+// API's recipients are in their channel's lane; the schedule stays.
+TEST(Migrations, PacedMessagesOfAVersion2FileBecomeMessagesOfThePacedLaneWithTheirState) {
+  TempDir dir;
+  Database db(dir.path() + "/herald.db");
+  db.Execute(std::string(Migrations()[0].sql));
+  db.Execute(std::string(Migrations()[1].sql));
+  db.Execute(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+      "INSERT INTO schema_migrations VALUES (1, '0001_initial', 0), (2, '0002_embedded_queue', 0);"
+      "INSERT INTO api_keys VALUES (7, 'k', 'user', 'free', 'hash', 'hk_', 0, NULL);"
+      "INSERT INTO messages (id, owner_id, subject, content, priority, created_at) VALUES"
+      " (1, 7, 's', 'api one', 0, 10), (2, 7, 's', 'api two', 5, 11);"
+      "INSERT INTO message_recipients (message_id, channel, address, status, priority, due_at, updated_at) VALUES"
+      " (1, 'email', 'a@example.com', 'queued', 0, 10, 10), (2, 'sms', '+15550000009', 'sent', 5, 11, 11);"
+      "INSERT INTO paced_messages (id, owner_id, recipient, content, status, attempts, retry_at,"
+      " provider_message_id, last_error, created_at, updated_at, sent_at) VALUES"
+      " (1, 7, '+15550000001', 'paced sent', 'sent', 1, 0, 'SM1', '', 100, 150, 150),"
+      " (2, 7, '+15550000002', 'paced retry', 'queued', 1, 9000, '', 'busy', 200, 250, NULL),"
+      " (3, 7, '+15550000003', 'paced waiting', 'queued', 0, 0, '', '', 300, 300, NULL);"
+      "INSERT INTO pacer_state VALUES (1, 0, 4242, 1);");
+  const auto report = Migrate(db);
+  EXPECT_EQ(report.from_version, 2);
+  ASSERT_EQ(report.applied.size(), 1u);
+  EXPECT_EQ(report.applied.front(), "0003_paced_messages_are_messages");
+  EXPECT_FALSE(HasTable(db, "paced_messages"));
+
+  auto rows = db.Prepare(
+      "SELECT m.id, m.owner_id, m.content, r.lane, r.channel, r.address, r.status, r.attempts, r.due_at,"
+      " r.provider_message_id, r.last_error, COALESCE(r.sent_at, -1), m.created_at"
+      " FROM message_recipients r JOIN messages m ON m.id = r.message_id ORDER BY m.id");
+  std::vector<std::string> seen;
+  while (rows.Step()) {
+    std::string row;
+    for (int column = 0; column < 13; ++column) row += (column ? "|" : "") + rows.ColumnText(column);
+    seen.push_back(row);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "1|7|api one|email|email|a@example.com|queued|0|10|||-1|10",
+                      "2|7|api two|sms|sms|+15550000009|sent|0|11|||-1|11",
+                      "3|7|paced sent|paced|sms|+15550000001|sent|1|100|SM1||150|100",
+                      "4|7|paced retry|paced|sms|+15550000002|queued|1|9000||busy|-1|200",
+                      "5|7|paced waiting|paced|sms|+15550000003|queued|0|300|||-1|300",
+                  }));
+  auto schedule = db.Prepare("SELECT running, next_release_at FROM pacer_state");
+  ASSERT_TRUE(schedule.Step());
+  EXPECT_EQ(schedule.ColumnInt(0), 0);
+  EXPECT_EQ(schedule.ColumnInt(1), 4242);
+  // New messages go on after the moved ones.
+  db.Execute("INSERT INTO messages (owner_id, subject, content, priority, created_at) VALUES (7, '', 'new', 0, 1)");
+  EXPECT_EQ(sqlite3_last_insert_rowid(db.handle()), 6);
 }
 
 TEST(SharedDatabase, RequiringTheCurrentSchemaOpensAMigratedFileAndRefusesANewOne) {

@@ -133,8 +133,8 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
       "INSERT INTO messages (owner_id, idempotency_key, subject, content, priority, scheduled_at, created_at, html) "
       "VALUES (?,?,?,?,?,?,?,?)");
   auto insert_recipient = writer->Prepare(
-      "INSERT INTO message_recipients (message_id, channel, address, status, priority, due_at, updated_at) "
-      "VALUES (?,?,?,'queued',?,?,?)");
+      "INSERT INTO message_recipients (message_id, lane, channel, address, status, priority, due_at, updated_at) "
+      "VALUES (?1,?2,?2,?3,'queued',?4,?5,?6)");
   std::vector<AcceptedMessage> accepted;
   accepted.reserve(messages.size());
   for (auto& message : messages) {
@@ -299,44 +299,58 @@ void SqliteApiStore::RecordLocked(Database& db, const std::vector<DeliveryResult
   }
 }
 
-std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, int max, std::int64_t now_ms,
-                                                     const std::set<std::int64_t>& held) {
+std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, TakeOrder order, int max,
+                                                     std::int64_t now_ms, const std::set<std::int64_t>& held) {
   std::vector<ClaimedDelivery> due;
   if (max <= 0) return due;
   auto reader = db_.Read();
   Database& db = *reader;
+  // Rows the engine holds are still queued, so each query reads past them.
+  const auto limit = [&] {
+    return static_cast<std::int64_t>(max - static_cast<int>(due.size()) + static_cast<int>(held.size()));
+  };
+  const auto collect = [&](Statement& pick) {
+    while (static_cast<int>(due.size()) < max && pick.Step()) {
+      if (held.contains(pick.ColumnInt(0))) continue;
+      ClaimedDelivery delivery;
+      delivery.recipient = ReadRecipient(pick);
+      delivery.subject = pick.ColumnText(11);
+      delivery.content = pick.ColumnText(12);
+      delivery.html = pick.ColumnText(13);
+      due.push_back(std::move(delivery));
+    }
+  };
+  constexpr std::string_view kPick =
+      "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
+      "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html "
+      "FROM message_recipients r JOIN messages m ON m.id = r.message_id ";
+  if (order == TakeOrder::kArrival) {
+    auto pick = db.Cached(std::string(kPick) +
+                          "WHERE r.status = 'queued' AND r.lane = ?1 AND r.due_at <= ?2 ORDER BY r.id LIMIT ?3");
+    pick->Bind(1, lane).Bind(2, now_ms).Bind(3, limit());
+    collect(*pick);
+    return due;
+  }
   // Highest priority first, then oldest due: one index seek per priority present
-  // (SQLite cannot skip-scan the (channel, priority, due_at) index). Rows the
-  // engine holds are still queued, so the query reads past them.
-  auto top = db.Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND channel = ?1");
+  // (SQLite cannot skip-scan the (lane, priority, due_at) index).
+  auto top = db.Cached("SELECT MAX(priority) FROM message_recipients WHERE status = 'queued' AND lane = ?1");
   top->Bind(1, lane);
   if (!top->Step() || top->ColumnIsNull(0)) return due;
   const auto highest = top->ColumnInt(0);
-  auto pick = db.Cached(
-      "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
-      "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html "
-      "FROM message_recipients r JOIN messages m ON m.id = r.message_id "
-      "WHERE r.status = 'queued' AND r.channel = ?1 AND r.priority = ?2 AND r.due_at <= ?3 "
-      "ORDER BY r.due_at, r.id LIMIT ?4");
+  auto pick = db.Cached(std::string(kPick) +
+                        "WHERE r.status = 'queued' AND r.lane = ?1 AND r.priority = ?2 AND r.due_at <= ?3 "
+                        "ORDER BY r.due_at, r.id LIMIT ?4");
   for (std::int64_t priority = highest; priority >= 0 && static_cast<int>(due.size()) < max; --priority) {
     pick->Reset();
-    pick->Bind(1, lane).Bind(2, priority).Bind(3, now_ms);
-    pick->Bind(4, static_cast<std::int64_t>(max - static_cast<int>(due.size()) + static_cast<int>(held.size())));
-    while (static_cast<int>(due.size()) < max && pick->Step()) {
-      if (held.contains(pick->ColumnInt(0))) continue;
-      ClaimedDelivery delivery;
-      delivery.recipient = ReadRecipient(*pick);
-      delivery.subject = pick->ColumnText(11);
-      delivery.content = pick->ColumnText(12);
-      delivery.html = pick->ColumnText(13);
-      due.push_back(std::move(delivery));
-    }
+    pick->Bind(1, lane).Bind(2, priority).Bind(3, now_ms).Bind(4, limit());
+    collect(*pick);
   }
   return due;
 }
 
 std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
-                                                     const std::vector<std::int64_t>& claims, std::int64_t now_ms) {
+                                                     const std::vector<std::int64_t>& claims, std::int64_t now_ms,
+                                                     const std::optional<LaneSchedule>& schedule) {
   auto worker = db_.Fast();
   Transaction tx(*worker);
   RecordLocked(*worker, finished, now_ms);
@@ -350,6 +364,7 @@ std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryR
     claim->Bind(1, now_ms).Bind(2, id).Step();
     claimed.push_back(worker->ChangedRows() == 1);
   }
+  if (schedule) SaveScheduleLocked(*worker, *schedule, now_ms);
   tx.Commit();
   return claimed;
 }
@@ -357,7 +372,7 @@ std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryR
 bool SqliteApiStore::HasOpen(const std::string& lane) {
   auto reader = db_.Read();
   auto query = (*reader).Cached(
-      "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE channel = ?1 AND status IN ('queued', 'sending'))");
+      "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE lane = ?1 AND status IN ('queued', 'sending'))");
   query->Bind(1, lane);
   query->Step();
   return query->ColumnInt(0) != 0;
@@ -373,16 +388,16 @@ std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {
   return writer->ChangedRows();
 }
 
-std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& channel) {
+std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& lane) {
   auto reader = db_.Read();
   // One seek per priority in the due index; cheaper than a second index that
   // every claim would have to update.
   auto query = (*reader).Cached(
-      "SELECT MIN(due_at) FROM message_recipients WHERE status = 'queued' AND channel = ?1 AND priority = ?2");
+      "SELECT MIN(due_at) FROM message_recipients WHERE status = 'queued' AND lane = ?1 AND priority = ?2");
   std::optional<std::int64_t> earliest;
   for (int priority = 0; priority <= kMaxPriority; ++priority) {
     query->Reset();
-    query->Bind(1, channel).Bind(2, priority);
+    query->Bind(1, lane).Bind(2, priority);
     if (query->Step() && !query->ColumnIsNull(0)) {
       const auto due = query->ColumnInt(0);
       if (!earliest || due < *earliest) earliest = due;
@@ -391,13 +406,42 @@ std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& channel
   return earliest;
 }
 
-std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> SqliteApiStore::CountByChannelAndStatus() {
+std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> SqliteApiStore::CountByLaneAndStatus() {
   auto reader = db_.Read();
   auto query = (*reader).Prepare(
-      "SELECT channel, status, COUNT(*) FROM message_recipients GROUP BY channel, status ORDER BY channel, status");
+      "SELECT lane, status, COUNT(*) FROM message_recipients GROUP BY lane, status ORDER BY lane, status");
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
   while (query.Step()) counts.push_back({{query.ColumnText(0), query.ColumnText(1)}, query.ColumnInt(2)});
   return counts;
+}
+
+LaneSchedule SqliteApiStore::LoadSchedule() {
+  auto reader = db_.Read();
+  auto query = (*reader).Prepare("SELECT running, next_release_at FROM pacer_state WHERE id = 1");
+  LaneSchedule schedule;
+  if (query.Step()) {
+    schedule.running = query.ColumnInt(0) != 0;
+    if (!query.ColumnIsNull(1)) schedule.next_release_at_ms = query.ColumnInt(1);
+  }
+  return schedule;
+}
+
+void SqliteApiStore::SaveSchedule(const LaneSchedule& schedule, std::int64_t now_ms) {
+  auto writer = db_.Durable();
+  SaveScheduleLocked(*writer, schedule, now_ms);
+}
+
+void SqliteApiStore::SaveScheduleLocked(Database& db, const LaneSchedule& schedule, std::int64_t now_ms) {
+  auto upsert = db.Cached(
+      "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, ?1, ?2, ?3) "
+      "ON CONFLICT (id) DO UPDATE SET running = ?1, next_release_at = ?2, updated_at = ?3");
+  upsert->Bind(1, schedule.running ? 1 : 0);
+  if (schedule.next_release_at_ms) {
+    upsert->Bind(2, *schedule.next_release_at_ms);
+  } else {
+    upsert->BindNull(2);
+  }
+  upsert->Bind(3, now_ms).Step();
 }
 
 }  // namespace herald::store::sqlite

@@ -1,8 +1,9 @@
 // The API service's store on SQLite (the data dir's herald.db): API keys,
 // messages and per-recipient deliveries, behind KeyStore, MessageStore and
 // MessageDeliveryStore. The recipients table is also the
-// embedded work queue: workers claim due rows by channel and priority, so a
-// message and its queued work are written in one transaction.
+// embedded work queue: lanes claim due rows by lane and priority (the paced
+// lane in arrival order), so a message and its queued work are written in one
+// transaction.
 #pragma once
 
 #include <cstdint>
@@ -43,21 +44,25 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
   MessagePage ListMessages(const MessageFilter& filter, int page, int page_size) override;
   CancelResult CancelMessage(std::int64_t id, std::int64_t now_ms) override;
   std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
-  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByChannelAndStatus() override;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByLaneAndStatus() override;
 
   std::int64_t ResolveAbandoned(std::int64_t now_ms) override;
-  std::optional<std::int64_t> NextDueAt(const std::string& channel) override;
-  std::vector<ClaimedDelivery> TakeDue(const std::string& lane, int max, std::int64_t now_ms,
+  std::optional<std::int64_t> NextDueAt(const std::string& lane) override;
+  std::vector<ClaimedDelivery> TakeDue(const std::string& lane, TakeOrder order, int max, std::int64_t now_ms,
                                        const std::set<std::int64_t>& held) override;
   std::vector<bool> RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
-                                       const std::vector<std::int64_t>& claims, std::int64_t now_ms) override;
+                                       const std::vector<std::int64_t>& claims, std::int64_t now_ms,
+                                       const std::optional<LaneSchedule>& schedule) override;
   bool HasOpen(const std::string& lane) override;
+  LaneSchedule LoadSchedule() override;
+  void SaveSchedule(const LaneSchedule& schedule, std::int64_t now_ms) override;
 
  private:
   std::vector<RecipientRecord> RecipientsOf(Database& db, std::int64_t message_id);
   std::optional<MessageRecord> LoadMessage(Database& db, std::int64_t id);
   // On `db`, the Fast() writer, in its transaction.
   void RecordLocked(Database& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms);
+  void SaveScheduleLocked(Database& db, const LaneSchedule& schedule, std::int64_t now_ms);
 
   std::unique_ptr<SharedDatabase> owned_;  // set by the path constructor only
   // Acceptances, keys and cancels go through its Durable() writer, on disk

@@ -58,7 +58,7 @@ TEST(SqliteStoreUpgrade, AddsTheHtmlColumnToAStoreFromBeforeVersionedMigrations)
   message.recipients = {{"email", "ann@example.org"}};
   const auto id = store.Accept({message}, 10).at(0).message.id;
   EXPECT_EQ(store.GetMessage(id)->html, "<p>html</p>");
-  const auto due = store.TakeDue("email", 1, 10, {});
+  const auto due = store.TakeDue("email", TakeOrder::kPriorityThenDue, 1, 10, {});
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].html, "<p>html</p>");
   // Opening it again finds the column there and changes nothing.

@@ -1,7 +1,5 @@
-// The paced sender of seed 001: the paced lane on the delivery engine with its
-// pacing rule, on a real SQLite store and an injected clock.
-#include "dispatch/paced_lane.hpp"
-
+// The paced sender of seed 001: the message lane 'paced' on the delivery engine
+// with its pacing rule, on a real SQLite store and an injected clock.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -10,7 +8,9 @@
 
 #include "common/io_runtime.hpp"
 #include "dispatch/delivery_engine.hpp"
-#include "store/sqlite/sqlite_pacing_store.hpp"
+#include "dispatch/message_lane.hpp"
+#include "store/sqlite/migrations.hpp"
+#include "store/sqlite/sqlite_stores.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::dispatch {
@@ -18,7 +18,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using store::sqlite::SqlitePacingStore;
+using store::sqlite::SqliteStores;
 using Ids = std::vector<std::string>;
 
 // Records every send and answers with scripted outcomes (accepted once the script is used up).
@@ -61,26 +61,36 @@ class ScriptedChannel final : public channels::Channel {
   Ids sent_;
 };
 
-class PacedLaneTest : public ::testing::Test {
+class PacedMessageLaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = dir_.path() + "/herald.db";
+    AddOwnerKeys(path_);
     Start();
+  }
+
+  // The API keys owning the messages (7 and 8), as the API would have made them.
+  static void AddOwnerKeys(const std::string& path) {
+    store::sqlite::Database db(path);
+    store::sqlite::Migrate(db);
+    db.Execute(
+        "INSERT INTO api_keys (id, name, role, tier, key_hash, key_prefix, created_at) VALUES "
+        "(7, 'seven', 'user', 'free', 'h7', 'hk_7', 0), (8, 'eight', 'user', 'free', 'h8', 'hk_8', 0)");
   }
   void TearDown() override { Stop(); }
 
   // A store, rule, lane and engine on the same file: what a process start sees.
   void Start() {
-    store_ = std::make_unique<SqlitePacingStore>(path_);
-    rule_ = std::make_unique<PacingRule>(*store_, clock_, settings_);
+    stores_ = std::make_unique<SqliteStores>(path_, store::SchemaPolicy::kMigrate, clock_);
+    rule_ = std::make_unique<PacingRule>(stores_->deliveries(), clock_, settings_);
     rule_->Recover();
-    lane_ = std::make_unique<PacedLane>(*store_, *rule_, clock_);
+    lane_ = std::make_unique<MessageLane>(stores_->deliveries(), *rule_, clock_);
     engine_ = std::make_unique<DeliveryEngine>(runtime_, clock_, EngineSettings{.render_threads = 1});
-    auto options = lane_->Options();
+    auto options = PacedLaneOptions(*rule_);
     options.idle_poll = milliseconds(5);
     engine_->AddLane(*lane_, channel_, options);
-    rule_->SetOnChange([this] { engine_->Wake(kPacedLane); });
-    store_->ResolveAbandoned(ToUnixMillis(clock_.Now()));
+    rule_->SetOnChange([this] { engine_->Wake(store::kPacedLane); });
+    stores_->deliveries().ResolveAbandoned(ToUnixMillis(clock_.Now()));
     engine_->Start();
   }
   void Stop() {
@@ -88,7 +98,7 @@ class PacedLaneTest : public ::testing::Test {
     engine_.reset();
     lane_.reset();
     rule_.reset();
-    store_.reset();
+    stores_.reset();
   }
   void Restart() {
     Stop();
@@ -100,7 +110,7 @@ class PacedLaneTest : public ::testing::Test {
     for (int i = 0; i < count; ++i) {
       messages.push_back({7, "+1555000000" + std::to_string(i), "message " + std::to_string(i)});
     }
-    store_->Enqueue(messages, ToUnixMillis(clock_.Now()));
+    stores_->pacing().Enqueue(messages, ToUnixMillis(clock_.Now()));
     rule_->Changed();
   }
 
@@ -117,7 +127,11 @@ class PacedLaneTest : public ::testing::Test {
         << "message " << id << " is " << StatusOf(id);
   }
 
-  std::string StatusOf(std::int64_t id) { return store_->Get(id)->status; }
+  std::string StatusOf(std::int64_t id) { return Get(id)->status; }
+  std::optional<store::PacedMessage> Get(std::int64_t id) { return stores_->pacing().Get(id); }
+  store::PacedPage ListSent(std::optional<std::int64_t> owner, int page, int page_size) {
+    return stores_->pacing().ListSent(owner, page, page_size);
+  }
 
   IoRuntime runtime_;
   herald::testing::TempDir dir_;
@@ -125,16 +139,16 @@ class PacedLaneTest : public ::testing::Test {
   ManualClock clock_;
   PacerSettings settings_;
   ScriptedChannel channel_;
-  std::unique_ptr<SqlitePacingStore> store_;
+  std::unique_ptr<SqliteStores> stores_;
   std::unique_ptr<PacingRule> rule_;
-  std::unique_ptr<PacedLane> lane_;
+  std::unique_ptr<MessageLane> lane_;
   std::unique_ptr<DeliveryEngine> engine_;
 };
 
-TEST_F(PacedLaneTest, ReleasesTheOldestTwoEveryTwoMinutesInFifoOrder) {
+TEST_F(PacedMessageLaneTest, ReleasesTheOldestTwoEveryTwoMinutesInFifoOrder) {
   Enqueue(5);
   ExpectSends(2);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p2"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2"}));
   clock_.Advance(seconds(119));
   ExpectSends(2);
   clock_.Advance(seconds(1));
@@ -142,22 +156,22 @@ TEST_F(PacedLaneTest, ReleasesTheOldestTwoEveryTwoMinutesInFifoOrder) {
   clock_.Advance(seconds(120));
   ExpectSends(5);
   ExpectRecorded(5, "sent");
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p2", "p3", "p4", "p5"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2", "r3", "r4", "r5"}));
 
-  const auto first = store_->Get(1);
+  const auto first = Get(1);
   EXPECT_EQ(first->status, "sent");
-  EXPECT_EQ(first->provider_message_id, "prov-p1");
+  EXPECT_EQ(first->provider_message_id, "prov-r1");
   EXPECT_EQ(first->attempts, 1);
   ASSERT_TRUE(first->sent_at_ms);
-  const auto page = store_->ListSent(std::nullopt, 1, 10);
+  const auto page = ListSent(std::nullopt, 1, 10);
   EXPECT_EQ(page.total_count, 5);
   ASSERT_EQ(page.messages.size(), 5u);
   EXPECT_EQ(page.messages.front().id, 5) << "newest sent first";
-  EXPECT_EQ(store_->ListSent(8, 1, 10).total_count, 0) << "another owner sees none";
-  EXPECT_EQ(store_->ListSent(7, 2, 2).messages.size(), 2u);
+  EXPECT_EQ(ListSent(8, 1, 10).total_count, 0) << "another owner sees none";
+  EXPECT_EQ(ListSent(7, 2, 2).messages.size(), 2u);
 }
 
-TEST_F(PacedLaneTest, ReleasesExactlyTheConfiguredBatchPerInterval) {
+TEST_F(PacedMessageLaneTest, ReleasesExactlyTheConfiguredBatchPerInterval) {
   Stop();
   settings_.batch_size = 3;
   settings_.interval = seconds(10);
@@ -172,7 +186,7 @@ TEST_F(PacedLaneTest, ReleasesExactlyTheConfiguredBatchPerInterval) {
   EXPECT_EQ(rule_->Status().batch_size, 3);
 }
 
-TEST_F(PacedLaneTest, SendsNothingWhileStoppedAndAStopStartCannotBuyAnExtraBatch) {
+TEST_F(PacedMessageLaneTest, SendsNothingWhileStoppedAndAStopStartCannotBuyAnExtraBatch) {
   Enqueue(6);
   ExpectSends(2);
   const auto stopped = rule_->SetRunning(false);
@@ -194,7 +208,7 @@ TEST_F(PacedLaneTest, SendsNothingWhileStoppedAndAStopStartCannotBuyAnExtraBatch
   ExpectSends(6);
 }
 
-TEST_F(PacedLaneTest, RunningStateAndScheduleSurviveARestart) {
+TEST_F(PacedMessageLaneTest, RunningStateAndScheduleSurviveARestart) {
   Enqueue(4);
   EXPECT_TRUE(rule_->Status().running) << "a fresh data dir sends automatically";
   ExpectSends(2);
@@ -211,41 +225,41 @@ TEST_F(PacedLaneTest, RunningStateAndScheduleSurviveARestart) {
   ExpectSends(4);  // a restart does not reset the schedule
   clock_.Advance(seconds(120));
   ExpectSends(6);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p2", "p3", "p4", "p5", "p6"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2", "r3", "r4", "r5", "r6"}));
 }
 
-TEST_F(PacedLaneTest, ARowLeftSendingByACrashBecomesUnknownAndIsNeverResent) {
+TEST_F(PacedMessageLaneTest, ARowLeftSendingByACrashBecomesUnknownAndIsNeverResent) {
   Stop();
   {
     // A process that died after claiming message 1 and before recording its outcome.
-    SqlitePacingStore store(path_);
-    store.Enqueue({{7, "+15550000001", "a"}, {7, "+15550000002", "b"}, {7, "+15550000003", "c"}}, 0);
-    EXPECT_EQ(store.RecordAndClaimMany({}, {1}, std::nullopt, 0), std::vector<bool>{true});
+    SqliteStores stores(path_, store::SchemaPolicy::kMigrate, clock_);
+    stores.pacing().Enqueue({{7, "+15550000001", "a"}, {7, "+15550000002", "b"}, {7, "+15550000003", "c"}}, 0);
+    EXPECT_EQ(stores.deliveries().RecordAndClaimMany({}, {1}, 0, std::nullopt), std::vector<bool>{true});
   }
   Start();
   EXPECT_EQ(StatusOf(1), "unknown");
-  EXPECT_FALSE(store_->Get(1)->last_error.empty());
+  EXPECT_FALSE(Get(1)->last_error.empty());
   rule_->Changed();
   ExpectSends(2);
   clock_.Advance(seconds(120));
   ExpectSends(2);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p2", "p3"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r2", "r3"}));
 }
 
-TEST_F(PacedLaneTest, ATransientFailureIsRetriedFirstInTheNextRelease) {
+TEST_F(PacedMessageLaneTest, ATransientFailureIsRetriedFirstInTheNextRelease) {
   channel_.Script(domain::DeliveryOutcome::Transient("provider temporarily unavailable", 503));
   Enqueue(3);
   ExpectSends(2);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p2"})) << "not retried within the same release";
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2"})) << "not retried within the same release";
   EXPECT_EQ(StatusOf(1), "queued");
   clock_.Advance(seconds(120));
   ExpectSends(4);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p2", "p1", "p3"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2", "r1", "r3"}));
   ExpectRecorded(1, "sent");
-  EXPECT_EQ(store_->Get(1)->attempts, 2);
+  EXPECT_EQ(Get(1)->attempts, 2);
 }
 
-TEST_F(PacedLaneTest, TransientFailuresStopAtTheAttemptCapAsDead) {
+TEST_F(PacedMessageLaneTest, TransientFailuresStopAtTheAttemptCapAsDead) {
   Stop();
   settings_.batch_size = 1;
   settings_.retry.max_attempts = 2;
@@ -257,29 +271,29 @@ TEST_F(PacedLaneTest, TransientFailuresStopAtTheAttemptCapAsDead) {
   clock_.Advance(seconds(120));
   ExpectSends(2);
   ExpectRecorded(1, "dead");
-  const auto dead = store_->Get(1);
+  const auto dead = Get(1);
   EXPECT_EQ(dead->attempts, 2);
   EXPECT_EQ(dead->last_error, "gave up after 2 attempts: still down");
   clock_.Advance(seconds(120));
   ExpectSends(3);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p1", "p2"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r1", "r2"}));
 }
 
-TEST_F(PacedLaneTest, APermanentFailureIsNotRetried) {
+TEST_F(PacedMessageLaneTest, APermanentFailureIsNotRetried) {
   channel_.Script(domain::DeliveryOutcome::Permanent("invalid recipient", 400));
   Enqueue(3);
   ExpectSends(2);
   ExpectRecorded(1, "failed");
-  EXPECT_EQ(store_->Get(1)->attempts, 1);
-  EXPECT_EQ(store_->Get(1)->last_error, "invalid recipient");
+  EXPECT_EQ(Get(1)->attempts, 1);
+  EXPECT_EQ(Get(1)->last_error, "invalid recipient");
   clock_.Advance(seconds(120));
   ExpectSends(3);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p2", "p3"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2", "r3"}));
   ExpectRecorded(3, "sent");
-  EXPECT_EQ(store_->ListSent(std::nullopt, 1, 10).total_count, 2);
+  EXPECT_EQ(ListSent(std::nullopt, 1, 10).total_count, 2);
 }
 
-TEST_F(PacedLaneTest, AnUnknownOutcomeIsNotRetried) {
+TEST_F(PacedMessageLaneTest, AnUnknownOutcomeIsNotRetried) {
   channel_.Script(domain::DeliveryOutcome::Unknown("timed out after the request was sent"));
   Enqueue(1);
   ExpectSends(1);
@@ -288,23 +302,26 @@ TEST_F(PacedLaneTest, AnUnknownOutcomeIsNotRetried) {
   ExpectRecorded(1, "unknown");
 }
 
-TEST_F(PacedLaneTest, ThrottlingEndsTheReleaseEarly) {
+TEST_F(PacedMessageLaneTest, ThrottlingEndsTheReleaseEarly) {
   channel_.Script({domain::OutcomeKind::kThrottled, "", "rate limit exceeded", 429});
   Enqueue(3);
   ExpectSends(1);
   clock_.Advance(seconds(120));
   ExpectSends(3);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p1", "p1", "p2"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r1", "r2"}));
 }
 
-TEST_F(PacedLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInTheSharedVocabulary) {
+TEST_F(PacedMessageLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInTheSharedVocabulary) {
   Stop();
   {
     // A file from before versioned migrations, its table as it was before the
     // paced lane: "unsent" for queued, no "dead".
     store::sqlite::Database db(path_);
     db.Execute("DROP TABLE schema_migrations");
-    db.Execute("DROP TABLE paced_messages");
+    // Nor had the recipients a lane yet.
+    db.Execute("DROP INDEX message_recipients_due");
+    db.Execute("DROP INDEX message_recipients_sent_in_lane");
+    db.Execute("ALTER TABLE message_recipients DROP COLUMN lane");
     db.Execute(
         "CREATE TABLE paced_messages (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL, recipient TEXT NOT NULL, "
         "content TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('unsent', 'sending', 'sent', 'failed', "
@@ -321,13 +338,14 @@ TEST_F(PacedLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInTheSharedV
   EXPECT_EQ(StatusOf(2), "queued");
   rule_->Changed();
   ExpectSends(1);
-  EXPECT_EQ(channel_.Sent(), (Ids{"p2"}));
+  EXPECT_EQ(channel_.Sent(), (Ids{"r2"}));
 }
 
 TEST(PacerSettingsTest, RejectsAnEmptyBatchOrInterval) {
   herald::testing::TempDir dir;
-  SqlitePacingStore store(dir.path() + "/herald.db");
   ManualClock clock;
+  SqliteStores stores(dir.path() + "/herald.db", store::SchemaPolicy::kMigrate, clock);
+  auto& store = stores.deliveries();
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.batch_size = 0}), std::invalid_argument);
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.interval = seconds(0)}), std::invalid_argument);
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.retry = {.max_attempts = 0}}), std::invalid_argument);
