@@ -18,7 +18,7 @@
 #include "config/herald_config.hpp"
 #include "dispatch/delivery_engine.hpp"
 #include "dispatch/message_lane.hpp"
-#include "dispatch/message_lane.hpp"
+#include "dispatch/message_relay.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
@@ -171,6 +171,9 @@ int RunServe(const ServeArgs& args) {
     pacer.Recover();
     dispatch::MessageLane paced_lane(stores->deliveries(), pacer, clock);
 
+    // With a broker, the channel lanes take what the outbox relay hands it;
+    // without, they read the store's due recipients directly.
+    const auto broker = MakeMessageBroker(config, clock);
     // One engine delivers every lane: a lane per channel (seed 004's routing) and the paced lane.
     dispatch::DeliveryEngine engine(runtime, clock, {}, &metrics.registry);
     engine.AddLane(paced_lane, *messaging, dispatch::PacedLaneOptions(pacer));
@@ -179,9 +182,16 @@ int RunServe(const ServeArgs& args) {
     dispatch::LaneOptions lane_options;
     lane_options.retry = RetryPolicyOf(config.serve.retry);
     lane_options.max_in_flight = config.serve.max_in_flight;
-    for (const std::string channel : {"sms", "whatsapp", "email", "telegram"}) {
-      lanes.push_back(std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
+    const std::vector<std::string> channel_lanes = {"sms", "whatsapp", "email", "telegram"};
+    for (const auto& channel : channel_lanes) {
+      lanes.push_back(broker ? std::make_unique<dispatch::MessageLane>(stores->deliveries(), *broker, channel, *from, clock)
+                             : std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
       engine.AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
+    }
+    std::unique_ptr<dispatch::MessageRelay> relay;
+    if (broker) {
+      relay = std::make_unique<dispatch::MessageRelay>(stores->deliveries(), *broker, channel_lanes, clock,
+                                                       [&engine](const std::string& lane) { engine.Wake(lane); });
     }
     engine.SetObserver([&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
       for (const auto& f : finished) {
@@ -197,7 +207,7 @@ int RunServe(const ServeArgs& args) {
       }
     });
 
-    app::MessageIntake intake(stores->messages(), clock, [&engine, &metrics](const std::vector<store::AcceptedMessage>& stored) {
+    app::MessageIntake intake(stores->messages(), clock, [&engine, &metrics, &relay](const std::vector<store::AcceptedMessage>& stored) {
       std::set<std::string> channels;
       for (const auto& entry : stored) {
         if (!entry.created) continue;
@@ -205,6 +215,10 @@ int RunServe(const ServeArgs& args) {
           channels.insert(recipient.channel);
           metrics.messages_published.WithLabels({recipient.channel}).Increment();
         }
+      }
+      if (relay) {
+        if (!channels.empty()) relay->Wake();
+        return;
       }
       for (const auto& channel : channels) engine.Wake(channel);
     });
@@ -222,7 +236,8 @@ int RunServe(const ServeArgs& args) {
     };
     const std::string email_description = email->Describe();
     const std::string messaging_description = messaging->Describe();
-    hooks.health = [&stores, &pacer, &engine, email_description, messaging_description] {
+    const std::string queue_kind = broker ? config.queue.kind : "embedded";
+    hooks.health = [&stores, &pacer, &engine, &relay, queue_kind, email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -230,7 +245,16 @@ int RunServe(const ServeArgs& args) {
           if (key.second == "queued") queued += count;
         }
         health["store"] = {{"status", "ok"}, {"kind", stores->kind()}};
-        health["queue"] = {{"status", "ok"}, {"kind", "embedded"}, {"queued", queued}};
+        health["queue"] = {{"status", "ok"}, {"kind", queue_kind}, {"queued", queued}};
+        if (relay) {
+          health["queue"]["published"] = relay->published();
+          if (const auto error = relay->last_error(); !error.empty()) {
+            health["status"] = "degraded";
+            health["reason"] = "queue: cannot hand messages to the broker: " + error;
+            health["queue"]["status"] = "error";
+            health["queue"]["error"] = error;
+          }
+        }
       } catch (const std::exception& e) {
         health["status"] = "degraded";
         health["store"] = {{"status", "error"}, {"error", e.what()}};
@@ -269,16 +293,18 @@ int RunServe(const ServeArgs& args) {
     if (abandoned > 0) {
       spdlog::warn("{} send(s) were interrupted by the previous stop; recorded as unknown, not resent", abandoned);
     }
+    if (relay) relay->Start();
     engine.Start();
     server.Start();
-    spdlog::info("listening on http://{}:{} data_dir={} email={} messaging={}", host, port, config.data.dir,
-                 email_description, messaging_description);
+    spdlog::info("listening on http://{}:{} data_dir={} queue={} email={} messaging={}", host, port, config.data.dir,
+                 queue_kind, email_description, messaging_description);
     while (!signals.flag()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
     spdlog::info("stopping: finishing in-flight requests and sends (up to {} s)", config.serve.shutdown_seconds);
     server.Drain(std::chrono::seconds(config.serve.shutdown_seconds));
     server.Stop();
     intake.Stop();
+    if (relay) relay->Stop();
     engine.Stop();
     spdlog::info("stopped; queued work stays in {}", db_path);
     return kExitOk;

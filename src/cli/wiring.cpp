@@ -49,6 +49,11 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
   return embedded;
 }
 
+std::unique_ptr<queue::Queue> MakeMessageBroker(const config::HeraldConfig& config, const Clock& clock) {
+  if (config.queue.kind != "rabbitmq") return nullptr;
+  return MakeQueue(config, clock);
+}
+
 void CheckEmailSettings(const config::HeraldConfig& config) {
   if (config.smtp.url.empty()) return;
   if (auto settings = channels::smtp::ParseSmtpUrl(config.smtp.url); !settings) {

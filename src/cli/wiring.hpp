@@ -32,6 +32,11 @@ std::string DescribeMigration(const std::string& where, const store::MigrationRe
 // Throws std::runtime_error with an actionable message when the backend cannot be reached.
 std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, const Clock& clock);
 
+// The broker that carries the message lanes (queue.kind = rabbitmq), or none:
+// with the embedded queue the store's recipients table is their queue, read
+// through its due index, with no second copy of each message.
+std::unique_ptr<queue::Queue> MakeMessageBroker(const config::HeraldConfig& config, const Clock& clock);
+
 // Throws InputError naming smtp.url when it is set and does not parse: checked
 // before a command does anything else.
 void CheckEmailSettings(const config::HeraldConfig& config);

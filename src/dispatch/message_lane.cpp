@@ -1,12 +1,15 @@
 #include "dispatch/message_lane.hpp"
 
 #include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
 
 namespace herald::dispatch {
 namespace {
 
 struct MessageItem final : WorkItem {
   store::ClaimedDelivery delivery;
+  std::optional<queue::Lease> lease;  // when the lane is fed by a broker
 };
 
 std::int64_t RecipientIdOf(const WorkItem& item) { return static_cast<const MessageItem&>(item).delivery.recipient.id; }
@@ -16,12 +19,40 @@ std::string DomainOf(const std::string& address) {
   return at == std::string::npos ? "herald.invalid" : address.substr(at + 1);
 }
 
+std::optional<std::int64_t> RecipientIdOf(const queue::Lease& lease) {
+  const auto body = nlohmann::json::parse(lease.body, nullptr, false);
+  if (body.is_object() && body.contains("recipient_id") && body["recipient_id"].is_number_integer()) {
+    return body["recipient_id"].get<std::int64_t>();
+  }
+  return std::nullopt;
+}
+
+std::chrono::milliseconds Until(Clock::TimePoint when, Clock::TimePoint now) {
+  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(when - now));
+}
+
 }  // namespace
+
+std::string MessageQueueName(const std::string& lane) { return "herald.messages." + lane; }
+
+std::string MessageItemBody(std::int64_t recipient_id) {
+  return nlohmann::json{{"recipient_id", recipient_id}}.dump();
+}
 
 MessageLane::MessageLane(store::MessageDeliveryStore& store, std::string lane, mime::Mailbox from,
                          const Clock& clock)
     : store_(store),
       lane_(std::move(lane)),
+      from_(std::move(from)),
+      message_id_domain_(DomainOf(from_.address)),
+      clock_(clock) {}
+
+MessageLane::MessageLane(store::MessageDeliveryStore& store, queue::Queue& queue, std::string lane,
+                         mime::Mailbox from, const Clock& clock)
+    : store_(store),
+      lane_(std::move(lane)),
+      queue_(&queue),
+      queue_name_(MessageQueueName(lane_)),
       from_(std::move(from)),
       message_id_domain_(DomainOf(from_.address)),
       clock_(clock) {}
@@ -42,6 +73,10 @@ LaneOptions PacedLaneOptions(PacingRule& pacing) {
 }
 
 std::vector<std::shared_ptr<WorkItem>> MessageLane::Take(int max) {
+  return queue_ ? TakeFromQueue(max) : TakeFromStore(max);
+}
+
+std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromStore(int max) {
   const auto order = pacing_ ? store::TakeOrder::kArrival : store::TakeOrder::kPriorityThenDue;
   auto due = store_.TakeDue(lane_, order, max, ToUnixMillis(clock_.Now()), held_.Snapshot());
   std::vector<std::shared_ptr<WorkItem>> items;
@@ -55,6 +90,52 @@ std::vector<std::shared_ptr<WorkItem>> MessageLane::Take(int max) {
     item->attempts = delivery.recipient.attempts;
     item->delivery = std::move(delivery);
     items.push_back(std::move(item));
+  }
+  return items;
+}
+
+std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromQueue(int max) {
+  auto leases = queue_->Take(queue_name_, max, std::chrono::milliseconds(0));
+  std::vector<std::shared_ptr<WorkItem>> items;
+  if (leases.empty()) return items;
+  std::vector<std::int64_t> ids;
+  ids.reserve(leases.size());
+  for (const auto& lease : leases) ids.push_back(RecipientIdOf(lease).value_or(0));
+  std::map<std::int64_t, store::ClaimedDelivery> rows;
+  for (auto& row : store_.LoadDeliveries(ids)) rows.emplace(row.recipient.id, std::move(row));
+  const auto now = clock_.Now();
+  std::vector<queue::Lease> stale;
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    auto row = rows.find(ids[i]);
+    if (row == rows.end() || row->second.recipient.status != "queued") {
+      // Cancelled, final already (a copy delivered again after a crash), or not
+      // a recipient of this store: nothing to send.
+      stale.push_back(std::move(leases[i]));
+      continue;
+    }
+    const auto due = FromUnixMillis(row->second.recipient.due_at_ms);
+    if (due > now) {
+      // A retry whose outcome was stored but whose item was not yet put back
+      // when the process stopped: it waits for its time.
+      queue_->Retry(leases[i], Until(due, now));
+      continue;
+    }
+    // A second copy of a recipient this lane is sending already.
+    if (!held_.Hold(ids[i])) {
+      stale.push_back(std::move(leases[i]));
+      continue;
+    }
+    auto item = std::make_shared<MessageItem>();
+    item->delivery_id = "r" + std::to_string(ids[i]);
+    item->recipient = row->second.recipient.address;
+    item->attempts = row->second.recipient.attempts;
+    item->delivery = std::move(row->second);
+    item->lease = std::move(leases[i]);
+    items.push_back(std::move(item));
+  }
+  if (!stale.empty()) {
+    stale_ += static_cast<std::int64_t>(stale.size());
+    queue_->Ack(stale);
   }
   return items;
 }
@@ -118,10 +199,33 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
 }
 
 void MessageLane::Settle(std::span<const Finished> finished) {
+  if (queue_) SettleQueueItems(finished);
   for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
 }
 
+void MessageLane::SettleQueueItems(std::span<const Finished> finished) {
+  // Acknowledged only now that the outcome is stored.
+  std::vector<queue::Lease> acks;
+  const auto now = clock_.Now();
+  for (const auto& f : finished) {
+    const auto& lease = *static_cast<const MessageItem&>(*f.item).lease;
+    if (f.kind == Finished::Kind::kReleased) {
+      queue_->Retry(lease, std::chrono::milliseconds(0));
+    } else if (f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kQueued) {
+      queue_->Retry(lease, Until(f.decision.retry_at, now));
+    } else if (f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kDead) {
+      queue_->DeadLetter(lease, f.decision.detail);
+    } else {
+      acks.push_back(lease);
+    }
+  }
+  if (!acks.empty()) queue_->Ack(acks);
+}
+
 std::optional<Clock::TimePoint> MessageLane::NextDue() {
+  // A broker says nothing of when its next item comes: the engine polls, and the
+  // relay wakes the lane when it published.
+  if (queue_) return std::nullopt;
   const auto due = store_.NextDueAt(lane_);
   if (!due) return std::nullopt;
   return FromUnixMillis(*due);

@@ -5,11 +5,18 @@
 // recorded with the next claims. E-mail is rendered to MIME (text, HTML
 // alternative) here; other channels send the text.
 //
+// By default the store's recipients table is the lane's queue (the embedded,
+// store-backed queue): due rows are read from its due index. Given a broker
+// queue instead (RabbitMQ), the lane takes the recipients a MessageRelay
+// published there, reads their rows, claims and records them in the store as
+// above, and acknowledges each item only once its outcome is stored.
+//
 // The paced lane is the same lane with a PacingRule: oldest message first, a
 // retry waits for a later release, and the rule's schedule is saved in the
 // transaction of the claims that used it up.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <string>
@@ -19,6 +26,7 @@
 #include "dispatch/lane.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "mime/email_message.hpp"
+#include "queue/queue.hpp"
 #include "store/message_delivery_store.hpp"
 
 namespace herald::dispatch {
@@ -28,6 +36,9 @@ class MessageLane final : public Lane {
   // `lane` is a channel's name; `from` is the sender of e-mail (ignored for
   // other channels).
   MessageLane(store::MessageDeliveryStore& store, std::string lane, mime::Mailbox from, const Clock& clock);
+  // The same lane fed by `queue` (which outlives it) from MessageQueueName(lane).
+  MessageLane(store::MessageDeliveryStore& store, queue::Queue& queue, std::string lane, mime::Mailbox from,
+              const Clock& clock);
   // The paced lane (store::kPacedLane), shaped by `pacing`, which outlives it.
   MessageLane(store::MessageDeliveryStore& store, PacingRule& pacing, const Clock& clock);
 
@@ -40,15 +51,31 @@ class MessageLane final : public Lane {
   std::optional<Clock::TimePoint> NextDue() override;
   bool HasOpenWork() override;
 
+  // Broker items whose recipient was no longer queued (cancelled, final, a copy
+  // published twice), acknowledged without a send.
+  std::int64_t stale() const { return stale_; }
+
  private:
+  std::vector<std::shared_ptr<WorkItem>> TakeFromStore(int max);
+  std::vector<std::shared_ptr<WorkItem>> TakeFromQueue(int max);
+  void SettleQueueItems(std::span<const Finished> finished);
+
   store::MessageDeliveryStore& store_;
   const std::string lane_;
   PacingRule* const pacing_ = nullptr;
+  queue::Queue* const queue_ = nullptr;
+  const std::string queue_name_;
+  std::atomic<std::int64_t> stale_{0};
   const mime::Mailbox from_;
   const std::string message_id_domain_;
   const Clock& clock_;
   HeldSet held_;
 };
+
+// The broker queue of a message lane: "herald.messages.<lane>".
+std::string MessageQueueName(const std::string& lane);
+// The broker item that carries one recipient: {"recipient_id": N}.
+std::string MessageItemBody(std::int64_t recipient_id);
 
 // The engine options of the paced lane: its rule as shaper, one send in flight
 // (so a throttled answer ends its release before the next message goes), and

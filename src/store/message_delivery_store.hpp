@@ -35,6 +35,13 @@ struct LaneSchedule {
   std::optional<std::int64_t> next_release_at_ms;
 };
 
+// A queued recipient the outbox relay hands to the broker.
+struct UnpublishedDelivery {
+  std::int64_t recipient_id = 0;
+  std::string lane;
+  int priority = 0;
+};
+
 class MessageDeliveryStore {
  public:
   virtual ~MessageDeliveryStore() = default;
@@ -57,6 +64,18 @@ class MessageDeliveryStore {
   virtual bool HasOpen(const std::string& lane) = 0;
   // Rows left "sending" by a process that died become "unknown"; call once at start-up.
   virtual std::int64_t ResolveAbandoned(std::int64_t now_ms) = 0;
+
+  // The outbox, when a broker carries the message lanes (the paced lane is never
+  // published): up to `max` queued recipients due at `now_ms` that no queue was
+  // handed yet, earliest due first; marking them once the broker holds them; and
+  // making a lane's queued recipients count as never handed over (the broker
+  // lost them). A recipient published twice is sent once: the claim decides.
+  virtual std::vector<UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) = 0;
+  virtual void MarkPublished(const std::vector<std::int64_t>& recipient_ids) = 0;
+  virtual std::int64_t ForgetPublished(const std::string& lane) = 0;
+  // The deliveries of these recipients, whatever their state (unknown ids are
+  // left out): what a lane fed by the broker reads for the items it took.
+  virtual std::vector<ClaimedDelivery> LoadDeliveries(const std::vector<std::int64_t>& recipient_ids) = 0;
 
   // The saved schedule of the paced lane (the only shaped lane that keeps one),
   // the default when none was saved, and saving it on its own (start, stop).

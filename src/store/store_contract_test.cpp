@@ -203,6 +203,54 @@ TEST_P(MessageContract, RetryRequeuesOnlyTheNamedEndStatesWithFreshAttempts) {
   EXPECT_EQ(stores_->messages().RetryMessage(id, {"failed", "dead", "unknown"}, 200), 0);
 }
 
+TEST_P(MessageContract, TheOutboxHandsOverDueQueuedRecipientsOnceAndAgainAfterARetryOrALoss) {
+  auto now = Message(owner_, "now", {{"sms", "+15551230001"}, {"email", "ann@example.org"}}, 2);
+  auto later = Message(owner_, "later", {{"sms", "+15551230002"}});
+  later.scheduled_at_ms = 5000;
+  const auto accepted = stores_->messages().Accept({now, later}, 100);
+  stores_->pacing().Enqueue({{owner_, "+15551239999", "paced"}}, 100);
+  auto& outbox = stores_->deliveries();
+
+  auto due = outbox.TakeUnpublished(10, 200);
+  ASSERT_EQ(due.size(), 2u) << "the scheduled one is not due; the paced lane is never published";
+  EXPECT_EQ(due[0].lane, "sms");
+  EXPECT_EQ(due[0].priority, 2);
+  EXPECT_EQ(due[1].lane, "email");
+  EXPECT_EQ(outbox.TakeUnpublished(1, 200).size(), 1u) << "at most max";
+  outbox.MarkPublished({due[0].recipient_id});
+  ASSERT_EQ(outbox.TakeUnpublished(10, 200).size(), 1u);
+  EXPECT_EQ(outbox.TakeUnpublished(10, 200)[0].recipient_id, due[1].recipient_id);
+  outbox.MarkPublished({due[1].recipient_id});
+  EXPECT_TRUE(outbox.TakeUnpublished(10, 200).empty());
+  ASSERT_EQ(outbox.TakeUnpublished(10, 5000).size(), 1u) << "due once its time comes";
+
+  // What a lane fed by the broker reads: any state, unknown ids left out.
+  auto loaded = outbox.LoadDeliveries({due[1].recipient_id, 999999, due[0].recipient_id});
+  ASSERT_EQ(loaded.size(), 2u);
+  EXPECT_EQ(loaded[0].recipient.address, "ann@example.org");
+  EXPECT_EQ(loaded[0].content, "now");
+  EXPECT_EQ(loaded[1].recipient.status, "queued");
+
+  // A failed recipient retried by hand goes to the broker again.
+  auto claim = ClaimNext("sms", 300);
+  ASSERT_TRUE(claim);
+  ASSERT_EQ(claim->recipient.id, due[0].recipient_id);
+  Record({{claim->recipient.id, "dead", "", "refused", 0}}, 310);
+  EXPECT_EQ(outbox.LoadDeliveries({claim->recipient.id})[0].recipient.status, "dead");
+  EXPECT_TRUE(outbox.TakeUnpublished(10, 400).empty());
+  ASSERT_EQ(stores_->messages().RetryMessage(accepted[0].message.id, {"dead"}, 400), 1);
+  due = outbox.TakeUnpublished(10, 400);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].recipient_id, claim->recipient.id);
+  outbox.MarkPublished({due[0].recipient_id});
+
+  // The broker lost a lane: its queued recipients count as never handed over.
+  EXPECT_EQ(outbox.ForgetPublished("email"), 1);
+  due = outbox.TakeUnpublished(10, 400);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].lane, "email");
+}
+
 TEST_P(MessageContract, SendsInterruptedByACrashBecomeUnknownNotQueued) {
   const auto id = stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}})}, 100)[0].message.id;
   ASSERT_TRUE(ClaimNext("sms", 100));

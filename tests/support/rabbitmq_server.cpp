@@ -108,6 +108,12 @@ std::string RabbitMqServer::Ctl(const std::vector<std::string>& args) const {
   return RunCommand(argv, std::chrono::seconds(60), Environment()).output;
 }
 
+std::string RabbitMqServer::NewVhostUrl(const std::string& vhost) const {
+  Ctl({"add_vhost", vhost});
+  Ctl({"set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"});
+  return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/" + vhost;
+}
+
 RabbitMqServer& SharedRabbitMqServer() {
   static std::mutex mutex;
   static RabbitMqServer* server = nullptr;

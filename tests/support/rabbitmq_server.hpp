@@ -26,6 +26,9 @@ class RabbitMqServer {
   int port() const { return port_; }
   const std::string& node() const { return node_; }
   std::string amqp_url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/%2f"; }
+  // A new virtual host that guest may use, and the URL that names it: queues of
+  // fixed names (herald.messages.*) kept apart per test.
+  std::string NewVhostUrl(const std::string& vhost) const;
   // rabbitmqctl against this node, e.g. {"list_queues", "name", "messages"}; returns stdout.
   std::string Ctl(const std::vector<std::string>& args) const;
   // Environment that points RabbitMQ's tools at this node (for the herald binary's

@@ -205,8 +205,9 @@ TEST(Migrations, PacedMessagesOfAVersion2FileBecomeMessagesOfThePacedLaneWithThe
       "INSERT INTO pacer_state VALUES (1, 0, 4242, 1);");
   const auto report = Migrate(db);
   EXPECT_EQ(report.from_version, 2);
-  ASSERT_EQ(report.applied.size(), 1u);
+  ASSERT_EQ(report.applied.size(), 2u);
   EXPECT_EQ(report.applied.front(), "0003_paced_messages_are_messages");
+  EXPECT_EQ(report.applied.back(), "0004_message_outbox");
   EXPECT_FALSE(HasTable(db, "paced_messages"));
 
   auto rows = db.Prepare(
@@ -226,6 +227,10 @@ TEST(Migrations, PacedMessagesOfAVersion2FileBecomeMessagesOfThePacedLaneWithThe
                       "4|7|paced retry|paced|sms|+15550000002|queued|1|9000||busy|-1|200",
                       "5|7|paced waiting|paced|sms|+15550000003|queued|0|300|||-1|300",
                   }));
+  // 0004: no recipient was handed to a broker yet.
+  auto published = db.Prepare("SELECT COUNT(*) FROM message_recipients WHERE published <> 0");
+  ASSERT_TRUE(published.Step());
+  EXPECT_EQ(published.ColumnInt(0), 0);
   auto schedule = db.Prepare("SELECT running, next_release_at FROM pacer_state");
   ASSERT_TRUE(schedule.Step());
   EXPECT_EQ(schedule.ColumnInt(0), 0);

@@ -29,6 +29,21 @@ RecipientRecord ReadRecipient(Statement& row, int first = 0) {
   return r;
 }
 
+// A recipient with its message's content: the columns ReadDelivery reads.
+constexpr std::string_view kPickDelivery =
+    "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
+    "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html "
+    "FROM message_recipients r JOIN messages m ON m.id = r.message_id ";
+
+ClaimedDelivery ReadDelivery(Statement& row) {
+  ClaimedDelivery delivery;
+  delivery.recipient = ReadRecipient(row);
+  delivery.subject = row.ColumnText(11);
+  delivery.content = row.ColumnText(12);
+  delivery.html = row.ColumnText(13);
+  return delivery;
+}
+
 ApiKeyRecord ReadKey(Statement& row) {
   ApiKeyRecord key;
   key.id = row.ColumnInt(0);
@@ -267,7 +282,7 @@ std::int64_t SqliteApiStore::RetryMessage(std::int64_t id, const std::vector<std
   auto writer = db_.Durable();
   Transaction tx(*writer);
   auto retry = writer->Cached(
-      "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = ?1, updated_at = ?1, "
+      "UPDATE message_recipients SET status = 'queued', attempts = 0, published = 0, due_at = ?1, updated_at = ?1, "
       "last_error = 'retry requested after: ' || last_error WHERE message_id = ?2 AND status = ?3");
   std::int64_t requeued = 0;
   for (const auto& status : statuses) {
@@ -312,20 +327,11 @@ std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, Ta
   const auto collect = [&](Statement& pick) {
     while (static_cast<int>(due.size()) < max && pick.Step()) {
       if (held.contains(pick.ColumnInt(0))) continue;
-      ClaimedDelivery delivery;
-      delivery.recipient = ReadRecipient(pick);
-      delivery.subject = pick.ColumnText(11);
-      delivery.content = pick.ColumnText(12);
-      delivery.html = pick.ColumnText(13);
-      due.push_back(std::move(delivery));
+      due.push_back(ReadDelivery(pick));
     }
   };
-  constexpr std::string_view kPick =
-      "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
-      "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html "
-      "FROM message_recipients r JOIN messages m ON m.id = r.message_id ";
   if (order == TakeOrder::kArrival) {
-    auto pick = db.Cached(std::string(kPick) +
+    auto pick = db.Cached(std::string(kPickDelivery) +
                           "WHERE r.status = 'queued' AND r.lane = ?1 AND r.due_at <= ?2 ORDER BY r.id LIMIT ?3");
     pick->Bind(1, lane).Bind(2, now_ms).Bind(3, limit());
     collect(*pick);
@@ -337,7 +343,7 @@ std::vector<ClaimedDelivery> SqliteApiStore::TakeDue(const std::string& lane, Ta
   top->Bind(1, lane);
   if (!top->Step() || top->ColumnIsNull(0)) return due;
   const auto highest = top->ColumnInt(0);
-  auto pick = db.Cached(std::string(kPick) +
+  auto pick = db.Cached(std::string(kPickDelivery) +
                         "WHERE r.status = 'queued' AND r.lane = ?1 AND r.priority = ?2 AND r.due_at <= ?3 "
                         "ORDER BY r.due_at, r.id LIMIT ?4");
   for (std::int64_t priority = highest; priority >= 0 && static_cast<int>(due.size()) < max; --priority) {
@@ -413,6 +419,55 @@ std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> Sqlite
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
   while (query.Step()) counts.push_back({{query.ColumnText(0), query.ColumnText(1)}, query.ColumnInt(2)});
   return counts;
+}
+
+std::vector<UnpublishedDelivery> SqliteApiStore::TakeUnpublished(int max, std::int64_t now_ms) {
+  std::vector<UnpublishedDelivery> due;
+  if (max <= 0) return due;
+  auto reader = db_.Read();
+  auto pick = (*reader).Cached(
+      "SELECT id, lane, priority FROM message_recipients "
+      "WHERE status = 'queued' AND published = 0 AND lane <> 'paced' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2");
+  pick->Bind(1, now_ms).Bind(2, static_cast<std::int64_t>(max));
+  while (pick->Step()) {
+    due.push_back({pick->ColumnInt(0), pick->ColumnText(1), static_cast<int>(pick->ColumnInt(2))});
+  }
+  return due;
+}
+
+void SqliteApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_ids) {
+  if (recipient_ids.empty()) return;
+  // Not durable on its own: a mark lost to a power cut publishes the recipient
+  // again, and the claim sends it once.
+  auto writer = db_.Fast();
+  Transaction tx(*writer);
+  auto mark = writer->Cached("UPDATE message_recipients SET published = 1 WHERE id = ?1");
+  for (const auto id : recipient_ids) {
+    mark->Reset();
+    mark->Bind(1, id).Step();
+  }
+  tx.Commit();
+}
+
+std::int64_t SqliteApiStore::ForgetPublished(const std::string& lane) {
+  auto writer = db_.Durable();
+  auto forget = writer->Prepare(
+      "UPDATE message_recipients SET published = 0 WHERE lane = ?1 AND status = 'queued' AND published = 1");
+  forget.Bind(1, lane).Step();
+  return writer->ChangedRows();
+}
+
+std::vector<ClaimedDelivery> SqliteApiStore::LoadDeliveries(const std::vector<std::int64_t>& recipient_ids) {
+  std::vector<ClaimedDelivery> deliveries;
+  deliveries.reserve(recipient_ids.size());
+  auto reader = db_.Read();
+  auto load = (*reader).Cached(std::string(kPickDelivery) + "WHERE r.id = ?1");
+  for (const auto id : recipient_ids) {
+    load->Reset();
+    load->Bind(1, id);
+    if (load->Step()) deliveries.push_back(ReadDelivery(*load));
+  }
+  return deliveries;
 }
 
 LaneSchedule SqliteApiStore::LoadSchedule() {

@@ -54,6 +54,10 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
                                        const std::vector<std::int64_t>& claims, std::int64_t now_ms,
                                        const std::optional<LaneSchedule>& schedule) override;
   bool HasOpen(const std::string& lane) override;
+  std::vector<UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) override;
+  void MarkPublished(const std::vector<std::int64_t>& recipient_ids) override;
+  std::int64_t ForgetPublished(const std::string& lane) override;
+  std::vector<ClaimedDelivery> LoadDeliveries(const std::vector<std::int64_t>& recipient_ids) override;
   LaneSchedule LoadSchedule() override;
   void SaveSchedule(const LaneSchedule& schedule, std::int64_t now_ms) override;
 

@@ -348,7 +348,7 @@ std::int64_t SqliteCampaignStore::RetryCampaign(std::int64_t campaign_id, const 
   auto writer = db_.Durable();
   Transaction tx(*writer);
   auto retry = writer->Cached(
-      "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = ?1, updated_at = ?1, "
+      "UPDATE message_recipients SET status = 'queued', attempts = 0, published = 0, due_at = ?1, updated_at = ?1, "
       "last_error = 'retry requested after: ' || last_error WHERE status = ?3 AND message_id IN "
       "(SELECT message_id FROM campaign_messages WHERE campaign_id = ?2)");
   std::int64_t requeued = 0;

@@ -1,14 +1,18 @@
-// The paced sender of seed 001: the message lane 'paced' on the delivery engine
-// with its pacing rule, on a real SQLite store and an injected clock.
+// The message lanes on the delivery engine, on a real SQLite store and an
+// injected clock: the paced sender of seed 001 (the lane 'paced' with its
+// pacing rule), and a channel's lane fed through a queue by the outbox relay.
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 
 #include "common/io_runtime.hpp"
 #include "dispatch/delivery_engine.hpp"
 #include "dispatch/message_lane.hpp"
+#include "dispatch/message_relay.hpp"
+#include "queue/embedded/embedded_queue.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/sqlite_stores.hpp"
 #include "tests/support/process.hpp"
@@ -61,6 +65,15 @@ class ScriptedChannel final : public channels::Channel {
   Ids sent_;
 };
 
+// The API keys owning the messages (7 and 8), as the API would have made them.
+void AddOwnerKeys(const std::string& path) {
+  store::sqlite::Database db(path);
+  store::sqlite::Migrate(db);
+  db.Execute(
+      "INSERT INTO api_keys (id, name, role, tier, key_hash, key_prefix, created_at) VALUES "
+      "(7, 'seven', 'user', 'free', 'h7', 'hk_7', 0), (8, 'eight', 'user', 'free', 'h8', 'hk_8', 0)");
+}
+
 class PacedMessageLaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -69,14 +82,6 @@ class PacedMessageLaneTest : public ::testing::Test {
     Start();
   }
 
-  // The API keys owning the messages (7 and 8), as the API would have made them.
-  static void AddOwnerKeys(const std::string& path) {
-    store::sqlite::Database db(path);
-    store::sqlite::Migrate(db);
-    db.Execute(
-        "INSERT INTO api_keys (id, name, role, tier, key_hash, key_prefix, created_at) VALUES "
-        "(7, 'seven', 'user', 'free', 'h7', 'hk_7', 0), (8, 'eight', 'user', 'free', 'h8', 'hk_8', 0)");
-  }
   void TearDown() override { Stop(); }
 
   // A store, rule, lane and engine on the same file: what a process start sees.
@@ -318,7 +323,9 @@ TEST_F(PacedMessageLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInThe
     // paced lane: "unsent" for queued, no "dead".
     store::sqlite::Database db(path_);
     db.Execute("DROP TABLE schema_migrations");
-    // Nor had the recipients a lane yet.
+    // Nor had the recipients a lane or an outbox mark yet.
+    db.Execute("DROP INDEX message_recipients_unpublished");
+    db.Execute("ALTER TABLE message_recipients DROP COLUMN published");
     db.Execute("DROP INDEX message_recipients_due");
     db.Execute("DROP INDEX message_recipients_sent_in_lane");
     db.Execute("ALTER TABLE message_recipients DROP COLUMN lane");
@@ -349,6 +356,198 @@ TEST(PacerSettingsTest, RejectsAnEmptyBatchOrInterval) {
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.batch_size = 0}), std::invalid_argument);
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.interval = seconds(0)}), std::invalid_argument);
   EXPECT_THROW(PacingRule(store, clock, PacerSettings{.retry = {.max_attempts = 0}}), std::invalid_argument);
+}
+
+// The sms lane fed by a queue: the outbox relay publishes committed recipients,
+// the lane takes them, claims and records them in the store, and settles each
+// item in the queue after that. The embedded queue stands in for the broker:
+// both keep the Queue contract (queue/queue_contract_test.cpp).
+class QueuedMessageLaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/herald.db";
+    AddOwnerKeys(path_);
+    stores_ = std::make_unique<SqliteStores>(path_, store::SchemaPolicy::kMigrate, clock_);
+    queue_ = std::make_unique<queue::embedded::EmbeddedQueue>(path_, clock_);
+    lane_ = std::make_unique<MessageLane>(stores_->deliveries(), *queue_, "sms", mime::Mailbox{}, clock_);
+    relay_ = std::make_unique<MessageRelay>(stores_->deliveries(), *queue_, std::vector<std::string>{"sms"}, clock_,
+                                            [this](const std::string& lane) {
+                                              if (engine_) engine_->Wake(lane);
+                                            });
+  }
+  void TearDown() override {
+    relay_->Stop();
+    if (engine_) engine_->Stop();
+  }
+  void StartEngine() {
+    engine_ = std::make_unique<DeliveryEngine>(runtime_, clock_, EngineSettings{.render_threads = 1});
+    LaneOptions options;
+    options.retry = {.max_attempts = 3, .base_delay = seconds(10), .max_delay = seconds(10), .jitter = 0};
+    options.idle_poll = milliseconds(5);
+    engine_->AddLane(*lane_, channel_, options);
+    engine_->Start();
+  }
+
+  std::vector<std::int64_t> Accept(int count, std::optional<std::int64_t> scheduled_at_ms = {}) {
+    std::vector<store::NewMessage> messages;
+    for (int i = 0; i < count; ++i) {
+      store::NewMessage message;
+      message.owner_id = 7;
+      message.content = "message " + std::to_string(i);
+      message.scheduled_at_ms = scheduled_at_ms;
+      message.recipients = {{"sms", "+1555100" + std::to_string(1000 + i)}};
+      messages.push_back(std::move(message));
+    }
+    std::vector<std::int64_t> ids;
+    for (const auto& accepted : stores_->messages().Accept(messages, ToUnixMillis(clock_.Now()))) {
+      ids.push_back(accepted.message.id);
+    }
+    return ids;
+  }
+  store::RecipientRecord RecipientOf(std::int64_t message_id) {
+    return stores_->messages().GetMessage(message_id)->recipients.at(0);
+  }
+  void ExpectStatus(std::int64_t message_id, const std::string& status) {
+    EXPECT_TRUE(herald::testing::WaitFor([&] { return RecipientOf(message_id).status == status; }, seconds(10)))
+        << "message " << message_id << " is " << RecipientOf(message_id).status;
+  }
+  // Sends per delivery id.
+  std::map<std::string, int> SentCounts() const {
+    std::map<std::string, int> counts;
+    for (const auto& id : channel_.Sent()) ++counts[id];
+    return counts;
+  }
+  std::int64_t Depth() { return queue_->Depth(MessageQueueName("sms")); }
+
+  IoRuntime runtime_;
+  herald::testing::TempDir dir_;
+  std::string path_;
+  ManualClock clock_;
+  ScriptedChannel channel_;
+  std::unique_ptr<SqliteStores> stores_;
+  std::unique_ptr<queue::embedded::EmbeddedQueue> queue_;
+  std::unique_ptr<MessageLane> lane_;
+  std::unique_ptr<MessageRelay> relay_;
+  std::unique_ptr<DeliveryEngine> engine_;
+};
+
+TEST_F(QueuedMessageLaneTest, RelayedRecipientsAreSentOnceEachAndTheirItemsAcknowledgedAfterTheOutcome) {
+  const auto ids = Accept(40);
+  EXPECT_EQ(relay_->RelayOnce(), 40);
+  EXPECT_EQ(relay_->RelayOnce(), 0) << "published once";
+  EXPECT_EQ(Depth(), 40);
+  StartEngine();
+  for (const auto id : ids) ExpectStatus(id, "sent");
+  const auto counts = SentCounts();
+  EXPECT_EQ(counts.size(), 40u);
+  for (const auto& [id, count] : counts) EXPECT_EQ(count, 1) << id;
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return Depth() == 0; }, seconds(5))) << Depth();
+  EXPECT_EQ(RecipientOf(ids[0]).provider_message_id, "prov-r" + std::to_string(RecipientOf(ids[0]).id));
+  EXPECT_EQ(lane_->stale(), 0);
+}
+
+TEST_F(QueuedMessageLaneTest, ACopyPublishedTwiceOrACancelledRecipientIsAcknowledgedUnsent) {
+  const auto ids = Accept(3);
+  ASSERT_EQ(relay_->RelayOnce(), 3);
+  // The relay died between the broker's confirm and its mark: the same recipient again.
+  const auto first = RecipientOf(ids[0]).id;
+  // (A broker keeps both copies; the embedded queue would drop one of the same id.)
+  queue_->Publish(MessageQueueName("sms"), {{"r" + std::to_string(first) + "-again", MessageItemBody(first), 0}});
+  // Cancelled after it was handed over.
+  ASSERT_EQ(stores_->messages().CancelMessage(ids[1], ToUnixMillis(clock_.Now())).cancelled, 1);
+  // Not a recipient of this store at all.
+  queue_->Publish(MessageQueueName("sms"), {{"r999999", MessageItemBody(999999), 0}, {"junk", "not json", 0}});
+  StartEngine();
+  ExpectStatus(ids[0], "sent");
+  ExpectStatus(ids[2], "sent");
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return Depth() == 0; }, seconds(5))) << Depth();
+  const auto counts = SentCounts();
+  EXPECT_EQ(counts.at("r" + std::to_string(first)), 1);
+  EXPECT_FALSE(counts.contains("r" + std::to_string(RecipientOf(ids[1]).id)));
+  EXPECT_EQ(counts.size(), 2u);
+  EXPECT_EQ(lane_->stale(), 4);
+  EXPECT_EQ(RecipientOf(ids[1]).status, "cancelled");
+}
+
+TEST_F(QueuedMessageLaneTest, ATransientFailureWaitsInTheQueueForItsRetryAndExhaustionIsDeadLettered) {
+  channel_.Script(domain::DeliveryOutcome::Transient("451 busy"));
+  const auto retried = Accept(1)[0];
+  ASSERT_EQ(relay_->RelayOnce(), 1);
+  StartEngine();
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return RecipientOf(retried).attempts == 1 &&
+                                                    RecipientOf(retried).status == "queued"; },
+                                       seconds(10)));
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return Depth() == 1; }, seconds(5))) << "back in the queue, delayed";
+  EXPECT_FALSE(herald::testing::WaitFor([&] { return channel_.Count() > 1; }, milliseconds(200)))
+      << "sent again before its retry time";
+  clock_.Advance(seconds(10));
+  ExpectStatus(retried, "sent");
+  EXPECT_EQ(RecipientOf(retried).attempts, 2);
+  EXPECT_EQ(relay_->RelayOnce(), 0) << "a retry is the queue's, not published again";
+
+  // Three transient answers use up max_attempts: dead, and dead-lettered with the reason.
+  for (int i = 0; i < 3; ++i) channel_.Script(domain::DeliveryOutcome::Transient("451 still busy"));
+  const auto dead = Accept(1)[0];
+  ASSERT_EQ(relay_->RelayOnce(), 1);
+  engine_->Wake("sms");
+  for (int attempt = 1; attempt < 3; ++attempt) {
+    EXPECT_TRUE(herald::testing::WaitFor([&] { return RecipientOf(dead).attempts == attempt &&
+                                                      RecipientOf(dead).status == "queued"; },
+                                         seconds(10)));
+    clock_.Advance(seconds(10));
+  }
+  ExpectStatus(dead, "dead");
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return queue_->DeadLetters(MessageQueueName("sms")).size() == 1; },
+                                       seconds(5)));
+  EXPECT_NE(queue_->DeadLetters(MessageQueueName("sms")).at(0).reason.find("451 still busy"), std::string::npos);
+  EXPECT_EQ(Depth(), 0);
+}
+
+TEST_F(QueuedMessageLaneTest, AnItemRedeliveredBeforeItsRowIsDueWaitsForTheRowsTime) {
+  // The outcome "retry at T" is stored but the process died before the item was
+  // put back: the queue hands it out again at once.
+  const auto id = Accept(1)[0];
+  const auto recipient = RecipientOf(id).id;
+  ASSERT_EQ(relay_->RelayOnce(), 1);
+  auto& deliveries = stores_->deliveries();
+  const auto now = ToUnixMillis(clock_.Now());
+  ASSERT_EQ(deliveries.RecordAndClaimMany({}, {recipient}, now, std::nullopt), std::vector<bool>{true});
+  deliveries.RecordAndClaimMany({{recipient, "queued", "", "451 busy", now + 30000}}, {}, now, std::nullopt);
+  StartEngine();
+  EXPECT_FALSE(herald::testing::WaitFor([&] { return channel_.Count() > 0; }, milliseconds(200)));
+  EXPECT_EQ(Depth(), 1) << "put back with a delay";
+  clock_.Advance(seconds(30));
+  ExpectStatus(id, "sent");
+  EXPECT_EQ(channel_.Count(), 1u);
+}
+
+TEST_F(QueuedMessageLaneTest, TheRelayPublishesInTheBackgroundWhenWokenAndScheduledWorkWhenItIsDue) {
+  StartEngine();
+  relay_->Start();
+  const auto now = Accept(5);
+  relay_->Wake();
+  for (const auto id : now) ExpectStatus(id, "sent");
+  const auto later = Accept(2, ToUnixMillis(clock_.Now() + seconds(60)));
+  relay_->Wake();
+  EXPECT_FALSE(herald::testing::WaitFor([&] { return channel_.Count() > 5; }, milliseconds(300)));
+  EXPECT_EQ(Depth(), 0) << "not handed over before it is due";
+  clock_.Advance(seconds(60));
+  for (const auto id : later) ExpectStatus(id, "sent");
+  EXPECT_EQ(relay_->published(), 7);
+  EXPECT_EQ(relay_->last_error(), "");
+}
+
+TEST_F(QueuedMessageLaneTest, ALaneTheBrokerLostIsPublishedAgainAtStartAndSentOnce) {
+  const auto ids = Accept(4);
+  ASSERT_EQ(relay_->RelayOnce(), 4);
+  // The broker's copy is gone (a purged queue, a broker rebuilt without its data).
+  queue_->RemoveLane(MessageQueueName("sms"));
+  EXPECT_EQ(relay_->RelayOnce(), 0);
+  relay_->Start();
+  EXPECT_TRUE(herald::testing::WaitFor([&] { return Depth() == 4; }, seconds(5))) << Depth();
+  StartEngine();
+  for (const auto id : ids) ExpectStatus(id, "sent");
+  EXPECT_EQ(channel_.Count(), 4u);
 }
 
 }  // namespace
