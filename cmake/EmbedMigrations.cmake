@@ -1,9 +1,10 @@
-# cmake -DDIR=<folder of NNNN_name.sql> -DOUTPUT=<file.cpp> -P EmbedMigrations.cmake
-# Writes a C++ source whose herald::store::sqlite::Migrations() lists every
+# cmake -DDIR=<folder of NNNN_name.sql> -DOUTPUT=<file.cpp> -DBACKEND=<sqlite|postgres> -P EmbedMigrations.cmake
+# Writes a C++ source whose herald::store::<BACKEND>::Migrations() (declared in
+# store/<BACKEND>/migrations.hpp) lists every
 # migration of DIR in version order, its SQL compiled in as bytes (see
 # EmbedFile.cmake for why bytes). Versions must run 1, 2, 3... without a gap, so
 # a missing or misnumbered file fails the build rather than a user's upgrade.
-foreach(var DIR OUTPUT)
+foreach(var DIR OUTPUT BACKEND)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "EmbedMigrations.cmake: -D${var}=... is required")
   endif()
@@ -35,9 +36,9 @@ if(expected EQUAL 1)
 endif()
 
 file(WRITE "${OUTPUT}.tmp" "// Generated from ${DIR} by cmake/EmbedMigrations.cmake at build time; do not edit.
-#include \"store/sqlite/migrations.hpp\"
+#include \"store/${BACKEND}/migrations.hpp\"
 
-namespace herald::store::sqlite {
+namespace herald::store::${BACKEND} {
 namespace {
 
 ${arrays}
@@ -49,7 +50,7 @@ ${entries}  };
   return kAll;
 }
 
-}  // namespace herald::store::sqlite
+}  // namespace herald::store::${BACKEND}
 ")
 # Only a changed list rebuilds what includes it.
 file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -366,19 +366,7 @@ void AddMigrateCommand(CLI::App& app, MigrateArgs& args) {
 
 int RunMigrate(const MigrateArgs& args) {
   return ReportingErrors([&] {
-    const auto config = LoadServeConfig(args.config_file, args.data_dir);
-    // The data dir lock: a running server (or certificate run) would see the new
-    // schema at once, under code written for the old one.
-    const auto path = DatabasePath(config);
-    DataDirLock lock(config.data.dir);
-    const SystemClock clock;
-    const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
-    const auto& report = stores->migration();
-    if (report.applied.empty()) {
-      std::cout << path << ": the schema is up to date at version " << report.to_version << "\n";
-    } else {
-      std::cout << DescribeMigration(path, report) << "\n";
-    }
+    std::cout << MigrateStore(LoadServeConfig(args.config_file, args.data_dir)) << "\n";
     return kExitOk;
   });
 }

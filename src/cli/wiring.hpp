@@ -26,6 +26,10 @@ std::string DatabasePath(const config::HeraldConfig& config);
 std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, store::SchemaPolicy policy,
                                           const Clock& clock);
 
+// Creates or upgrades the configured store's schema (SQLite in the data dir, or
+// the PostgreSQL database of store.url) and says what it did, as one line.
+std::string MigrateStore(const config::HeraldConfig& config);
+
 // What a migration did, as one sentence; empty when it applied nothing.
 std::string DescribeMigration(const std::string& where, const store::MigrationReport& report);
 

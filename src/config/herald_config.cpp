@@ -44,6 +44,9 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"smtp", "max_connections", &c.smtp.max_connections},
       {"smtp", "messages_per_session", &c.smtp.messages_per_session},
       {"smtp", "timeout_seconds", &c.smtp.timeout_seconds},
+      {"store", "kind", &c.store.kind},
+      {"store", "url", &c.store.url, true},
+      {"store", "query_timeout_ms", &c.store.query_timeout_ms},
       {"queue", "kind", &c.queue.kind},
       {"queue", "amqp_url", &c.queue.amqp_url, true},
       {"queue", "prefetch", &c.queue.prefetch},
@@ -153,6 +156,14 @@ Result<void> SetFromToml(const Field& field, const toml::node& node, const std::
 
 Result<void> Validate(const HeraldConfig& c) {
   auto fail = [](const std::string& message) { return MakeError("config.invalid_value", message); };
+  if (c.store.kind != "sqlite" && c.store.kind != "postgres") {
+    return fail("store.kind must be \"sqlite\" or \"postgres\", got \"" + c.store.kind + "\"");
+  }
+  if (c.store.kind == "postgres" && c.store.url.empty()) {
+    return fail("store.url must name the PostgreSQL database when store.kind is \"postgres\" "
+                "(postgresql://user:password@host:port/database)");
+  }
+  if (c.store.query_timeout_ms < 1) return fail("store.query_timeout_ms must be at least 1");
   if (c.queue.kind != "embedded" && c.queue.kind != "rabbitmq") {
     return fail("queue.kind must be \"embedded\" or \"rabbitmq\", got \"" + c.queue.kind + "\"");
   }

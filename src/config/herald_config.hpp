@@ -26,6 +26,14 @@ struct SmtpConfig {
   int timeout_seconds = 30;
 };
 
+// Where messages, contacts, campaigns, keys and certificate deliveries live:
+// SQLite in the data dir (the default, no server), or PostgreSQL.
+struct StoreConfig {
+  std::string kind = "sqlite";  // sqlite | postgres
+  std::string url;              // postgres: a libpq URI, postgresql://user:pass@host:port/db
+  int query_timeout_ms = 30000; // postgres: statement_timeout of every query
+};
+
 struct QueueConfig {
   std::string kind = "embedded";  // embedded | rabbitmq
   std::string amqp_url = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -89,6 +97,7 @@ struct ServeConfig {
 struct HeraldConfig {
   DataConfig data;
   SmtpConfig smtp;
+  StoreConfig store;
   QueueConfig queue;
   CertificatesConfig certificates;
   ServeConfig serve;

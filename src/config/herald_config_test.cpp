@@ -81,6 +81,32 @@ TEST(Config, BadValuesAreRejectedWithTheKeyNamed) {
   EXPECT_NE(config2.error().message.find("serve.retry.max_attempts"), std::string::npos);
 }
 
+TEST(Config, TheStoreIsSqliteByDefaultAndPostgresNeedsAUrlWhoseSecretIsMasked) {
+  FakeEnv defaults;
+  auto config = LoadConfig("", defaults.Lookup(), defaults.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->store.kind, "sqlite");
+
+  FakeEnv no_url{{{"HERALD_STORE_KIND", "postgres"}}};
+  config = LoadConfig("", no_url.Lookup(), no_url.Names());
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("store.url"), std::string::npos) << config.error().message;
+
+  FakeEnv other{{{"HERALD_STORE_KIND", "mysql"}}};
+  config = LoadConfig("", other.Lookup(), other.Names());
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("store.kind"), std::string::npos) << config.error().message;
+
+  FakeEnv postgres{{{"HERALD_STORE_KIND", "postgres"},
+                    {"HERALD_STORE_URL", "postgresql://herald:hunter2@db.example.org:5432/herald"}}};
+  config = LoadConfig("", postgres.Lookup(), postgres.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->store.url, "postgresql://herald:hunter2@db.example.org:5432/herald");
+  const auto described = DescribeConfig(*config);
+  EXPECT_EQ(described.find("hunter2"), std::string::npos) << described;
+  EXPECT_NE(described.find("store.kind"), std::string::npos) << described;
+}
+
 TEST(Config, TomlSyntaxErrorNamesFileAndLine) {
   herald::testing::TempDir dir;
   const auto path = dir.path() + "/herald.toml";

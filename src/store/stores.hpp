@@ -2,6 +2,7 @@
 // the wiring hands to the commands, and what the contract suite runs against.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,20 @@ struct MigrationReport {
   int to_version = 0;
   std::vector<std::string> applied;  // migration names, in the order applied
   bool adopted_unversioned = false;  // the storage predates versioning and was taken over
+};
+
+// One versioned schema migration of a backend: an SQL file of its migrations
+// folder (NNNN_name.sql), compiled in.
+struct Migration {
+  int version = 0;
+  std::string_view name;  // the file's name without .sql, e.g. "0001_initial"
+  std::string_view sql;
+};
+
+// Storage whose schema is not the one this binary needs; the message says what to do.
+class SchemaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 class Stores {

@@ -5,10 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
-#include <mutex>
 #include <stdexcept>
+
+#include "tests/support/shared_server.hpp"
 
 namespace herald::testing {
 namespace {
@@ -114,23 +113,6 @@ std::string RabbitMqServer::NewVhostUrl(const std::string& vhost) const {
   return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/" + vhost;
 }
 
-RabbitMqServer& SharedRabbitMqServer() {
-  static std::mutex mutex;
-  static RabbitMqServer* server = nullptr;
-  std::lock_guard lock(mutex);
-  if (server == nullptr) {
-    server = new RabbitMqServer();
-    // Stopped by gtest's environment teardown, before static destructors run.
-    class StopAtEnd : public ::testing::Environment {
-     public:
-      void TearDown() override {
-        delete server;
-        server = nullptr;
-      }
-    };
-    ::testing::AddGlobalTestEnvironment(new StopAtEnd);
-  }
-  return *server;
-}
+RabbitMqServer& SharedRabbitMqServer() { return SharedPerTestBinary<RabbitMqServer>(); }
 
 }  // namespace herald::testing

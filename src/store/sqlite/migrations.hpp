@@ -15,11 +15,7 @@
 
 namespace herald::store::sqlite {
 
-struct Migration {
-  int version = 0;
-  std::string_view name;  // the file's name without .sql, e.g. "0001_initial"
-  std::string_view sql;
-};
+using store::Migration;
 
 // Every migration, by version (1, 2, ...). Generated from the SQL files.
 std::span<const Migration> Migrations();
@@ -27,11 +23,7 @@ int LatestSchemaVersion();
 
 using store::MigrationReport;
 
-// A file whose schema is not the one this binary needs; the message says what to do.
-class SchemaError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using store::SchemaError;
 
 // The version recorded in the file; 0 when none is (a new file, or one from
 // before versioned migrations).
