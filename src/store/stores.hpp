@@ -43,6 +43,22 @@ class SchemaError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Throws SchemaError when storage at `where` has a schema `version` this binary,
+// which knows up to `latest`, cannot use: newer always; behind as well when
+// `require_current` (then the message names `herald migrate`).
+inline void CheckSchemaVersion(const std::string& where, int version, int latest, bool require_current) {
+  if (version > latest) {
+    throw SchemaError(where + " has schema version " + std::to_string(version) + ", newer than this herald knows (" +
+                      std::to_string(latest) +
+                      "): it was written by a newer herald; run that version, or restore a backup made before the "
+                      "upgrade");
+  }
+  if (require_current && version < latest) {
+    throw SchemaError(where + " has schema version " + std::to_string(version) + ", this herald needs " +
+                      std::to_string(latest) + ": run `herald migrate` (with the same --config) first");
+  }
+}
+
 class Stores {
  public:
   virtual ~Stores() = default;

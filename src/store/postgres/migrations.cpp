@@ -14,13 +14,6 @@ int RecordedVersion(PgConnection& db) {
   return max.IsNull(0, 0) ? 0 : static_cast<int>(max.Int(0, 0));
 }
 
-void RefuseNewer(PgConnection& db, int version) {
-  if (version > LatestSchemaVersion()) {
-    throw SchemaError(db.where() + " has schema version " + std::to_string(version) + ", newer than this herald's " +
-                      std::to_string(LatestSchemaVersion()) + ": run a herald at least as new as the one that made it");
-  }
-}
-
 }  // namespace
 
 int LatestSchemaVersion() { return Migrations().empty() ? 0 : Migrations().back().version; }
@@ -41,7 +34,7 @@ MigrationReport Migrate(PgConnection& db) {
         "applied_at BIGINT NOT NULL)");
     // The version again, under the lock: another process may have migrated meanwhile.
     report.from_version = RecordedVersion(db);
-    RefuseNewer(db, report.from_version);
+    CheckSchemaVersion(db.where(), report.from_version, LatestSchemaVersion(), false);
     report.to_version = report.from_version;
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -72,12 +65,7 @@ MigrationReport Migrate(PgConnection& db) {
 }
 
 void RequireCurrentSchema(PgConnection& db) {
-  const int version = RecordedVersion(db);
-  RefuseNewer(db, version);
-  if (version < LatestSchemaVersion()) {
-    throw SchemaError(db.where() + " has schema version " + std::to_string(version) + ", this herald needs " +
-                      std::to_string(LatestSchemaVersion()) + ": run `herald migrate` (with the same --config) first");
-  }
+  CheckSchemaVersion(db.where(), RecordedVersion(db), LatestSchemaVersion(), true);
 }
 
 }  // namespace herald::store::postgres

@@ -70,14 +70,6 @@ int RecordedVersion(Database& db) {
   return static_cast<int>(query.ColumnInt(0));
 }
 
-void RefuseNewer(Database& db, int version) {
-  if (version <= LatestSchemaVersion()) return;
-  throw SchemaError(db.path() + " has schema version " + std::to_string(version) + ", newer than this herald knows (" +
-                    std::to_string(LatestSchemaVersion()) +
-                    "): it was written by a newer herald; run that version, or restore a backup made before the "
-                    "upgrade");
-}
-
 }  // namespace
 
 int LatestSchemaVersion() { return Migrations().empty() ? 0 : Migrations().back().version; }
@@ -92,7 +84,7 @@ MigrationReport Migrate(Database& db) {
   MigrationReport report;
   Transaction tx(db);  // then the version again, under the lock: another process may have migrated meanwhile
   report.from_version = RecordedVersion(db);
-  RefuseNewer(db, report.from_version);
+  CheckSchemaVersion(db.path(), report.from_version, LatestSchemaVersion(), false);
   report.to_version = report.from_version;
   if (report.from_version == LatestSchemaVersion()) return report;  // rolled back: nothing was written
 
@@ -124,12 +116,7 @@ MigrationReport Migrate(Database& db) {
 }
 
 void RequireCurrentSchema(Database& db) {
-  const int version = RecordedVersion(db);
-  RefuseNewer(db, version);
-  if (version < LatestSchemaVersion()) {
-    throw SchemaError(db.path() + " has schema version " + std::to_string(version) + ", this herald needs " +
-                      std::to_string(LatestSchemaVersion()) + ": run `herald migrate` (with the same --config) first");
-  }
+  CheckSchemaVersion(db.path(), RecordedVersion(db), LatestSchemaVersion(), true);
 }
 
 }  // namespace herald::store::sqlite
