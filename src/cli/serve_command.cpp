@@ -147,11 +147,10 @@ int RunServe(const ServeArgs& args) {
     if (!from) throw InputError("serve.email_from: " + from.error().message);
 
     SystemClock clock;
-    const auto db_path = DatabasePath(config);
     DataDirLock lock(config.data.dir);
     // Every store of this process on one opening of the configured backend.
     const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
-    if (const auto migrated = DescribeMigration(db_path, stores->migration()); !migrated.empty()) {
+    if (const auto migrated = DescribeMigration(stores->where(), stores->migration()); !migrated.empty()) {
       spdlog::info("{}", migrated);
     }
     const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
@@ -306,7 +305,7 @@ int RunServe(const ServeArgs& args) {
     intake.Stop();
     if (relay) relay->Stop();
     engine.Stop();
-    spdlog::info("stopped; queued work stays in {}", db_path);
+    spdlog::info("stopped; queued work stays in {}", stores->where());
     return kExitOk;
   });
 }

@@ -12,6 +12,7 @@
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
 #include "store/postgres/migrations.hpp"
+#include "store/postgres/postgres_stores.hpp"
 #include "store/sqlite/sqlite_stores.hpp"
 
 namespace herald::cli {
@@ -24,8 +25,9 @@ std::string DatabasePath(const config::HeraldConfig& config) {
 std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, store::SchemaPolicy policy,
                                           const Clock& clock) {
   if (config.store.kind == "postgres") {
-    throw InputError("store.kind = \"postgres\": so far `herald migrate` is the only command that runs on "
-                     "PostgreSQL; the others use the SQLite store (store.kind = \"sqlite\", the default)");
+    return std::make_unique<store::postgres::PostgresStores>(config.store.url, config.store.pool_size,
+                                                             std::chrono::milliseconds(config.store.query_timeout_ms),
+                                                             policy, clock);
   }
   return std::make_unique<store::sqlite::SqliteStores>(DatabasePath(config), policy, clock);
 }

@@ -86,6 +86,7 @@ TEST(Config, TheStoreIsSqliteByDefaultAndPostgresNeedsAUrlWhoseSecretIsMasked) {
   auto config = LoadConfig("", defaults.Lookup(), defaults.Names());
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->store.kind, "sqlite");
+  EXPECT_EQ(config->store.pool_size, 8);
 
   FakeEnv no_url{{{"HERALD_STORE_KIND", "postgres"}}};
   config = LoadConfig("", no_url.Lookup(), no_url.Names());
@@ -98,10 +99,12 @@ TEST(Config, TheStoreIsSqliteByDefaultAndPostgresNeedsAUrlWhoseSecretIsMasked) {
   EXPECT_NE(config.error().message.find("store.kind"), std::string::npos) << config.error().message;
 
   FakeEnv postgres{{{"HERALD_STORE_KIND", "postgres"},
-                    {"HERALD_STORE_URL", "postgresql://herald:hunter2@db.example.org:5432/herald"}}};
+                    {"HERALD_STORE_URL", "postgresql://herald:hunter2@db.example.org:5432/herald"},
+                    {"HERALD_STORE_POOL_SIZE", "3"}}};
   config = LoadConfig("", postgres.Lookup(), postgres.Names());
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->store.url, "postgresql://herald:hunter2@db.example.org:5432/herald");
+  EXPECT_EQ(config->store.pool_size, 3);
   const auto described = DescribeConfig(*config);
   EXPECT_EQ(described.find("hunter2"), std::string::npos) << described;
   EXPECT_NE(described.find("store.kind"), std::string::npos) << described;

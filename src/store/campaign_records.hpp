@@ -41,6 +41,29 @@ struct TemplateRecord {
   std::int64_t updated_at_ms = 0;
 };
 
+// A template's variables as stored: one name per line (a placeholder name
+// cannot hold a newline, so this is unambiguous), and back.
+inline std::string JoinVariableNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += '\n';
+    out += name;
+  }
+  return out;
+}
+
+inline std::vector<std::string> SplitVariableNames(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 // Stored campaign states: draft -> sending, or scheduled -> sending; "sending"
 // becomes "sent" (or "failed" when nothing got through) once none of its
 // messages is pending.

@@ -70,8 +70,10 @@ class Stores {
   virtual CampaignStore& campaigns() = 0;
   virtual PacingStore& pacing() = 0;
   virtual CertificateStore& certificates() = 0;
-  // The backend's name, for /health ("sqlite").
+  // The backend's name, for /health ("sqlite", "postgres").
   virtual std::string_view kind() const = 0;
+  // Where the data is, for messages: a file, or user@host:port/database.
+  virtual std::string where() const = 0;
   virtual const MigrationReport& migration() const = 0;
 };
 

@@ -1,5 +1,5 @@
-// `herald migrate` on PostgreSQL (store.kind = postgres), against a private
-// server started by the test, and how the other commands treat that setting.
+// `herald migrate` and `herald keys` on PostgreSQL (store.kind = postgres),
+// against a private server started by the test.
 #include "tests/e2e/serve_fixture.hpp"
 #include "tests/support/postgres_server.hpp"
 
@@ -45,17 +45,21 @@ TEST_F(MigratePostgresE2E, AnUnreachableServerIsNamedAndItsPasswordIsNot) {
   EXPECT_EQ(result.output.find("hunter2"), std::string::npos) << result.output;
 }
 
-TEST_F(MigratePostgresE2E, PostgresWithoutAUrlAndCommandsNotYetOnPostgresAreRefusedWithWhatToDo) {
+TEST_F(MigratePostgresE2E, PostgresWithoutAUrlIsRefusedNamingTheSetting) {
   extra_env_["HERALD_STORE_KIND"] = "postgres";
   const auto no_url = Herald("migrate --data-dir " + data_dir_);
   EXPECT_EQ(no_url.exit_code, 2) << no_url.output;
   EXPECT_NE(no_url.output.find("store.url"), std::string::npos) << no_url.output;
+}
 
-  UseDatabase("serve_refused");
-  const auto serve = Herald("serve --listen 127.0.0.1:" + std::to_string(FreePort()) + " --data-dir " + data_dir_);
-  EXPECT_EQ(serve.exit_code, 2) << serve.output;
-  EXPECT_NE(serve.output.find("herald migrate"), std::string::npos) << serve.output;
-  EXPECT_NE(serve.output.find("store.kind"), std::string::npos) << serve.output;
+TEST_F(MigratePostgresE2E, KeysMadeByTheCliAreTheOnesTheServerOnPostgresAccepts) {
+  UseDatabase("keys_and_serve");
+  const auto admin = CreateKey("ops", "admin");
+  StartServer();
+  const auto keys = CallJson("GET", "/api/v1/keys", admin, nullptr, 200);
+  ASSERT_EQ(keys["data"].size(), 1u) << keys.dump();
+  EXPECT_EQ(keys["data"][0]["name"], "ops");
+  EXPECT_EQ(SharedPostgresServer().Psql("keys_and_serve", "SELECT name FROM api_keys"), "ops\n");
 }
 
 }  // namespace

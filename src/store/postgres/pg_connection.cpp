@@ -90,6 +90,8 @@ PgConnection::~PgConnection() {
   if (conn_ != nullptr) PQfinish(conn_);
 }
 
+bool PgConnection::Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
 void PgConnection::Fail(const std::string& what, pg_result* result) {
   std::string sqlstate;
   std::string reason;

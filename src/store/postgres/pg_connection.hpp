@@ -65,6 +65,8 @@ class PgConnection {
   void ExecScript(const std::string& sql);
 
   const std::string& where() const { return where_; }
+  // Whether the server dropped the connection (it restarted, or a network failure).
+  bool Broken() const;
 
  private:
   [[noreturn]] void Fail(const std::string& what, pg_result* result);

@@ -53,28 +53,6 @@ ContactRecord ReadContact(Statement& row) {
   return c;
 }
 
-// Placeholder names cannot hold a newline, so one per line is unambiguous.
-std::string JoinLines(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) {
-    if (!out.empty()) out += '\n';
-    out += name;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 TemplateRecord ReadTemplate(Statement& row) {
   TemplateRecord t;
   t.id = row.ColumnInt(0);
@@ -84,7 +62,7 @@ TemplateRecord ReadTemplate(Statement& row) {
   t.subject = row.ColumnText(4);
   t.html = row.ColumnText(5);
   t.text = row.ColumnText(6);
-  t.variables = SplitLines(row.ColumnText(7));
+  t.variables = SplitVariableNames(row.ColumnText(7));
   t.created_at_ms = row.ColumnInt(8);
   t.updated_at_ms = row.ColumnInt(9);
   return t;
@@ -240,7 +218,7 @@ TemplateRecord SqliteCampaignStore::CreateTemplate(TemplateRecord t, std::int64_
       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?8)");
   insert.Bind(1, t.owner_id).Bind(2, t.name);
   BindOptional(insert, 3, t.channel);
-  insert.Bind(4, t.subject).Bind(5, t.html).Bind(6, t.text).Bind(7, JoinLines(t.variables)).Bind(8, now_ms);
+  insert.Bind(4, t.subject).Bind(5, t.html).Bind(6, t.text).Bind(7, JoinVariableNames(t.variables)).Bind(8, now_ms);
   insert.Step();
   t.id = sqlite3_last_insert_rowid(writer->handle());
   t.created_at_ms = now_ms;
@@ -268,7 +246,7 @@ bool SqliteCampaignStore::UpdateTemplate(const TemplateRecord& t, std::int64_t n
       "updated_at = ?8 WHERE id = ?1");
   update.Bind(1, t.id).Bind(2, t.name);
   BindOptional(update, 3, t.channel);
-  update.Bind(4, t.subject).Bind(5, t.html).Bind(6, t.text).Bind(7, JoinLines(t.variables)).Bind(8, now_ms);
+  update.Bind(4, t.subject).Bind(5, t.html).Bind(6, t.text).Bind(7, JoinVariableNames(t.variables)).Bind(8, now_ms);
   update.Step();
   return writer->ChangedRows() > 0;
 }

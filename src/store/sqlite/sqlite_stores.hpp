@@ -29,6 +29,7 @@ class SqliteStores final : public Stores {
   PacingStore& pacing() override { return pacing_; }
   CertificateStore& certificates() override { return certificates_; }
   std::string_view kind() const override { return "sqlite"; }
+  std::string where() const override { return db_.path(); }
   const MigrationReport& migration() const override { return db_.migration(); }
 
  private:

@@ -1,0 +1,415 @@
+#include "store/postgres/pg_api_store.hpp"
+
+#include <utility>
+
+#include "common/hash.hpp"
+
+namespace herald::store::postgres {
+namespace {
+
+
+constexpr const char* kRecipientColumns =
+    "id, message_id, channel, address, status, attempts, provider_message_id, last_error, due_at, updated_at, sent_at";
+
+RecipientRecord ReadRecipient(const PgResult& rows, int row, int first = 0) {
+  RecipientRecord r;
+  r.id = rows.Int(row, first + 0);
+  r.message_id = rows.Int(row, first + 1);
+  r.channel = rows.Text(row, first + 2);
+  r.address = rows.Text(row, first + 3);
+  r.status = rows.Text(row, first + 4);
+  r.attempts = static_cast<int>(rows.Int(row, first + 5));
+  r.provider_message_id = rows.Text(row, first + 6);
+  r.last_error = rows.Text(row, first + 7);
+  r.due_at_ms = rows.Int(row, first + 8);
+  r.updated_at_ms = rows.Int(row, first + 9);
+  if (!rows.IsNull(row, first + 10)) r.sent_at_ms = rows.Int(row, first + 10);
+  return r;
+}
+
+// A recipient with its message's content: the columns ReadDelivery reads.
+constexpr std::string_view kPickDelivery =
+    "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
+    "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html "
+    "FROM message_recipients r JOIN messages m ON m.id = r.message_id ";
+
+ClaimedDelivery ReadDelivery(const PgResult& rows, int row) {
+  ClaimedDelivery delivery;
+  delivery.recipient = ReadRecipient(rows, row);
+  delivery.subject = rows.Text(row, 11);
+  delivery.content = rows.Text(row, 12);
+  delivery.html = rows.Text(row, 13);
+  return delivery;
+}
+
+constexpr const char* kKeyColumns = "id, name, role, tier, key_prefix, created_at, revoked_at";
+
+ApiKeyRecord ReadKey(const PgResult& rows, int row) {
+  ApiKeyRecord key;
+  key.id = rows.Int(row, 0);
+  key.name = rows.Text(row, 1);
+  key.role = rows.Text(row, 2);
+  key.tier = rows.Text(row, 3);
+  key.key_prefix = rows.Text(row, 4);
+  key.created_at_ms = rows.Int(row, 5);
+  if (!rows.IsNull(row, 6)) key.revoked_at_ms = rows.Int(row, 6);
+  return key;
+}
+
+std::vector<RecipientRecord> RecipientsOf(PgConnection& db, std::int64_t message_id) {
+  const auto rows = db.Exec(
+      "SELECT " + std::string(kRecipientColumns) + " FROM message_recipients WHERE message_id = $1 ORDER BY id",
+      {Param(message_id)});
+  std::vector<RecipientRecord> recipients;
+  recipients.reserve(static_cast<std::size_t>(rows.Rows()));
+  for (int i = 0; i < rows.Rows(); ++i) recipients.push_back(ReadRecipient(rows, i));
+  return recipients;
+}
+
+std::optional<MessageRecord> LoadMessage(PgConnection& db, std::int64_t id) {
+  const auto rows = db.Exec(
+      "SELECT id, owner_id, COALESCE(idempotency_key, ''), subject, content, priority, scheduled_at, created_at, html "
+      "FROM messages WHERE id = $1",
+      {Param(id)});
+  if (rows.Rows() == 0) return std::nullopt;
+  MessageRecord m;
+  m.id = rows.Int(0, 0);
+  m.owner_id = rows.Int(0, 1);
+  m.idempotency_key = rows.Text(0, 2);
+  m.subject = rows.Text(0, 3);
+  m.content = rows.Text(0, 4);
+  m.priority = static_cast<int>(rows.Int(0, 5));
+  if (!rows.IsNull(0, 6)) m.scheduled_at_ms = rows.Int(0, 6);
+  m.created_at_ms = rows.Int(0, 7);
+  m.html = rows.Text(0, 8);
+  m.recipients = RecipientsOf(db, m.id);
+  return m;
+}
+
+void SaveScheduleOn(PgConnection& db, const LaneSchedule& schedule, std::int64_t now_ms) {
+  db.Exec(
+      "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, $1::int, $2::bigint, $3::bigint) "
+      "ON CONFLICT (id) DO UPDATE SET running = EXCLUDED.running, next_release_at = EXCLUDED.next_release_at, "
+      "updated_at = EXCLUDED.updated_at",
+      {Param(schedule.running), Param(schedule.next_release_at_ms), Param(now_ms)});
+}
+
+void RecordOn(PgConnection& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
+  for (const auto& result : finished) {
+    db.Exec(
+        "UPDATE message_recipients SET status = $1::text, provider_message_id = $2, last_error = $3, updated_at = $4, "
+        "due_at = CASE WHEN $1::text = 'queued' THEN $5::bigint ELSE due_at END, "
+        "sent_at = CASE WHEN $1::text = 'sent' THEN $4::bigint ELSE sent_at END "
+        "WHERE id = $6 AND status = CASE WHEN $7::int = 1 THEN 'sending' ELSE 'queued' END",
+        {Param(result.status), Param(result.provider_message_id), Param(result.detail), Param(now_ms),
+         Param(result.retry_at_ms), Param(result.recipient_id), Param(result.claimed)});
+  }
+}
+
+}  // namespace
+
+ApiKeyRecord PgApiStore::CreateKey(const std::string& name, const std::string& role, const std::string& tier,
+                                   const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  const auto rows = db->Exec("INSERT INTO api_keys (name, role, tier, key_hash, key_prefix, created_at) "
+                             "VALUES ($1, $2, $3, $4, $5, $6) RETURNING " +
+                                 std::string(kKeyColumns),
+                             {Param(name), Param(role), Param(tier), Param(key_hash), Param(key_prefix), Param(now_ms)});
+  return ReadKey(rows, 0);
+}
+
+IssuedKey PgApiStore::IssueKey(const std::string& name, const std::string& role, const std::string& tier,
+                               std::int64_t now_ms) {
+  std::string key = "hk_" + RandomHex(24);
+  auto record = CreateKey(name, role, tier, Sha256Hex(key), key.substr(0, 10), now_ms);
+  return {std::move(record), std::move(key)};
+}
+
+std::optional<ApiKeyRecord> PgApiStore::FindActiveKey(const std::string& key_hash) {
+  auto db = pool_.Acquire();
+  const auto rows = db->Exec(
+      "SELECT " + std::string(kKeyColumns) + " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+      {Param(key_hash)});
+  if (rows.Rows() == 0) return std::nullopt;
+  return ReadKey(rows, 0);
+}
+
+std::vector<ApiKeyRecord> PgApiStore::ListKeys() {
+  auto db = pool_.Acquire();
+  const auto rows = db->Exec("SELECT " + std::string(kKeyColumns) + " FROM api_keys ORDER BY id");
+  std::vector<ApiKeyRecord> keys;
+  for (int i = 0; i < rows.Rows(); ++i) keys.push_back(ReadKey(rows, i));
+  return keys;
+}
+
+bool PgApiStore::RevokeKey(std::int64_t id, std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  return db->Exec("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                  {Param(now_ms), Param(id)})
+             .Affected() > 0;
+}
+
+std::vector<AcceptedMessage> PgApiStore::Accept(std::vector<NewMessage> messages, std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  PgTransaction tx(*db);
+  std::vector<AcceptedMessage> accepted;
+  accepted.reserve(messages.size());
+  for (auto& message : messages) {
+    std::optional<std::string> key;
+    if (!message.idempotency_key.empty()) key = message.idempotency_key;
+    // ON CONFLICT: two requests with one idempotency key at once store one message.
+    const auto inserted = db->Exec(
+        "INSERT INTO messages (owner_id, idempotency_key, subject, content, priority, scheduled_at, created_at, html) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (owner_id, idempotency_key) DO NOTHING RETURNING id",
+        {Param(message.owner_id), Param(key), Param(message.subject), Param(message.content), Param(message.priority),
+         Param(message.scheduled_at_ms), Param(now_ms), Param(message.html)});
+    if (inserted.Rows() == 0) {
+      const auto existing = db->Exec("SELECT id FROM messages WHERE owner_id = $1 AND idempotency_key = $2",
+                                     {Param(message.owner_id), Param(message.idempotency_key)});
+      accepted.push_back({*LoadMessage(*db, existing.Int(0, 0)), false});
+      continue;
+    }
+    MessageRecord record;
+    record.id = inserted.Int(0, 0);
+    record.owner_id = message.owner_id;
+    record.idempotency_key = message.idempotency_key;
+    record.subject = std::move(message.subject);
+    record.content = std::move(message.content);
+    record.html = std::move(message.html);
+    record.priority = message.priority;
+    record.scheduled_at_ms = message.scheduled_at_ms;
+    record.created_at_ms = now_ms;
+    const std::int64_t due = message.scheduled_at_ms.value_or(now_ms);
+    record.recipients.reserve(message.recipients.size());
+    for (auto& recipient : message.recipients) {
+      const auto row = db->Exec(
+          "INSERT INTO message_recipients (message_id, lane, channel, address, status, priority, due_at, updated_at) "
+          "VALUES ($1, $2, $2, $3, 'queued', $4, $5, $6) RETURNING id",
+          {Param(record.id), Param(recipient.channel), Param(recipient.address), Param(message.priority), Param(due),
+           Param(now_ms)});
+      RecipientRecord r;
+      r.id = row.Int(0, 0);
+      r.message_id = record.id;
+      r.channel = std::move(recipient.channel);
+      r.address = std::move(recipient.address);
+      r.status = "queued";
+      r.due_at_ms = due;
+      r.updated_at_ms = now_ms;
+      record.recipients.push_back(std::move(r));
+    }
+    accepted.push_back({std::move(record), true});
+  }
+  tx.Commit();
+  return accepted;
+}
+
+std::optional<MessageRecord> PgApiStore::GetMessage(std::int64_t id) {
+  auto db = pool_.Acquire();
+  return LoadMessage(*db, id);
+}
+
+MessagePage PgApiStore::ListMessages(const MessageFilter& filter, int page, int page_size) {
+  auto db = pool_.Acquire();
+  // One snapshot for the count and the page.
+  PgTransaction tx(*db);
+  db->Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  MessagePage result;
+  result.as_of_id = filter.as_of_id.value_or(db->Exec("SELECT COALESCE(MAX(id), 0) FROM messages").Int(0, 0));
+  // A message matches when any of its recipients matches the channel and status.
+  std::vector<PgParam> params = {Param(result.as_of_id)};
+  std::string where = " WHERE m.id <= $1";
+  const auto next = [&params](PgParam value) {
+    params.push_back(std::move(value));
+    return "$" + std::to_string(params.size());
+  };
+  if (filter.owner_id) where += " AND m.owner_id = " + next(Param(*filter.owner_id));
+  if (!filter.status.empty() || !filter.channel.empty()) {
+    where += " AND EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = m.id";
+    if (!filter.status.empty()) where += " AND r.status = " + next(Param(filter.status));
+    if (!filter.channel.empty()) where += " AND r.channel = " + next(Param(filter.channel));
+    where += ")";
+  }
+  result.total_count = db->Exec("SELECT COUNT(*) FROM messages m" + where, params).Int(0, 0);
+  const auto limit = next(Param(page_size));
+  const auto offset = next(Param(static_cast<std::int64_t>(page - 1) * page_size));
+  const auto ids = db->Exec("SELECT m.id FROM messages m" + where + " ORDER BY m.id DESC LIMIT " + limit +
+                                " OFFSET " + offset,
+                            params);
+  for (int i = 0; i < ids.Rows(); ++i) {
+    if (auto message = LoadMessage(*db, ids.Int(i, 0))) result.messages.push_back(std::move(*message));
+  }
+  tx.Commit();
+  return result;
+}
+
+CancelResult PgApiStore::CancelMessage(std::int64_t id, std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  PgTransaction tx(*db);
+  CancelResult result;
+  result.found = db->Exec("SELECT 1 FROM messages WHERE id = $1", {Param(id)}).Rows() > 0;
+  if (!result.found) return result;
+  result.cancelled = db->Exec(
+                           "UPDATE message_recipients SET status = 'cancelled', updated_at = $1 "
+                           "WHERE message_id = $2 AND status = 'queued'",
+                           {Param(now_ms), Param(id)})
+                         .Affected();
+  result.not_pending = db->Exec(
+                             "SELECT COUNT(*) FROM message_recipients "
+                             "WHERE message_id = $1 AND status NOT IN ('queued', 'cancelled')",
+                             {Param(id)})
+                           .Int(0, 0);
+  tx.Commit();
+  return result;
+}
+
+std::int64_t PgApiStore::RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  PgTransaction tx(*db);
+  std::int64_t requeued = 0;
+  for (const auto& status : statuses) {
+    requeued += db->Exec(
+                      "UPDATE message_recipients SET status = 'queued', attempts = 0, published = 0, due_at = $1, "
+                      "updated_at = $1, last_error = 'retry requested after: ' || last_error "
+                      "WHERE message_id = $2 AND status = $3",
+                      {Param(now_ms), Param(id), Param(status)})
+                    .Affected();
+  }
+  tx.Commit();
+  return requeued;
+}
+
+std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> PgApiStore::CountByLaneAndStatus() {
+  auto db = pool_.Acquire();
+  const auto rows =
+      db->Exec("SELECT lane, status, COUNT(*) FROM message_recipients GROUP BY lane, status ORDER BY lane, status");
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
+  for (int i = 0; i < rows.Rows(); ++i) counts.push_back({{rows.Text(i, 0), rows.Text(i, 1)}, rows.Int(i, 2)});
+  return counts;
+}
+
+std::int64_t PgApiStore::ResolveAbandoned(std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  return db
+      ->Exec(
+          "UPDATE message_recipients SET status = 'unknown', updated_at = $1, "
+          "last_error = 'the process stopped during the send; it may or may not have been delivered' "
+          "WHERE status = 'sending'",
+          {Param(now_ms)})
+      .Affected();
+}
+
+std::optional<std::int64_t> PgApiStore::NextDueAt(const std::string& lane) {
+  auto db = pool_.Acquire();
+  const auto rows =
+      db->Exec("SELECT MIN(due_at) FROM message_recipients WHERE status = 'queued' AND lane = $1", {Param(lane)});
+  if (rows.IsNull(0, 0)) return std::nullopt;
+  return rows.Int(0, 0);
+}
+
+std::vector<ClaimedDelivery> PgApiStore::TakeDue(const std::string& lane, TakeOrder order, int max,
+                                                 std::int64_t now_ms, const std::set<std::int64_t>& held) {
+  std::vector<ClaimedDelivery> due;
+  if (max <= 0) return due;
+  auto db = pool_.Acquire();
+  // Rows this process holds are still queued: read past them.
+  const std::vector<std::int64_t> skip(held.begin(), held.end());
+  const std::string sql =
+      std::string(kPickDelivery) +
+      "WHERE r.status = 'queued' AND r.lane = $1 AND r.due_at <= $2 AND NOT (r.id = ANY($3::bigint[])) " +
+      (order == TakeOrder::kArrival ? "ORDER BY r.id " : "ORDER BY r.priority DESC, r.due_at, r.id ") + "LIMIT $4";
+  const auto rows = db->Exec(sql, {Param(lane), Param(now_ms), Param(skip), Param(max)});
+  due.reserve(static_cast<std::size_t>(rows.Rows()));
+  for (int i = 0; i < rows.Rows(); ++i) due.push_back(ReadDelivery(rows, i));
+  return due;
+}
+
+std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
+                                                 const std::vector<std::int64_t>& claims, std::int64_t now_ms,
+                                                 const std::optional<LaneSchedule>& schedule) {
+  auto db = pool_.Acquire();
+  PgTransaction tx(*db);
+  RecordOn(*db, finished, now_ms);
+  std::vector<bool> claimed(claims.size(), false);
+  if (!claims.empty()) {
+    // Only rows still queued are claimed; another process's claim of the same
+    // row wins or loses as a whole, never both.
+    const auto rows = db->Exec(
+        "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = $1 "
+        "WHERE id = ANY($2::bigint[]) AND status = 'queued' RETURNING id",
+        {Param(now_ms), Param(claims)});
+    std::set<std::int64_t> won;
+    for (int i = 0; i < rows.Rows(); ++i) won.insert(rows.Int(i, 0));
+    // A recipient asked for twice in one batch is claimed once: the first asker has it.
+    for (std::size_t i = 0; i < claims.size(); ++i) claimed[i] = won.erase(claims[i]) > 0;
+  }
+  if (schedule) SaveScheduleOn(*db, *schedule, now_ms);
+  tx.Commit();
+  return claimed;
+}
+
+bool PgApiStore::HasOpen(const std::string& lane) {
+  auto db = pool_.Acquire();
+  return db->Exec("SELECT EXISTS (SELECT 1 FROM message_recipients WHERE lane = $1 AND status IN ('queued', 'sending'))",
+                  {Param(lane)})
+             .Text(0, 0) == "t";
+}
+
+std::vector<UnpublishedDelivery> PgApiStore::TakeUnpublished(int max, std::int64_t now_ms) {
+  std::vector<UnpublishedDelivery> due;
+  if (max <= 0) return due;
+  auto db = pool_.Acquire();
+  const auto rows = db->Exec(
+      "SELECT id, lane, priority FROM message_recipients "
+      "WHERE status = 'queued' AND published = 0 AND lane <> 'paced' AND due_at <= $1 ORDER BY due_at, id LIMIT $2",
+      {Param(now_ms), Param(max)});
+  for (int i = 0; i < rows.Rows(); ++i) {
+    due.push_back({rows.Int(i, 0), rows.Text(i, 1), static_cast<int>(rows.Int(i, 2))});
+  }
+  return due;
+}
+
+void PgApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_ids) {
+  if (recipient_ids.empty()) return;
+  auto db = pool_.Acquire();
+  db->Exec("UPDATE message_recipients SET published = 1 WHERE id = ANY($1::bigint[])", {Param(recipient_ids)});
+}
+
+std::int64_t PgApiStore::ForgetPublished(const std::string& lane) {
+  auto db = pool_.Acquire();
+  return db
+      ->Exec("UPDATE message_recipients SET published = 0 WHERE lane = $1 AND status = 'queued' AND published = 1",
+             {Param(lane)})
+      .Affected();
+}
+
+std::vector<ClaimedDelivery> PgApiStore::LoadDeliveries(const std::vector<std::int64_t>& recipient_ids) {
+  std::vector<ClaimedDelivery> deliveries;
+  if (recipient_ids.empty()) return deliveries;
+  auto db = pool_.Acquire();
+  // In the order asked for, as on SQLite.
+  const auto rows = db->Exec(std::string(kPickDelivery) +
+                                 "JOIN unnest($1::bigint[]) WITH ORDINALITY AS asked (id, place) ON asked.id = r.id "
+                                 "ORDER BY asked.place",
+                             {Param(recipient_ids)});
+  deliveries.reserve(static_cast<std::size_t>(rows.Rows()));
+  for (int i = 0; i < rows.Rows(); ++i) deliveries.push_back(ReadDelivery(rows, i));
+  return deliveries;
+}
+
+LaneSchedule PgApiStore::LoadSchedule() {
+  auto db = pool_.Acquire();
+  const auto rows = db->Exec("SELECT running, next_release_at FROM pacer_state WHERE id = 1");
+  LaneSchedule schedule;
+  if (rows.Rows() > 0) {
+    schedule.running = rows.Int(0, 0) != 0;
+    if (!rows.IsNull(0, 1)) schedule.next_release_at_ms = rows.Int(0, 1);
+  }
+  return schedule;
+}
+
+void PgApiStore::SaveSchedule(const LaneSchedule& schedule, std::int64_t now_ms) {
+  auto db = pool_.Acquire();
+  SaveScheduleOn(*db, schedule, now_ms);
+}
+
+}  // namespace herald::store::postgres
