@@ -88,6 +88,20 @@ struct CampaignStats {
   std::int64_t sent = 0;
   std::int64_t failed = 0;  // failed, dead-lettered or unknown
   std::int64_t cancelled = 0;
+
+  // Counts `count` recipients in `status` (a delivery status word).
+  void Add(const std::string& status, std::int64_t count) {
+    total += count;
+    if (status == "queued" || status == "sending") {
+      pending += count;
+    } else if (status == "sent") {
+      sent += count;
+    } else if (status == "cancelled") {
+      cancelled += count;
+    } else {
+      failed += count;
+    }
+  }
 };
 
 // Lists are owner-scoped (nullopt: every owner, for admins) and cut from a

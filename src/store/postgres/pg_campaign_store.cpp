@@ -306,20 +306,7 @@ CampaignStats PgCampaignStore::Stats(std::int64_t campaign_id) {
       "WHERE cm.campaign_id = $1 GROUP BY r.status",
       {Param(campaign_id)});
   CampaignStats stats;
-  for (int i = 0; i < rows.Rows(); ++i) {
-    const auto status = rows.Text(i, 0);
-    const auto count = rows.Int(i, 1);
-    stats.total += count;
-    if (status == "queued" || status == "sending") {
-      stats.pending += count;
-    } else if (status == "sent") {
-      stats.sent += count;
-    } else if (status == "cancelled") {
-      stats.cancelled += count;
-    } else {
-      stats.failed += count;
-    }
-  }
+  for (int i = 0; i < rows.Rows(); ++i) stats.Add(rows.Text(i, 0), rows.Int(i, 1));
   return stats;
 }
 

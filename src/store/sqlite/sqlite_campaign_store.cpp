@@ -372,20 +372,7 @@ CampaignStats SqliteCampaignStore::Stats(std::int64_t campaign_id) {
       "WHERE cm.campaign_id = ? GROUP BY r.status");
   query->Bind(1, campaign_id);
   CampaignStats stats;
-  while (query->Step()) {
-    const auto status = query->ColumnText(0);
-    const auto count = query->ColumnInt(1);
-    stats.total += count;
-    if (status == "queued" || status == "sending") {
-      stats.pending += count;
-    } else if (status == "sent") {
-      stats.sent += count;
-    } else if (status == "cancelled") {
-      stats.cancelled += count;
-    } else {
-      stats.failed += count;
-    }
-  }
+  while (query->Step()) stats.Add(query->ColumnText(0), query->ColumnInt(1));
   return stats;
 }
 
