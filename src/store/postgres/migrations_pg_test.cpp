@@ -3,6 +3,7 @@
 // newer, safe when two processes migrate at once, deadlines on queries, and
 // errors that name the server but never the password.
 #include "store/postgres/migrations.hpp"
+#include "store/postgres/pg_pool.hpp"
 
 #include <gtest/gtest.h>
 
@@ -127,6 +128,23 @@ TEST(PostgresConnection, AnUnreachableServerIsNamedWithoutThePassword) {
     EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
   }
   EXPECT_EQ(DescribeConnection(url), "herald@127.0.0.1:" + std::to_string(closed) + "/herald");
+}
+
+TEST(PostgresPool, AConnectionLostToAServerRestartIsReplaced) {
+  PgPool pool(NewDatabase("restart"), 1, kQueryTimeout);
+  {
+    auto db = pool.Acquire();
+    ASSERT_EQ(db->Exec("SELECT 1").Int(0, 0), 1);
+  }
+  SharedPostgresServer().Restart();
+  {
+    // The one pooled connection died with the server: its next query fails...
+    auto db = pool.Acquire();
+    EXPECT_THROW(db->Exec("SELECT 1"), PgError);
+  }
+  // ...and the pool opens a new one instead of handing the dead one out again.
+  auto db = pool.Acquire();
+  EXPECT_EQ(db->Exec("SELECT 1").Int(0, 0), 1);
 }
 
 TEST(PostgresConnection, AQueryErrorCarriesItsSqlstateAndTheServer) {

@@ -152,14 +152,32 @@ std::vector<bool> PgCertificateStore::RecordAndClaim(const std::vector<DeliveryU
 
 std::vector<CertificateDelivery> PgCertificateStore::ResolveAbandoned(const std::string& current_run_id) {
   auto db = pool_.Acquire();
-  const auto rows = db->Exec(
-      "UPDATE certificate_deliveries SET status = 'unknown', updated_at = $1, "
-      "last_error = 'the process stopped while this message was being sent; it may or may not have been delivered' "
-      "WHERE status = 'sending' AND run_id <> $2 RETURNING " +
-          std::string(kColumns),
-      {Param(NowMs()), Param(current_run_id)});
+  PgTransaction tx(*db);
+  // FOR UPDATE keeps the rows reported and the rows marked the same set: a row its run finishes meanwhile is read
+  // as it ended and left alone. Like SQLite, the rows come back as they were before, only their status changed.
+  // In insertion order as near as PostgreSQL has one (SQLite read them in rowid order), which also locks rows in
+  // one order for every caller.
+  const auto rows = db->Exec("SELECT " + std::string(kColumns) +
+                                 " FROM certificate_deliveries WHERE status = 'sending' AND run_id <> $1 "
+                                 "ORDER BY created_at, csv_line, id FOR UPDATE",
+                             {Param(current_run_id)});
   std::vector<CertificateDelivery> abandoned;
-  for (int i = 0; i < rows.Rows(); ++i) abandoned.push_back(ReadDelivery(rows, i));
+  std::vector<std::string> ids;
+  abandoned.reserve(static_cast<std::size_t>(rows.Rows()));
+  ids.reserve(static_cast<std::size_t>(rows.Rows()));
+  for (int i = 0; i < rows.Rows(); ++i) {
+    abandoned.push_back(ReadDelivery(rows, i));
+    ids.push_back(abandoned.back().id);
+  }
+  if (!ids.empty()) {
+    db->Exec(
+        "UPDATE certificate_deliveries SET status = 'unknown', updated_at = $1, "
+        "last_error = 'the process stopped while this message was being sent; it may or may not have been delivered' "
+        "WHERE id = ANY($2::text[])",
+        {Param(NowMs()), Param(ids)});
+  }
+  tx.Commit();
+  for (auto& row : abandoned) row.status = domain::DeliveryStatus::kUnknown;
   return abandoned;
 }
 

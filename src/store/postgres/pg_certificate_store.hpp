@@ -28,8 +28,8 @@ class PgCertificateStore final : public CertificateStore {
   std::optional<CertificateDelivery> Get(const std::string& id) override;
   std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
   void Record(const std::vector<DeliveryUpdate>& updates) override;
-  std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
-                                   const std::string& run_id) override;
+  std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates,
+                                   const std::vector<std::string>& claim_ids, const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) override;
   std::int64_t Requeue(const std::string& event_slug, const std::vector<domain::DeliveryStatus>& statuses) override;
   std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
