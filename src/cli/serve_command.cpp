@@ -235,7 +235,7 @@ int RunServe(const ServeArgs& args) {
     };
     const std::string email_description = email->Describe();
     const std::string messaging_description = messaging->Describe();
-    const std::string queue_kind = broker ? config.queue.kind : "embedded";
+    const std::string queue_kind = config.queue.kind;
     hooks.health = [&stores, &pacer, &engine, &relay, queue_kind, email_description, messaging_description] {
       nlohmann::json health;
       try {

@@ -1,6 +1,7 @@
 #include "cli/wiring.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "channels/file/outbox_channel.hpp"
@@ -11,7 +12,6 @@
 #include "cli/run_guard.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
-#include "store/postgres/migrations.hpp"
 #include "store/postgres/postgres_stores.hpp"
 #include "store/sqlite/sqlite_stores.hpp"
 
@@ -33,24 +33,18 @@ std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, st
 }
 
 std::string MigrateStore(const config::HeraldConfig& config) {
-  store::MigrationReport report;
-  std::string where;
-  if (config.store.kind == "postgres") {
-    store::postgres::PgConnection db(config.store.url, std::chrono::milliseconds(config.store.query_timeout_ms));
-    where = db.where();
-    report = store::postgres::Migrate(db);
-  } else {
-    where = DatabasePath(config);
-    // The data dir lock: a running server (or certificate run) would see the new
-    // schema at once, under code written for the old one.
-    DataDirLock lock(config.data.dir);
-    const SystemClock clock;
-    report = OpenStores(config, store::SchemaPolicy::kMigrate, clock)->migration();
-  }
+  // SQLite: the data dir lock, since a running server (or certificate run) would
+  // see the new schema at once, under code written for the old one. PostgreSQL
+  // takes its own lock for the migration.
+  std::optional<DataDirLock> lock;
+  if (config.store.kind != "postgres") lock.emplace(config.data.dir);
+  const SystemClock clock;
+  const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
+  const auto& report = stores->migration();
   if (report.applied.empty()) {
-    return where + ": the schema is up to date at version " + std::to_string(report.to_version);
+    return stores->where() + ": the schema is up to date at version " + std::to_string(report.to_version);
   }
-  return DescribeMigration(where, report);
+  return DescribeMigration(stores->where(), report);
 }
 
 std::string DescribeMigration(const std::string& path, const store::MigrationReport& report) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/files.hpp"
+#include "dispatch/lease_settlement.hpp"
 
 namespace herald::dispatch {
 namespace {
@@ -160,22 +161,8 @@ std::vector<bool> CertificateLane::Commit(std::span<const Finished> finished,
 
 void CertificateLane::Settle(std::span<const Finished> finished) {
   // Acknowledged only now that the outcome is stored.
-  std::vector<queue::Lease> acks;
-  const auto now = clock_.Now();
-  for (const auto& f : finished) {
-    auto& item = ItemOf(f);
-    if (f.kind == Finished::Kind::kReleased) {
-      queue_.Retry(item.lease, std::chrono::milliseconds(0));
-    } else if (f.kind == Finished::Kind::kSent && f.decision.status == DeliveryStatus::kQueued) {
-      queue_.Retry(item.lease, std::max(std::chrono::milliseconds(0),
-                                        std::chrono::duration_cast<std::chrono::milliseconds>(f.decision.retry_at - now)));
-    } else if (f.kind == Finished::Kind::kSent && f.decision.status == DeliveryStatus::kDead) {
-      queue_.DeadLetter(item.lease, f.decision.detail);
-    } else {
-      acks.push_back(item.lease);
-    }
-  }
-  if (!acks.empty()) queue_.Ack(acks);
+  SettleLeases(queue_, finished, clock_.Now(),
+               [](const WorkItem& item) -> const queue::Lease& { return static_cast<const CertificateItem&>(item).lease; });
 }
 
 bool CertificateLane::HasOpenWork() { return store_.OpenCount(event_.slug) > 0; }

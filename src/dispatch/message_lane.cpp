@@ -4,6 +4,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "dispatch/lease_settlement.hpp"
+
 namespace herald::dispatch {
 namespace {
 
@@ -25,10 +27,6 @@ std::optional<std::int64_t> RecipientIdOf(const queue::Lease& lease) {
     return body["recipient_id"].get<std::int64_t>();
   }
   return std::nullopt;
-}
-
-std::chrono::milliseconds Until(Clock::TimePoint when, Clock::TimePoint now) {
-  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(when - now));
 }
 
 }  // namespace
@@ -199,27 +197,12 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
 }
 
 void MessageLane::Settle(std::span<const Finished> finished) {
-  if (queue_) SettleQueueItems(finished);
-  for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
-}
-
-void MessageLane::SettleQueueItems(std::span<const Finished> finished) {
   // Acknowledged only now that the outcome is stored.
-  std::vector<queue::Lease> acks;
-  const auto now = clock_.Now();
-  for (const auto& f : finished) {
-    const auto& lease = *static_cast<const MessageItem&>(*f.item).lease;
-    if (f.kind == Finished::Kind::kReleased) {
-      queue_->Retry(lease, std::chrono::milliseconds(0));
-    } else if (f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kQueued) {
-      queue_->Retry(lease, Until(f.decision.retry_at, now));
-    } else if (f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kDead) {
-      queue_->DeadLetter(lease, f.decision.detail);
-    } else {
-      acks.push_back(lease);
-    }
+  if (queue_) {
+    SettleLeases(*queue_, finished, clock_.Now(),
+                 [](const WorkItem& item) -> const queue::Lease& { return *static_cast<const MessageItem&>(item).lease; });
   }
-  if (!acks.empty()) queue_->Ack(acks);
+  for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
 }
 
 std::optional<Clock::TimePoint> MessageLane::NextDue() {

@@ -58,7 +58,6 @@ class MessageLane final : public Lane {
  private:
   std::vector<std::shared_ptr<WorkItem>> TakeFromStore(int max);
   std::vector<std::shared_ptr<WorkItem>> TakeFromQueue(int max);
-  void SettleQueueItems(std::span<const Finished> finished);
 
   store::MessageDeliveryStore& store_;
   const std::string lane_;

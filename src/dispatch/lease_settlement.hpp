@@ -1,0 +1,41 @@
+// The queue's part of settling a lane fed by a broker (or the embedded queue),
+// once Commit has stored the outcomes: acknowledge what is done, put back what
+// was never attempted, redeliver a retry at its time, dead-letter the exhausted.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <span>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "dispatch/lane.hpp"
+#include "queue/queue.hpp"
+
+namespace herald::dispatch {
+
+// How long from `now` until `when`; zero when it has passed.
+inline std::chrono::milliseconds Until(Clock::TimePoint when, Clock::TimePoint now) {
+  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(when - now));
+}
+
+// `lease_of` gives the queue item a finished delivery came with.
+template <typename LeaseOf>
+void SettleLeases(queue::Queue& queue, std::span<const Finished> finished, Clock::TimePoint now, LeaseOf lease_of) {
+  std::vector<queue::Lease> acks;
+  for (const auto& f : finished) {
+    const queue::Lease& lease = lease_of(*f.item);
+    if (f.kind == Finished::Kind::kReleased) {
+      queue.Retry(lease, std::chrono::milliseconds(0));
+    } else if (f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kQueued) {
+      queue.Retry(lease, Until(f.decision.retry_at, now));
+    } else if (f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kDead) {
+      queue.DeadLetter(lease, f.decision.detail);
+    } else {
+      acks.push_back(lease);
+    }
+  }
+  if (!acks.empty()) queue.Ack(acks);
+}
+
+}  // namespace herald::dispatch
