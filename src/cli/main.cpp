@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
 
   herald::cli::ServeArgs serve;
   herald::cli::AddServeCommand(app, serve);
+  herald::cli::ServeArgs api;
+  herald::cli::AddApiCommand(app, api);
+  herald::cli::WorkerArgs worker;
+  herald::cli::AddWorkerCommand(app, worker);
   herald::cli::KeysArgs keys;
   herald::cli::AddKeysCommand(app, keys);
   herald::cli::MigrateArgs migrate;
@@ -64,6 +68,8 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("certificates")) return herald::cli::RunCertificates(certificates);
   if (app.got_subcommand("config")) return PrintConfig(config_file);
   if (app.got_subcommand("serve")) return herald::cli::RunServe(serve);
+  if (app.got_subcommand("api")) return herald::cli::RunApi(api);
+  if (app.got_subcommand("worker")) return herald::cli::RunWorker(worker);
   if (app.got_subcommand("keys")) return herald::cli::RunKeys(app, keys);
   if (app.got_subcommand("migrate")) return herald::cli::RunMigrate(migrate);
   return herald::cli::kExitInputError;

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <mutex>
 #include <condition_variable>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "api/http_server.hpp"
 #include "app/message_intake.hpp"
 #include "cli/certificates_command.hpp"
+#include "cli/periodic_task.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
 #include "config/herald_config.hpp"
@@ -53,42 +56,61 @@ std::pair<std::string, int> SplitListen(const std::string& listen) {
   return {host, static_cast<int>(port)};
 }
 
-// Brings campaign states up to date with their messages twice a second.
-class CampaignSettler {
+// How processes sharing one store tell a stopped one from a live one: each says
+// it is alive every 2 s; a process not seen for 15 s has stopped, and its sends
+// in flight become unknown. A process sweeps only once its own heartbeats have
+// gone through for 15 s, so after a store outage nobody is presumed gone before
+// everyone had the chance to say otherwise.
+class DeliveryLiveness {
  public:
-  CampaignSettler(store::CampaignStore& store, const Clock& clock)
-      : store_(store), clock_(clock), thread_([this] { Run(); }) {}
-  ~CampaignSettler() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
+  static constexpr std::chrono::seconds kHeartbeatEvery{2};
+  static constexpr std::chrono::seconds kSweepEvery{5};
+  static constexpr std::chrono::seconds kPresumedGoneAfter{15};
+
+  // `sole_deliverer`: no other process can deliver from this store (herald
+  // serve on SQLite, under the data dir lock): what was sending is resolved now.
+  DeliveryLiveness(store::MessageDeliveryStore& store, const Clock& clock, bool sole_deliverer)
+      : store_(store), clock_(clock) {
+    const auto now = clock_.Now();
+    store_.Heartbeat(ToUnixMillis(now));
+    connected_since_ = now;
+    if (sole_deliverer) Report(store_.ResolveAbandoned(ToUnixMillis(now), store::kNoOtherProcessAlive));
+    heartbeat_.emplace("delivery heartbeat", kHeartbeatEvery, [this] { Beat(); });
+    if (!sole_deliverer) sweep_.emplace("abandoned sends", kSweepEvery, [this] { Sweep(); });
   }
-  CampaignSettler(const CampaignSettler&) = delete;
-  CampaignSettler& operator=(const CampaignSettler&) = delete;
 
  private:
-  void Run() {
-    std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
-      lock.unlock();
-      try {
-        store_.Settle(ToUnixMillis(clock_.Now()));
-      } catch (const std::exception& e) {
-        spdlog::error("campaigns: cannot bring their states up to date: {}", e.what());
-      }
-      lock.lock();
+  void Beat() {
+    try {
+      store_.Heartbeat(ToUnixMillis(clock_.Now()));
+      std::lock_guard lock(mutex_);
+      if (!connected_since_) connected_since_ = clock_.Now();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      connected_since_.reset();
+      throw;
+    }
+  }
+  void Sweep() {
+    const auto now = clock_.Now();
+    {
+      std::lock_guard lock(mutex_);
+      if (!connected_since_ || now - *connected_since_ < kPresumedGoneAfter) return;
+    }
+    Report(store_.ResolveAbandoned(ToUnixMillis(now), ToUnixMillis(now - kPresumedGoneAfter)));
+  }
+  static void Report(std::int64_t abandoned) {
+    if (abandoned > 0) {
+      spdlog::warn("{} send(s) were cut short by a process that stopped; recorded as unknown, not resent", abandoned);
     }
   }
 
-  store::CampaignStore& store_;
+  store::MessageDeliveryStore& store_;
   const Clock& clock_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  std::optional<Clock::TimePoint> connected_since_;
+  std::optional<PeriodicTask> heartbeat_;
+  std::optional<PeriodicTask> sweep_;
 };
 
 // The metrics of the service, declared once (Envoy style) and fed by hooks.
@@ -128,71 +150,84 @@ struct ServeMetrics {
   metrics::CounterFamily& paced_processed;
 };
 
-}  // namespace
+// What one process does: the HTTP API (with the intake, the outbox relay when a
+// broker carries the lanes, and the campaign settler), the delivery of some
+// lanes, or both (herald serve).
+struct ProcessRoles {
+  std::string command;             // serve, api or worker: for the logs
+  bool api = false;
+  std::vector<std::string> lanes;  // delivered here: channel lanes and/or the paced lane
+  store::SchemaPolicy schema = store::SchemaPolicy::kRequireCurrent;
+  // herald serve on SQLite holds the data dir lock: no other process delivers
+  // from its store, so whatever was left sending at start was abandoned.
+  bool sole_deliverer = false;
+};
 
-void AddServeCommand(CLI::App& app, ServeArgs& args) {
-  auto* cmd = app.add_subcommand("serve", "Run the REST API with its workers and scheduler");
-  cmd->add_option("--listen", args.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  cmd->add_option("--data-dir", args.data_dir, "State folder: database and outbox (default herald-data)");
-  cmd->add_option("--config", args.config_file, "TOML configuration file");
+const std::vector<std::string>& ChannelLanes() {
+  static const std::vector<std::string> lanes = {"sms", "whatsapp", "email", "telegram"};
+  return lanes;
 }
 
-int RunServe(const ServeArgs& args) {
-  return ReportingErrors([&] {
-    SignalStop signals;  // first, so every thread started below has the signals blocked
-    auto config = LoadServeConfig(args.config_file, args.data_dir);
-    if (!args.listen.empty()) config.serve.listen = args.listen;
-    const auto [host, port] = SplitListen(config.serve.listen);
-    auto from = mime::ParseMailbox(config.serve.email_from);
-    if (!from) throw InputError("serve.email_from: " + from.error().message);
+bool Has(const std::vector<std::string>& lanes, const std::string& lane) {
+  return std::find(lanes.begin(), lanes.end(), lane) != lanes.end();
+}
 
-    SystemClock clock;
-    DataDirLock lock(config.data.dir);
-    // Every store of this process on one opening of the configured backend.
-    const auto stores = OpenStores(config, store::SchemaPolicy::kMigrate, clock);
-    if (const auto migrated = DescribeMigration(stores->where(), stores->migration()); !migrated.empty()) {
-      spdlog::info("{}", migrated);
-    }
-    const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
-                                                        : config.serve.outbox_dir;
-    IoRuntime runtime;
-    channels::http::HttpClient http;
-    auto email = MakeEmailChannel(config, outbox, runtime);
-    auto messaging = MakeMessagingChannel(config.serve, http);
-    ServeMetrics metrics(stores->messages());
+int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, const SignalStop& signals) {
+  const auto [host, port] = SplitListen(config.serve.listen);
+  auto from = mime::ParseMailbox(config.serve.email_from);
+  if (!from) throw InputError("serve.email_from: " + from.error().message);
 
-    // Seed 001's paced sender: messages of the lane 'paced', sent over the same
-    // SMS provider, shaped by a rule that releases N messages per interval.
-    dispatch::PacingRule pacer(stores->deliveries(), clock,
-                               {.batch_size = config.serve.pacer_batch_size,
-                                .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
-                                .retry = RetryPolicyOf(config.serve.pacer_retry)});
-    pacer.Recover();
-    dispatch::MessageLane paced_lane(stores->deliveries(), pacer, clock);
+  SystemClock clock;
+  // Every store of this process on one opening of the configured backend.
+  const auto stores = OpenStores(config, roles.schema, clock);
+  if (const auto migrated = DescribeMigration(stores->where(), stores->migration()); !migrated.empty()) {
+    spdlog::info("{}", migrated);
+  }
+  const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
+                                                      : config.serve.outbox_dir;
+  IoRuntime runtime;
+  channels::http::HttpClient http;
+  auto email = MakeEmailChannel(config, outbox, runtime);
+  auto messaging = MakeMessagingChannel(config.serve, http);
+  ServeMetrics metrics(stores->messages());
 
-    // With a broker, the channel lanes take what the outbox relay hands it;
-    // without, they read the store's due recipients directly.
-    const auto broker = MakeMessageBroker(config, clock);
+  // Seed 001's paced sender: messages of the lane 'paced', sent over the same
+  // SMS provider, shaped by a rule that releases N messages per interval. The
+  // API starts and stops it; the process delivering the lane follows.
+  dispatch::PacingRule pacer(stores->deliveries(), clock,
+                             {.batch_size = config.serve.pacer_batch_size,
+                              .interval = std::chrono::seconds(config.serve.pacer_interval_seconds),
+                              .retry = RetryPolicyOf(config.serve.pacer_retry)});
+  pacer.Recover();
+  std::optional<PeriodicTask> pacer_follower;
+  if (!roles.sole_deliverer) pacer_follower.emplace("paced sender", std::chrono::seconds(1), [&pacer] { pacer.Follow(); });
+
+  // With a broker, the channel lanes take what the outbox relay hands it;
+  // without, they read the store's due recipients directly.
+  const auto broker = MakeMessageBroker(config, clock);
+  std::optional<DeliveryLiveness> liveness;
+  std::unique_ptr<dispatch::DeliveryEngine> engine;
+  std::unique_ptr<dispatch::MessageLane> paced_lane;
+  std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
+  if (!roles.lanes.empty()) {
+    liveness.emplace(stores->deliveries(), clock, roles.sole_deliverer);
     // One engine delivers every lane: a lane per channel (seed 004's routing) and the paced lane.
-    dispatch::DeliveryEngine engine(runtime, clock, {}, &metrics.registry);
-    engine.AddLane(paced_lane, *messaging, dispatch::PacedLaneOptions(pacer));
-    pacer.SetOnChange([&engine] { engine.Wake(store::kPacedLane); });
-    std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
+    engine = std::make_unique<dispatch::DeliveryEngine>(runtime, clock, dispatch::EngineSettings{}, &metrics.registry);
+    if (Has(roles.lanes, store::kPacedLane)) {
+      paced_lane = std::make_unique<dispatch::MessageLane>(stores->deliveries(), pacer, clock);
+      engine->AddLane(*paced_lane, *messaging, dispatch::PacedLaneOptions(pacer));
+      pacer.SetOnChange([&engine] { engine->Wake(store::kPacedLane); });
+    }
     dispatch::LaneOptions lane_options;
     lane_options.retry = RetryPolicyOf(config.serve.retry);
     lane_options.max_in_flight = config.serve.max_in_flight;
-    const std::vector<std::string> channel_lanes = {"sms", "whatsapp", "email", "telegram"};
-    for (const auto& channel : channel_lanes) {
+    for (const auto& channel : ChannelLanes()) {
+      if (!Has(roles.lanes, channel)) continue;
       lanes.push_back(broker ? std::make_unique<dispatch::MessageLane>(stores->deliveries(), *broker, channel, *from, clock)
                              : std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
-      engine.AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
+      engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
     }
-    std::unique_ptr<dispatch::MessageRelay> relay;
-    if (broker) {
-      relay = std::make_unique<dispatch::MessageRelay>(stores->deliveries(), *broker, channel_lanes, clock,
-                                                       [&engine](const std::string& lane) { engine.Wake(lane); });
-    }
-    engine.SetObserver([&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
+    engine->SetObserver([&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
       for (const auto& f : finished) {
         if (f.kind != dispatch::Finished::Kind::kSent && f.kind != dispatch::Finished::Kind::kRenderFailed) continue;
         const char* status = domain::ToString(f.decision.status);
@@ -205,22 +240,43 @@ int RunServe(const ServeArgs& args) {
         metrics.processing_seconds.WithLabels({lane}).Observe(std::chrono::duration<double>(f.send_time).count());
       }
     });
+  }
+  // The outbox relay runs where messages are accepted.
+  std::unique_ptr<dispatch::MessageRelay> relay;
+  if (broker && roles.api) {
+    relay = std::make_unique<dispatch::MessageRelay>(stores->deliveries(), *broker, ChannelLanes(), clock,
+                                                     [&engine](const std::string& lane) {
+                                                       if (engine) engine->Wake(lane);
+                                                     });
+  }
 
-    app::MessageIntake intake(stores->messages(), clock, [&engine, &metrics, &relay](const std::vector<store::AcceptedMessage>& stored) {
-      std::set<std::string> channels;
-      for (const auto& entry : stored) {
-        if (!entry.created) continue;
-        for (const auto& recipient : entry.message.recipients) {
-          channels.insert(recipient.channel);
-          metrics.messages_published.WithLabels({recipient.channel}).Increment();
-        }
-      }
-      if (relay) {
-        if (!channels.empty()) relay->Wake();
-        return;
-      }
-      for (const auto& channel : channels) engine.Wake(channel);
-    });
+  std::unique_ptr<app::MessageIntake> intake;
+  std::optional<PeriodicTask> settler;
+  std::unique_ptr<app::CampaignService> campaigns;
+  std::unique_ptr<api::ApiServer> server;
+  const std::string email_description = email->Describe();
+  const std::string messaging_description = messaging->Describe();
+  const std::string queue_kind = config.queue.kind;
+  if (roles.api) {
+    intake = std::make_unique<app::MessageIntake>(
+        stores->messages(), clock, [&engine, &metrics, &relay](const std::vector<store::AcceptedMessage>& stored) {
+          std::set<std::string> channels;
+          for (const auto& entry : stored) {
+            if (!entry.created) continue;
+            for (const auto& recipient : entry.message.recipients) {
+              channels.insert(recipient.channel);
+              metrics.messages_published.WithLabels({recipient.channel}).Increment();
+            }
+          }
+          if (relay) {
+            if (!channels.empty()) relay->Wake();
+            return;
+          }
+          // Without a broker, lanes in another process find the work at their next poll.
+          if (engine) {
+            for (const auto& channel : channels) engine->Wake(channel);
+          }
+        });
     api::ApiServerSettings server_settings;
     server_settings.address = host;
     server_settings.port = port;
@@ -233,9 +289,6 @@ int RunServe(const ServeArgs& args) {
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };
-    const std::string email_description = email->Describe();
-    const std::string messaging_description = messaging->Describe();
-    const std::string queue_kind = config.queue.kind;
     hooks.health = [&stores, &pacer, &engine, &relay, queue_kind, email_description, messaging_description] {
       nlohmann::json health;
       try {
@@ -260,9 +313,10 @@ int RunServe(const ServeArgs& args) {
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
       // A provider whose latest sends all failed (SMTP down, a webhook answering
-      // 5xx) makes the service degraded, with its reason.
+      // 5xx) makes the service degraded, with its reason. Only the lanes this
+      // process delivers (none in herald api).
       nlohmann::json channels = nlohmann::json::object();
-      for (const auto& channel : engine.Health()) {
+      for (const auto& channel : engine ? engine->Health() : std::vector<dispatch::DeliveryEngine::ChannelHealth>{}) {
         nlohmann::json entry{{"status", channel.degraded ? "degraded" : "ok"},
                              {"consecutive_failures", channel.consecutive_failures}};
         if (!channel.last_failure.empty()) entry["last_failure"] = channel.last_failure;
@@ -282,31 +336,126 @@ int RunServe(const ServeArgs& args) {
     };
     // Seeds 002/003. Campaign states follow their messages (scheduled -> sending
     // -> sent or failed) here, in the background, so no GET writes.
-    CampaignSettler settler(stores->campaigns(), clock);
-    app::CampaignService campaigns(stores->contacts(), stores->templates(), stores->campaigns(), intake, clock);
-    api::ApiServer server(stores->keys(), stores->messages(), intake, clock, server_settings, hooks);
-    server.AddPacing(stores->pacing(), pacer);
-    server.AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), campaigns);
+    settler.emplace("campaigns: cannot bring their states up to date", std::chrono::milliseconds(500),
+                    [&stores, &clock] { stores->campaigns().Settle(ToUnixMillis(clock.Now())); });
+    campaigns = std::make_unique<app::CampaignService>(stores->contacts(), stores->templates(), stores->campaigns(),
+                                                       *intake, clock);
+    server = std::make_unique<api::ApiServer>(stores->keys(), stores->messages(), *intake, clock, server_settings, hooks);
+    server->AddPacing(stores->pacing(), pacer);
+    server->AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), *campaigns);
+  }
 
-    const auto abandoned = stores->deliveries().ResolveAbandoned(ToUnixMillis(clock.Now()));
-    if (abandoned > 0) {
-      spdlog::warn("{} send(s) were interrupted by the previous stop; recorded as unknown, not resent", abandoned);
+  if (relay) relay->Start();
+  if (engine) engine->Start();
+  if (server) server->Start();
+  std::string delivers;
+  for (const auto& lane : roles.lanes) delivers += (delivers.empty() ? "" : ",") + lane;
+  if (server) {
+    spdlog::info("{}: listening on http://{}:{} store={} queue={} delivers={} email={} messaging={}", roles.command,
+                 host, port, stores->where(), queue_kind, delivers.empty() ? "nothing" : delivers, email_description,
+                 messaging_description);
+  } else {
+    spdlog::info("{}: delivering {} from store={} queue={} email={} messaging={}", roles.command, delivers,
+                 stores->where(), queue_kind, email_description, messaging_description);
+  }
+  while (!signals.flag()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+
+  spdlog::info("stopping: finishing in-flight requests and sends (up to {} s)", config.serve.shutdown_seconds);
+  if (server) {
+    server->Drain(std::chrono::seconds(config.serve.shutdown_seconds));
+    server->Stop();
+  }
+  if (intake) intake->Stop();
+  if (relay) relay->Stop();
+  if (engine) engine->Stop();
+  spdlog::info("stopped; queued work stays in {}", stores->where());
+  return kExitOk;
+}
+
+// herald api and herald worker share their store with other processes.
+void RequireSharedStore(const config::HeraldConfig& config, const std::string& command) {
+  if (config.store.kind == "postgres") return;
+  throw InputError("herald " + command +
+                   " shares its store with other herald processes, which SQLite cannot do across machines: set "
+                   "store.kind = \"postgres\" and store.url (HERALD_STORE_KIND, HERALD_STORE_URL), or run "
+                   "`herald serve`, which does everything in one process on SQLite");
+}
+
+std::vector<std::string> ParseLanes(const std::string& text) {
+  std::vector<std::string> lanes;
+  std::string all;
+  for (const auto& lane : ChannelLanes()) all += lane + ",";
+  all += store::kPacedLane;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const auto comma = std::min(text.find(',', begin), text.size());
+    const auto lane = text.substr(begin, comma - begin);
+    if (lane != store::kPacedLane && !Has(ChannelLanes(), lane)) {
+      throw InputError("--lanes: unknown lane \"" + lane + "\"; the lanes are " + all);
     }
-    if (relay) relay->Start();
-    engine.Start();
-    server.Start();
-    spdlog::info("listening on http://{}:{} data_dir={} queue={} email={} messaging={}", host, port, config.data.dir,
-                 queue_kind, email_description, messaging_description);
-    while (!signals.flag()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!Has(lanes, lane)) lanes.push_back(lane);
+    begin = comma + 1;
+  }
+  return lanes;
+}
 
-    spdlog::info("stopping: finishing in-flight requests and sends (up to {} s)", config.serve.shutdown_seconds);
-    server.Drain(std::chrono::seconds(config.serve.shutdown_seconds));
-    server.Stop();
-    intake.Stop();
-    if (relay) relay->Stop();
-    engine.Stop();
-    spdlog::info("stopped; queued work stays in {}", stores->where());
-    return kExitOk;
+}  // namespace
+
+void AddServeCommand(CLI::App& app, ServeArgs& args) {
+  auto* cmd = app.add_subcommand("serve", "Run the REST API with its workers and scheduler");
+  cmd->add_option("--listen", args.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--data-dir", args.data_dir, "State folder: database and outbox (default herald-data)");
+  cmd->add_option("--config", args.config_file, "TOML configuration file");
+}
+
+int RunServe(const ServeArgs& args) {
+  return ReportingErrors([&] {
+    SignalStop signals;  // first, so every thread started below has the signals blocked
+    auto config = LoadServeConfig(args.config_file, args.data_dir);
+    if (!args.listen.empty()) config.serve.listen = args.listen;
+    DataDirLock lock(config.data.dir);
+    ProcessRoles roles{.command = "serve", .api = true, .schema = store::SchemaPolicy::kMigrate};
+    roles.lanes = ChannelLanes();
+    roles.lanes.emplace_back(store::kPacedLane);
+    // On PostgreSQL, herald worker processes may deliver from the same store.
+    roles.sole_deliverer = config.store.kind != "postgres";
+    return RunProcess(config, roles, signals);
+  });
+}
+
+void AddApiCommand(CLI::App& app, ServeArgs& args) {
+  auto* cmd = app.add_subcommand(
+      "api", "Run the REST API only (no delivery), beside herald worker processes, on PostgreSQL");
+  cmd->add_option("--listen", args.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--data-dir", args.data_dir, "State folder (default herald-data)");
+  cmd->add_option("--config", args.config_file, "TOML configuration file");
+}
+
+int RunApi(const ServeArgs& args) {
+  return ReportingErrors([&] {
+    SignalStop signals;
+    auto config = LoadServeConfig(args.config_file, args.data_dir);
+    if (!args.listen.empty()) config.serve.listen = args.listen;
+    RequireSharedStore(config, "api");
+    return RunProcess(config, {.command = "api", .api = true}, signals);
+  });
+}
+
+void AddWorkerCommand(CLI::App& app, WorkerArgs& args) {
+  auto* cmd = app.add_subcommand(
+      "worker", "Deliver messages only (no API): as many as you like, beside herald api, on PostgreSQL");
+  cmd->add_option("--lanes", args.lanes, "Lanes to deliver, comma-separated (default email,sms,whatsapp,telegram,paced)");
+  cmd->add_option("--data-dir", args.data_dir, "State folder: the outbox when SMTP is not set (default herald-data)");
+  cmd->add_option("--config", args.config_file, "TOML configuration file");
+}
+
+int RunWorker(const WorkerArgs& args) {
+  return ReportingErrors([&] {
+    SignalStop signals;
+    auto config = LoadServeConfig(args.config_file, args.data_dir);
+    const auto lanes = ParseLanes(args.lanes);
+    RequireSharedStore(config, "worker");
+    return RunProcess(config, {.command = "worker", .lanes = lanes}, signals);
   });
 }
 

@@ -16,6 +16,12 @@ struct ServeArgs {
   std::string listen;
 };
 
+struct WorkerArgs {
+  std::string config_file;
+  std::string data_dir;
+  std::string lanes = "email,sms,whatsapp,telegram,paced";
+};
+
 struct KeysArgs {
   std::string config_file;
   std::string data_dir;
@@ -32,6 +38,14 @@ struct MigrateArgs {
 
 void AddServeCommand(CLI::App& app, ServeArgs& args);
 int RunServe(const ServeArgs& args);
+
+// `herald api`: the whole HTTP API without delivery; `herald worker`: delivery
+// of the given lanes without the API. Both on a shared store (PostgreSQL), as
+// many of each as wanted; both refuse a store whose schema is behind.
+void AddApiCommand(CLI::App& app, ServeArgs& args);
+int RunApi(const ServeArgs& args);
+void AddWorkerCommand(CLI::App& app, WorkerArgs& args);
+int RunWorker(const WorkerArgs& args);
 
 // Adds `keys create|list|revoke`; RunKeys runs whichever was given.
 void AddKeysCommand(CLI::App& app, KeysArgs& args);

@@ -95,7 +95,7 @@ class PacedMessageLaneTest : public ::testing::Test {
     options.idle_poll = milliseconds(5);
     engine_->AddLane(*lane_, channel_, options);
     rule_->SetOnChange([this] { engine_->Wake(store::kPacedLane); });
-    stores_->deliveries().ResolveAbandoned(ToUnixMillis(clock_.Now()));
+    stores_->deliveries().ResolveAbandoned(ToUnixMillis(clock_.Now()), store::kNoOtherProcessAlive);
     engine_->Start();
   }
   void Stop() {
@@ -323,7 +323,10 @@ TEST_F(PacedMessageLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInThe
     // paced lane: "unsent" for queued, no "dead".
     store::sqlite::Database db(path_);
     db.Execute("DROP TABLE schema_migrations");
-    // Nor had the recipients a lane or an outbox mark yet.
+    // Nor had the recipients a lane, an outbox mark or a claimant yet.
+    db.Execute("DROP INDEX message_recipients_in_flight");
+    db.Execute("ALTER TABLE message_recipients DROP COLUMN claimed_by");
+    db.Execute("DROP TABLE delivery_processes");
     db.Execute("DROP INDEX message_recipients_unpublished");
     db.Execute("ALTER TABLE message_recipients DROP COLUMN published");
     db.Execute("DROP INDEX message_recipients_due");

@@ -68,10 +68,33 @@ Clock::TimePoint PacingRule::NextRelease() const {
   return state_.next_release_at_ms ? FromUnixMillis(*state_.next_release_at_ms) : clock_.Now();
 }
 
-PacerStatus PacingRule::SetRunning(bool running) {
-  PacerStatus status;
+bool PacingRule::MergeSavedLocked(const store::LaneSchedule& saved) {
+  const bool changed = saved.running != state_.running;
+  state_.running = saved.running;
+  // A later release time means a release began elsewhere: it is used up here too.
+  if (saved.next_release_at_ms && (!state_.next_release_at_ms || *saved.next_release_at_ms > *state_.next_release_at_ms)) {
+    state_.next_release_at_ms = saved.next_release_at_ms;
+    used_ = settings_.batch_size;
+  }
+  return changed;
+}
+
+void PacingRule::Follow() {
+  const auto saved = store_.LoadSchedule();
+  bool changed = false;
   {
     std::lock_guard lock(mutex_);
+    changed = MergeSavedLocked(saved);
+  }
+  if (changed) Changed();
+}
+
+PacerStatus PacingRule::SetRunning(bool running) {
+  PacerStatus status;
+  const auto saved = store_.LoadSchedule();
+  {
+    std::lock_guard lock(mutex_);
+    MergeSavedLocked(saved);  // another process (herald api, a worker) may have changed it
     const auto now = ToUnixMillis(clock_.Now());
     auto next = state_;
     if (running && !state_.running && (!next.next_release_at_ms || *next.next_release_at_ms < now)) {

@@ -44,6 +44,9 @@ class PacingRule final : public Shaper {
   // Loads the saved running state and schedule. A release that had begun
   // before a restart counts as used up.
   void Recover();
+  // Picks up a start, stop or release saved by another process (herald api and
+  // herald worker share the schedule through the store); call every second or so.
+  void Follow();
   // The API's start and stop: saved at once. Starting releases at once unless
   // the previous release was less than an interval ago.
   PacerStatus SetRunning(bool running);
@@ -68,6 +71,7 @@ class PacingRule final : public Shaper {
 
  private:
   bool ReleaseDue(Clock::TimePoint now) const;  // under mutex_
+  bool MergeSavedLocked(const store::LaneSchedule& saved);  // whether running changed
   PacerStatus StatusLocked() const;
 
   store::MessageDeliveryStore& store_;

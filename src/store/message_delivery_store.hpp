@@ -6,15 +6,30 @@
 // (PostgreSQL) implements the same calls and passes the same contract tests.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/hash.hpp"
 #include "store/api_records.hpp"
 
 namespace herald::store {
+
+// ResolveAbandoned's `alive_since_ms` for a process that knows it is the only
+// one on the store (herald serve holding the data dir lock): every other is gone.
+inline constexpr std::int64_t kNoOtherProcessAlive = std::numeric_limits<std::int64_t>::max();
+
+// A process's claimant id: host, pid and a random part, unique across restarts.
+inline std::string NewClaimantId() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + RandomHex(4);
+}
 
 // The lane of the paced sender's messages (seed 001), over SMS.
 inline constexpr char kPacedLane[] = "paced";
@@ -62,8 +77,15 @@ class MessageDeliveryStore {
   virtual std::optional<std::int64_t> NextDueAt(const std::string& lane) = 0;
   // Whether the lane has queued or sending recipients.
   virtual bool HasOpen(const std::string& lane) = 0;
-  // Rows left "sending" by a process that died become "unknown"; call once at start-up.
-  virtual std::int64_t ResolveAbandoned(std::int64_t now_ms) = 0;
+  // Every claim carries the id of the process that made it (one id per opened
+  // store). Heartbeat says this process is alive. ResolveAbandoned makes
+  // "unknown" the sends in flight of every other process not seen alive since
+  // `alive_since_ms` (it stopped mid-send: the message may or may not have
+  // gone), forgets those processes, and returns how many sends it resolved. An
+  // outcome is recorded only by the process whose claim it is.
+  virtual const std::string& claimant() const = 0;
+  virtual void Heartbeat(std::int64_t now_ms) = 0;
+  virtual std::int64_t ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) = 0;
 
   // The outbox, when a broker carries the message lanes (the paced lane is never
   // published): up to `max` queued recipients due at `now_ms` that no queue was

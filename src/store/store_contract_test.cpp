@@ -255,10 +255,46 @@ TEST_P(MessageContract, SendsInterruptedByACrashBecomeUnknownNotQueued) {
   const auto id = stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}})}, 100)[0].message.id;
   ASSERT_TRUE(ClaimNext("sms", 100));
   Reopen();
-  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(300), 1);
+  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(300, kNoOtherProcessAlive), 1);
   EXPECT_EQ(StatusOf(id), "unknown");
   EXPECT_FALSE(ClaimNext("sms", 400));
-  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(500), 0);
+  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(500, kNoOtherProcessAlive), 0);
+}
+
+// Two processes on one store (herald worker x2): a process's sends in flight
+// stay its own while it is seen alive, become unknown once it is not, and an
+// outcome it reports after that (it was only paused) changes nothing.
+TEST_P(MessageContract, OnlyTheSendsOfAProcessThatStoppedBecomeUnknown) {
+  auto other = backend_->Open(clock_);
+  auto& mine = stores_->deliveries();
+  auto& theirs = other->deliveries();
+  ASSERT_NE(mine.claimant(), theirs.claimant());
+  const auto accepted = stores_->messages().Accept(
+      {Message(owner_, "a", {{"sms", "+15551230001"}}), Message(owner_, "b", {{"sms", "+15551230002"}})}, 100);
+  const auto first = accepted[0].message.recipients[0].id;
+  const auto second = accepted[1].message.recipients[0].id;
+  ASSERT_EQ(mine.RecordAndClaimMany({}, {first}, 100, std::nullopt), std::vector<bool>{true});
+  ASSERT_EQ(theirs.RecordAndClaimMany({}, {second}, 100, std::nullopt), std::vector<bool>{true});
+  mine.Heartbeat(1000);
+  theirs.Heartbeat(1000);
+  EXPECT_EQ(theirs.ResolveAbandoned(5000, 1000), 0) << "both were seen at 1000";
+  EXPECT_EQ(StatusOf(accepted[0].message.id), "sending");
+
+  // This process falls silent; the other goes on and sweeps.
+  theirs.Heartbeat(10000);
+  EXPECT_EQ(theirs.ResolveAbandoned(10000, 9000), 1);
+  EXPECT_EQ(StatusOf(accepted[0].message.id), "unknown");
+  EXPECT_EQ(StatusOf(accepted[1].message.id), "sending") << "a sweeper's own sends are never abandoned";
+  EXPECT_EQ(mine.ResolveAbandoned(10000, 9000), 0) << "the other was seen at 10000";
+
+  // The silent process wakes and reports: its claim was resolved, so nothing
+  // changes; nor can it record the other's claim.
+  mine.RecordAndClaimMany({{first, "sent", "late-id", "", 0, true}, {second, "failed", "", "not mine", 0, true}}, {},
+                          11000, std::nullopt);
+  EXPECT_EQ(StatusOf(accepted[0].message.id), "unknown");
+  EXPECT_EQ(StatusOf(accepted[1].message.id), "sending");
+  theirs.RecordAndClaimMany({{second, "sent", "id-2", "", 0, true}}, {}, 11000, std::nullopt);
+  EXPECT_EQ(StatusOf(accepted[1].message.id), "sent");
 }
 
 TEST_P(MessageContract, PagesStayStableWhileMessagesAreAdded) {
@@ -529,7 +565,7 @@ TEST_P(PacingContract, SendsInterruptedByACrashBecomeUnknownAndAreNeverTakenAgai
   const auto stored = stores_->pacing().Enqueue({{owner_, "+15550000001", "a"}}, 100);
   RecordAndClaim({}, {TakePaced(1, 100).at(0).recipient.id}, 100);
   Reopen();
-  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(200), 1);
+  EXPECT_EQ(stores_->deliveries().ResolveAbandoned(200, kNoOtherProcessAlive), 1);
   EXPECT_EQ(stores_->pacing().Get(stored[0].id)->status, "unknown");
   EXPECT_TRUE(TakePaced(5, 300).empty());
   EXPECT_FALSE(stores_->deliveries().HasOpen(kPacedLane));

@@ -113,6 +113,12 @@ std::string RabbitMqServer::NewVhostUrl(const std::string& vhost) const {
   return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/" + vhost;
 }
 
+void RabbitMqServer::Restart() const {
+  Ctl({"stop_app"});
+  Ctl({"start_app"});
+  Ctl({"await_startup"});
+}
+
 RabbitMqServer& SharedRabbitMqServer() { return SharedPerTestBinary<RabbitMqServer>(); }
 
 }  // namespace herald::testing

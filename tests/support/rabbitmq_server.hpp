@@ -29,6 +29,10 @@ class RabbitMqServer {
   // A new virtual host that guest may use, and the URL that names it: queues of
   // fixed names (herald.messages.*) kept apart per test.
   std::string NewVhostUrl(const std::string& vhost) const;
+  // Stops the broker application and starts it again (rabbitmqctl stop_app,
+  // start_app): every client connection is dropped, durable queues and
+  // persistent messages come back from disk. Returns once it accepts clients.
+  void Restart() const;
   // rabbitmqctl against this node, e.g. {"list_queues", "name", "messages"}; returns stdout.
   std::string Ctl(const std::vector<std::string>& args) const;
   // Environment that points RabbitMQ's tools at this node (for the herald binary's

@@ -94,16 +94,32 @@ void SaveScheduleOn(PgConnection& db, const LaneSchedule& schedule, std::int64_t
       {Param(schedule.running), Param(schedule.next_release_at_ms), Param(now_ms)});
 }
 
-void RecordOn(PgConnection& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms) {
+// One statement for the whole batch. A claimed recipient's outcome counts only
+// while the claim is still this process's (not resolved as abandoned meanwhile).
+void RecordOn(PgConnection& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms,
+              const std::string& claimant) {
+  if (finished.empty()) return;
+  std::vector<std::int64_t> ids, retry_at, claimed;
+  std::vector<std::string> statuses, provider_ids, details;
   for (const auto& result : finished) {
-    db.Exec(
-        "UPDATE message_recipients SET status = $1::text, provider_message_id = $2, last_error = $3, updated_at = $4, "
-        "due_at = CASE WHEN $1::text = 'queued' THEN $5::bigint ELSE due_at END, "
-        "sent_at = CASE WHEN $1::text = 'sent' THEN $4::bigint ELSE sent_at END "
-        "WHERE id = $6 AND status = CASE WHEN $7::int = 1 THEN 'sending' ELSE 'queued' END",
-        {Param(result.status), Param(result.provider_message_id), Param(result.detail), Param(now_ms),
-         Param(result.retry_at_ms), Param(result.recipient_id), Param(result.claimed)});
+    ids.push_back(result.recipient_id);
+    statuses.push_back(result.status);
+    provider_ids.push_back(result.provider_message_id);
+    details.push_back(result.detail);
+    retry_at.push_back(result.retry_at_ms);
+    claimed.push_back(result.claimed ? 1 : 0);
   }
+  db.Exec(
+      "UPDATE message_recipients r SET status = v.status, provider_message_id = v.provider_message_id, "
+      "last_error = v.detail, updated_at = $1, "
+      "due_at = CASE WHEN v.status = 'queued' THEN v.retry_at ELSE r.due_at END, "
+      "sent_at = CASE WHEN v.status = 'sent' THEN $1::bigint ELSE r.sent_at END "
+      "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
+      "AS v (id, status, provider_message_id, detail, retry_at, claimed) "
+      "WHERE r.id = v.id AND CASE WHEN v.claimed = 1 THEN r.status = 'sending' AND r.claimed_by = $8 "
+      "ELSE r.status = 'queued' END",
+      {Param(now_ms), Param(ids), Param(statuses), Param(provider_ids), Param(details), Param(retry_at),
+       Param(claimed), Param(claimant)});
 }
 
 }  // namespace
@@ -287,15 +303,28 @@ std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> PgApiS
   return counts;
 }
 
-std::int64_t PgApiStore::ResolveAbandoned(std::int64_t now_ms) {
+void PgApiStore::Heartbeat(std::int64_t now_ms) {
   auto db = pool_.Acquire();
-  return db
-      ->Exec(
-          "UPDATE message_recipients SET status = 'unknown', updated_at = $1, "
-          "last_error = 'the process stopped during the send; it may or may not have been delivered' "
-          "WHERE status = 'sending'",
-          {Param(now_ms)})
-      .Affected();
+  db->Exec(
+      "INSERT INTO delivery_processes (id, started_at, seen_at) VALUES ($1, $2, $2) "
+      "ON CONFLICT (id) DO UPDATE SET seen_at = GREATEST(delivery_processes.seen_at, EXCLUDED.seen_at)",
+      {Param(claimant_), Param(now_ms)});
+}
+
+std::int64_t PgApiStore::ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) {
+  auto db = pool_.Acquire();
+  PgTransaction tx(*db);
+  const auto resolved =
+      db->Exec(
+            "UPDATE message_recipients r SET status = 'unknown', updated_at = $1, "
+            "last_error = 'the process stopped during the send; it may or may not have been delivered' "
+            "WHERE r.status = 'sending' AND r.claimed_by IS DISTINCT FROM $2 AND NOT EXISTS ("
+            "SELECT 1 FROM delivery_processes p WHERE p.id = r.claimed_by AND p.seen_at >= $3)",
+            {Param(now_ms), Param(claimant_), Param(alive_since_ms)})
+          .Affected();
+  db->Exec("DELETE FROM delivery_processes WHERE seen_at < $1 AND id <> $2", {Param(alive_since_ms), Param(claimant_)});
+  tx.Commit();
+  return resolved;
 }
 
 std::optional<std::int64_t> PgApiStore::NextDueAt(const std::string& lane) {
@@ -328,15 +357,15 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
                                                  const std::optional<LaneSchedule>& schedule) {
   auto db = pool_.Acquire();
   PgTransaction tx(*db);
-  RecordOn(*db, finished, now_ms);
+  RecordOn(*db, finished, now_ms, claimant_);
   std::vector<bool> claimed(claims.size(), false);
   if (!claims.empty()) {
     // Only rows still queued are claimed; another process's claim of the same
     // row wins or loses as a whole, never both.
     const auto rows = db->Exec(
-        "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = $1 "
+        "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = $1, claimed_by = $3 "
         "WHERE id = ANY($2::bigint[]) AND status = 'queued' RETURNING id",
-        {Param(now_ms), Param(claims)});
+        {Param(now_ms), Param(claims), Param(claimant_)});
     std::set<std::int64_t> won;
     for (int i = 0; i < rows.Rows(); ++i) won.insert(rows.Int(i, 0));
     // A recipient asked for twice in one batch is claimed once: the first asker has it.

@@ -20,7 +20,7 @@ namespace herald::store::postgres {
 
 class PgApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore {
  public:
-  explicit PgApiStore(PgPool& pool) : pool_(pool) {}
+  explicit PgApiStore(PgPool& pool) : pool_(pool), claimant_(NewClaimantId()) {}
 
   ApiKeyRecord CreateKey(const std::string& name, const std::string& role, const std::string& tier,
                          const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms) override;
@@ -37,7 +37,9 @@ class PgApiStore final : public KeyStore, public MessageStore, public MessageDel
   std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByLaneAndStatus() override;
 
-  std::int64_t ResolveAbandoned(std::int64_t now_ms) override;
+  const std::string& claimant() const override { return claimant_; }
+  void Heartbeat(std::int64_t now_ms) override;
+  std::int64_t ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) override;
   std::optional<std::int64_t> NextDueAt(const std::string& lane) override;
   std::vector<ClaimedDelivery> TakeDue(const std::string& lane, TakeOrder order, int max, std::int64_t now_ms,
                                        const std::set<std::int64_t>& held) override;
@@ -54,6 +56,7 @@ class PgApiStore final : public KeyStore, public MessageStore, public MessageDel
 
  private:
   PgPool& pool_;
+  const std::string claimant_;
 };
 
 }  // namespace herald::store::postgres

@@ -60,10 +60,10 @@ constexpr const char* kKeyColumns = "id, name, role, tier, key_prefix, created_a
 
 }  // namespace
 
-SqliteApiStore::SqliteApiStore(SharedDatabase& db) : db_(db) {}
+SqliteApiStore::SqliteApiStore(SharedDatabase& db) : db_(db), claimant_(NewClaimantId()) {}
 
 SqliteApiStore::SqliteApiStore(const std::string& path)
-    : owned_(std::make_unique<SharedDatabase>(path, SchemaPolicy::kMigrate)), db_(*owned_) {}
+    : owned_(std::make_unique<SharedDatabase>(path, SchemaPolicy::kMigrate)), db_(*owned_), claimant_(NewClaimantId()) {}
 
 SqliteApiStore::~SqliteApiStore() = default;
 
@@ -300,7 +300,7 @@ void SqliteApiStore::RecordLocked(Database& db, const std::vector<DeliveryResult
       "UPDATE message_recipients SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
       "due_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE due_at END, "
       "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
-      "WHERE id = ?6 AND status = CASE WHEN ?7 THEN 'sending' ELSE 'queued' END");
+      "WHERE id = ?6 AND CASE WHEN ?7 THEN status = 'sending' AND claimed_by = ?8 ELSE status = 'queued' END");
   for (const auto& result : finished) {
     update->Reset();
     update->Bind(1, result.status)
@@ -310,6 +310,7 @@ void SqliteApiStore::RecordLocked(Database& db, const std::vector<DeliveryResult
         .Bind(5, result.retry_at_ms)
         .Bind(6, result.recipient_id)
         .Bind(7, result.claimed ? 1 : 0)
+        .Bind(8, claimant_)
         .Step();
   }
 }
@@ -363,11 +364,11 @@ std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryR
   std::vector<bool> claimed;
   claimed.reserve(claims.size());
   auto claim = worker->Cached(
-      "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1 "
+      "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1, claimed_by = ?3 "
       "WHERE id = ?2 AND status = 'queued'");
   for (const auto id : claims) {
     claim->Reset();
-    claim->Bind(1, now_ms).Bind(2, id).Step();
+    claim->Bind(1, now_ms).Bind(2, id).Bind(3, claimant_).Step();
     claimed.push_back(worker->ChangedRows() == 1);
   }
   if (schedule) SaveScheduleLocked(*worker, *schedule, now_ms);
@@ -384,14 +385,28 @@ bool SqliteApiStore::HasOpen(const std::string& lane) {
   return query->ColumnInt(0) != 0;
 }
 
-std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms) {
+void SqliteApiStore::Heartbeat(std::int64_t now_ms) {
+  auto writer = db_.Fast();
+  auto upsert = writer->Cached(
+      "INSERT INTO delivery_processes (id, started_at, seen_at) VALUES (?1, ?2, ?2) "
+      "ON CONFLICT (id) DO UPDATE SET seen_at = MAX(seen_at, excluded.seen_at)");
+  upsert->Bind(1, claimant_).Bind(2, now_ms).Step();
+}
+
+std::int64_t SqliteApiStore::ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) {
   auto writer = db_.Durable();
+  Transaction tx(*writer);
   auto update = writer->Prepare(
-      "UPDATE message_recipients SET status = 'unknown', updated_at = ?, "
+      "UPDATE message_recipients SET status = 'unknown', updated_at = ?1, "
       "last_error = 'the process stopped during the send; it may or may not have been delivered' "
-      "WHERE status = 'sending'");
-  update.Bind(1, now_ms).Step();
-  return writer->ChangedRows();
+      "WHERE status = 'sending' AND claimed_by IS NOT ?2 AND NOT EXISTS ("
+      "SELECT 1 FROM delivery_processes p WHERE p.id = message_recipients.claimed_by AND p.seen_at >= ?3)");
+  update.Bind(1, now_ms).Bind(2, claimant_).Bind(3, alive_since_ms).Step();
+  const auto resolved = writer->ChangedRows();
+  auto forget = writer->Prepare("DELETE FROM delivery_processes WHERE seen_at < ?1 AND id <> ?2");
+  forget.Bind(1, alive_since_ms).Bind(2, claimant_).Step();
+  tx.Commit();
+  return resolved;
 }
 
 std::optional<std::int64_t> SqliteApiStore::NextDueAt(const std::string& lane) {

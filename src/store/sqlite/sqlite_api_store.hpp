@@ -46,7 +46,9 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
   std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByLaneAndStatus() override;
 
-  std::int64_t ResolveAbandoned(std::int64_t now_ms) override;
+  const std::string& claimant() const override { return claimant_; }
+  void Heartbeat(std::int64_t now_ms) override;
+  std::int64_t ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) override;
   std::optional<std::int64_t> NextDueAt(const std::string& lane) override;
   std::vector<ClaimedDelivery> TakeDue(const std::string& lane, TakeOrder order, int max, std::int64_t now_ms,
                                        const std::set<std::int64_t>& held) override;
@@ -76,6 +78,7 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
   // (the promise) and the next acceptance's fsync makes it durable; a power cut
   // may lose the last few (see docs/ARCHITECTURE.md).
   SharedDatabase& db_;
+  const std::string claimant_;
 };
 
 }  // namespace herald::store::sqlite

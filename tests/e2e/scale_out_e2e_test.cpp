@@ -1,0 +1,133 @@
+// Herald scaled out: one `herald api` and two `herald worker` processes on a
+// private PostgreSQL server and RabbitMQ node, delivering a 20,000-recipient
+// campaign to Postfix's smtp-sink while, one after another, a worker is
+// SIGKILLed (three times, restarted each time), the API is SIGKILLed once
+// while it hands the campaign to the broker, RabbitMQ is restarted and
+// PostgreSQL is killed and restarted. Everyone gets exactly one copy, except
+// the sends reported unknown (at most one per in-flight slot per kill).
+#include "tests/e2e/serve_crash_fixture.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/rabbitmq_server.hpp"
+
+namespace herald::testing {
+namespace {
+
+class ScaleOutE2E : public ServeCrashE2E {
+ protected:
+  void TearDown() override {
+    for (auto& worker : workers_) StopWorker(worker);
+    ServeCrashE2E::TearDown();
+  }
+
+  void UseServers(const std::string& name) {
+    database_ = name;
+    extra_env_["HERALD_STORE_KIND"] = "postgres";
+    extra_env_["HERALD_STORE_URL"] = SharedPostgresServer().NewDatabaseUrl(name);
+    extra_env_["HERALD_QUEUE_KIND"] = "rabbitmq";
+    extra_env_["HERALD_QUEUE_AMQP_URL"] = SharedRabbitMqServer().NewVhostUrl(name);
+  }
+
+  // stdout and stderr together, so the test reads what a user sees.
+  CommandResult Herald(const std::string& args) {
+    return RunCommand({"/bin/sh", "-c", std::string(HERALD_BINARY) + " " + args + " 2>&1"}, seconds(30),
+                      Environment());
+  }
+
+  void StartApi() {
+    port_ = FreePort();
+    server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/api.log"});
+    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; },
+                        seconds(20)))
+        << ReadFile(dir_.path() + "/api.log");
+  }
+
+  void StartWorker(int index) {
+    workers_.resize(std::max<std::size_t>(workers_.size(), index + 1));
+    workers_[index] = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "worker", "--lanes", "email", "--data-dir", data_dir_ + "-worker" + std::to_string(index)},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/worker" + std::to_string(index) + "." + std::to_string(++starts_) + ".log"});
+  }
+
+  void KillWorker(int index) {
+    workers_[index]->Signal(SIGKILL);
+    workers_[index]->Wait(seconds(10));
+    workers_[index].reset();
+  }
+
+  static void StopWorker(std::unique_ptr<ChildProcess>& worker) {
+    if (!worker) return;
+    worker->Signal(SIGTERM);
+    worker->Wait(seconds(15));
+    worker.reset();
+  }
+
+  std::string database_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  int starts_ = 0;
+};
+
+TEST_F(ScaleOutE2E, ApiAndWorkerRefuseAStoreWhoseSchemaIsBehindAndNameHeraldMigrate) {
+  UseServers("behind");
+  for (const std::string& command : {"api --listen 127.0.0.1:" + std::to_string(FreePort()), std::string("worker")}) {
+    const auto refused = Herald(command + " --data-dir " + data_dir_);
+    EXPECT_NE(refused.exit_code, 0) << command << ": " << refused.output;
+    EXPECT_NE(refused.output.find("run `herald migrate`"), std::string::npos) << command << ": " << refused.output;
+  }
+  EXPECT_EQ(SharedPostgresServer().Psql("behind", "SELECT to_regclass('message_recipients') IS NULL"), "t\n")
+      << "neither may create the schema itself";
+  const auto migrated = Herald("migrate --data-dir " + data_dir_);
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.output;
+}
+
+TEST_F(ScaleOutE2E, ApiAndWorkerAskForPostgresAndWorkerNamesAnUnknownLane) {
+  const auto sqlite = Herald("worker --data-dir " + data_dir_);
+  EXPECT_NE(sqlite.exit_code, 0) << sqlite.output;
+  EXPECT_NE(sqlite.output.find("store.kind = \"postgres\""), std::string::npos) << sqlite.output;
+  EXPECT_NE(sqlite.output.find("herald serve"), std::string::npos) << sqlite.output;
+  UseServers("lanes");
+  const auto unknown = Herald("worker --lanes email,fax --data-dir " + data_dir_);
+  EXPECT_NE(unknown.exit_code, 0) << unknown.output;
+  EXPECT_NE(unknown.output.find("--lanes: unknown lane \"fax\""), std::string::npos) << unknown.output;
+}
+
+TEST_F(ScaleOutE2E, TwoWorkersAndAnApiSurviveKillsAndServerRestartsAndEveryoneGetsOneCopy) {
+  UseServers("faults");
+  StartSink();
+  ASSERT_EQ(Herald("migrate --data-dir " + data_dir_).exit_code, 0);
+  const auto key = CreateKey("app");
+  StartWorker(0);
+  StartWorker(1);
+  StartApi();
+  const auto campaign = SendCampaignToEveryone(key);
+  if (HasFatalFailure()) return;
+  // The API dies while its relay hands the campaign to the broker.
+  Kill();
+  StartApi();
+
+  const std::vector<std::function<void()>> faults = {
+      [&] { KillWorker(0), StartWorker(0); },
+      [&] { SharedRabbitMqServer().Restart(); },
+      [&] { KillWorker(1), StartWorker(1); },
+      [&] { SharedPostgresServer().Restart(); },
+      [&] { KillWorker(0), StartWorker(0); },
+  };
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    WaitUntilDelivered(static_cast<int>(i + 1), static_cast<int>(faults.size()));
+    if (HasFatalFailure()) return;
+    faults[i]();
+  }
+  // Kills: three workers and the API; the API sends nothing itself.
+  ExpectOneCopyEach(key, campaign, 3 * kInFlightSlots);
+  EXPECT_EQ(SharedPostgresServer().Psql(database_, "SELECT COUNT(*) FROM message_recipients WHERE status = 'sending'"),
+            "0\n");
+  const auto health = json::parse(HttpRequest("GET", Url("/health"), {}, {}).body);
+  EXPECT_EQ(health["store"]["kind"], "postgres") << health.dump();
+  EXPECT_EQ(health["queue"]["status"], "ok") << health.dump();
+}
+
+}  // namespace
+}  // namespace herald::testing
