@@ -1,11 +1,11 @@
-# herald_add_test(NAME <name> SOURCES <files...> LIBS <targets...> [LABELS <labels...>])
+# herald_add_test(NAME <name> SOURCES <files...> LIBS <targets...> [LABELS <labels...>] [ARGS <args...>])
 # Label "unit" for tests that need nothing but the process: each test case becomes
 # its own ctest test. Any other label ("smtp", "rabbitmq", "e2e") marks a test that
 # starts real servers on loopback: the whole binary is one ctest test, so a server
 # that is slow to start (RabbitMQ) starts once per binary, not once per case.
 include(GoogleTest)
 function(herald_add_test)
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS;ARGS" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -23,7 +23,7 @@ function(herald_add_test)
       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
       DISCOVERY_TIMEOUT 60)
   else()
-    add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME} --gtest_color=no)
+    add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME} --gtest_color=no ${ARG_ARGS})
     set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
   endif()
 endfunction()

@@ -106,12 +106,14 @@ class ApiServer::Impl {
   void Start() {
     auto router = std::make_unique<Router>();
     AddServiceRoutes(*router);
-    messages_.Add(*router);
-    keys_.Add(*router);
-    if (pacing_) pacing_->Add(*router);
-    if (contacts_) contacts_->Add(*router);
-    if (templates_) templates_->Add(*router);
-    if (campaigns_) campaigns_->Add(*router);
+    if (!settings_.service_routes_only) {
+      messages_.Add(*router);
+      keys_.Add(*router);
+      if (pacing_) pacing_->Add(*router);
+      if (contacts_) contacts_->Add(*router);
+      if (templates_) templates_->Add(*router);
+      if (campaigns_) campaigns_->Add(*router);
+    }
     router->non_matched_request_handler([this](const Request& req) {
       if (!context_.Admit(req, "unmatched")) return restinio::request_accepted();
       context_.RespondError(req, "unmatched",

@@ -36,6 +36,9 @@ struct ApiServerSettings {
   int read_threads = 2;
   RateLimitSettings limits;
   MessageRouteSettings messages;
+  // Only GET /health, /metrics and /openapi.json: what herald worker serves
+  // for probes and scrapers, beside no API.
+  bool service_routes_only = false;
 };
 
 struct ApiServerHooks {

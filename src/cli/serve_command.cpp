@@ -156,6 +156,8 @@ struct ServeMetrics {
 struct ProcessRoles {
   std::string command;             // serve, api or worker: for the logs
   bool api = false;
+  // herald worker --listen: /health and /metrics of its delivery, no API.
+  bool service_http = false;
   std::vector<std::string> lanes;  // delivered here: channel lanes and/or the paced lane
   store::SchemaPolicy schema = store::SchemaPolicy::kRequireCurrent;
   // herald serve on SQLite holds the data dir lock: no other process delivers
@@ -173,7 +175,8 @@ bool Has(const std::vector<std::string>& lanes, const std::string& lane) {
 }
 
 int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, const SignalStop& signals) {
-  const auto [host, port] = SplitListen(config.serve.listen);
+  const bool serves_http = roles.api || roles.service_http;
+  const auto [host, port] = serves_http ? SplitListen(config.serve.listen) : std::pair<std::string, int>{};
   auto from = mime::ParseMailbox(config.serve.email_from);
   if (!from) throw InputError("serve.email_from: " + from.error().message);
 
@@ -257,7 +260,8 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   const std::string email_description = email->Describe();
   const std::string messaging_description = messaging->Describe();
   const std::string queue_kind = config.queue.kind;
-  if (roles.api) {
+  if (serves_http) {
+    // herald worker's service routes accept no message; the intake is idle there.
     intake = std::make_unique<app::MessageIntake>(
         stores->messages(), clock, [&engine, &metrics, &relay](const std::vector<store::AcceptedMessage>& stored) {
           std::set<std::string> channels;
@@ -284,6 +288,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     server_settings.messages.max_bulk_messages = config.serve.max_bulk_messages;
     server_settings.limits = {config.serve.free_per_minute, config.serve.basic_per_minute,
                               config.serve.premium_per_minute};
+    server_settings.service_routes_only = !roles.api;
     api::ApiServerHooks hooks;
     hooks.metrics = [&metrics] { return metrics.registry.Render(); };
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
@@ -334,13 +339,15 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                              {"telegram", messaging_description}};
       return health;
     };
+    server = std::make_unique<api::ApiServer>(stores->keys(), stores->messages(), *intake, clock, server_settings, hooks);
+  }
+  if (roles.api) {
     // Seeds 002/003. Campaign states follow their messages (scheduled -> sending
     // -> sent or failed) here, in the background, so no GET writes.
     settler.emplace("campaigns: cannot bring their states up to date", std::chrono::milliseconds(500),
                     [&stores, &clock] { stores->campaigns().Settle(ToUnixMillis(clock.Now())); });
     campaigns = std::make_unique<app::CampaignService>(stores->contacts(), stores->templates(), stores->campaigns(),
                                                        *intake, clock);
-    server = std::make_unique<api::ApiServer>(stores->keys(), stores->messages(), *intake, clock, server_settings, hooks);
     server->AddPacing(stores->pacing(), pacer);
     server->AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), *campaigns);
   }
@@ -350,13 +357,14 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   if (server) server->Start();
   std::string delivers;
   for (const auto& lane : roles.lanes) delivers += (delivers.empty() ? "" : ",") + lane;
-  if (server) {
+  if (roles.api) {
     spdlog::info("{}: listening on http://{}:{} store={} queue={} delivers={} email={} messaging={}", roles.command,
                  host, port, stores->where(), queue_kind, delivers.empty() ? "nothing" : delivers, email_description,
                  messaging_description);
   } else {
-    spdlog::info("{}: delivering {} from store={} queue={} email={} messaging={}", roles.command, delivers,
-                 stores->where(), queue_kind, email_description, messaging_description);
+    spdlog::info("{}: delivering {} from store={} queue={} email={} messaging={}{}", roles.command, delivers,
+                 stores->where(), queue_kind, email_description, messaging_description,
+                 server ? fmt::format(" health and metrics on http://{}:{}", host, port) : std::string());
   }
   while (!signals.flag()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
@@ -445,6 +453,7 @@ void AddWorkerCommand(CLI::App& app, WorkerArgs& args) {
   auto* cmd = app.add_subcommand(
       "worker", "Deliver messages only (no API): as many as you like, beside herald api, on PostgreSQL");
   cmd->add_option("--lanes", args.lanes, "Lanes to deliver, comma-separated (default email,sms,whatsapp,telegram,paced)");
+  cmd->add_option("--listen", args.listen, "HOST:PORT to serve GET /health and /metrics on (default: none)");
   cmd->add_option("--data-dir", args.data_dir, "State folder: the outbox when SMTP is not set (default herald-data)");
   cmd->add_option("--config", args.config_file, "TOML configuration file");
 }
@@ -455,7 +464,8 @@ int RunWorker(const WorkerArgs& args) {
     auto config = LoadServeConfig(args.config_file, args.data_dir);
     const auto lanes = ParseLanes(args.lanes);
     RequireSharedStore(config, "worker");
-    return RunProcess(config, {.command = "worker", .lanes = lanes}, signals);
+    if (!args.listen.empty()) config.serve.listen = args.listen;
+    return RunProcess(config, {.command = "worker", .service_http = !args.listen.empty(), .lanes = lanes}, signals);
   });
 }
 

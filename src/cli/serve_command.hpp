@@ -20,6 +20,7 @@ struct WorkerArgs {
   std::string config_file;
   std::string data_dir;
   std::string lanes = "email,sms,whatsapp,telegram,paced";
+  std::string listen;  // empty: no HTTP
 };
 
 struct KeysArgs {

@@ -198,13 +198,19 @@ TEST_F(PacingE2E, ASendCutShortByAKillIsReportedUnknownAndNotResent) {
   Enqueue(app, 2);
   CallJson("POST", "/api/v1/pacing/start", admin, nullptr, 200);
   ASSERT_TRUE(WaitFor([&] { return Received() == 1; }, seconds(10)));
-  server_->Signal(SIGKILL);
-  server_->Wait(seconds(10));
-  server_.reset();
+  KillServer();
 
   UseProviderSink("/accept");
   StartServer();
-  const auto cut = CallJson("GET", "/api/v1/paced-messages/1", app, nullptr, 200);
+  // herald serve resolves it at start; split processes once the killed worker
+  // has not been seen for 15 s.
+  json cut;
+  WaitFor(
+      [&] {
+        cut = CallJson("GET", "/api/v1/paced-messages/1", app, nullptr, 200);
+        return cut["status"] != "sending";
+      },
+      seconds(45));
   EXPECT_EQ(cut["status"], "unknown") << cut.dump();
   EXPECT_FALSE(cut.value("error", "").empty());
   ASSERT_TRUE(WaitFor([&] { return Received() >= 2; }, seconds(10)));
@@ -267,7 +273,7 @@ TEST_F(PacingE2E, SeedPathsRolesValidationAndPages) {
   ExpectError(Call("GET", "/api/v1/paced-messages/sent?page_size=abc", alice), 400, "INVALID_QUERY");
 
   EXPECT_EQ(json::parse(Call("GET", "/health", "").body)["pacer"]["running"], true);
-  const auto metrics = Call("GET", "/metrics", "").body;
+  const auto metrics = HttpRequest("GET", DeliveryUrl("/metrics"), {}, {}).body;
   EXPECT_NE(metrics.find("paced_messages_processed_total{status=\"sent\"} 3"), std::string::npos) << metrics;
 
   const auto path = "/api/v1/paced-messages/" + std::to_string(first);
@@ -309,7 +315,7 @@ TEST_F(PacingE2E, PacedAndApiSmsShareOneTableButNotOneLane) {
   EXPECT_EQ(Sent(app)["data"][0]["id"], paced);
   EXPECT_EQ(CallJson("GET", "/api/v1/paced-messages/" + std::to_string(waiting), app, nullptr, 200)["status"],
             "cancelled");
-  const auto metrics = Call("GET", "/metrics", "").body;
+  const auto metrics = HttpRequest("GET", DeliveryUrl("/metrics"), {}, {}).body;
   EXPECT_NE(metrics.find("paced_messages_processed_total{status=\"sent\"} 1"), std::string::npos) << metrics;
 }
 

@@ -117,20 +117,20 @@ TEST_F(RetryE2E, HealthIsDegradedWhileEverySendFailsAndRecoversWithTheFirstThatG
   UseSmtp({"--fail-first", "6"});
   const auto key = CreateKey("app");
   StartServer();
-  EXPECT_EQ(CallJson("GET", "/health", "", nullptr, 200)["status"], "ok");
+  EXPECT_EQ(DeliveryHealth()["status"], "ok");
   const auto id = CallJson("POST", "/api/v1/messages", key,
                            Email({"a@example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org",
                                   "f@example.org"}),
                            202)["id"];
   WaitForStatus(key, id, {"failed"});
-  const auto degraded = CallJson("GET", "/health", "", nullptr, 200);
+  const auto degraded = DeliveryHealth();
   EXPECT_EQ(degraded["status"], "degraded") << degraded.dump();
   EXPECT_NE(degraded["reason"].get<std::string>().find("451"), std::string::npos) << degraded.dump();
   EXPECT_EQ(degraded["channels"][smtp_->url()]["consecutive_failures"], 6) << degraded.dump();
   // The server takes mail again: one delivery is enough.
   const auto next = CallJson("POST", "/api/v1/messages", key, Email({"g@example.org"}), 202)["id"];
   EXPECT_EQ(WaitForStatus(key, next, {"sent"})["status"], "sent");
-  const auto recovered = CallJson("GET", "/health", "", nullptr, 200);
+  const auto recovered = DeliveryHealth();
   EXPECT_EQ(recovered["status"], "ok") << recovered.dump();
   EXPECT_EQ(recovered["channels"][smtp_->url()]["status"], "ok");
 }

@@ -408,5 +408,19 @@ TEST_F(ServeE2E, OpenApiDocumentNeedsNoKeyAndIsTheOneInTheSourceTree) {
   EXPECT_EQ(served["info"]["version"], json::parse(Call("GET", "/health", "").body)["version"]);
 }
 
+// herald serve answers for its delivery itself; split, herald worker --listen
+// does, with the delivery's health and metrics and none of the API.
+TEST_F(ServeE2E, TheDeliveringProcessServesHealthAndMetrics) {
+  StartServer();
+  const auto health = DeliveryHealth();
+  EXPECT_EQ(health["store"]["status"], "ok") << health.dump();
+  EXPECT_TRUE(health["pacer"].contains("running")) << health.dump();
+  const auto metrics = HttpRequest("GET", DeliveryUrl("/metrics"), {}, {});
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE messages_processed_total counter"), std::string::npos) << metrics.body;
+  const auto listed = HttpRequest("GET", DeliveryUrl("/api/v1/messages"), {{"X-API-Key", CreateKey("app")}}, {});
+  EXPECT_EQ(listed.status, kSplitProcesses ? 404 : 200) << listed.body;
+}
+
 }  // namespace
 }  // namespace herald::testing

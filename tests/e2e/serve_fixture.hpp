@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -16,6 +17,9 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
+#ifdef HERALD_E2E_SPLIT_PROCESSES
+#include "tests/support/postgres_server.hpp"
+#endif
 
 namespace herald::testing {
 
@@ -49,14 +53,39 @@ inline void ExpectError(const HttpResponse& response, int status, const std::str
   EXPECT_NE(body["error"]["message"].get<std::string>().find(mentions), std::string::npos) << response.body;
 }
 
+// Built with HERALD_E2E_SPLIT_PROCESSES, the same tests run against Herald
+// scaled out: `herald api` plus one `herald worker` (every lane), on a database
+// of its own per test in a private PostgreSQL server, where the others run
+// `herald serve` on SQLite. StartServer and StopServer start and stop both.
+#ifdef HERALD_E2E_SPLIT_PROCESSES
+inline constexpr bool kSplitProcesses = true;
+#else
+inline constexpr bool kSplitProcesses = false;
+#endif
+
 class ServeE2E : public ::testing::Test {
  protected:
-  void SetUp() override { data_dir_ = dir_.path() + "/data"; }
+  void SetUp() override {
+    data_dir_ = dir_.path() + "/data";
+#ifdef HERALD_E2E_SPLIT_PROCESSES
+    std::string database = "t";
+    for (const char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+      database += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    database = database.substr(0, 60);
+    extra_env_["HERALD_STORE_KIND"] = "postgres";
+    extra_env_["HERALD_STORE_URL"] = SharedPostgresServer().NewDatabaseUrl(database);
+    const auto migrated = RunCommand({HERALD_BINARY, "migrate", "--data-dir", data_dir_}, seconds(60), Environment());
+    ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+#endif
+  }
 
   void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      server_->Wait(seconds(15));
+    for (auto* process : {&server_, &worker_}) {
+      if (*process) {
+        (*process)->Signal(SIGTERM);
+        (*process)->Wait(seconds(15));
+      }
     }
   }
 
@@ -71,19 +100,50 @@ class ServeE2E : public ::testing::Test {
   void StartServer() {
     port_ = FreePort();
     server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
+        .argv = {HERALD_BINARY, kSplitProcesses ? "api" : "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
+                 "--data-dir", data_dir_},
         .extra_env = Environment(),
         .stderr_path = dir_.path() + "/serve.log"});
+    if (kSplitProcesses) {
+      worker_port_ = FreePort();
+      worker_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+          .argv = {HERALD_BINARY, "worker", "--listen", "127.0.0.1:" + std::to_string(worker_port_), "--data-dir",
+                   data_dir_},
+          .extra_env = Environment(),
+          .stderr_path = dir_.path() + "/worker.log"});
+    }
     ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; },
                         seconds(20)))
         << ReadFile(dir_.path() + "/serve.log");
+    if (kSplitProcesses) {
+      ASSERT_TRUE(WaitFor(
+          [&] { return HttpRequest("GET", DeliveryUrl("/health"), {}, {}, seconds(1)).status == 200; }, seconds(20)))
+          << ReadFile(dir_.path() + "/worker.log");
+    }
   }
 
+  // SIGKILL for herald serve (herald api and its worker, when split).
+  void KillServer() {
+    for (auto* process : {&server_, &worker_}) {
+      if (!*process) continue;
+      (*process)->Signal(SIGKILL);
+      (*process)->Wait(seconds(10));
+      process->reset();
+    }
+  }
+
+  // The exit code of herald serve (of herald api, when split; the worker's must be 0 too).
   int StopServer() {
+    int worker_code = 0;
+    if (worker_) {
+      worker_->Signal(SIGTERM);
+      worker_code = worker_->Wait(seconds(15)).value_or(-1);
+      worker_.reset();
+    }
     server_->Signal(SIGTERM);
     const auto code = server_->Wait(seconds(15));
     server_.reset();
-    return code.value_or(-1);
+    return worker_code != 0 ? worker_code : code.value_or(-1);
   }
 
   std::string CreateKey(const std::string& name, const std::string& role = "user", const std::string& tier = "premium") {
@@ -98,6 +158,15 @@ class ServeE2E : public ::testing::Test {
   }
 
   std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  // Where the delivery's /health and /metrics are: herald serve's, or the worker's.
+  std::string DeliveryUrl(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(kSplitProcesses ? worker_port_ : port_) + path;
+  }
+  json DeliveryHealth() const {
+    const auto response = HttpRequest("GET", DeliveryUrl("/health"), {}, {});
+    EXPECT_EQ(response.status, 200) << response.body;
+    return json::parse(response.body, nullptr, false);
+  }
 
   HttpResponse Call(const std::string& method, const std::string& path, const std::string& key,
                     const std::string& body = {}, std::map<std::string, std::string> headers = {}) {
@@ -135,8 +204,10 @@ class ServeE2E : public ::testing::Test {
   TempDir dir_;
   std::string data_dir_;
   int port_ = 0;
+  int worker_port_ = 0;  // split processes only
   std::map<std::string, std::string> extra_env_;
   std::unique_ptr<ChildProcess> server_;
+  std::unique_ptr<ChildProcess> worker_;  // split processes only
 };
 
 }  // namespace herald::testing
