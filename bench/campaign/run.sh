@@ -9,6 +9,10 @@
 #
 # Usage: bench/campaign/run.sh [CONTACTS=50000]
 # BENCH_PROFILE=FILE records `perf record -g` of herald serve during the send into FILE.
+# BENCH_STACK=postgres-rabbitmq runs Herald scaled out instead: a private
+# PostgreSQL (default durability) and RabbitMQ node on loopback, `herald api`
+# and BENCH_WORKERS (default 2) `herald worker --lanes email` processes; RSS
+# and CPU are then the sums over the herald processes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 contacts=${1:-50000}
@@ -19,11 +23,20 @@ python=/usr/bin/python3
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+stack=${BENCH_STACK:-embedded}
+workers=${BENCH_WORKERS:-2}
+cleanup() {
+  [ "$stack" = embedded ] || stop_rabbitmq
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 free_port() { $python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 now() { date +%s.%N; }
+# shellcheck source=bench/lib/servers.sh
+. "$repo/bench/lib/servers.sh"
 
 # smtp-sink -c keeps a running count of completed DATA commands on stdout ("\r... mesg=N").
 start_sink() {  # port output-file
@@ -74,9 +87,29 @@ start_sink "$sink_port" "$work/sink.txt"
 api_port=$(free_port)
 export HERALD_SERVE_PREMIUM_PER_MINUTE=0
 export HERALD_SMTP_URL="smtp://127.0.0.1:$sink_port"
-key=$("$herald" keys create --name bench --tier premium --data-dir "$work/data")
-"$herald" serve --listen "127.0.0.1:$api_port" --data-dir "$work/data" 2>"$work/serve.log" &
-serve_pid=$!
+herald_pids=()
+if [ "$stack" = postgres-rabbitmq ]; then
+  start_postgres
+  start_rabbitmq
+  export HERALD_STORE_KIND=postgres HERALD_STORE_URL="$pg_url" HERALD_QUEUE_KIND=rabbitmq HERALD_QUEUE_AMQP_URL="$amqp_url"
+  "$herald" migrate --data-dir "$work/data" >&2
+  key=$("$herald" keys create --name bench --tier premium --data-dir "$work/data")
+  for i in $(seq "$workers"); do
+    "$herald" worker --lanes email --data-dir "$work/data" 2>"$work/worker$i.log" &
+    herald_pids+=($!); pids+=($!)
+  done
+  "$herald" api --listen "127.0.0.1:$api_port" --data-dir "$work/data" 2>"$work/serve.log" &
+  serve_pid=$!
+  describe="herald api + $workers herald worker on PostgreSQL + RabbitMQ (all on this machine)"
+elif [ "$stack" = embedded ]; then
+  key=$("$herald" keys create --name bench --tier premium --data-dir "$work/data")
+  "$herald" serve --listen "127.0.0.1:$api_port" --data-dir "$work/data" 2>"$work/serve.log" &
+  serve_pid=$!
+  describe="herald serve defaults"
+else
+  echo "BENCH_STACK must be embedded or postgres-rabbitmq, got $stack" >&2; exit 2
+fi
+herald_pids+=($serve_pid)
 pids+=($serve_pid)
 wait_port "$api_port"
 url="http://127.0.0.1:$api_port"
@@ -119,10 +152,17 @@ wait_for_count "$work/sink.txt" "$contacts" 600
 wait "$send_pid"
 accepted=$(cat "$work/accepted")
 end=$(now)
-peak_rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$serve_pid/status")
+peak_rss_kb=0
+for p in "${herald_pids[@]}"; do peak_rss_kb=$((peak_rss_kb + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status"))); done
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
-herald_cpu=$(cpu_seconds "$serve_pid")
+herald_cpu=$(for p in "${herald_pids[@]}"; do cpu_seconds "$p"; echo; done | awk '{s += $1} END {printf "%.1f", s}')
 sink_cpu=$(cpu_seconds "${pids[0]}")
+[ "$stack" = embedded ] || print_postgres_statements
+# The servers' CPU during the run (every postgres backend, the broker's VM).
+server_cpu=""
+if [ "$stack" != embedded ]; then
+  server_cpu=$(ps -e -o comm=,times= | awk '$1 == "postgres" || $1 == "beam.smp" {s[$1] += $2} END {for (k in s) printf ", %s %.1f s", k, s[k]}')
+fi
 if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
 queued=$($python -c 'import json,sys; print(json.load(open(sys.argv[1]))["messages_queued"])' "$work/send.json")
 [ "$queued" -eq "$contacts" ] || { echo "the send queued $queued of $contacts" >&2; exit 1; }
@@ -137,7 +177,8 @@ m = json.load(urllib.request.urlopen(req))["data"][0]
 print(len(m["content"].encode()) + len(m.get("html", "").encode()) + 630)
 PY
 )
-kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+for p in "${herald_pids[@]}"; do kill -TERM "$p"; done
+for p in "${herald_pids[@]}"; do wait "$p" 2>/dev/null || true; done
 
 ref_port=$(free_port)
 start_sink "$ref_port" "$work/ref-sink.txt"
@@ -156,5 +197,5 @@ herald, ref = n / (end - start), n / (ref_end - ref_start)
 print(f"{herald:.0f} {accepted - start:.2f} {first - start:.2f} {ref:.0f} {herald / ref:.2f} {rss / 1024:.0f}")
 PY
 )
-echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s with $(cat "$work/delivered-at-accept") delivered, first message at ${first_s} s) peak_rss=${rss_mb}MB cpu: herald ${herald_cpu} s, sink ${sink_cpu} s; smtp-source=${ref_rate}/s ratio=${ratio}x"
-echo "| $(date -u +%Y-%m-%d) | campaign to $contacts contacts (subject, text, HTML personalised), herald serve defaults, SMTP to smtp-sink | ${herald_rate}/s, send answered in ${accept_s} s, peak RSS ${rss_mb} MB | smtp-source -s 16, ${message_bytes}-byte messages: ${ref_rate}/s | ${ratio}× |"
+echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s with $(cat "$work/delivered-at-accept") delivered, first message at ${first_s} s) peak_rss=${rss_mb}MB cpu: herald ${herald_cpu} s, sink ${sink_cpu} s${server_cpu}; smtp-source=${ref_rate}/s ratio=${ratio}x"
+echo "| $(date -u +%Y-%m-%d) | campaign to $contacts contacts (subject, text, HTML personalised), $describe, SMTP to smtp-sink | ${herald_rate}/s, send answered in ${accept_s} s, peak RSS ${rss_mb} MB | smtp-source -s 16, ${message_bytes}-byte messages: ${ref_rate}/s | ${ratio}× |"

@@ -224,6 +224,10 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     dispatch::LaneOptions lane_options;
     lane_options.retry = RetryPolicyOf(config.serve.retry);
     lane_options.max_in_flight = config.serve.max_in_flight;
+    // A broker hands items over asynchronously, and nothing in a worker process
+    // wakes its lanes when it does: look again soon rather than after the
+    // store's idle poll (an empty look is one poll() on the socket).
+    if (broker) lane_options.idle_poll = std::chrono::milliseconds(20);
     for (const auto& channel : ChannelLanes()) {
       if (!Has(roles.lanes, channel)) continue;
       lanes.push_back(broker ? std::make_unique<dispatch::MessageLane>(stores->deliveries(), *broker, channel, *from, clock)
