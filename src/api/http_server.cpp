@@ -181,6 +181,15 @@ class ApiServer::Impl {
       if (hooks_.health) body.update(hooks_.health());
       context_.RespondJson(req, route, 200, body, nullptr);
     });
+    // Readiness (for a load balancer or Kubernetes): can this process do its work now?
+    context_.AddRoute(router, get, "/ready", "/ready", false, [this](auto& req, auto&, auto*, auto& route) {
+      const auto failure = hooks_.ready ? hooks_.ready() : std::nullopt;
+      if (failure) {
+        context_.RespondJson(req, route, 503, {{"status", "not ready"}, {"reason", *failure}}, nullptr);
+        return;
+      }
+      context_.RespondJson(req, route, 200, {{"status", "ready"}}, nullptr);
+    });
     context_.AddRoute(router, get, "/metrics", "/metrics", false, [this](auto& req, auto&, auto*, auto& route) {
       context_.Respond(req, route, 200, hooks_.metrics ? hooks_.metrics() : std::string(), nullptr, {},
                        "text/plain; version=0.0.4; charset=utf-8");

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ struct ApiServerSettings {
   int read_threads = 2;
   RateLimitSettings limits;
   MessageRouteSettings messages;
-  // Only GET /health, /metrics and /openapi.json: what herald worker serves
+  // Only GET /health, /ready, /metrics and /openapi.json: what herald worker serves
   // for probes and scrapers, beside no API.
   bool service_routes_only = false;
 };
@@ -44,6 +45,9 @@ struct ApiServerSettings {
 struct ApiServerHooks {
   // Extra fields for GET /health (store, queue, providers), evaluated per call.
   std::function<nlohmann::json()> health;
+  // Why the process cannot serve (its store or queue unreachable), or nullopt:
+  // GET /ready answers 503 with it, or 200. None: always ready.
+  std::function<std::optional<std::string>()> ready;
   // Prometheus text for GET /metrics.
   std::function<std::string()> metrics;
   // Called once per answered request (method, route pattern, status) for metrics.

@@ -343,6 +343,30 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                              {"telegram", messaging_description}};
       return health;
     };
+    // A lane of the broker, declared again as its check: the API's relay feeds
+    // every channel lane; a worker checks one it takes from.
+    std::string probe_lane = roles.api ? dispatch::MessageQueueName("email") : std::string();
+    for (const auto& lane : roles.lanes) {
+      if (probe_lane.empty() && Has(ChannelLanes(), lane)) probe_lane = dispatch::MessageQueueName(lane);
+    }
+    hooks.ready = [&stores, &relay, &broker, probe_lane]() -> std::optional<std::string> {
+      try {
+        stores->deliveries().LoadSchedule();  // one row: the store answers
+      } catch (const std::exception& e) {
+        return std::string("store: ") + e.what();
+      }
+      if (relay) {
+        if (const auto error = relay->last_error(); !error.empty()) return "queue: " + error;
+      }
+      if (broker && !probe_lane.empty()) {
+        try {
+          broker->EnsureLane(probe_lane);
+        } catch (const std::exception& e) {
+          return std::string("queue: ") + e.what();
+        }
+      }
+      return std::nullopt;
+    };
     server = std::make_unique<api::ApiServer>(stores->keys(), stores->messages(), *intake, clock, server_settings, hooks);
   }
   if (roles.api) {

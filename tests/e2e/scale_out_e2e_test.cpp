@@ -94,6 +94,29 @@ TEST_F(ScaleOutE2E, ApiAndWorkerAskForPostgresAndWorkerNamesAnUnknownLane) {
   EXPECT_NE(unknown.output.find("--lanes: unknown lane \"fax\""), std::string::npos) << unknown.output;
 }
 
+// /ready is what a load balancer or Kubernetes asks: not while the broker is
+// down (with the reason), again once it is back; /health stays up throughout.
+TEST_F(ScaleOutE2E, ReadinessFollowsTheBrokerWhileHealthStaysUp) {
+  UseServers("ready");
+  ASSERT_EQ(Herald("migrate --data-dir " + data_dir_).exit_code, 0);
+  StartApi();
+  EXPECT_EQ(HttpRequest("GET", Url("/ready"), {}, {}).status, 200);
+  SharedRabbitMqServer().Ctl({"stop_app"});
+  HttpResponse ready;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        ready = HttpRequest("GET", Url("/ready"), {}, {});
+        return ready.status == 503;
+      },
+      seconds(20)))
+      << ready.status << " " << ready.body;
+  EXPECT_NE(ready.body.find("queue: "), std::string::npos) << ready.body;
+  EXPECT_EQ(HttpRequest("GET", Url("/health"), {}, {}).status, 200);
+  SharedRabbitMqServer().Ctl({"start_app"});
+  SharedRabbitMqServer().Ctl({"await_startup"});
+  EXPECT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/ready"), {}, {}).status == 200; }, seconds(30)));
+}
+
 TEST_F(ScaleOutE2E, TwoWorkersAndAnApiSurviveKillsAndServerRestartsAndEveryoneGetsOneCopy) {
   UseServers("faults");
   StartSink();

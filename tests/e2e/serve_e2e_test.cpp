@@ -130,7 +130,7 @@ TEST_F(ServeE2E, TheSameIdempotencyKeyReturnsTheSameMessage) {
   EXPECT_NE(json::parse(first.body)["id"], json::parse(other.body)["id"]);
   // A key that is not printable ASCII (raw bytes, control characters) or too long
   // is refused at the door, and the list stays readable.
-  for (const std::string bad : {std::string("\xFF\xFE"), std::string("tab\there"), std::string(256, 'k')}) {
+  for (const std::string& bad : {std::string("\xFF\xFE"), std::string("tab\there"), std::string(256, 'k')}) {
     ExpectError(Call("POST", "/api/v1/messages", key, body, {{"Idempotency-Key", bad}}), 400, "INVALID_HEADER");
   }
   EXPECT_EQ(Call("GET", "/api/v1/messages", key).status, 200);
@@ -418,6 +418,8 @@ TEST_F(ServeE2E, TheDeliveringProcessServesHealthAndMetrics) {
   const auto metrics = HttpRequest("GET", DeliveryUrl("/metrics"), {}, {});
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("# TYPE messages_processed_total counter"), std::string::npos) << metrics.body;
+  EXPECT_EQ(HttpRequest("GET", DeliveryUrl("/ready"), {}, {}).body, R"({"status":"ready"})");
+  EXPECT_EQ(HttpRequest("GET", Url("/ready"), {}, {}).status, 200);
   const auto listed = HttpRequest("GET", DeliveryUrl("/api/v1/messages"), {{"X-API-Key", CreateKey("app")}}, {});
   EXPECT_EQ(listed.status, kSplitProcesses ? 404 : 200) << listed.body;
 }
