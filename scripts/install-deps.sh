@@ -24,7 +24,7 @@ font_packages=(
 )
 
 test_packages=(
-  python3 python3-aiosmtpd poppler-utils qpdf librsvg2-bin openssl
+  python3 python3-aiosmtpd python3-yaml poppler-utils qpdf librsvg2-bin openssl
   postfix rabbitmq-server postgresql-15 procps
   # HTTP load generator for bench/api; promtool checks the /metrics text.
   wrk prometheus
@@ -44,6 +44,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 wanted=("${build_packages[@]}" "${font_packages[@]}" "${test_packages[@]}" "${fuzz_packages[@]}")
+# --build-only: what building the binary needs (the Dockerfile's build stage).
+if [ "${1:-}" = "--build-only" ]; then wanted=("${build_packages[@]}"); fi
 
 missing=()
 for package in "${wanted[@]}"; do
