@@ -193,7 +193,15 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
   // The engine has already taken the claims' share of the release from the rule.
   std::optional<store::LaneSchedule> schedule;
   if (pacing_ && !ids.empty()) schedule = pacing_->State();
-  return store_.RecordAndClaimMany(results, ids, ToUnixMillis(clock_.Now()), schedule);
+  auto claimed = store_.RecordAndClaimMany(results, ids, ToUnixMillis(clock_.Now()), schedule);
+  if (schedule) {
+    if (std::find(claimed.begin(), claimed.end(), true) != claimed.end()) {
+      pacing_->Saved();
+    } else {
+      pacing_->AdoptSaved();
+    }
+  }
+  return claimed;
 }
 
 void MessageLane::Settle(std::span<const Finished> finished) {

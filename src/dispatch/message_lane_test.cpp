@@ -176,6 +176,33 @@ TEST_F(PacedMessageLaneTest, ReleasesTheOldestTwoEveryTwoMinutesInFifoOrder) {
   EXPECT_EQ(ListSent(7, 2, 2).messages.size(), 2u);
 }
 
+// Two processes deliver the paced lane from one store (herald worker x2): the
+// release is still N per interval in all, not N per process.
+TEST_F(PacedMessageLaneTest, TwoProcessesOnOneStoreReleaseOneBatchPerIntervalBetweenThem) {
+  SqliteStores other_stores(path_, store::SchemaPolicy::kMigrate, clock_);
+  PacingRule other_rule(other_stores.deliveries(), clock_, settings_);
+  other_rule.Recover();
+  MessageLane other_lane(other_stores.deliveries(), other_rule, clock_);
+  DeliveryEngine other_engine(runtime_, clock_, EngineSettings{.render_threads = 1});
+  auto options = PacedLaneOptions(other_rule);
+  options.idle_poll = milliseconds(5);
+  other_engine.AddLane(other_lane, channel_, options);
+  other_engine.Start();
+  Enqueue(6);
+  other_rule.Changed();
+  ExpectSends(2);
+  for (int release = 2; release <= 3; ++release) {
+    clock_.Advance(seconds(120));
+    rule_->Follow();
+    other_rule.Follow();
+    rule_->Changed();
+    other_rule.Changed();
+    ExpectSends(static_cast<std::size_t>(2 * release));
+  }
+  other_engine.Stop();
+  EXPECT_EQ(channel_.Sent(), (Ids{"r1", "r2", "r3", "r4", "r5", "r6"}));
+}
+
 TEST_F(PacedMessageLaneTest, ReleasesExactlyTheConfiguredBatchPerInterval) {
   Stop();
   settings_.batch_size = 3;

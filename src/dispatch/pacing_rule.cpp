@@ -22,6 +22,7 @@ PacingRule::PacingRule(store::MessageDeliveryStore& store, const Clock& clock, P
 void PacingRule::Recover() {
   std::lock_guard lock(mutex_);
   state_ = store_.LoadSchedule();
+  seen_release_at_ms_ = state_.next_release_at_ms;
   const auto now = ToUnixMillis(clock_.Now());
   used_ = state_.next_release_at_ms && now < *state_.next_release_at_ms ? settings_.batch_size : 0;
 }
@@ -39,7 +40,10 @@ int PacingRule::Available(Clock::TimePoint now) {
 void PacingRule::Consume(int sends, Clock::TimePoint now) {
   std::lock_guard lock(mutex_);
   if (ReleaseDue(now)) {
-    // A release begins: the next one is an interval from now.
+    // A release begins: the next one is an interval from now, unless another
+    // process began it first (the claims' transaction checks against `seen_`).
+    seen_release_at_ms_ = state_.next_release_at_ms;
+    release_unsaved_ = true;
     state_.next_release_at_ms = ToUnixMillis(now) + ToMillis(settings_.interval);
     used_ = 0;
   }
@@ -60,7 +64,37 @@ void PacingRule::OnThrottled(Clock::TimePoint now) {
 
 store::LaneSchedule PacingRule::State() const {
   std::lock_guard lock(mutex_);
-  return state_;
+  auto schedule = state_;
+  schedule.only_if_unchanged = true;
+  // Until this process's claims have saved the release it began, the store
+  // must still hold the one before; afterwards, this one.
+  schedule.seen_release_at_ms = release_unsaved_ ? seen_release_at_ms_ : state_.next_release_at_ms;
+  return schedule;
+}
+
+void PacingRule::Saved() {
+  std::lock_guard lock(mutex_);
+  release_unsaved_ = false;
+}
+
+void PacingRule::AdoptSaved() {
+  const auto saved = store_.LoadSchedule();
+  bool changed = false;
+  {
+    std::lock_guard lock(mutex_);
+    changed = saved.running != state_.running;
+    state_.running = saved.running;
+    // A release this process tried to begin, or one saved differently, is
+    // another process's (even begun in the same millisecond): nothing of it is
+    // left here. (A begin whose claims all lost to cancellations gives up the
+    // rest of its release too: fewer sends, never more.)
+    if (release_unsaved_ || saved.next_release_at_ms != state_.next_release_at_ms) {
+      state_.next_release_at_ms = saved.next_release_at_ms;
+      used_ = settings_.batch_size;
+    }
+    release_unsaved_ = false;
+  }
+  if (changed) Changed();
 }
 
 Clock::TimePoint PacingRule::NextRelease() const {

@@ -47,6 +47,11 @@ class PacingRule final : public Shaper {
   // Picks up a start, stop or release saved by another process (herald api and
   // herald worker share the schedule through the store); call every second or so.
   void Follow();
+  // After claims the store refused: takes the saved schedule as it is (another
+  // process began the release this one tried to), so the next claims agree.
+  void AdoptSaved();
+  // After claims the store accepted: the schedule they carried is saved.
+  void Saved();
   // The API's start and stop: saved at once. Starting releases at once unless
   // the previous release was less than an interval ago.
   PacerStatus SetRunning(bool running);
@@ -80,7 +85,9 @@ class PacingRule final : public Shaper {
   std::function<void()> on_change_;
   mutable std::mutex mutex_;
   store::LaneSchedule state_;  // as saved: running, and when the next release may begin
-  int used_ = 0;                      // sends of the release under way
+  int used_ = 0;
+  std::optional<std::int64_t> seen_release_at_ms_;  // the release time before this process's latest release began
+  bool release_unsaved_ = false;                    // that release is not in the store yet                      // sends of the release under way
 };
 
 }  // namespace herald::dispatch

@@ -48,6 +48,12 @@ struct LaneSchedule {
   // Earliest time the next release may begin; kept while stopped so a stop and
   // start within one interval cannot release an extra batch.
   std::optional<std::int64_t> next_release_at_ms;
+  // Set by the pacing rule for the claims of its lane: the schedule is saved,
+  // and the claims made, only if the saved release time is still the one the
+  // rule last saw (`seen_release_at_ms`), so two processes delivering the
+  // paced lane can never both begin a release.
+  bool only_if_unchanged = false;
+  std::optional<std::int64_t> seen_release_at_ms;
 };
 
 // A queued recipient the outbox relay hands to the broker.

@@ -551,6 +551,36 @@ TEST_P(PacingContract, TheSentListIsNewestFirstPerOwnerAndOnlyHoldsPacedMessages
       << "a paced message is a message";
 }
 
+// Two processes delivering the paced lane both try to begin the release after
+// the one they saw: the first one's claims and schedule are stored; the second
+// one's claims are refused (its outcomes still are), whatever rows it claims.
+TEST_P(PacingContract, OnlyOneOfTwoProcessesBeginsARelease) {
+  auto other = backend_->Open(clock_);
+  const auto stored = stores_->pacing().Enqueue(
+      {{owner_, "+15550000001", "a"}, {owner_, "+15550000002", "b"}, {owner_, "+15550000003", "c"}}, 100);
+  stores_->deliveries().SaveSchedule({.running = true, .next_release_at_ms = 1000}, 100);
+  const auto due = TakePaced(3, 1000);
+  ASSERT_EQ(due.size(), 3u);
+  const LaneSchedule first{.running = true, .next_release_at_ms = 121000, .only_if_unchanged = true,
+                           .seen_release_at_ms = 1000};
+  // Both began it at the same millisecond: only what each saw decides.
+  const LaneSchedule second{.running = true, .next_release_at_ms = 121000, .only_if_unchanged = true,
+                            .seen_release_at_ms = 1000};
+  EXPECT_EQ(RecordAndClaim({}, {due[0].recipient.id}, 1000, first), std::vector<bool>{true});
+  EXPECT_EQ(other->deliveries().RecordAndClaimMany({}, {due[1].recipient.id}, 1005, second), std::vector<bool>{false});
+  EXPECT_EQ(stores_->deliveries().LoadSchedule().next_release_at_ms, 121000);
+  EXPECT_EQ(stores_->pacing().Get(stored[1].id)->status, "queued");
+  // The first goes on within its release, now expecting its own release time.
+  LaneSchedule within = first;
+  within.seen_release_at_ms = 121000;
+  EXPECT_EQ(RecordAndClaim({}, {due[1].recipient.id}, 1010, within), std::vector<bool>{true});
+  // The second, having adopted the saved schedule, begins the next release.
+  const LaneSchedule adopted{.running = true, .next_release_at_ms = 241000, .only_if_unchanged = true,
+                             .seen_release_at_ms = 121000};
+  EXPECT_EQ(other->deliveries().RecordAndClaimMany({}, {due[2].recipient.id}, 121000, adopted), std::vector<bool>{true});
+  EXPECT_EQ(stores_->deliveries().LoadSchedule().next_release_at_ms, 241000);
+}
+
 TEST_P(PacingContract, TheScheduleSurvivesAReopenAndANewStoreRuns) {
   auto& deliveries = stores_->deliveries();
   EXPECT_TRUE(deliveries.LoadSchedule().running) << "a fresh data dir sends automatically (seed 001)";

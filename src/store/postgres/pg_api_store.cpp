@@ -428,6 +428,21 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
   PgTransaction tx(*db);
   RecordOn(*db, finished, now_ms, claimant_);
   std::vector<bool> claimed(claims.size(), false);
+  if (schedule && schedule->only_if_unchanged) {
+    // The row exists from the first release on, so that FOR UPDATE always has
+    // something to lock: two first releases at once serialise like any other.
+    db->Exec(
+        "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, 1, NULL, $1) "
+        "ON CONFLICT (id) DO NOTHING",
+        {Param(now_ms)});
+    const auto saved = db->Exec("SELECT next_release_at FROM pacer_state WHERE id = 1 FOR UPDATE");
+    const std::optional<std::int64_t> current =
+        saved.IsNull(0, 0) ? std::nullopt : std::optional<std::int64_t>(saved.Int(0, 0));
+    if (current != schedule->seen_release_at_ms) {
+      tx.Commit();  // the outcomes only: another process began this release
+      return claimed;
+    }
+  }
   if (!claims.empty()) {
     // Only rows still queued are claimed; another process's claim of the same
     // row wins or loses as a whole, never both. Joined with unnest rather than

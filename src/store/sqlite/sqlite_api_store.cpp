@@ -363,6 +363,16 @@ std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryR
   RecordLocked(*worker, finished, now_ms);
   std::vector<bool> claimed;
   claimed.reserve(claims.size());
+  if (schedule && schedule->only_if_unchanged) {
+    auto saved = worker->Cached("SELECT next_release_at FROM pacer_state WHERE id = 1");
+    std::optional<std::int64_t> current;
+    if (saved->Step() && !saved->ColumnIsNull(0)) current = saved->ColumnInt(0);
+    saved->Reset();
+    if (current != schedule->seen_release_at_ms) {
+      tx.Commit();  // the outcomes only: another process began this release
+      return std::vector<bool>(claims.size(), false);
+    }
+  }
   auto claim = worker->Cached(
       "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1, claimed_by = ?3 "
       "WHERE id = ?2 AND status = 'queued'");
