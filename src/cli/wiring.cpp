@@ -62,6 +62,9 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
     auto settings = queue::rabbitmq::ParseAmqpUrl(config.queue.amqp_url);
     if (!settings) throw std::runtime_error("queue.amqp_url: " + settings.error().message);
     settings->prefetch = config.queue.prefetch;
+    // Seed 004's routing: herald.messages.<channel> is bound to the exchange
+    // herald.messages under the channel's name.
+    settings->routed_exchanges = {"herald.messages"};
     return std::make_unique<queue::rabbitmq::RabbitMqQueue>(*settings);
   }
   auto embedded = std::make_unique<queue::embedded::EmbeddedQueue>(DatabasePath(config), clock);

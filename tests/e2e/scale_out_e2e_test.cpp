@@ -101,6 +101,13 @@ TEST_F(ScaleOutE2E, ReadinessFollowsTheBrokerWhileHealthStaysUp) {
   ASSERT_EQ(Herald("migrate --data-dir " + data_dir_).exit_code, 0);
   StartApi();
   EXPECT_EQ(HttpRequest("GET", Url("/ready"), {}, {}).status, 200);
+  // Seed 004's routing: one exchange, a routing key per channel.
+  const auto bindings =
+      SharedRabbitMqServer().Ctl({"list_bindings", "-p", "ready", "source_name", "destination_name", "routing_key"});
+  for (const char* channel : {"sms", "email", "whatsapp", "telegram"}) {
+    EXPECT_NE(bindings.find(std::string("herald.messages\therald.messages.") + channel + "\t" + channel), std::string::npos)
+        << bindings;
+  }
   SharedRabbitMqServer().Ctl({"stop_app"});
   HttpResponse ready;
   EXPECT_TRUE(WaitFor(
@@ -145,6 +152,15 @@ TEST_F(ScaleOutE2E, TwoWorkersAndAnApiSurviveKillsAndServerRestartsAndEveryoneGe
   }
   // Kills: three workers and the API; the API sends nothing itself.
   ExpectOneCopyEach(key, campaign, 3 * kInFlightSlots);
+  if (HasFailure()) {
+    std::cout << "recipients not final or failed:\n"
+              << SharedPostgresServer().Psql(
+                     database_,
+                     "SELECT status, claimed_by, published, attempts, left(last_error, 120), COUNT(*) "
+                     "FROM message_recipients WHERE status NOT IN ('sent', 'unknown') GROUP BY 1, 2, 3, 4, 5")
+              << "processes:\n"
+              << SharedPostgresServer().Psql(database_, "SELECT * FROM delivery_processes");
+  }
   EXPECT_EQ(SharedPostgresServer().Psql(database_, "SELECT COUNT(*) FROM message_recipients WHERE status = 'sending'"),
             "0\n");
   const auto health = json::parse(HttpRequest("GET", Url("/health"), {}, {}).body);

@@ -189,6 +189,16 @@ std::uint32_t AmqpConnection::Declare(const std::string& queue, const std::vecto
   return ok->message_count;
 }
 
+void AmqpConnection::DeclareExchange(const std::string& exchange) {
+  amqp_exchange_declare(state_, kChannel, Bytes(exchange), amqp_cstring_bytes("direct"), 0, 1, 0, 0, amqp_empty_table);
+  ExpectOk("declaring exchange " + exchange);
+}
+
+void AmqpConnection::Bind(const std::string& queue, const std::string& exchange, const std::string& routing_key) {
+  amqp_queue_bind(state_, kChannel, Bytes(queue), Bytes(exchange), Bytes(routing_key), amqp_empty_table);
+  ExpectOk("binding queue " + queue + " to exchange " + exchange);
+}
+
 std::optional<std::uint32_t> AmqpConnection::DeclarePassive(const std::string& queue) {
   const auto* ok = amqp_queue_declare(state_, kChannel, Bytes(queue), 1, 0, 0, 0, amqp_empty_table);
   const auto reply = CheckRpc("looking up queue " + queue);
@@ -227,7 +237,8 @@ void AmqpConnection::Publish(const std::vector<OutgoingMessage>& messages, std::
       }
       // Mandatory: a message for a queue that does not exist comes back instead of
       // vanishing in the default exchange.
-      const int rc = amqp_basic_publish(state_, kChannel, amqp_empty_bytes, Bytes(m.routing_key), 1, 0, &props,
+      const int rc = amqp_basic_publish(state_, kChannel, m.exchange.empty() ? amqp_empty_bytes : Bytes(m.exchange),
+                                        Bytes(m.routing_key), 1, 0, &props,
                                         Bytes(m.body));
       if (rc != AMQP_STATUS_OK) {
         broken_ = true;

@@ -24,7 +24,8 @@ struct QueueArgument {
 };
 
 struct OutgoingMessage {
-  std::string routing_key;  // a queue name: everything goes through the default exchange
+  std::string routing_key;  // a queue name (default exchange), or a key of `exchange`
+  std::string exchange;     // empty: the default exchange
   std::string message_id;
   std::string body;
   std::string reason;  // x-herald-reason header when not empty (dead letters)
@@ -53,6 +54,9 @@ class AmqpConnection {
   std::uint32_t Declare(const std::string& queue, const std::vector<QueueArgument>& arguments = {});
   // Ready message count of an existing queue, or nullopt if there is no such queue.
   std::optional<std::uint32_t> DeclarePassive(const std::string& queue);
+  // A durable direct exchange, and a queue's binding to it under `routing_key`.
+  void DeclareExchange(const std::string& exchange);
+  void Bind(const std::string& queue, const std::string& exchange, const std::string& routing_key);
   void Delete(const std::string& queue);
 
   // Persistent, mandatory messages; returns once the broker confirmed all of them,

@@ -77,10 +77,24 @@ AmqpConnection& RabbitMqQueue::Publisher() {
   return *publisher_;
 }
 
+std::optional<std::pair<std::string, std::string>> RabbitMqQueue::RouteOf(const std::string& lane) const {
+  for (const auto& exchange : settings_.routed_exchanges) {
+    if (lane.size() > exchange.size() + 1 && lane.compare(0, exchange.size(), exchange) == 0 &&
+        lane[exchange.size()] == '.') {
+      return std::pair{exchange, lane.substr(exchange.size() + 1)};
+    }
+  }
+  return std::nullopt;
+}
+
 void RabbitMqQueue::DeclareLane(AmqpConnection& connection, const std::string& lane) {
   connection.Declare(DeadQueueName(lane));
   connection.Declare(lane, {{"x-dead-letter-exchange", std::string()},
                             {"x-dead-letter-routing-key", DeadQueueName(lane)}});
+  if (const auto route = RouteOf(lane)) {
+    connection.DeclareExchange(route->first);
+    connection.Bind(lane, route->first, route->second);
+  }
 }
 
 void RabbitMqQueue::EnsureLane(const std::string& lane) {
@@ -130,7 +144,12 @@ void RabbitMqQueue::Publish(const std::string& lane, const std::vector<OutgoingI
   messages.reserve(items.size());
   // No priority: RabbitMQ honours it only on queues declared with x-max-priority,
   // which cost more per message, and nothing in a lane needs it yet.
-  for (const auto& item : items) messages.push_back({lane, item.message_id, item.body, {}});
+  const auto route = RouteOf(lane);
+  for (const auto& item : items) {
+    messages.push_back(route ? OutgoingMessage{.routing_key = route->second, .exchange = route->first,
+                                               .message_id = item.message_id, .body = item.body}
+                             : OutgoingMessage{.routing_key = lane, .message_id = item.message_id, .body = item.body});
+  }
   std::lock_guard lock(publisher_mutex_);
   auto& publisher = Publisher();
   if (!declared_lanes_.contains(lane)) {
@@ -245,7 +264,8 @@ void RabbitMqQueue::Retry(const Lease& lease, std::chrono::milliseconds delay) {
                                 {"x-dead-letter-exchange", std::string()},
                                 {"x-dead-letter-routing-key", lease.lane},
                                 {"x-expires", (2 * step + kParkingGrace).count()}});
-    publisher.Publish({{parking, lease.message_id, lease.body, {}}}, settings_.confirm_batch);
+    publisher.Publish({{.routing_key = parking, .message_id = lease.message_id, .body = lease.body}},
+                      settings_.confirm_batch);
   }
   // Acknowledged only once the copy is safely parked.
   AckOn(consumer, lease);
@@ -261,7 +281,11 @@ void RabbitMqQueue::DeadLetter(const Lease& lease, const std::string& reason) {
     std::lock_guard lock(publisher_mutex_);
     auto& publisher = Publisher();
     publisher.Declare(DeadQueueName(lease.lane));
-    publisher.Publish({{DeadQueueName(lease.lane), lease.message_id, lease.body, reason}}, settings_.confirm_batch);
+    publisher.Publish({{.routing_key = DeadQueueName(lease.lane),
+                        .message_id = lease.message_id,
+                        .body = lease.body,
+                        .reason = reason}},
+                      settings_.confirm_batch);
   }
   AckOn(consumer, lease);
 }

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -75,6 +76,8 @@ class RabbitMqQueue final : public Queue {
   struct Consumer;
   using ConsumerKey = std::pair<std::string, std::thread::id>;
 
+  // The exchange and routing key a lane is published through, if routed.
+  std::optional<std::pair<std::string, std::string>> RouteOf(const std::string& lane) const;
   std::shared_ptr<Consumer> ConsumerFor(const std::string& lane);
   std::shared_ptr<Consumer> ConsumerOf(const Lease& lease);
   void Forget(const std::shared_ptr<Consumer>& consumer);

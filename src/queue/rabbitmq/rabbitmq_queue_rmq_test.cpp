@@ -33,6 +33,32 @@ TEST(RabbitMqQueue, LanesAreDurableQueuesVisibleToTheBroker) {
   EXPECT_NE(listing.find("herald.certificates.visible\t2\ttrue"), std::string::npos) << listing;
 }
 
+// A routed lane is bound to its exchange under its key, is published to
+// through it, and is taken from, retried and dead-lettered like any other.
+TEST(RabbitMqQueue, ARoutedLaneGoesThroughItsExchangeUnderItsKey) {
+  auto settings = rabbitmq::ParseAmqpUrl(Broker().amqp_url()).value();
+  settings.routed_exchanges = {"herald.routed"};
+  rabbitmq::RabbitMqQueue queue(settings);
+  queue.EnsureLane("herald.routed.sms");
+  queue.Publish("herald.routed.sms", {{"a", "{}", 0}, {"b", "{}", 0}});
+  const auto bindings = Broker().Ctl({"list_bindings", "source_name", "destination_name", "routing_key"});
+  EXPECT_NE(bindings.find("herald.routed\therald.routed.sms\tsms"), std::string::npos) << bindings;
+  const auto exchanges = Broker().Ctl({"list_exchanges", "name", "type", "durable"});
+  EXPECT_NE(exchanges.find("herald.routed\tdirect\ttrue"), std::string::npos) << exchanges;
+  auto taken = queue.Take("herald.routed.sms", 2, std::chrono::seconds(5));
+  ASSERT_EQ(taken.size(), 2u);
+  queue.Retry(taken[0], std::chrono::milliseconds(0));
+  queue.DeadLetter(taken[1], "refused");
+  const auto again = queue.Take("herald.routed.sms", 1, std::chrono::seconds(5));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].message_id, "a");
+  queue.Ack(again);
+  EXPECT_EQ(queue.Depth("herald.routed.sms"), 0);
+  EXPECT_TRUE(queue.Take("herald.routed.sms", 1, std::chrono::milliseconds(200)).empty());
+  const auto listing = Broker().Ctl({"list_queues", "name", "messages"});
+  EXPECT_NE(listing.find("herald.routed.sms.dead\t1"), std::string::npos) << listing;
+}
+
 TEST(RabbitMqQueue, RetryStepsGrowBySquareRootOfTwo) {
   using std::chrono::milliseconds;
   EXPECT_EQ(rabbitmq::RabbitMqQueue::RetryStep(milliseconds(0)), milliseconds(100));

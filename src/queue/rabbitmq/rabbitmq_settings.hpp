@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -21,6 +22,10 @@ struct RabbitMqSettings {
   int prefetch = 64;                  // unacked deliveries per consumer (basic.qos)
   std::size_t confirm_batch = 500;    // messages published before waiting for their confirms
   std::chrono::milliseconds timeout{10000};  // connect, each RPC and each confirm wait
+  // Lanes named "<exchange>.<key>" for one of these are bound to that durable
+  // direct exchange under <key>, and published to through it (seed 004: the
+  // exchange herald.messages with the routing keys sms, email, whatsapp, telegram).
+  std::vector<std::string> routed_exchanges;
 
   std::string Describe() const;
 };
