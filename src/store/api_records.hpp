@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace herald::store {
@@ -71,6 +72,35 @@ struct MessageRecord {
   std::int64_t created_at_ms = 0;
   std::vector<RecipientRecord> recipients;
 };
+
+// The records a store answers for an accepted message and recipient, with the
+// ids it gave them (moves the texts out of `message` / `recipient`).
+inline MessageRecord RecordOf(NewMessage& message, std::int64_t id, std::int64_t now_ms) {
+  MessageRecord record;
+  record.id = id;
+  record.owner_id = message.owner_id;
+  record.idempotency_key = message.idempotency_key;
+  record.subject = std::move(message.subject);
+  record.content = std::move(message.content);
+  record.html = std::move(message.html);
+  record.priority = message.priority;
+  record.scheduled_at_ms = message.scheduled_at_ms;
+  record.created_at_ms = now_ms;
+  return record;
+}
+
+inline RecipientRecord RecipientOf(NewRecipient& recipient, std::int64_t id, std::int64_t message_id, std::int64_t due,
+                            std::int64_t now_ms) {
+  RecipientRecord r;
+  r.id = id;
+  r.message_id = message_id;
+  r.channel = std::move(recipient.channel);
+  r.address = std::move(recipient.address);
+  r.status = "queued";
+  r.due_at_ms = due;
+  r.updated_at_ms = now_ms;
+  return r;
+}
 
 struct AcceptedMessage {
   MessageRecord message;

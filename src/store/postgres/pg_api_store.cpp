@@ -170,33 +170,6 @@ bool PgApiStore::RevokeKey(std::int64_t id, std::int64_t now_ms) {
 
 namespace {
 
-MessageRecord RecordOf(NewMessage& message, std::int64_t id, std::int64_t now_ms) {
-  MessageRecord record;
-  record.id = id;
-  record.owner_id = message.owner_id;
-  record.idempotency_key = message.idempotency_key;
-  record.subject = std::move(message.subject);
-  record.content = std::move(message.content);
-  record.html = std::move(message.html);
-  record.priority = message.priority;
-  record.scheduled_at_ms = message.scheduled_at_ms;
-  record.created_at_ms = now_ms;
-  return record;
-}
-
-RecipientRecord RecipientOf(NewRecipient& recipient, std::int64_t id, std::int64_t message_id, std::int64_t due,
-                            std::int64_t now_ms) {
-  RecipientRecord r;
-  r.id = id;
-  r.message_id = message_id;
-  r.channel = std::move(recipient.channel);
-  r.address = std::move(recipient.address);
-  r.status = "queued";
-  r.due_at_ms = due;
-  r.updated_at_ms = now_ms;
-  return r;
-}
-
 // `count` ids from the identity sequence of `table`, in one round trip.
 std::vector<std::int64_t> NextIds(PgConnection& db, const char* table, std::size_t count) {
   const auto rows = db.Exec(std::string("SELECT nextval(pg_get_serial_sequence('") + table +

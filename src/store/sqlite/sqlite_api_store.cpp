@@ -176,16 +176,7 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
       insert_message.BindNull(6);
     }
     insert_message.Bind(7, now_ms).Bind(8, message.html).Step();
-    MessageRecord record;
-    record.id = sqlite3_last_insert_rowid(writer->handle());
-    record.owner_id = message.owner_id;
-    record.idempotency_key = message.idempotency_key;
-    record.subject = std::move(message.subject);
-    record.content = std::move(message.content);
-    record.html = std::move(message.html);
-    record.priority = message.priority;
-    record.scheduled_at_ms = message.scheduled_at_ms;
-    record.created_at_ms = now_ms;
+    auto record = RecordOf(message, sqlite3_last_insert_rowid(writer->handle()), now_ms);
     const std::int64_t due = message.scheduled_at_ms.value_or(now_ms);
     record.recipients.reserve(message.recipients.size());
     for (auto& recipient : message.recipients) {
@@ -197,15 +188,8 @@ std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> mess
           .Bind(5, due)
           .Bind(6, now_ms);
       insert_recipient.Step();
-      RecipientRecord r;
-      r.id = sqlite3_last_insert_rowid(writer->handle());
-      r.message_id = record.id;
-      r.channel = std::move(recipient.channel);
-      r.address = std::move(recipient.address);
-      r.status = "queued";
-      r.due_at_ms = due;
-      r.updated_at_ms = now_ms;
-      record.recipients.push_back(std::move(r));
+      record.recipients.push_back(
+          RecipientOf(recipient, sqlite3_last_insert_rowid(writer->handle()), record.id, due, now_ms));
     }
     accepted.push_back({std::move(record), true});
   }
