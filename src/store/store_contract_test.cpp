@@ -579,6 +579,14 @@ TEST_P(PacingContract, OnlyOneOfTwoProcessesBeginsARelease) {
                              .seen_release_at_ms = 121000};
   EXPECT_EQ(other->deliveries().RecordAndClaimMany({}, {due[2].recipient.id}, 121000, adopted), std::vector<bool>{true});
   EXPECT_EQ(stores_->deliveries().LoadSchedule().next_release_at_ms, 241000);
+  // Stopped by another process (herald api): no claim goes through any more.
+  stores_->deliveries().SaveSchedule({.running = false, .next_release_at_ms = 241000}, 121100);
+  LaneSchedule after_stop = adopted;
+  after_stop.seen_release_at_ms = 241000;
+  const auto more = stores_->pacing().Enqueue({{owner_, "+15550000004", "d"}}, 121100);
+  EXPECT_EQ(other->deliveries().RecordAndClaimMany({}, {TakePaced(1, 121100).at(0).recipient.id}, 121100, after_stop),
+            std::vector<bool>{false});
+  EXPECT_EQ(stores_->pacing().Get(more[0].id)->status, "queued");
 }
 
 TEST_P(PacingContract, TheScheduleSurvivesAReopenAndANewStoreRuns) {

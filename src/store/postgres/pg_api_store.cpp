@@ -408,11 +408,13 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
         "INSERT INTO pacer_state (id, running, next_release_at, updated_at) VALUES (1, 1, NULL, $1) "
         "ON CONFLICT (id) DO NOTHING",
         {Param(now_ms)});
-    const auto saved = db->Exec("SELECT next_release_at FROM pacer_state WHERE id = 1 FOR UPDATE");
+    const auto saved = db->Exec("SELECT next_release_at, running FROM pacer_state WHERE id = 1 FOR UPDATE");
     const std::optional<std::int64_t> current =
         saved.IsNull(0, 0) ? std::nullopt : std::optional<std::int64_t>(saved.Int(0, 0));
-    if (current != schedule->seen_release_at_ms) {
-      tx.Commit();  // the outcomes only: another process began this release
+    if (current != schedule->seen_release_at_ms || saved.Int(0, 1) == 0) {
+      // The outcomes only: another process began this release, or the sender
+      // was stopped (over any herald api) since this process last looked.
+      tx.Commit();
       return claimed;
     }
   }

@@ -348,12 +348,18 @@ std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryR
   std::vector<bool> claimed;
   claimed.reserve(claims.size());
   if (schedule && schedule->only_if_unchanged) {
-    auto saved = worker->Cached("SELECT next_release_at FROM pacer_state WHERE id = 1");
+    auto saved = worker->Cached("SELECT next_release_at, running FROM pacer_state WHERE id = 1");
     std::optional<std::int64_t> current;
-    if (saved->Step() && !saved->ColumnIsNull(0)) current = saved->ColumnInt(0);
+    bool running = true;  // no row yet: a fresh store sends
+    if (saved->Step()) {
+      if (!saved->ColumnIsNull(0)) current = saved->ColumnInt(0);
+      running = saved->ColumnInt(1) != 0;
+    }
     saved->Reset();
-    if (current != schedule->seen_release_at_ms) {
-      tx.Commit();  // the outcomes only: another process began this release
+    if (current != schedule->seen_release_at_ms || !running) {
+      // The outcomes only: another process began this release, or the sender
+      // was stopped since this process last looked.
+      tx.Commit();
       return std::vector<bool>(claims.size(), false);
     }
   }
