@@ -10,7 +10,7 @@ build_packages=(
   libssl-dev libsqlite3-dev sqlite3
   librsvg2-dev libcairo2-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
-  librabbitmq-dev libgmime-3.0-dev libpq-dev
+  librabbitmq-dev libgmime-3.0-dev libpq-dev libhiredis-dev
   librestinio-dev libhttp-parser-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
@@ -25,7 +25,7 @@ font_packages=(
 
 test_packages=(
   python3 python3-aiosmtpd python3-yaml poppler-utils qpdf librsvg2-bin openssl
-  postfix rabbitmq-server postgresql-15 procps
+  postfix rabbitmq-server postgresql-15 redis-server procps
   # HTTP load generator for bench/api; promtool checks the /metrics text.
   wrk prometheus
 )

@@ -89,15 +89,40 @@ RateLimiter::RateLimiter(const Clock& clock, RateLimiterOptions options)
 
 RateLimiter::~RateLimiter() = default;
 
-Decision RateLimiter::Check(std::string_view key, int limit_per_minute) {
+void RequireLimitInRange(int limit_per_minute) {
   if (limit_per_minute < 1 || limit_per_minute > kMaxLimitPerMinute) {
     throw std::invalid_argument("rate limit of " + std::to_string(limit_per_minute) +
                                 " requests per minute is outside 1 to " + std::to_string(kMaxLimitPerMinute));
   }
+}
+
+Decision DecideGcra(std::chrono::nanoseconds ahead_span, int limit_per_minute) {
   // Rounding the interval down keeps `limit` requests allowed at once exactly;
   // the steady rate is then high by under a nanosecond per request.
   const Nanos interval = kWindow / limit_per_minute;
   const Nanos tolerance = interval * limit_per_minute;  // how far TAT may run ahead of now
+  const Nanos ahead = std::clamp<Nanos>(ahead_span.count(), 0, tolerance);
+  const Nanos next = ahead + interval;  // the TAT after this request, from now
+  Decision decision;
+  decision.limit = limit_per_minute;
+  if (next > tolerance) {
+    decision.allowed = false;
+    decision.remaining = 0;
+    decision.reset = CeilSeconds(ahead);
+    decision.retry_after = CeilSeconds(next - tolerance);
+    return decision;
+  }
+  decision.allowed = true;
+  decision.remaining = static_cast<int>((tolerance - next) / interval);
+  decision.reset = CeilSeconds(next);
+  decision.retry_after = std::chrono::seconds(0);
+  return decision;
+}
+
+Decision RateLimiter::Check(std::string_view key, int limit_per_minute) {
+  RequireLimitInRange(limit_per_minute);
+  const Nanos interval = kWindow / limit_per_minute;
+  const Nanos tolerance = interval * limit_per_minute;
   const Nanos now = ToNanos(clock_.Now());
 
   const std::size_t hash = KeyHash{}(key);
@@ -108,18 +133,10 @@ Decision RateLimiter::Check(std::string_view key, int limit_per_minute) {
   // A stored TAT never runs more than `tolerance` ahead; when it does, the clock
   // was set back, and the key should not be locked out for the size of the step.
   const Nanos tat = it == shard.tat.end() ? now : std::clamp(it->second, now, now + tolerance);
+  const Decision decision = DecideGcra(std::chrono::nanoseconds(tat - now), limit_per_minute);
+  if (!decision.allowed) return decision;  // denied requests do not consume quota
+
   const Nanos next_tat = tat + interval;
-
-  Decision decision;
-  decision.limit = limit_per_minute;
-  if (next_tat - now > tolerance) {
-    decision.allowed = false;
-    decision.remaining = 0;
-    decision.reset = CeilSeconds(tat - now);
-    decision.retry_after = CeilSeconds(next_tat - tolerance - now);
-    return decision;
-  }
-
   if (it != shard.tat.end()) {
     it->second = next_tat;
   } else {
@@ -128,10 +145,6 @@ Decision RateLimiter::Check(std::string_view key, int limit_per_minute) {
     if (shard.tat.size() >= max_keys_per_shard_) shard.Shrink(max_keys_per_shard_);
     shard.tat.emplace(std::string(key), next_tat);
   }
-  decision.allowed = true;
-  decision.remaining = static_cast<int>((tolerance - (next_tat - now)) / interval);
-  decision.reset = CeilSeconds(next_tat - now);
-  decision.retry_after = std::chrono::seconds(0);
   return decision;
 }
 

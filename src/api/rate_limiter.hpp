@@ -39,6 +39,27 @@ struct Decision {
   std::chrono::seconds retry_after{0};
 };
 
+// Decides requests against per-key limits. RateLimiter keeps the state in this
+// process; a shared implementation (Redis) lets every API process count the
+// same quota.
+class RequestLimiter {
+ public:
+  virtual ~RequestLimiter() = default;
+  // Counts one request for `key` if the limit allows it. Thread-safe.
+  // limit_per_minute comes from validated configuration: outside
+  // [1, kMaxLimitPerMinute] it throws std::invalid_argument.
+  virtual Decision Check(std::string_view key, int limit_per_minute) = 0;
+};
+
+inline constexpr int kMaxLimitPerMinute = 100'000;
+
+// The one GCRA rule every limiter applies (see RateLimiter): with `ahead`, how
+// far the key's TAT is past now (clamped to [0, 60 s]), the answer for one more
+// request. The one who keeps the TAT moves it by 60 s / limit when allowed.
+Decision DecideGcra(std::chrono::nanoseconds ahead, int limit_per_minute);
+// Throws std::invalid_argument outside [1, kMaxLimitPerMinute].
+void RequireLimitInRange(int limit_per_minute);
+
 struct RateLimiterOptions {
   // Bound on tracked keys. Past it, the keys closest to a full quota are
   // forgotten first, which can let those clients start a fresh burst early: a
@@ -65,20 +86,17 @@ struct RateLimiterOptions {
 // keys active in the last minute. Keys are spread over mutex-guarded shards by
 // hash so concurrent requests for different keys rarely wait on each other.
 // Denied requests do not consume quota.
-class RateLimiter {
+class RateLimiter final : public RequestLimiter {
  public:
   // Limits above this would make 60 s / limit too coarse in nanoseconds to stay exact.
-  static constexpr int kMaxLimitPerMinute = 100'000;
+  static constexpr int kMaxLimitPerMinute = api::kMaxLimitPerMinute;
 
   explicit RateLimiter(const Clock& clock, RateLimiterOptions options = {});
   ~RateLimiter();
   RateLimiter(const RateLimiter&) = delete;
   RateLimiter& operator=(const RateLimiter&) = delete;
 
-  // Counts one request for `key` if the limit allows it. Thread-safe.
-  // limit_per_minute comes from validated configuration: outside
-  // [1, kMaxLimitPerMinute] it throws std::invalid_argument.
-  Decision Check(std::string_view key, int limit_per_minute);
+  Decision Check(std::string_view key, int limit_per_minute) override;
 
   // Keys currently tracked (stale ones may still be counted until their shard is swept).
   std::size_t KeyCount() const;

@@ -16,6 +16,12 @@ struct MessageItem final : WorkItem {
 
 std::int64_t RecipientIdOf(const WorkItem& item) { return static_cast<const MessageItem&>(item).delivery.recipient.id; }
 
+}  // namespace
+
+std::int64_t MessageIdOf(const WorkItem& item) { return static_cast<const MessageItem&>(item).delivery.recipient.message_id; }
+
+namespace {
+
 std::string DomainOf(const std::string& address) {
   const auto at = address.rfind('@');
   return at == std::string::npos ? "herald.invalid" : address.substr(at + 1);

@@ -31,6 +31,9 @@
 
 namespace herald::dispatch {
 
+// The message an item of a MessageLane delivers (the paced lane's message id).
+std::int64_t MessageIdOf(const WorkItem& item);
+
 class MessageLane final : public Lane {
  public:
   // `lane` is a channel's name; `from` is the sender of e-mail (ignored for
