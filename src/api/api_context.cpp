@@ -13,7 +13,6 @@ namespace herald::api {
 namespace {
 
 // Revoking a key takes effect within this long in a running server.
-constexpr auto kKeyCacheTtl = std::chrono::seconds(5);
 
 std::string ReasonPhrase(int status) {
   switch (status) {
@@ -68,13 +67,14 @@ std::string OpenApiPath(const std::string& pattern) {
 }  // namespace
 
 ApiContext::ApiContext(store::KeyStore& keys, store::MessageStore& messages, const Clock& clock, RateLimitSettings limits,
-                       int read_threads, RequestObserver on_request)
+                       int read_threads, RequestObserver on_request, RequestLimiter* shared_limiter)
     : key_store_(keys),
       message_store_(messages),
       clock_(clock),
       limits_(limits),
       on_request_(std::move(on_request)),
-      limiter_(clock),
+      own_limiter_(clock),
+      limiter_(shared_limiter != nullptr ? *shared_limiter : own_limiter_),
       read_pool_(static_cast<std::size_t>(read_threads)) {}
 
 ApiContext::~ApiContext() { JoinReadPool(); }

@@ -59,6 +59,10 @@ struct RateLimitSettings {
   int premium_per_minute = 1000;
 };
 
+// How long a looked-up API key is trusted before the store is asked again: a
+// key revoked through one process is refused by every other within this.
+inline constexpr std::chrono::seconds kKeyCacheTtl{1};
+
 // Arrays and objects nest at most this deep in a request body: deeper is refused
 // before parsing, so no body costs more than its size to look at.
 inline constexpr int kMaxJsonDepth = 64;
@@ -74,8 +78,10 @@ class ApiContext {
  public:
   using RequestObserver = std::function<void(const std::string& method, const std::string& route, int status)>;
 
+  // `shared_limiter` (which outlives the context) counts requests for every
+  // process of a deployment; nullptr: this process counts on its own.
   ApiContext(store::KeyStore& keys, store::MessageStore& messages, const Clock& clock, RateLimitSettings limits, int read_threads,
-             RequestObserver on_request);
+             RequestObserver on_request, RequestLimiter* shared_limiter = nullptr);
   ~ApiContext();
 
   store::KeyStore& keys() { return key_store_; }
@@ -171,7 +177,8 @@ class ApiContext {
   static constexpr int kMaxWaitingBulkBodies = 8;
 
   // Drops a revoked key from the cache, so it is refused at once here (other
-  // servers on the same store refuse it once their cache entry expires).
+  // processes on the same store refuse it once their cache entry expires,
+  // within kKeyCacheTtl).
   void ForgetKey(std::int64_t id);
 
   // For unmatched routes and other answers given outside Endpoint.
@@ -219,7 +226,8 @@ class ApiContext {
   const Clock& clock_;
   const RateLimitSettings limits_;
   RequestObserver on_request_;
-  RateLimiter limiter_;
+  RateLimiter own_limiter_;
+  RequestLimiter& limiter_;  // own_limiter_, or the shared one
   boost::asio::thread_pool read_pool_;
   // One thread: large bodies are parsed one at a time, beside the I/O and read threads.
   boost::asio::thread_pool bulk_pool_{1};

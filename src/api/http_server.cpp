@@ -90,7 +90,8 @@ class ApiServer::Impl {
        ApiServerHooks hooks)
       : settings_(std::move(settings)),
         hooks_(std::move(hooks)),
-        context_(keys, messages, clock, settings_.limits, settings_.read_threads, hooks_.on_request),
+        context_(keys, messages, clock, settings_.limits, settings_.read_threads, hooks_.on_request,
+                 settings_.shared_limiter),
         messages_(context_, intake, settings_.messages),
         keys_(context_),
         started_(std::chrono::steady_clock::now()) {}
@@ -144,8 +145,8 @@ class ApiServer::Impl {
     }
   }
 
-  void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer) {
-    pacing_ = std::make_unique<PacingRoutes>(context_, store, pacer);
+  void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer, store::SentCache* sent_cache) {
+    pacing_ = std::make_unique<PacingRoutes>(context_, store, pacer, sent_cache);
   }
 
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
@@ -220,8 +221,8 @@ ApiServer::ApiServer(store::KeyStore& keys, store::MessageStore& messages, app::
 
 ApiServer::~ApiServer() = default;
 
-void ApiServer::AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer) {
-  impl_->AddPacing(store, pacer);
+void ApiServer::AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer, store::SentCache* sent_cache) {
+  impl_->AddPacing(store, pacer, sent_cache);
 }
 void ApiServer::AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates,
                              store::CampaignStore& campaigns, app::CampaignService& service) {

@@ -36,6 +36,8 @@ struct ApiServerSettings {
   int io_threads = 1;
   int read_threads = 2;
   RateLimitSettings limits;
+  // Counts the tier limits for every process (Redis); nullptr: this process on its own.
+  RequestLimiter* shared_limiter = nullptr;
   MessageRouteSettings messages;
   // Only GET /health, /ready, /metrics and /openapi.json: what herald worker serves
   // for probes and scrapers, beside no API.
@@ -63,7 +65,8 @@ class ApiServer {
   ApiServer& operator=(const ApiServer&) = delete;
 
   // Also serves the paced sender's routes (seed 001); call before Start().
-  void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer);
+  // `sent_cache` (nullable): seed 001's cache in front of the sent list.
+  void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer, store::SentCache* sent_cache = nullptr);
   // Also serves contacts, templates and campaigns (seeds 002, 003); `service`
   // does what the campaign routes ask. Call before Start().
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,

@@ -66,8 +66,8 @@ json StatusToJson(const dispatch::PacerStatus& status) {
 
 class PacingRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer)
-      : context_(context), store_(store), pacer_(pacer) {}
+  Impl(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer, store::SentCache* sent_cache)
+      : context_(context), store_(store), pacer_(pacer), sent_cache_(sent_cache) {}
 
   void Add(Router& router) {
     const auto get = restinio::http_method_get();
@@ -192,29 +192,54 @@ class PacingRoutes::Impl {
     std::optional<std::int64_t> owner;
     if (!caller->IsAdmin()) owner = caller->key.id;
     context_.Offload(req, route, caller, [this, req, route, owner, page_number, size](const Caller* c) {
-      // Read from SQLite. Seed 001's Redis cache of (messageId, sent time) is not
-      // here: it comes with the scale-out work, where it would sit in front of this read.
-      const auto result = store_.ListSent(owner, page_number, size);
+      auto result = store_.ListSent(owner, page_number, size);
+      std::optional<json> cache;
+      if (sent_cache_ != nullptr) cache = ReadThroughCache(result.messages);
       json data = json::array();
       for (const auto& message : result.messages) data.push_back(PacedToJson(message));
-      context_.RespondJson(req, route, 200,
-                           json{{"data", std::move(data)},
-                                {"pagination",
-                                 {{"page", page_number},
-                                  {"page_size", size},
-                                  {"total_count", result.total_count},
-                                  {"total_pages", (result.total_count + size - 1) / size}}}},
-                           c);
+      json answer{{"data", std::move(data)},
+                  {"pagination",
+                   {{"page", page_number},
+                    {"page_size", size},
+                    {"total_count", result.total_count},
+                    {"total_pages", (result.total_count + size - 1) / size}}}};
+      if (cache) answer["cache"] = std::move(*cache);
+      context_.RespondJson(req, route, 200, answer, c);
     });
+  }
+
+  // Seed 001's cache: the provider ids and sent times of the page in one
+  // lookup; what it lacks is taken from the rows and cached for the next read.
+  json ReadThroughCache(std::vector<PacedMessage>& messages) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(messages.size());
+    for (const auto& message : messages) ids.push_back(message.id);
+    const auto recalled = sent_cache_->Recall(ids);
+    if (!recalled) return json{{"status", "unavailable"}, {"error", sent_cache_->Health()}};
+    std::vector<store::SentEntry> misses;
+    int hits = 0;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      if (const auto& entry = (*recalled)[i]) {
+        messages[i].provider_message_id = entry->provider_message_id;
+        messages[i].sent_at_ms = entry->sent_at_ms;
+        ++hits;
+      } else if (messages[i].sent_at_ms) {
+        misses.push_back({messages[i].id, messages[i].provider_message_id, *messages[i].sent_at_ms});
+      }
+    }
+    sent_cache_->Remember(misses);
+    return json{{"status", "ok"}, {"hits", hits}, {"misses", messages.size() - static_cast<std::size_t>(hits)}};
   }
 
   ApiContext& context_;
   store::PacingStore& store_;
   dispatch::PacingRule& pacer_;
+  store::SentCache* const sent_cache_;
 };
 
-PacingRoutes::PacingRoutes(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer)
-    : impl_(std::make_unique<Impl>(context, store, pacer)) {}
+PacingRoutes::PacingRoutes(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer,
+                           store::SentCache* sent_cache)
+    : impl_(std::make_unique<Impl>(context, store, pacer, sent_cache)) {}
 
 PacingRoutes::~PacingRoutes() = default;
 

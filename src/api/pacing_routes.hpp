@@ -8,13 +8,16 @@
 #include "api/api_context.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "store/pacing_store.hpp"
+#include "store/sent_cache.hpp"
 
 namespace herald::api {
 
 // Owned by the server for as long as the router holds its handlers.
 class PacingRoutes {
  public:
-  PacingRoutes(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer);
+  // `sent_cache` (nullable, outlives the routes): the sent list reads through it.
+  PacingRoutes(ApiContext& context, store::PacingStore& store, dispatch::PacingRule& pacer,
+               store::SentCache* sent_cache = nullptr);
   ~PacingRoutes();
   PacingRoutes(const PacingRoutes&) = delete;
   PacingRoutes& operator=(const PacingRoutes&) = delete;

@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>  // before Asio: Boost 1.74 needs it under g++ 12
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -193,6 +198,9 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   auto email = MakeEmailChannel(config, outbox, runtime);
   auto messaging = MakeMessagingChannel(config.serve, http);
   ServeMetrics metrics(stores->messages());
+  const auto redis = OpenRedis(config, clock);
+  // Sent-cache writes leave the engine's threads: a slow Redis never holds a send.
+  boost::asio::thread_pool cache_writer(1);
 
   // Seed 001's paced sender: messages of the lane 'paced', sent over the same
   // SMS provider, shaped by a rule that releases N messages per interval. The
@@ -234,7 +242,19 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                              : std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
       engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
     }
-    engine->SetObserver([&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
+    engine->SetObserver([&metrics, &redis, &cache_writer, &clock](const std::string& lane,
+                                                                   std::span<const dispatch::Finished> finished) {
+      if (redis && lane == store::kPacedLane) {
+        // Seed 001: the provider's id and the sent time of each paced send, for the sent list.
+        std::vector<store::SentEntry> sent;
+        for (const auto& f : finished) {
+          if (f.kind != dispatch::Finished::Kind::kSent || f.decision.status != domain::DeliveryStatus::kSent) continue;
+          sent.push_back({dispatch::MessageIdOf(*f.item), f.outcome.provider_message_id, ToUnixMillis(clock.Now())});
+        }
+        if (!sent.empty()) {
+          boost::asio::post(cache_writer, [&redis, sent = std::move(sent)] { redis->sent_cache.Remember(sent); });
+        }
+      }
       for (const auto& f : finished) {
         if (f.kind != dispatch::Finished::Kind::kSent && f.kind != dispatch::Finished::Kind::kRenderFailed) continue;
         const char* status = domain::ToString(f.decision.status);
@@ -293,12 +313,13 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     server_settings.limits = {config.serve.free_per_minute, config.serve.basic_per_minute,
                               config.serve.premium_per_minute};
     server_settings.service_routes_only = !roles.api;
+    if (redis) server_settings.shared_limiter = &redis->limiter;
     api::ApiServerHooks hooks;
     hooks.metrics = [&metrics] { return metrics.registry.Render(); };
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };
-    hooks.health = [&stores, &pacer, &engine, &relay, queue_kind, email_description, messaging_description] {
+    hooks.health = [&stores, &pacer, &engine, &relay, &redis, queue_kind, email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -321,6 +342,18 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         health["store"] = {{"status", "error"}, {"error", e.what()}};
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
+      if (redis) {
+        health["redis"] = {{"status", "ok"}, {"url", redis->client.Describe()}};
+        try {
+          redis->client.Run({"PING"});
+        } catch (const redis::RedisError& e) {
+          health["status"] = "degraded";
+          health["reason"] = std::string(e.what()) +
+                             "; rate limits are counted per process and the sent list reads the store until it answers";
+          health["redis"]["status"] = "error";
+          health["redis"]["error"] = e.what();
+        }
+      }
       // A provider whose latest sends all failed (SMTP down, a webhook answering
       // 5xx) makes the service degraded, with its reason. Only the lanes this
       // process delivers (none in herald api).
@@ -376,7 +409,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                     [&stores, &clock] { stores->campaigns().Settle(ToUnixMillis(clock.Now())); });
     campaigns = std::make_unique<app::CampaignService>(stores->contacts(), stores->templates(), stores->campaigns(),
                                                        *intake, clock);
-    server->AddPacing(stores->pacing(), pacer);
+    server->AddPacing(stores->pacing(), pacer, redis ? &redis->sent_cache : nullptr);
     server->AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), *campaigns);
   }
 
@@ -404,6 +437,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   if (intake) intake->Stop();
   if (relay) relay->Stop();
   if (engine) engine->Stop();
+  cache_writer.join();
   spdlog::info("stopped; queued work stays in {}", stores->where());
   return kExitOk;
 }

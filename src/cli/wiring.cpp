@@ -1,5 +1,7 @@
 #include "cli/wiring.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -118,6 +120,22 @@ std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfi
   settings.success_rate = serve.mock_success_rate;
   settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
   return std::make_unique<channels::mock::MockChannel>(settings);
+}
+
+SharedRedis::SharedRedis(redis::RedisUrl url, std::chrono::milliseconds timeout, const Clock& clock)
+    : client(std::move(url), {.timeout = timeout}), own_limits(clock), limiter(client, own_limits), sent_cache(client) {}
+
+std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const Clock& clock) {
+  if (config.redis.url.empty()) return nullptr;
+  auto url = redis::ParseRedisUrl(config.redis.url);
+  if (!url) throw InputError(url.error().message);
+  auto shared = std::make_unique<SharedRedis>(std::move(*url), std::chrono::milliseconds(config.redis.timeout_ms), clock);
+  try {
+    shared->client.Run({"PING"});
+  } catch (const redis::RedisError& e) {
+    spdlog::warn("{}; rate limits are counted per process and the sent cache is bypassed until it answers", e.what());
+  }
+  return shared;
 }
 
 }  // namespace herald::cli

@@ -12,6 +12,9 @@
 #include "config/herald_config.hpp"
 #include "domain/retry_policy.hpp"
 #include "queue/queue.hpp"
+#include "redis/redis_client.hpp"
+#include "redis/redis_rate_limiter.hpp"
+#include "redis/redis_sent_cache.hpp"
 #include "channels/http/http_client.hpp"
 #include "store/stores.hpp"
 
@@ -55,5 +58,20 @@ domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 // sms, whatsapp and telegram: the mock provider, or the webhook one on `http`.
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
                                                         channels::http::HttpClient& http);
+
+// Redis, when redis.url is set: one client for the process, the tier limits it
+// counts for every API process (this process's own when Redis is down), and
+// seed 001's sent cache.
+struct SharedRedis {
+  SharedRedis(redis::RedisUrl url, std::chrono::milliseconds timeout, const Clock& clock);
+  redis::RedisClient client;
+  api::RateLimiter own_limits;
+  redis::RedisRateLimiter limiter;
+  redis::RedisSentCache sent_cache;
+};
+
+// nullptr when redis.url is empty; an InputError naming redis.url when it does
+// not parse. Does not need Redis to be up: it is optional at every moment.
+std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const Clock& clock);
 
 }  // namespace herald::cli

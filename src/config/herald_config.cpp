@@ -51,6 +51,8 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"queue", "kind", &c.queue.kind},
       {"queue", "amqp_url", &c.queue.amqp_url, true},
       {"queue", "prefetch", &c.queue.prefetch},
+      {"redis", "url", &c.redis.url, true},
+      {"redis", "timeout_ms", &c.redis.timeout_ms},
       {"certificates", "from", &c.certificates.from},
       {"certificates", "subject", &c.certificates.subject},
       {"certificates", "body_file", &c.certificates.body_file},
@@ -169,6 +171,10 @@ Result<void> Validate(const HeraldConfig& c) {
   if (c.queue.kind != "embedded" && c.queue.kind != "rabbitmq") {
     return fail("queue.kind must be \"embedded\" or \"rabbitmq\", got \"" + c.queue.kind + "\"");
   }
+  if (!c.redis.url.empty() && c.redis.url.rfind("redis://", 0) != 0) {
+    return fail("redis.url must be redis://[:password@]host[:port][/db], or empty for no Redis");
+  }
+  if (c.redis.timeout_ms < 1 || c.redis.timeout_ms > 60000) return fail("redis.timeout_ms must be 1..60000");
   if (c.data.dir.empty()) return fail("data.dir must not be empty");
   if (c.smtp.max_connections < 1 || c.smtp.max_connections > 256) return fail("smtp.max_connections must be 1..256");
   if (c.smtp.messages_per_session < 1 || c.smtp.messages_per_session > 100) {

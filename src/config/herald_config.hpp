@@ -41,6 +41,13 @@ struct QueueConfig {
   int prefetch = 64;
 };
 
+// Optional Redis, shared by every herald process: tier rate limits counted
+// across API processes, and seed 001's cache of sent message ids.
+struct RedisConfig {
+  std::string url;  // empty: no Redis; redis://[:password@]host[:port][/db]
+  int timeout_ms = 250;  // connecting and every command
+};
+
 // How a job retries a delivery that failed transiently: the same shape for
 // every job ([certificates.retry], [serve.retry], [serve.pacer_retry]), each
 // with defaults of its own.
@@ -100,6 +107,7 @@ struct HeraldConfig {
   SmtpConfig smtp;
   StoreConfig store;
   QueueConfig queue;
+  RedisConfig redis;
   CertificatesConfig certificates;
   ServeConfig serve;
 };

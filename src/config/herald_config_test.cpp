@@ -244,5 +244,26 @@ TEST(Config, ATableThatIsNoSectionOrASectionThatIsNoTableIsRefused) {
       << scalar.error().message;
 }
 
+TEST(Config, RedisIsOptionalAndItsPasswordIsMasked) {
+  FakeEnv none;
+  auto defaults = LoadConfig("", none.Lookup(), none.Names());
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_TRUE(defaults->redis.url.empty()) << "no Redis unless asked";
+
+  FakeEnv env{{{"HERALD_REDIS_URL", "redis://:cachepass@cache.internal:6380/2"}, {"HERALD_REDIS_TIMEOUT_MS", "100"}}};
+  auto config = LoadConfig("", env.Lookup(), env.Names());
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->redis.url, "redis://:cachepass@cache.internal:6380/2");
+  EXPECT_EQ(config->redis.timeout_ms, 100);
+  const auto text = DescribeConfig(*config);
+  EXPECT_EQ(text.find("cachepass"), std::string::npos) << text;
+  EXPECT_NE(text.find("HERALD_REDIS_URL"), std::string::npos) << text;
+
+  FakeEnv wrong{{{"HERALD_REDIS_URL", "localhost:6379"}}};
+  auto refused = LoadConfig("", wrong.Lookup(), wrong.Names());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("redis.url"), std::string::npos) << refused.error().message;
+}
+
 }  // namespace
 }  // namespace herald::config
