@@ -1,0 +1,166 @@
+// Redis beside Herald (redis.url), end to end with the real binary and a real
+// redis-server on loopback:
+// - two `herald api` processes on one PostgreSQL store count one tier quota
+//   per key between them, and a key revoked through one is refused by the other
+//   within a second;
+// - `herald serve`'s paced sender caches each send's provider message id and
+//   time under herald:sent:<id>, the sent list reads through that cache, and a
+//   Redis outage costs only the cache (sends go on, the list reads the store,
+//   /health says why).
+#include "tests/e2e/serve_fixture.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace herald::testing {
+namespace {
+
+class RedisE2E : public ServeE2E {
+ protected:
+  void TearDown() override {
+    if (second_api_) {
+      second_api_->Signal(SIGTERM);
+      second_api_->Wait(seconds(15));
+    }
+    ServeE2E::TearDown();
+  }
+
+  std::string SecondUrl(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(second_port_) + path;
+  }
+
+  void StartApi(std::unique_ptr<ChildProcess>& process, int& port, const std::string& log) {
+    port = FreePort();
+    process = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir_},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/" + log});
+    const auto url = "http://127.0.0.1:" + std::to_string(port) + "/health";
+    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", url, {}, {}, seconds(1)).status == 200; }, seconds(20)))
+        << ReadFile(dir_.path() + "/" + log);
+  }
+
+  RedisServer redis_;
+  std::unique_ptr<ChildProcess> second_api_;
+  int second_port_ = 0;
+};
+
+TEST_F(RedisE2E, TwoApiProcessesShareOneQuotaPerKeyAndSeeARevocationWithinASecond) {
+  extra_env_["HERALD_STORE_KIND"] = "postgres";
+  extra_env_["HERALD_STORE_URL"] = SharedPostgresServer().NewDatabaseUrl("redis_quota");
+  extra_env_["HERALD_REDIS_URL"] = redis_.url();
+  const auto migrated = RunCommand({HERALD_BINARY, "migrate", "--data-dir", data_dir_}, seconds(60), Environment());
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  StartApi(server_, port_, "api1.log");
+  StartApi(second_api_, second_port_, "api2.log");
+
+  const auto admin = CreateKey("ops", "admin", "premium");
+  const auto issued = CallJson("POST", "/api/v1/keys", admin, {{"name", "free app"}, {"role", "user"}, {"tier", "free"}}, 201);
+  const std::string key = issued.value("key", "");
+  ASSERT_FALSE(key.empty()) << issued.dump();
+
+  // 70 requests, alternating between the processes: 60 pass in all, not 60 each.
+  int allowed = 0, refused = 0;
+  for (int i = 0; i < 70; ++i) {
+    const auto url = i % 2 == 0 ? Url("/api/v1/messages") : SecondUrl("/api/v1/messages");
+    const auto response = HttpRequest("GET", url, {{"X-API-Key", key}}, {});
+    if (response.status == 200) ++allowed;
+    if (response.status == 429) {
+      ++refused;
+      EXPECT_NE(response.body.find("RATE_LIMITED"), std::string::npos) << response.body;
+    }
+  }
+  EXPECT_EQ(allowed, 60);
+  EXPECT_EQ(refused, 10);
+  const auto health = json::parse(HttpRequest("GET", SecondUrl("/health"), {}, {}).body);
+  EXPECT_EQ(health["redis"]["status"], "ok") << health.dump();
+  EXPECT_EQ(health["redis"]["url"], "127.0.0.1:" + std::to_string(redis_.port()) + "/0");
+
+  // The admin key is known to both processes (cached); revoking it through the
+  // first must reach the second within a second.
+  const auto victim = CallJson("POST", "/api/v1/keys", admin, {{"name", "victim"}, {"role", "user"}, {"tier", "premium"}}, 201);
+  const std::string victim_key = victim.value("key", "");
+  EXPECT_EQ(HttpRequest("GET", SecondUrl("/api/v1/messages"), {{"X-API-Key", victim_key}}, {}).status, 200);
+  Call("DELETE", "/api/v1/keys/" + victim["id"].dump(), admin);
+  const auto revoked = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor(
+      [&] { return HttpRequest("GET", SecondUrl("/api/v1/messages"), {{"X-API-Key", victim_key}}, {}).status == 401; },
+      seconds(5)));
+  EXPECT_LE(std::chrono::steady_clock::now() - revoked, milliseconds(1200));
+
+  // Redis gone: each process limits on its own (a fresh key gets its quota
+  // from each) and says so; nothing is refused for the outage itself.
+  redis_.Kill();
+  const auto fresh = CallJson("POST", "/api/v1/keys", admin, {{"name", "during outage"}, {"role", "user"}, {"tier", "free"}}, 201);
+  int during_outage = 0;
+  for (int i = 0; i < 10; ++i) {
+    during_outage += HttpRequest("GET", i % 2 ? Url("/api/v1/messages") : SecondUrl("/api/v1/messages"),
+                                 {{"X-API-Key", fresh.value("key", "")}}, {})
+                         .status == 200;
+  }
+  EXPECT_EQ(during_outage, 10);
+  const auto degraded = json::parse(HttpRequest("GET", Url("/health"), {}, {}).body);
+  EXPECT_EQ(degraded["status"], "degraded") << degraded.dump();
+  EXPECT_EQ(degraded["redis"]["status"], "error");
+  EXPECT_NE(degraded.value("reason", "").find("rate limits are counted per process"), std::string::npos) << degraded.dump();
+}
+
+TEST_F(RedisE2E, ThePacedSentListReadsThroughTheCacheAndAnOutageCostsOnlyTheCache) {
+  extra_env_["HERALD_REDIS_URL"] = redis_.url();
+  extra_env_["HERALD_SERVE_PACER_BATCH_SIZE"] = "1";
+  extra_env_["HERALD_SERVE_PACER_INTERVAL_SECONDS"] = "1";
+  extra_env_["HERALD_SERVE_MOCK_SUCCESS_RATE"] = "1";
+  StartServer();
+  const auto admin = CreateKey("ops", "admin");
+  std::vector<std::int64_t> ids;
+  for (int n = 0; n < 3; ++n) {
+    ids.push_back(CallJson("POST", "/api/v1/paced-messages", admin,
+                           {{"to", "+1555123001" + std::to_string(n)}, {"content", "paced " + std::to_string(n)}}, 201)["id"]
+                      .get<std::int64_t>());
+  }
+  const auto sent_list = [&] { return CallJson("GET", "/api/v1/paced-messages/sent", admin, nullptr, 200); };
+  ASSERT_TRUE(WaitFor([&] { return sent_list()["data"].size() == 3; }, seconds(15)));
+
+  // Each send was cached by the worker with the provider's id and time.
+  for (const auto id : ids) {
+    ASSERT_TRUE(WaitFor([&] { return !redis_.Cli({"GET", "herald:sent:" + std::to_string(id)}).empty(); }, seconds(5)));
+    const auto cached = json::parse(redis_.Cli({"GET", "herald:sent:" + std::to_string(id)}));
+    const auto row = CallJson("GET", "/api/v1/paced-messages/" + std::to_string(id), admin, nullptr, 200);
+    EXPECT_EQ(cached["provider_message_id"], row["provider_message_id"]) << cached.dump() << row.dump();
+    EXPECT_FALSE(cached["provider_message_id"].get<std::string>().empty());
+  }
+  auto listed = sent_list();
+  EXPECT_EQ(listed["cache"]["status"], "ok") << listed.dump();
+  EXPECT_EQ(listed["cache"]["hits"], 3) << listed.dump();
+
+  // The list takes the cache's word: a value changed in Redis shows in it.
+  redis_.Cli({"SET", "herald:sent:" + std::to_string(ids[0]), R"({"provider_message_id":"from-cache","sent_at_ms":1764547200000})"});
+  listed = sent_list();
+  bool shown = false;
+  for (const auto& message : listed["data"]) {
+    if (message["id"] == ids[0]) {
+      shown = message["provider_message_id"] == "from-cache" && message["sent_at"] == "2025-12-01T00:00:00.000Z";
+    }
+  }
+  EXPECT_TRUE(shown) << listed.dump();
+
+  // Redis down: sends go on, the list is whole from the store, /health says why.
+  redis_.Kill();
+  ids.push_back(CallJson("POST", "/api/v1/paced-messages", admin, {{"to", "+15551230019"}, {"content", "during outage"}}, 201)["id"]
+                    .get<std::int64_t>());
+  ASSERT_TRUE(WaitFor([&] { return sent_list()["data"].size() == 4; }, seconds(15)));
+  listed = sent_list();
+  EXPECT_EQ(listed["cache"]["status"], "unavailable") << listed.dump();
+  for (const auto& message : listed["data"]) EXPECT_NE(message.value("provider_message_id", ""), "from-cache");
+  const auto health = json::parse(HttpRequest("GET", Url("/health"), {}, {}).body);
+  EXPECT_EQ(health["status"], "degraded");
+  EXPECT_EQ(health["redis"]["status"], "error") << health.dump();
+
+  // Back, empty: the first read fills the cache from the store, the next hits it.
+  redis_.Start();
+  ASSERT_TRUE(WaitFor([&] { return sent_list()["cache"]["status"] == "ok"; }, seconds(5)));
+  EXPECT_EQ(sent_list()["cache"]["hits"], 4);
+  EXPECT_EQ(json::parse(HttpRequest("GET", Url("/health"), {}, {}).body)["redis"]["status"], "ok");
+}
+
+}  // namespace
+}  // namespace herald::testing
