@@ -20,6 +20,7 @@
 #include "api/http_server.hpp"
 #include "app/message_intake.hpp"
 #include "cli/certificates_command.hpp"
+#include "cli/email_job_consumer.hpp"
 #include "cli/periodic_task.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
@@ -170,6 +171,24 @@ struct ProcessRoles {
   bool sole_deliverer = false;
 };
 
+// The email-jobs lane needs the broker (its queue lives there) and a live API key to own its messages.
+void RequireEmailJobOwner(const config::HeraldConfig& config, const queue::Queue* broker, store::KeyStore& keys) {
+  if (broker == nullptr) {
+    throw InputError("the email-jobs lane takes jobs from RabbitMQ's queue email-jobs: set queue.kind = \"rabbitmq\" "
+                     "(HERALD_QUEUE_KIND)");
+  }
+  const auto owner = config.email_jobs.owner_key_id;
+  if (owner == 0) {
+    throw InputError("the email-jobs lane needs email_jobs.owner_key_id (HERALD_EMAIL_JOBS_OWNER_KEY_ID): the id of "
+                     "the API key whose messages and templates the jobs are (`herald keys list`)");
+  }
+  for (const auto& key : keys.ListKeys()) {
+    if (key.id == owner && !key.revoked_at_ms) return;
+  }
+  throw InputError("email_jobs.owner_key_id: there is no active API key with id " + std::to_string(owner) +
+                   " (`herald keys list`; create one with `herald keys create --name <service>`)");
+}
+
 const std::vector<std::string>& ChannelLanes() {
   static const std::vector<std::string> lanes = {"sms", "whatsapp", "email", "telegram"};
   return lanes;
@@ -216,6 +235,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   // With a broker, the channel lanes take what the outbox relay hands it;
   // without, they read the store's due recipients directly.
   const auto broker = MakeMessageBroker(config, clock);
+  if (Has(roles.lanes, kEmailJobsQueue)) RequireEmailJobOwner(config, broker.get(), stores->keys());
   std::optional<DeliveryLiveness> liveness;
   std::unique_ptr<dispatch::DeliveryEngine> engine;
   std::unique_ptr<dispatch::MessageLane> paced_lane;
@@ -277,6 +297,13 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                                      });
   }
 
+  // Seed 002's fast path: jobs from the broker's email-jobs queue become messages here.
+  std::unique_ptr<EmailJobConsumer> email_jobs;
+  if (Has(roles.lanes, kEmailJobsQueue)) {
+    email_jobs = std::make_unique<EmailJobConsumer>(*broker, stores->messages(), stores->templates(),
+                                                    config.email_jobs.owner_key_id, clock);
+  }
+
   std::unique_ptr<app::MessageIntake> intake;
   std::optional<PeriodicTask> settler;
   std::unique_ptr<app::CampaignService> campaigns;
@@ -319,7 +346,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };
-    hooks.health = [&stores, &pacer, &engine, &relay, &redis, queue_kind, email_description, messaging_description] {
+    hooks.health = [&stores, &pacer, &engine, &relay, &redis, &email_jobs, queue_kind, email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -342,6 +369,15 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         health["store"] = {{"status", "error"}, {"error", e.what()}};
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
+      if (email_jobs) {
+        health["email_jobs"] = {{"status", "ok"}, {"stored", email_jobs->stored()}, {"invalid", email_jobs->invalid()}};
+        if (const auto error = email_jobs->last_error(); !error.empty()) {
+          health["status"] = "degraded";
+          health["reason"] = "email-jobs: " + error;
+          health["email_jobs"]["status"] = "error";
+          health["email_jobs"]["error"] = error;
+        }
+      }
       if (redis) {
         health["redis"] = {{"status", "ok"}, {"url", redis->client.Describe()}};
         try {
@@ -414,6 +450,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   }
 
   if (relay) relay->Start();
+  if (email_jobs) email_jobs->Start();
   if (engine) engine->Start();
   if (server) server->Start();
   std::string delivers;
@@ -435,6 +472,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     server->Stop();
   }
   if (intake) intake->Stop();
+  if (email_jobs) email_jobs->Stop();
   if (relay) relay->Stop();
   if (engine) engine->Stop();
   cache_writer.join();
@@ -455,12 +493,12 @@ std::vector<std::string> ParseLanes(const std::string& text) {
   std::vector<std::string> lanes;
   std::string all;
   for (const auto& lane : ChannelLanes()) all += lane + ",";
-  all += store::kPacedLane;
+  all += std::string(store::kPacedLane) + "," + kEmailJobsQueue;
   std::size_t begin = 0;
   while (begin <= text.size()) {
     const auto comma = std::min(text.find(',', begin), text.size());
     const auto lane = text.substr(begin, comma - begin);
-    if (lane != store::kPacedLane && !Has(ChannelLanes(), lane)) {
+    if (lane != store::kPacedLane && lane != kEmailJobsQueue && !Has(ChannelLanes(), lane)) {
       throw InputError("--lanes: unknown lane \"" + lane + "\"; the lanes are " + all);
     }
     if (!Has(lanes, lane)) lanes.push_back(lane);
@@ -487,6 +525,7 @@ int RunServe(const ServeArgs& args) {
     ProcessRoles roles{.command = "serve", .api = true, .schema = store::SchemaPolicy::kMigrate};
     roles.lanes = ChannelLanes();
     roles.lanes.emplace_back(store::kPacedLane);
+    if (config.email_jobs.owner_key_id != 0) roles.lanes.emplace_back(kEmailJobsQueue);
     // On PostgreSQL, herald worker processes may deliver from the same store.
     roles.sole_deliverer = config.store.kind != "postgres";
     return RunProcess(config, roles, signals);
@@ -514,7 +553,7 @@ int RunApi(const ServeArgs& args) {
 void AddWorkerCommand(CLI::App& app, WorkerArgs& args) {
   auto* cmd = app.add_subcommand(
       "worker", "Deliver messages only (no API): as many as you like, beside herald api, on PostgreSQL");
-  cmd->add_option("--lanes", args.lanes, "Lanes to deliver, comma-separated (default email,sms,whatsapp,telegram,paced)");
+  cmd->add_option("--lanes", args.lanes, "Lanes to deliver, comma-separated (default email,sms,whatsapp,telegram,paced; also email-jobs: seed 002's queue of e-mail jobs, taken by default when email_jobs.owner_key_id is set)");
   cmd->add_option("--listen", args.listen, "HOST:PORT to serve GET /health and /metrics on (default: none)");
   cmd->add_option("--data-dir", args.data_dir, "State folder: the outbox when SMTP is not set (default herald-data)");
   cmd->add_option("--config", args.config_file, "TOML configuration file");
@@ -524,7 +563,9 @@ int RunWorker(const WorkerArgs& args) {
   return ReportingErrors([&] {
     SignalStop signals;
     auto config = LoadServeConfig(args.config_file, args.data_dir);
-    const auto lanes = ParseLanes(args.lanes);
+    auto lanes = ParseLanes(args.lanes);
+    // Configured and not named: the default lanes take e-mail jobs too.
+    if (args.lanes == WorkerArgs{}.lanes && config.email_jobs.owner_key_id != 0) lanes.emplace_back(kEmailJobsQueue);
     RequireSharedStore(config, "worker");
     if (!args.listen.empty()) config.serve.listen = args.listen;
     return RunProcess(config, {.command = "worker", .service_http = !args.listen.empty(), .lanes = lanes}, signals);

@@ -53,6 +53,7 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"queue", "prefetch", &c.queue.prefetch},
       {"redis", "url", &c.redis.url, true},
       {"redis", "timeout_ms", &c.redis.timeout_ms},
+      {"email_jobs", "owner_key_id", &c.email_jobs.owner_key_id},
       {"certificates", "from", &c.certificates.from},
       {"certificates", "subject", &c.certificates.subject},
       {"certificates", "body_file", &c.certificates.body_file},
@@ -175,6 +176,7 @@ Result<void> Validate(const HeraldConfig& c) {
     return fail("redis.url must be redis://[:password@]host[:port][/db], or empty for no Redis");
   }
   if (c.redis.timeout_ms < 1 || c.redis.timeout_ms > 60000) return fail("redis.timeout_ms must be 1..60000");
+  if (c.email_jobs.owner_key_id < 0) return fail("email_jobs.owner_key_id must be an API key's id, or 0 for none");
   if (c.data.dir.empty()) return fail("data.dir must not be empty");
   if (c.smtp.max_connections < 1 || c.smtp.max_connections > 256) return fail("smtp.max_connections must be 1..256");
   if (c.smtp.messages_per_session < 1 || c.smtp.messages_per_session > 100) {

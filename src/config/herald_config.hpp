@@ -4,6 +4,7 @@
 // errors, so a typo never silently falls back to a default.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -102,12 +103,20 @@ struct ServeConfig {
   RetryConfig pacer_retry{.max_attempts = 3, .base_delay_ms = 0, .max_delay_ms = 0, .jitter = 0};
 };
 
+// Seed 002's fast path: e-mail jobs other services publish to the RabbitMQ
+// queue `email-jobs`, taken by the workers' `email-jobs` lane.
+struct EmailJobsConfig {
+  // The API key whose messages (and templates) the jobs are; 0: no email-jobs lane.
+  int owner_key_id = 0;
+};
+
 struct HeraldConfig {
   DataConfig data;
   SmtpConfig smtp;
   StoreConfig store;
   QueueConfig queue;
   RedisConfig redis;
+  EmailJobsConfig email_jobs;
   CertificatesConfig certificates;
   ServeConfig serve;
 };

@@ -1,0 +1,177 @@
+// Seed 002's fast path end to end: another service publishes e-mail jobs as
+// JSON to RabbitMQ's durable queue `email-jobs`; `herald worker` processes
+// (lane email-jobs) validate them, store the valid ones as messages, park the
+// others in `email-jobs.invalid` with the reason, and the e-mail lane delivers
+// them - each job once, even when the publisher sends one twice and a worker
+// is SIGKILLed while it takes jobs. Real PostgreSQL and RabbitMQ on loopback.
+#include "queue/rabbitmq/rabbitmq_queue.hpp"
+#include "queue/rabbitmq/rabbitmq_settings.hpp"
+#include "tests/e2e/serve_fixture.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/rabbitmq_server.hpp"
+
+namespace herald::testing {
+namespace {
+
+class EmailJobsE2E : public ServeE2E {
+ protected:
+  void SetUp() override {
+    ServeE2E::SetUp();
+    extra_env_["HERALD_STORE_KIND"] = "postgres";
+    extra_env_["HERALD_STORE_URL"] = SharedPostgresServer().NewDatabaseUrl("email_jobs");
+    extra_env_["HERALD_QUEUE_KIND"] = "rabbitmq";
+    amqp_url_ = SharedRabbitMqServer().NewVhostUrl("email_jobs");
+    extra_env_["HERALD_QUEUE_AMQP_URL"] = amqp_url_;
+    // The bound on unknown sends per kill: the sends in flight.
+    extra_env_["HERALD_SERVE_MAX_IN_FLIGHT"] = "16";
+    const auto migrated = RunCommand({HERALD_BINARY, "migrate", "--data-dir", data_dir_}, seconds(60), Environment());
+    ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+    auto settings = queue::rabbitmq::ParseAmqpUrl(amqp_url_);
+    ASSERT_TRUE(settings);
+    publisher_ = std::make_unique<queue::rabbitmq::RabbitMqQueue>(*settings);
+  }
+
+  void TearDown() override {
+    StopWorker();
+    ServeE2E::TearDown();
+  }
+
+  void StartApi() {
+    port_ = FreePort();
+    server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/api.log"});
+    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; }, seconds(20)))
+        << ReadFile(dir_.path() + "/api.log");
+  }
+
+  // Default lanes: with email_jobs.owner_key_id set they include email-jobs.
+  void StartWorker() {
+    worker_port_ = FreePort();
+    worker_ = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "worker", "--listen", "127.0.0.1:" + std::to_string(worker_port_), "--data-dir",
+                 data_dir_ + "-worker"},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/worker." + std::to_string(++worker_starts_) + ".log"});
+  }
+
+  void StopWorker() {
+    if (!worker_) return;
+    worker_->Signal(SIGTERM);
+    worker_->Wait(seconds(15));
+    worker_.reset();
+  }
+
+  void Publish(const std::vector<queue::OutgoingItem>& jobs) { publisher_->Publish("email-jobs", jobs); }
+
+  static std::string Job(int n, const json& template_id = "welcome_template") {
+    return json{{"type", "welcome_email"},
+                {"recipient_email", "reader" + std::to_string(n) + "@example.org"},
+                {"template_id", template_id},
+                {"template_data", {{"user_name", "Reader " + std::to_string(n)}}},
+                {"priority", 1}}
+        .dump();
+  }
+
+  std::int64_t Count(const std::string& key, const std::string& query) {
+    return CallJson("GET", "/api/v1/messages?" + query, key, nullptr, 200)["pagination"]["total_count"].get<std::int64_t>();
+  }
+
+  int OutboxFiles() const {
+    const auto outbox = data_dir_ + "-worker/outbox";
+    if (!fs::exists(outbox)) return 0;
+    int files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(outbox)) files += entry.is_regular_file() ? 1 : 0;
+    return files;
+  }
+
+  std::string amqp_url_;
+  std::unique_ptr<queue::rabbitmq::RabbitMqQueue> publisher_;
+  int worker_starts_ = 0;
+};
+
+TEST_F(EmailJobsE2E, JobsFromTheQueueAreStoredOnceDeliveredAndTheInvalidOnesParkedWithTheirReason) {
+  StartApi();
+  const auto admin = CreateKey("booking system", "admin");
+  const auto keys = CallJson("GET", "/api/v1/keys", admin, nullptr, 200);
+  const auto owner = keys["data"][0]["id"].get<std::int64_t>();
+  CallJson("POST", "/api/v1/templates", admin,
+           {{"name", "welcome_template"},
+            {"channel", "email"},
+            {"subject", "Welcome, {{user_name}}"},
+            {"text", "Hello {{user_name}}, your booking account is ready."}},
+           201);
+
+  // The worker refuses to start without an owner it can find.
+  extra_env_["HERALD_EMAIL_JOBS_OWNER_KEY_ID"] = "9999";
+  const auto refused = RunCommand(
+      {"/bin/sh", "-c", std::string(HERALD_BINARY) + " worker --lanes email-jobs --data-dir " + data_dir_ + "-x 2>&1"},
+      seconds(30), Environment());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("no active API key with id 9999"), std::string::npos) << refused.output;
+  extra_env_["HERALD_EMAIL_JOBS_OWNER_KEY_ID"] = std::to_string(owner);
+
+  // 2,000 jobs, each published with a message id; 50 of them published twice
+  // (a publisher retrying after a lost confirm), and four that cannot be messages.
+  constexpr int kJobs = 2000;
+  std::vector<queue::OutgoingItem> jobs;
+  for (int n = 0; n < kJobs; ++n) jobs.push_back({.message_id = "booking-" + std::to_string(n), .body = Job(n)});
+  for (int n = 0; n < 50; ++n) jobs.push_back({.message_id = "booking-" + std::to_string(n), .body = Job(n)});
+  jobs.push_back({.message_id = "bad-1", .body = "{not json"});
+  jobs.push_back({.message_id = "bad-2", .body = Job(1, "no_such_template")});
+  jobs.push_back({.message_id = "bad-3", .body = json{{"type", "x"}, {"template_id", 1}}.dump()});
+  jobs.push_back({.message_id = "bad-4", .body = R"({"type": "x", "recipient_email": "a@example.org", "template_id": 1, "cc": "b"})"});
+  Publish(jobs);
+
+  // A worker takes jobs and is killed while it does; a second one finishes.
+  StartWorker();
+  ASSERT_TRUE(WaitFor([&] { return Count(admin, "channel=email") > 200; }, seconds(60)))
+      << ReadFile(dir_.path() + "/worker.1.log");
+  worker_->Signal(SIGKILL);
+  worker_->Wait(seconds(10));
+  worker_.reset();
+  StartWorker();
+
+  ASSERT_TRUE(WaitFor([&] { return Count(admin, "channel=email") >= kJobs; }, seconds(90)))
+      << Count(admin, "channel=email") << "\n" << ReadFile(dir_.path() + "/worker.2.log");
+  ASSERT_TRUE(WaitFor([&] { return Count(admin, "status=sent") + Count(admin, "status=unknown") == kJobs; }, seconds(90)))
+      << Count(admin, "status=sent") << " sent\n" << ReadFile(dir_.path() + "/worker.2.log");
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(Count(admin, "channel=email"), kJobs) << "one message per job, whatever was delivered twice";
+  EXPECT_LE(Count(admin, "status=unknown"), 16) << "at most the sends in flight when the worker was killed";
+  EXPECT_LE(OutboxFiles(), kJobs);
+  EXPECT_GE(OutboxFiles(), Count(admin, "status=sent"));
+
+  // The message of a job is the template rendered with its data, owned by the key.
+  const auto page = CallJson("GET", "/api/v1/messages?page_size=1", admin, nullptr, 200);
+  const auto message = CallJson("GET", "/api/v1/messages/" + page["data"][0]["id"].dump(), admin, nullptr, 200);
+  EXPECT_NE(message.value("subject", "").find("Welcome, Reader"), std::string::npos) << message.dump();
+
+  // The four refusals, parked with their reasons; the queue itself is empty.
+  std::map<std::string, std::string> reasons;
+  WaitFor(
+      [&] {
+        for (auto& lease : publisher_->Take("email-jobs.invalid", 10, milliseconds(200))) {
+          const auto parked = json::parse(lease.body);
+          reasons[lease.message_id] = parked.value("reason", "");
+          EXPECT_TRUE(parked.contains("job") && parked.contains("received_at")) << lease.body;
+          publisher_->Ack({lease});
+        }
+        return reasons.size() >= 4;
+      },
+      seconds(10));
+  ASSERT_EQ(reasons.size(), 4u);
+  EXPECT_NE(reasons["bad-1"].find("JSON"), std::string::npos) << reasons["bad-1"];
+  EXPECT_NE(reasons["bad-2"].find("no template is named \"no_such_template\""), std::string::npos) << reasons["bad-2"];
+  EXPECT_NE(reasons["bad-3"].find("recipient_email"), std::string::npos) << reasons["bad-3"];
+  EXPECT_NE(reasons["bad-4"].find("cc: is not a field"), std::string::npos) << reasons["bad-4"];
+  EXPECT_EQ(publisher_->Depth("email-jobs"), 0);
+
+  const auto health = json::parse(HttpRequest("GET", "http://127.0.0.1:" + std::to_string(worker_port_) + "/health", {}, {}).body);
+  EXPECT_EQ(health["email_jobs"]["status"], "ok") << health.dump();
+  EXPECT_GE(health["email_jobs"]["stored"].get<int>() + health["email_jobs"]["invalid"].get<int>(), 1);
+}
+
+}  // namespace
+}  // namespace herald::testing
