@@ -9,8 +9,13 @@
 namespace herald::cli {
 
 EmailJobConsumer::EmailJobConsumer(queue::Queue& queue, store::MessageStore& messages, store::TemplateStore& templates,
-                                   std::int64_t owner_key_id, const Clock& clock)
-    : queue_(queue), messages_(messages), templates_(templates), owner_(owner_key_id), clock_(clock) {}
+                                   std::int64_t owner_key_id, const Clock& clock, std::function<void()> stored)
+    : queue_(queue),
+      messages_(messages),
+      templates_(templates),
+      owner_(owner_key_id),
+      clock_(clock),
+      on_stored_(std::move(stored)) {}
 
 EmailJobConsumer::~EmailJobConsumer() { Stop(); }
 
@@ -112,6 +117,7 @@ int EmailJobConsumer::RunOnce(std::chrono::milliseconds wait) {
     }
     queue_.Ack(valid_leases);
     stored_ += static_cast<std::int64_t>(count);
+    if (on_stored_) on_stored_();
   }
   std::lock_guard lock(mutex_);
   last_error_.clear();

@@ -1,5 +1,6 @@
 // Seed 002's fast path in a worker: takes e-mail jobs that other services
-// publish to the durable queue `email-jobs`, stores the valid ones as messages
+// publish to the durable queue `email-jobs` (RabbitMQ's queue, or Redis's list
+// through redis::RedisListQueue), stores the valid ones as messages
 // (with their outbox rows, so the relay hands them to the e-mail lane like any
 // API message) and acknowledges them only after that commit. A job that cannot
 // be a message goes to `email-jobs.invalid` as {"reason", "job", "received_at"}.
@@ -26,8 +27,9 @@ class EmailJobConsumer {
  public:
   // `owner_key_id`: the API key the jobs' messages belong to (their templates
   // are that key's; the messages are listed to it).
+  // `stored` runs after each batch that stored messages (to wake their lane).
   EmailJobConsumer(queue::Queue& queue, store::MessageStore& messages, store::TemplateStore& templates,
-                   std::int64_t owner_key_id, const Clock& clock);
+                   std::int64_t owner_key_id, const Clock& clock, std::function<void()> stored = {});
   ~EmailJobConsumer();
   EmailJobConsumer(const EmailJobConsumer&) = delete;
   EmailJobConsumer& operator=(const EmailJobConsumer&) = delete;
@@ -52,6 +54,7 @@ class EmailJobConsumer {
   store::TemplateStore& templates_;
   const std::int64_t owner_;
   const Clock& clock_;
+  const std::function<void()> on_stored_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::atomic<std::int64_t> stored_{0};

@@ -30,6 +30,7 @@
 #include "dispatch/message_relay.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "metrics/registry.hpp"
+#include "redis/redis_list_queue.hpp"
 #include "mime/email_message.hpp"
 
 namespace herald::cli {
@@ -171,11 +172,11 @@ struct ProcessRoles {
   bool sole_deliverer = false;
 };
 
-// The email-jobs lane needs the broker (its queue lives there) and a live API key to own its messages.
-void RequireEmailJobOwner(const config::HeraldConfig& config, const queue::Queue* broker, store::KeyStore& keys) {
-  if (broker == nullptr) {
-    throw InputError("the email-jobs lane takes jobs from RabbitMQ's queue email-jobs: set queue.kind = \"rabbitmq\" "
-                     "(HERALD_QUEUE_KIND)");
+// The email-jobs lane needs a source (RabbitMQ's queue or Redis's list) and a live API key to own its messages.
+void RequireEmailJobOwner(const config::HeraldConfig& config, bool has_source, store::KeyStore& keys) {
+  if (!has_source) {
+    throw InputError("the email-jobs lane takes jobs from RabbitMQ's queue email-jobs or Redis's list email-jobs: set "
+                     "queue.kind = \"rabbitmq\" (HERALD_QUEUE_KIND) or redis.url (HERALD_REDIS_URL)");
   }
   const auto owner = config.email_jobs.owner_key_id;
   if (owner == 0) {
@@ -235,7 +236,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   // With a broker, the channel lanes take what the outbox relay hands it;
   // without, they read the store's due recipients directly.
   const auto broker = MakeMessageBroker(config, clock);
-  if (Has(roles.lanes, kEmailJobsQueue)) RequireEmailJobOwner(config, broker.get(), stores->keys());
+  if (Has(roles.lanes, kEmailJobsQueue)) RequireEmailJobOwner(config, broker || redis, stores->keys());
   std::optional<DeliveryLiveness> liveness;
   std::unique_ptr<dispatch::DeliveryEngine> engine;
   std::unique_ptr<dispatch::MessageLane> paced_lane;
@@ -297,11 +298,32 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                                      });
   }
 
-  // Seed 002's fast path: jobs from the broker's email-jobs queue become messages here.
-  std::unique_ptr<EmailJobConsumer> email_jobs;
+  // Seed 002's fast path: jobs from the broker's email-jobs queue, and from
+  // Redis's email-jobs list, become messages here.
+  std::unique_ptr<redis::RedisListQueue> redis_job_list;
+  std::vector<std::pair<std::string, std::unique_ptr<EmailJobConsumer>>> email_jobs;
   if (Has(roles.lanes, kEmailJobsQueue)) {
-    email_jobs = std::make_unique<EmailJobConsumer>(*broker, stores->messages(), stores->templates(),
-                                                    config.email_jobs.owner_key_id, clock);
+    const auto wake_email = [&relay, &engine] {
+      if (relay) {
+        relay->Wake();
+      } else if (engine) {
+        engine->Wake("email");
+      }
+    };
+    if (broker) {
+      email_jobs.emplace_back("rabbitmq", std::make_unique<EmailJobConsumer>(*broker, stores->messages(),
+                                                                             stores->templates(),
+                                                                             config.email_jobs.owner_key_id, clock,
+                                                                             wake_email));
+    }
+    if (redis) {
+      redis_job_list = std::make_unique<redis::RedisListQueue>(
+          redis->client, redis::RedisListQueueOptions{.plain_lanes = {kEmailJobsQueue, kInvalidEmailJobsQueue}});
+      email_jobs.emplace_back("redis", std::make_unique<EmailJobConsumer>(*redis_job_list, stores->messages(),
+                                                                          stores->templates(),
+                                                                          config.email_jobs.owner_key_id, clock,
+                                                                          wake_email));
+    }
   }
 
   std::unique_ptr<app::MessageIntake> intake;
@@ -369,13 +391,19 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         health["store"] = {{"status", "error"}, {"error", e.what()}};
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
-      if (email_jobs) {
-        health["email_jobs"] = {{"status", "ok"}, {"stored", email_jobs->stored()}, {"invalid", email_jobs->invalid()}};
-        if (const auto error = email_jobs->last_error(); !error.empty()) {
-          health["status"] = "degraded";
-          health["reason"] = "email-jobs: " + error;
-          health["email_jobs"]["status"] = "error";
-          health["email_jobs"]["error"] = error;
+      if (!email_jobs.empty()) {
+        auto& block = health["email_jobs"];
+        block = {{"status", "ok"}, {"stored", 0}, {"invalid", 0}, {"sources", nlohmann::json::array()}};
+        for (const auto& [source, consumer] : email_jobs) {
+          block["sources"].push_back(source);
+          block["stored"] = block["stored"].get<std::int64_t>() + consumer->stored();
+          block["invalid"] = block["invalid"].get<std::int64_t>() + consumer->invalid();
+          if (const auto error = consumer->last_error(); !error.empty()) {
+            health["status"] = "degraded";
+            health["reason"] = "email-jobs from " + source + ": " + error;
+            block["status"] = "error";
+            block["error"] = error;
+          }
         }
       }
       if (redis) {
@@ -450,7 +478,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   }
 
   if (relay) relay->Start();
-  if (email_jobs) email_jobs->Start();
+  for (auto& [source, consumer] : email_jobs) consumer->Start();
   if (engine) engine->Start();
   if (server) server->Start();
   std::string delivers;
@@ -472,7 +500,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     server->Stop();
   }
   if (intake) intake->Stop();
-  if (email_jobs) email_jobs->Stop();
+  for (auto& [source, consumer] : email_jobs) consumer->Stop();
   if (relay) relay->Stop();
   if (engine) engine->Stop();
   cache_writer.join();
