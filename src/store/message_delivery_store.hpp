@@ -68,8 +68,9 @@ class MessageDeliveryStore {
   virtual ~MessageDeliveryStore() = default;
 
   // Up to `max` recipients of `lane` due at `now_ms`, in `order`, leaving out
-  // `held` (taken earlier and not yet settled). Reads only: nothing changes
-  // until a commit claims them.
+  // `held` (taken earlier and not yet settled). Nothing a reader sees changes
+  // until a commit claims them; a store shared by several processes may mark
+  // them as this process's for a while, so that another's take passes them by.
   virtual std::vector<ClaimedDelivery> TakeDue(const std::string& lane, TakeOrder order, int max,
                                                std::int64_t now_ms, const std::set<std::int64_t>& held) = 0;
   // In one transaction: records `finished` (a claimed recipient's outcome, or a

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
+#include <thread>
 
 #include "store/postgres/postgres_stores.hpp"
 #include "store/store_contract_test.hpp"
@@ -24,6 +26,98 @@ class PostgresBackend final : public testing::StoreBackend {
  private:
   std::string url_;
 };
+
+NewMessage EmailTo(std::int64_t owner, int n) {
+  NewMessage message;
+  message.owner_id = owner;
+  message.subject = "hello";
+  message.content = "hello " + std::to_string(n);
+  message.recipients = {{"email", "reader" + std::to_string(n) + "@example.org"}};
+  return message;
+}
+
+std::set<std::int64_t> IdsOf(const std::vector<ClaimedDelivery>& due) {
+  std::set<std::int64_t> ids;
+  for (const auto& delivery : due) ids.insert(delivery.recipient.id);
+  return ids;
+}
+
+// Workers without a broker take due rows straight from the table: each take
+// passes by the rows another worker has taken (FOR UPDATE SKIP LOCKED, then a
+// 30 s mark), so two workers take disjoint rows; the mark of a worker that
+// went away lapses. The paced lane is read by all alike (one process begins
+// each release, oldest first).
+TEST(PostgresTakeTest, TwoWorkersTakeDisjointRowsUntilOnesTakeLapses) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("take_leases");
+  ManualClock clock;
+  PostgresStores first(url, 2, std::chrono::seconds(10), SchemaPolicy::kMigrate, clock);
+  PostgresStores second(url, 2, std::chrono::seconds(10), SchemaPolicy::kRequireCurrent, clock);
+  const auto owner = first.keys().CreateKey("owner", "user", "free", "hash-owner", "hk_own", 1).id;
+  std::vector<NewMessage> messages;
+  for (int n = 0; n < 10; ++n) messages.push_back(EmailTo(owner, n));
+  first.messages().Accept(std::move(messages), 100);
+
+  const auto mine = first.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 6, 200, {});
+  const auto theirs = second.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 6, 200, {});
+  ASSERT_EQ(mine.size(), 6u);
+  ASSERT_EQ(theirs.size(), 4u) << "the other worker's six are passed by";
+  std::set<std::int64_t> all = IdsOf(mine);
+  for (const auto id : IdsOf(theirs)) EXPECT_TRUE(all.insert(id).second) << "recipient " << id << " taken twice";
+  EXPECT_EQ(first.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 10, 300, {}).size(), 6u)
+      << "a worker's own takes are its own to take again";
+  EXPECT_TRUE(second.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 10, 300, IdsOf(theirs)).empty());
+
+  // The claim, not the take, decides who sends.
+  EXPECT_EQ(second.deliveries().RecordAndClaimMany({}, {mine[0].recipient.id}, 300, std::nullopt),
+            std::vector<bool>{true});
+  EXPECT_EQ(first.deliveries().RecordAndClaimMany({}, {mine[0].recipient.id}, 300, std::nullopt),
+            std::vector<bool>{false});
+
+  // The first worker goes away: 30 s on, its other five are the second's to take.
+  const auto lapsed = second.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 10, 30300, IdsOf(theirs));
+  auto expected = IdsOf(mine);
+  expected.erase(mine[0].recipient.id);
+  EXPECT_EQ(IdsOf(lapsed), expected);
+
+  first.pacing().Enqueue({{owner, "+15550000001", "a"}, {owner, "+15550000002", "b"}}, 400);
+  const auto oldest = first.deliveries().TakeDue(kPacedLane, TakeOrder::kArrival, 1, 500, {});
+  ASSERT_EQ(oldest.size(), 1u);
+  EXPECT_EQ(oldest[0].content, "a");
+  EXPECT_EQ(IdsOf(second.deliveries().TakeDue(kPacedLane, TakeOrder::kArrival, 1, 500, {})), IdsOf(oldest))
+      << "the paced lane's oldest row is every process's";
+}
+
+// Two workers taking and claiming the same lane at once lose no claim to each
+// other: what one takes the other does not see.
+TEST(PostgresTakeTest, WorkersTakingAtOnceNeverTakeTheSameRow) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("take_race");
+  ManualClock clock;
+  PostgresStores setup(url, 2, std::chrono::seconds(10), SchemaPolicy::kMigrate, clock);
+  const auto owner = setup.keys().CreateKey("owner", "user", "free", "hash-owner", "hk_own", 1).id;
+  constexpr int kRows = 2000;
+  std::vector<NewMessage> messages;
+  for (int n = 0; n < kRows; ++n) messages.push_back(EmailTo(owner, n));
+  setup.messages().Accept(std::move(messages), 100);
+
+  std::atomic<int> claimed{0};
+  std::atomic<int> lost{0};
+  const auto work = [&] {
+    PostgresStores worker(url, 2, std::chrono::seconds(10), SchemaPolicy::kRequireCurrent, clock);
+    for (;;) {
+      const auto due = worker.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 25, 200, {});
+      if (due.empty()) return;
+      std::vector<std::int64_t> ids;
+      for (const auto& delivery : due) ids.push_back(delivery.recipient.id);
+      for (const bool won : worker.deliveries().RecordAndClaimMany({}, ids, 200, std::nullopt)) ++(won ? claimed : lost);
+    }
+  };
+  std::thread a(work);
+  std::thread b(work);
+  a.join();
+  b.join();
+  EXPECT_EQ(claimed.load(), kRows);
+  EXPECT_EQ(lost.load(), 0) << "a claim lost means two workers took one row";
+}
 
 }  // namespace
 }  // namespace herald::store::postgres
