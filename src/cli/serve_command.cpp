@@ -30,8 +30,8 @@
 #include "dispatch/message_relay.hpp"
 #include "dispatch/pacing_rule.hpp"
 #include "metrics/registry.hpp"
-#include "redis/redis_list_queue.hpp"
 #include "mime/email_message.hpp"
+#include "redis/redis_list_queue.hpp"
 
 namespace herald::cli {
 namespace {
@@ -310,19 +310,16 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         engine->Wake("email");
       }
     };
-    if (broker) {
-      email_jobs.emplace_back("rabbitmq", std::make_unique<EmailJobConsumer>(*broker, stores->messages(),
-                                                                             stores->templates(),
-                                                                             config.email_jobs.owner_key_id, clock,
-                                                                             wake_email));
-    }
+    const auto take_jobs_from = [&](const std::string& source, queue::Queue& jobs) {
+      email_jobs.emplace_back(source, std::make_unique<EmailJobConsumer>(jobs, stores->messages(), stores->templates(),
+                                                                         config.email_jobs.owner_key_id, clock,
+                                                                         wake_email));
+    };
+    if (broker) take_jobs_from("rabbitmq", *broker);
     if (redis) {
       redis_job_list = std::make_unique<redis::RedisListQueue>(
           redis->client, redis::RedisListQueueOptions{.plain_lanes = {kEmailJobsQueue, kInvalidEmailJobsQueue}});
-      email_jobs.emplace_back("redis", std::make_unique<EmailJobConsumer>(*redis_job_list, stores->messages(),
-                                                                          stores->templates(),
-                                                                          config.email_jobs.owner_key_id, clock,
-                                                                          wake_email));
+      take_jobs_from("redis", *redis_job_list);
     }
   }
 
@@ -393,11 +390,13 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
       health["pacer"] = {{"running", pacer.IsRunning()}};
       if (!email_jobs.empty()) {
         auto& block = health["email_jobs"];
-        block = {{"status", "ok"}, {"stored", 0}, {"invalid", 0}, {"sources", nlohmann::json::array()}};
+        block = {{"status", "ok"}, {"sources", nlohmann::json::array()}};
+        std::int64_t stored = 0;
+        std::int64_t invalid = 0;
         for (const auto& [source, consumer] : email_jobs) {
           block["sources"].push_back(source);
-          block["stored"] = block["stored"].get<std::int64_t>() + consumer->stored();
-          block["invalid"] = block["invalid"].get<std::int64_t>() + consumer->invalid();
+          stored += consumer->stored();
+          invalid += consumer->invalid();
           if (const auto error = consumer->last_error(); !error.empty()) {
             health["status"] = "degraded";
             health["reason"] = "email-jobs from " + source + ": " + error;
@@ -405,6 +404,8 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
             block["error"] = error;
           }
         }
+        block["stored"] = stored;
+        block["invalid"] = invalid;
       }
       if (redis) {
         health["redis"] = {{"status", "ok"}, {"url", redis->client.Describe()}};

@@ -30,9 +30,8 @@ RecipientRecord ReadRecipient(const PgResult& rows, int row, int first = 0) {
   return r;
 }
 
-// A recipient with its message's content: the columns ReadDelivery reads.
-// A recipient with its message's text: these columns from `r` (the recipients
-// table, or rows just taken from it) joined with its message as `m`.
+// A recipient with its message's content, the columns ReadDelivery reads: from
+// `r` (the recipients table, or rows just taken from it) joined with `m`.
 constexpr std::string_view kDeliveryColumns =
     "SELECT r.id, r.message_id, r.channel, r.address, r.status, r.attempts, r.provider_message_id, r.last_error, "
     "r.due_at, r.updated_at, r.sent_at, m.subject, m.content, m.html ";
@@ -390,30 +389,27 @@ std::vector<ClaimedDelivery> PgApiStore::TakeDue(const std::string& lane, TakeOr
       order == TakeOrder::kArrival ? "ORDER BY r.id " : "ORDER BY r.priority DESC, r.due_at, r.id ";
   const std::string due_rows =
       "WHERE r.status = 'queued' AND r.lane = $1 AND r.due_at <= $2 AND NOT (r.id = ANY($3::bigint[])) ";
-  if (lane == kPacedLane) {
-    // Every process reads the same oldest rows: one of them begins each
-    // release, and no other may hide those rows from it (seed 001 is FIFO).
-    const auto rows = db->Exec(std::string(kDeliveryColumns) + "FROM message_recipients r " + std::string(kJoinMessage) +
-                                   due_rows + order_by + "LIMIT $4",
-                               {Param(lane), Param(now_ms), Param(skip), Param(max)});
-    due.reserve(static_cast<std::size_t>(rows.Rows()));
-    for (int i = 0; i < rows.Rows(); ++i) due.push_back(ReadDelivery(rows, i));
-    return due;
-  }
-  // Rows another process has taken, and is about to claim, are passed by too:
-  // locked ones are skipped and the rest marked as this process's for a while,
-  // so workers without a broker take disjoint rows. A lease that runs out (its
-  // process died or dropped them) frees the rows again; the claim still
-  // decides who sends.
+  // The paced lane: every process reads the same oldest rows, since one of
+  // them begins each release and no other may hide those rows from it (seed
+  // 001 is FIFO). Other lanes: rows another process has taken, and is about to
+  // claim, are passed by too: locked ones are skipped and the rest marked as
+  // this process's for a while, so workers without a broker take disjoint rows.
+  // A lease that runs out (its process died or dropped them) frees the rows
+  // again; the claim still decides who sends.
   constexpr std::int64_t kTakeLeaseMs = 30000;
-  const auto rows = db->Exec(
-      "WITH picked AS (SELECT r.id FROM message_recipients r " + due_rows +
-          "AND (r.taken_until IS NULL OR r.taken_until <= $2 OR r.taken_by = $5) " + order_by +
-          "LIMIT $4 FOR UPDATE SKIP LOCKED), "
-          "taken AS (UPDATE message_recipients t SET taken_by = $5, taken_until = $6 FROM picked "
-          "WHERE t.id = picked.id RETURNING t.*) " +
-          std::string(kDeliveryColumns) + "FROM taken r " + std::string(kJoinMessage) + order_by,
-      {Param(lane), Param(now_ms), Param(skip), Param(max), Param(claimant_), Param(now_ms + kTakeLeaseMs)});
+  const auto rows =
+      lane == kPacedLane
+          ? db->Exec(std::string(kDeliveryColumns) + "FROM message_recipients r " + std::string(kJoinMessage) +
+                         due_rows + order_by + "LIMIT $4",
+                     {Param(lane), Param(now_ms), Param(skip), Param(max)})
+          : db->Exec("WITH picked AS (SELECT r.id FROM message_recipients r " + due_rows +
+                         "AND (r.taken_until IS NULL OR r.taken_until <= $2 OR r.taken_by = $5) " + order_by +
+                         "LIMIT $4 FOR UPDATE SKIP LOCKED), "
+                         "taken AS (UPDATE message_recipients t SET taken_by = $5, taken_until = $6 FROM picked "
+                         "WHERE t.id = picked.id RETURNING t.*) " +
+                         std::string(kDeliveryColumns) + "FROM taken r " + std::string(kJoinMessage) + order_by,
+                     {Param(lane), Param(now_ms), Param(skip), Param(max), Param(claimant_),
+                      Param(now_ms + kTakeLeaseMs)});
   due.reserve(static_cast<std::size_t>(rows.Rows()));
   for (int i = 0; i < rows.Rows(); ++i) due.push_back(ReadDelivery(rows, i));
   return due;
