@@ -67,9 +67,11 @@ std::string OpenApiPath(const std::string& pattern) {
 }  // namespace
 
 ApiContext::ApiContext(store::KeyStore& keys, store::MessageStore& messages, const Clock& clock, RateLimitSettings limits,
-                       int read_threads, RequestObserver on_request, RequestLimiter* shared_limiter)
+                       int read_threads, RequestObserver on_request, RequestLimiter* shared_limiter,
+                       store::MessageStore* message_reads)
     : key_store_(keys),
       message_store_(messages),
+      message_reads_(message_reads != nullptr ? *message_reads : messages),
       clock_(clock),
       limits_(limits),
       on_request_(std::move(on_request)),

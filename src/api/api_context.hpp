@@ -80,12 +80,17 @@ class ApiContext {
 
   // `shared_limiter` (which outlives the context) counts requests for every
   // process of a deployment; nullptr: this process counts on its own.
+  // `message_reads`: where GET /api/v1/messages and its details read (a read
+  // replica); nullptr: `messages`.
   ApiContext(store::KeyStore& keys, store::MessageStore& messages, const Clock& clock, RateLimitSettings limits, int read_threads,
-             RequestObserver on_request, RequestLimiter* shared_limiter = nullptr);
+             RequestObserver on_request, RequestLimiter* shared_limiter = nullptr,
+             store::MessageStore* message_reads = nullptr);
   ~ApiContext();
 
   store::KeyStore& keys() { return key_store_; }
   store::MessageStore& messages() { return message_store_; }
+  // For GET lists and details only: may be a moment behind messages().
+  store::MessageStore& message_reads() { return message_reads_; }
   std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
 
   // Every request is answered exactly once through one of these.
@@ -223,6 +228,7 @@ class ApiContext {
 
   store::KeyStore& key_store_;
   store::MessageStore& message_store_;
+  store::MessageStore& message_reads_;
   const Clock& clock_;
   const RateLimitSettings limits_;
   RequestObserver on_request_;

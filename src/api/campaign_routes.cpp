@@ -47,8 +47,9 @@ std::variant<std::optional<std::vector<std::int64_t>>, ApiError> ParseCustomerId
 
 class CampaignRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::CampaignStore& campaigns, app::CampaignService& service)
-      : context_(context), campaigns_(campaigns), service_(service) {}
+  Impl(ApiContext& context, store::CampaignStore& campaigns, store::CampaignStore& reads,
+       app::CampaignService& service)
+      : context_(context), campaigns_(campaigns), reads_(reads), service_(service) {}
 
   void Add(Router& router) {
     for (const std::string base : {"/api/v1/campaigns", "/campaigns"}) {
@@ -88,9 +89,10 @@ class CampaignRoutes::Impl {
   }
 
  private:
-  // The campaign when the caller may see it.
-  std::optional<store::CampaignRecord> Visible(std::int64_t id, const Caller& caller) {
-    auto campaign = campaigns_.GetCampaign(id);
+  // The campaign when the caller may see it, read from `from`.
+  static std::optional<store::CampaignRecord> Visible(store::CampaignStore& from, std::int64_t id,
+                                                      const Caller& caller) {
+    auto campaign = from.GetCampaign(id);
     if (!campaign || !caller.MaySee(campaign->owner_id)) return std::nullopt;
     return campaign;
   }
@@ -113,10 +115,10 @@ class CampaignRoutes::Impl {
   }
 
   void Get(const Request& req, const Caller* caller, const std::string& route, std::int64_t id) {
-    const auto campaign = Visible(id, *caller);
+    const auto campaign = Visible(reads_, id, *caller);
     if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
     auto out = CampaignToJson(*campaign);
-    out["stats"] = StatsToJson(campaigns_.Stats(id));
+    out["stats"] = StatsToJson(reads_.Stats(id));
     context_.RespondJson(req, route, 200, out, caller);
   }
 
@@ -144,7 +146,7 @@ class CampaignRoutes::Impl {
     if (!filter.channel.empty()) filter.channel = domain::ToString(*domain::ParseChannel(filter.channel));
     context_.Offload(
         req, route, caller, [this, req, route, q = std::get<store::PageQuery>(page), filter](const Caller* c) {
-          const auto result = campaigns_.ListCampaigns(q, filter);
+          const auto result = reads_.ListCampaigns(q, filter);
           json data = json::array();
           for (const auto& campaign : result.rows) data.push_back(CampaignToJson(campaign));
           context_.RespondJson(
@@ -170,7 +172,7 @@ class CampaignRoutes::Impl {
 
   void SendOffloaded(const Request& req, const Caller* caller, const std::string& route, std::int64_t id,
                      const std::optional<std::vector<std::int64_t>>& ids) {
-    const auto campaign = Visible(id, *caller);
+    const auto campaign = Visible(campaigns_, id, *caller);
     if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), caller);
     app::Outcome<app::SendReport> sent;
     try {
@@ -207,7 +209,7 @@ class CampaignRoutes::Impl {
     if (auto* error = std::get_if<ApiError>(&statuses)) return context_.RespondError(req, route, *error, caller);
     context_.Offload(req, route, caller,
                      [this, req, route, id, statuses = std::get<std::vector<std::string>>(statuses)](const Caller* c) {
-                       if (!Visible(id, *c)) return context_.RespondError(req, route, CampaignNotFound(id), c);
+                       if (!Visible(campaigns_, id, *c)) return context_.RespondError(req, route, CampaignNotFound(id), c);
                        const auto requeued = campaigns_.RetryCampaign(id, statuses, context_.NowMs());
                        if (requeued == 0) {
                          return context_.RespondError(
@@ -242,7 +244,7 @@ class CampaignRoutes::Impl {
     context_.Offload(
         req, route, caller,
         [this, req, route, id, customer_id = customer->get<std::int64_t>(), override_template](const Caller* c) {
-          const auto campaign = Visible(id, *c);
+          const auto campaign = Visible(campaigns_, id, *c);
           if (!campaign) return context_.RespondError(req, route, CampaignNotFound(id), c);
           auto preview = service_.Preview(*campaign, customer_id, override_template,
                                           [c](std::int64_t owner) { return c->MaySee(owner); });
@@ -262,11 +264,13 @@ class CampaignRoutes::Impl {
 
   ApiContext& context_;
   store::CampaignStore& campaigns_;
+  store::CampaignStore& reads_;  // GET lists and details
   app::CampaignService& service_;
 };
 
-CampaignRoutes::CampaignRoutes(ApiContext& context, store::CampaignStore& campaigns, app::CampaignService& service)
-    : impl_(std::make_unique<Impl>(context, campaigns, service)) {}
+CampaignRoutes::CampaignRoutes(ApiContext& context, store::CampaignStore& campaigns, store::CampaignStore& reads,
+                               app::CampaignService& service)
+    : impl_(std::make_unique<Impl>(context, campaigns, reads, service)) {}
 
 CampaignRoutes::~CampaignRoutes() = default;
 

@@ -15,7 +15,9 @@ namespace herald::api {
 // Owned by the server for as long as the router holds its handlers.
 class CampaignRoutes {
  public:
-  CampaignRoutes(ApiContext& context, store::CampaignStore& campaigns, app::CampaignService& service);
+  // GET lists and details read `reads` (a read replica, or `campaigns` itself).
+  CampaignRoutes(ApiContext& context, store::CampaignStore& campaigns, store::CampaignStore& reads,
+                 app::CampaignService& service);
   ~CampaignRoutes();
   CampaignRoutes(const CampaignRoutes&) = delete;
   CampaignRoutes& operator=(const CampaignRoutes&) = delete;

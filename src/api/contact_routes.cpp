@@ -16,15 +16,17 @@ struct Contacts {
   static constexpr std::size_t kMaxBodyBytes = 64 << 10;
 
   store::ContactStore& store;
+  store::ContactStore& reads;
 
   std::optional<Record> Get(std::int64_t id) { return store.GetContact(id); }
+  std::optional<Record> Read(std::int64_t id) { return reads.GetContact(id); }
   std::variant<Record, ApiError> Parse(const json& body, std::int64_t owner_id, const Record* existing) {
     return ParseContact(body, owner_id, existing);
   }
   Record Create(Record record, std::int64_t now_ms) { return store.CreateContacts({std::move(record)}, now_ms).at(0); }
   bool Update(const Record& record, std::int64_t now_ms) { return store.UpdateContact(record, now_ms); }
   bool Delete(std::int64_t id) { return store.DeleteContact(id); }
-  store::Page<Record> List(const store::PageQuery& query) { return store.ListContacts(query); }
+  store::Page<Record> List(const store::PageQuery& query) { return reads.ListContacts(query); }
   json ToJson(const Record& record) { return ContactToJson(record); }
   ApiError NotFound(std::string_view id) {
     return ApiError::NotFound("CONTACT_NOT_FOUND", "contact " + std::string(id) + " does not exist");
@@ -35,8 +37,8 @@ struct Contacts {
 
 class ContactRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::ContactStore& store)
-      : context_(context), store_(store), contacts_{store}, crud_(context, contacts_) {}
+  Impl(ApiContext& context, store::ContactStore& store, store::ContactStore& reads)
+      : context_(context), store_(store), contacts_{store, reads}, crud_(context, contacts_) {}
 
   void Add(Router& router) {
     for (const std::string base : {"/api/v1/contacts", "/api/v1/customers"}) {
@@ -80,8 +82,8 @@ class ContactRoutes::Impl {
   CrudRoutes<Contacts> crud_;
 };
 
-ContactRoutes::ContactRoutes(ApiContext& context, store::ContactStore& store)
-    : impl_(std::make_unique<Impl>(context, store)) {}
+ContactRoutes::ContactRoutes(ApiContext& context, store::ContactStore& store, store::ContactStore& reads)
+    : impl_(std::make_unique<Impl>(context, store, reads)) {}
 
 ContactRoutes::~ContactRoutes() = default;
 

@@ -13,7 +13,8 @@ namespace herald::api {
 // Owned by the server for as long as the router holds its handlers.
 class ContactRoutes {
  public:
-  ContactRoutes(ApiContext& context, store::ContactStore& store);
+  // GET lists and details read `reads` (a read replica, or `store` itself).
+  ContactRoutes(ApiContext& context, store::ContactStore& store, store::ContactStore& reads);
   ~ContactRoutes();
   ContactRoutes(const ContactRoutes&) = delete;
   ContactRoutes& operator=(const ContactRoutes&) = delete;

@@ -6,13 +6,14 @@
 // `Resource` says what differs, as members:
 //   using Record = ...;                            // has id and owner_id
 //   static constexpr std::size_t kMaxBodyBytes;
-//   std::optional<Record> Get(std::int64_t id);
+//   std::optional<Record> Get(std::int64_t id);   // before a write, and its answer
+//   std::optional<Record> Read(std::int64_t id);  // GET: may be a read replica
 //   std::variant<Record, ApiError> Parse(const nlohmann::json& body, std::int64_t owner_id,
 //                                        const Record* existing);  // existing: PATCH
 //   Record Create(Record record, std::int64_t now_ms);
 //   bool Update(const Record& record, std::int64_t now_ms);
 //   bool Delete(std::int64_t id);
-//   store::Page<Record> List(const store::PageQuery& query);
+//   store::Page<Record> List(const store::PageQuery& query);  // may be a read replica
 //   nlohmann::json ToJson(const Record& record);
 //   ApiError NotFound(std::string_view id);  // the id as the path wrote it
 #pragma once
@@ -43,7 +44,7 @@ class CrudRoutes {
                       [this](auto& req, auto&, auto* c, auto& route) { List(req, c, route); });
     context_.AddRoute(router, restinio::http_method_get(), one_pattern, one, true,
                       [this](auto& req, auto& params, auto* c, auto& route) {
-                        WithOwnRecord(req, c, route, params,
+                        WithOwnRecord(req, c, route, params, &Resource::Read,
                                       [this, req, route](const Record& found, const Caller* caller) {
                                         context_.RespondJson(req, route, 200, resource_.ToJson(found), caller);
                                       });
@@ -60,7 +61,8 @@ class CrudRoutes {
     context_.AddRoute(router, restinio::http_method_delete(), one_pattern, one, true,
                       [this](auto& req, auto& params, auto* c, auto& route) {
                         WithOwnRecord(
-                            req, c, route, params, [this, req, route](const Record& found, const Caller* caller) {
+                            req, c, route, params, &Resource::Get,
+                            [this, req, route](const Record& found, const Caller* caller) {
                               if (!resource_.Delete(found.id)) {
                                 return context_.RespondError(req, route, resource_.NotFound(std::to_string(found.id)), caller);
                               }
@@ -70,14 +72,15 @@ class CrudRoutes {
   }
 
  private:
-  // Reads the {id} row on the read pool and hands it on if the caller may see it.
+  // Reads the {id} row on the read pool with `read` (Resource::Get or Read)
+  // and hands it on if the caller may see it.
   template <typename Then>
   void WithOwnRecord(const Request& req, const Caller* caller, const std::string& route, RouteParams& params,
-                     Then then) {
+                     std::optional<Record> (Resource::*read)(std::int64_t), Then then) {
     const auto id = IdParam(params);
     if (!id) return context_.RespondError(req, route, resource_.NotFound(params["id"]), caller);
-    context_.Offload(req, route, caller, [this, req, route, id = *id, then = std::move(then)](const Caller* c) {
-      const auto found = resource_.Get(id);
+    context_.Offload(req, route, caller, [this, req, route, id = *id, read, then = std::move(then)](const Caller* c) {
+      const auto found = (resource_.*read)(id);
       if (!found || !c->MaySee(found->owner_id)) {
         return context_.RespondError(req, route, resource_.NotFound(std::to_string(id)), c);
       }

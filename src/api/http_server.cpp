@@ -91,7 +91,7 @@ class ApiServer::Impl {
       : settings_(std::move(settings)),
         hooks_(std::move(hooks)),
         context_(keys, messages, clock, settings_.limits, settings_.read_threads, hooks_.on_request,
-                 settings_.shared_limiter),
+                 settings_.shared_limiter, settings_.reads.messages),
         messages_(context_, intake, settings_.messages),
         keys_(context_),
         started_(std::chrono::steady_clock::now()) {}
@@ -151,10 +151,13 @@ class ApiServer::Impl {
 
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
                     app::CampaignService& service) {
-    contacts_ = std::make_unique<ContactRoutes>(context_, contacts);
-    templates_ = std::make_unique<TemplateRoutes>(context_, templates);
-    campaigns_ = std::make_unique<CampaignRoutes>(context_, campaigns, service);
-    messages_.UseTemplates(templates);
+    const auto& reads = settings_.reads;
+    contacts_ = std::make_unique<ContactRoutes>(context_, contacts, reads.contacts ? *reads.contacts : contacts);
+    templates_ =
+        std::make_unique<TemplateRoutes>(context_, templates, reads.templates ? *reads.templates : templates);
+    campaigns_ =
+        std::make_unique<CampaignRoutes>(context_, campaigns, reads.campaigns ? *reads.campaigns : campaigns, service);
+    messages_.UseTemplates(reads.templates ? *reads.templates : templates);
   }
 
   void Drain(std::chrono::milliseconds deadline) { context_.Drain(deadline); }

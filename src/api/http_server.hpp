@@ -30,6 +30,15 @@
 
 namespace herald::api {
 
+// Where GET lists and details, and template lookups, read: seed 002's read
+// replica (store/replica). Each left null reads the store given for writes.
+struct ReadStores {
+  store::MessageStore* messages = nullptr;
+  store::ContactStore* contacts = nullptr;
+  store::TemplateStore* templates = nullptr;
+  store::CampaignStore* campaigns = nullptr;
+};
+
 struct ApiServerSettings {
   std::string address = "127.0.0.1";
   int port = 8080;
@@ -39,6 +48,7 @@ struct ApiServerSettings {
   // Counts the tier limits for every process (Redis); nullptr: this process on its own.
   RequestLimiter* shared_limiter = nullptr;
   MessageRouteSettings messages;
+  ReadStores reads;
   // Only GET /health, /ready, /metrics and /openapi.json: what herald worker serves
   // for probes and scrapers, beside no API.
   bool service_routes_only = false;

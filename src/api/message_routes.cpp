@@ -33,7 +33,7 @@ class MessageRoutes::Impl {
                         const auto id = IdParam(params);
                         if (!id) return context_.RespondError(req, route, NotFound(params["id"]), c);
                         context_.Offload(req, route, c, [this, req, route, id = *id](const Caller* caller) {
-                          const auto message = context_.messages().GetMessage(id);
+                          const auto message = context_.message_reads().GetMessage(id);
                           if (!message || !caller->MaySee(message->owner_id)) {
                             return context_.RespondError(req, route, NotFound(id), caller);
                           }
@@ -237,7 +237,7 @@ class MessageRoutes::Impl {
     const int page_number = static_cast<int>(std::get<std::int64_t>(page));
     const int size = static_cast<int>(std::get<std::int64_t>(page_size));
     context_.Offload(req, route, caller, [this, req, route, filter, page_number, size](const Caller* c) {
-      const auto result = context_.messages().ListMessages(filter, page_number, size);
+      const auto result = context_.message_reads().ListMessages(filter, page_number, size);
       const auto now = context_.NowMs();
       json data = json::array();
       for (const auto& message : result.messages) data.push_back(MessageToJson(message, now));

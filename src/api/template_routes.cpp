@@ -12,15 +12,17 @@ struct Templates {
   static constexpr std::size_t kMaxBodyBytes = 1 << 20;
 
   store::TemplateStore& store;
+  store::TemplateStore& reads;
 
   std::optional<Record> Get(std::int64_t id) { return store.GetTemplate(id); }
+  std::optional<Record> Read(std::int64_t id) { return reads.GetTemplate(id); }
   std::variant<Record, ApiError> Parse(const nlohmann::json& body, std::int64_t owner_id, const Record* existing) {
     return ParseTemplateRequest(body, owner_id, existing);
   }
   Record Create(Record record, std::int64_t now_ms) { return store.CreateTemplate(std::move(record), now_ms); }
   bool Update(const Record& record, std::int64_t now_ms) { return store.UpdateTemplate(record, now_ms); }
   bool Delete(std::int64_t id) { return store.DeleteTemplate(id); }
-  store::Page<Record> List(const store::PageQuery& query) { return store.ListTemplates(query); }
+  store::Page<Record> List(const store::PageQuery& query) { return reads.ListTemplates(query); }
   nlohmann::json ToJson(const Record& record) { return TemplateToJson(record); }
   ApiError NotFound(std::string_view id) {
     return ApiError::NotFound("TEMPLATE_NOT_FOUND", "template " + std::string(id) + " does not exist");
@@ -31,8 +33,8 @@ struct Templates {
 
 class TemplateRoutes::Impl {
  public:
-  Impl(ApiContext& context, store::TemplateStore& store)
-      : templates_{store}, crud_(context, templates_) {}
+  Impl(ApiContext& context, store::TemplateStore& store, store::TemplateStore& reads)
+      : templates_{store, reads}, crud_(context, templates_) {}
 
   void Add(Router& router) { crud_.Add(router, "/api/v1/templates"); }
 
@@ -41,8 +43,8 @@ class TemplateRoutes::Impl {
   CrudRoutes<Templates> crud_;
 };
 
-TemplateRoutes::TemplateRoutes(ApiContext& context, store::TemplateStore& store)
-    : impl_(std::make_unique<Impl>(context, store)) {}
+TemplateRoutes::TemplateRoutes(ApiContext& context, store::TemplateStore& store, store::TemplateStore& reads)
+    : impl_(std::make_unique<Impl>(context, store, reads)) {}
 
 TemplateRoutes::~TemplateRoutes() = default;
 

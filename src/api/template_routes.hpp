@@ -13,7 +13,8 @@ namespace herald::api {
 // Owned by the server for as long as the router holds its handlers.
 class TemplateRoutes {
  public:
-  TemplateRoutes(ApiContext& context, store::TemplateStore& store);
+  // GET lists and details read `reads` (a read replica, or `store` itself).
+  TemplateRoutes(ApiContext& context, store::TemplateStore& store, store::TemplateStore& reads);
   ~TemplateRoutes();
   TemplateRoutes(const TemplateRoutes&) = delete;
   TemplateRoutes& operator=(const TemplateRoutes&) = delete;

@@ -211,6 +211,8 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   if (const auto migrated = DescribeMigration(stores->where(), stores->migration()); !migrated.empty()) {
     spdlog::info("{}", migrated);
   }
+  // Seed 002: the API's GET reads from a streaming replica, when one is named.
+  const auto replica = roles.api ? OpenReplicaReads(config, *stores, clock) : nullptr;
   const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                       : config.serve.outbox_dir;
   IoRuntime runtime;
@@ -360,12 +362,19 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                               config.serve.premium_per_minute};
     server_settings.service_routes_only = !roles.api;
     if (redis) server_settings.shared_limiter = &redis->limiter;
+    if (replica) {
+      server_settings.reads = {.messages = &replica->messages(),
+                               .contacts = &replica->contacts(),
+                               .templates = &replica->templates(),
+                               .campaigns = &replica->campaigns()};
+    }
     api::ApiServerHooks hooks;
     hooks.metrics = [&metrics] { return metrics.registry.Render(); };
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };
-    hooks.health = [&stores, &pacer, &engine, &relay, &redis, &email_jobs, queue_kind, email_description, messaging_description] {
+    hooks.health = [&stores, &replica, &pacer, &engine, &relay, &redis, &email_jobs, queue_kind, email_description,
+                    messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -386,6 +395,19 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
       } catch (const std::exception& e) {
         health["status"] = "degraded";
         health["store"] = {{"status", "error"}, {"error", e.what()}};
+      }
+      if (replica) {
+        const auto state = replica->Probe();
+        nlohmann::json block{{"status", state.up ? "ok" : "error"},
+                             {"where", state.where},
+                             {"reads", state.replica_reads},
+                             {"primary_reads", state.primary_reads}};
+        if (!state.up) {
+          block["error"] = state.error;
+          health["status"] = "degraded";
+          health["reason"] = "store replica " + state.where + ": " + state.error + "; reads go to the primary";
+        }
+        health["store"]["replica"] = std::move(block);
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
       if (!email_jobs.empty()) {

@@ -34,6 +34,20 @@ std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, st
   return std::make_unique<store::sqlite::SqliteStores>(DatabasePath(config), policy, clock);
 }
 
+std::unique_ptr<store::ReplicaReads> OpenReplicaReads(const config::HeraldConfig& config, store::Stores& primary,
+                                                      const Clock& clock) {
+  if (config.store.replica_url.empty()) return nullptr;
+  return std::make_unique<store::ReplicaReads>(
+      primary, store::postgres::DescribeConnection(config.store.replica_url),
+      [url = config.store.replica_url, pool_size = config.store.pool_size,
+       timeout = std::chrono::milliseconds(config.store.query_timeout_ms), &clock] {
+        // A replica is read-only: its schema is the primary's, replayed; one
+        // behind (a migration not replayed yet) is not read.
+        return std::make_unique<store::postgres::PostgresStores>(url, pool_size, timeout,
+                                                                 store::SchemaPolicy::kRequireCurrent, clock);
+      });
+}
+
 std::string MigrateStore(const config::HeraldConfig& config) {
   // SQLite: the data dir lock, since a running server (or certificate run) would
   // see the new schema at once, under code written for the old one. PostgreSQL

@@ -16,6 +16,7 @@
 #include "redis/redis_rate_limiter.hpp"
 #include "redis/redis_sent_cache.hpp"
 #include "channels/http/http_client.hpp"
+#include "store/replica/replica_reads.hpp"
 #include "store/stores.hpp"
 
 namespace herald::cli {
@@ -28,6 +29,12 @@ std::string DatabasePath(const config::HeraldConfig& config);
 // std::runtime_error with what to do when the storage or its schema does not fit.
 std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, store::SchemaPolicy policy,
                                           const Clock& clock);
+
+// Seed 002's read replica in front of `primary`, when store.replica_url names
+// one; else nullptr. A replica that cannot be reached yet is no error: reads go
+// to the primary until it answers.
+std::unique_ptr<store::ReplicaReads> OpenReplicaReads(const config::HeraldConfig& config, store::Stores& primary,
+                                                      const Clock& clock);
 
 // Creates or upgrades the configured store's schema (SQLite in the data dir, or
 // the PostgreSQL database of store.url) and says what it did, as one line.

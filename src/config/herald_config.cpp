@@ -46,6 +46,7 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"smtp", "timeout_seconds", &c.smtp.timeout_seconds},
       {"store", "kind", &c.store.kind},
       {"store", "url", &c.store.url, true},
+      {"store", "replica_url", &c.store.replica_url, true},
       {"store", "pool_size", &c.store.pool_size},
       {"store", "query_timeout_ms", &c.store.query_timeout_ms},
       {"queue", "kind", &c.queue.kind},
@@ -166,6 +167,10 @@ Result<void> Validate(const HeraldConfig& c) {
   if (c.store.kind == "postgres" && c.store.url.empty()) {
     return fail("store.url must name the PostgreSQL database when store.kind is \"postgres\" "
                 "(postgresql://user:password@host:port/database)");
+  }
+  if (!c.store.replica_url.empty() && c.store.kind != "postgres") {
+    return fail("store.replica_url names a PostgreSQL replica: it needs store.kind = \"postgres\" (SQLite has "
+                "no replica)");
   }
   if (c.store.pool_size < 1 || c.store.pool_size > 256) return fail("store.pool_size must be 1..256");
   if (c.store.query_timeout_ms < 1) return fail("store.query_timeout_ms must be at least 1");

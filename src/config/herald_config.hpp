@@ -32,6 +32,7 @@ struct SmtpConfig {
 struct StoreConfig {
   std::string kind = "sqlite";  // sqlite | postgres
   std::string url;              // postgres: a libpq URI, postgresql://user:pass@host:port/db
+  std::string replica_url;      // postgres: a streaming replica for GET reads (seed 002); empty: none
   int pool_size = 8;            // postgres: connections per process
   int query_timeout_ms = 30000; // postgres: statement_timeout of every query
 };

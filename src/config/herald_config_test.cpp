@@ -100,13 +100,22 @@ TEST(Config, TheStoreIsSqliteByDefaultAndPostgresNeedsAUrlWhoseSecretIsMasked) {
 
   FakeEnv postgres{{{"HERALD_STORE_KIND", "postgres"},
                     {"HERALD_STORE_URL", "postgresql://herald:hunter2@db.example.org:5432/herald"},
+                    {"HERALD_STORE_REPLICA_URL", "postgresql://reader:swordfish@replica.example.org:5432/herald"},
                     {"HERALD_STORE_POOL_SIZE", "3"}}};
   config = LoadConfig("", postgres.Lookup(), postgres.Names());
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_EQ(config->store.url, "postgresql://herald:hunter2@db.example.org:5432/herald");
+  EXPECT_EQ(config->store.replica_url, "postgresql://reader:swordfish@replica.example.org:5432/herald");
   EXPECT_EQ(config->store.pool_size, 3);
   const auto described = DescribeConfig(*config);
   EXPECT_EQ(described.find("hunter2"), std::string::npos) << described;
+  EXPECT_EQ(described.find("swordfish"), std::string::npos) << described;
+  EXPECT_NE(described.find("store.replica_url"), std::string::npos) << described;
+
+  FakeEnv replica_of_sqlite{{{"HERALD_STORE_REPLICA_URL", "postgresql://reader@replica.example.org/herald"}}};
+  config = LoadConfig("", replica_of_sqlite.Lookup(), replica_of_sqlite.Names());
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message.find("store.replica_url"), std::string::npos) << config.error().message;
   EXPECT_NE(described.find("store.kind"), std::string::npos) << described;
 }
 

@@ -36,15 +36,7 @@ class EmailJobsE2E : public EmailJobsFixture {
     EmailJobsFixture::TearDown();
   }
 
-  void StartApi() {
-    port_ = FreePort();
-    server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
-        .extra_env = Environment(),
-        .stderr_path = dir_.path() + "/api.log"});
-    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; }, seconds(20)))
-        << ReadFile(dir_.path() + "/api.log");
-  }
+  void StartApi() { StartApiProcess(server_, port_, "api.log"); }
 
   // Default lanes: with email_jobs.owner_key_id set they include email-jobs.
   void StartWorker() {

@@ -28,17 +28,6 @@ class RedisE2E : public ServeE2E {
     return "http://127.0.0.1:" + std::to_string(second_port_) + path;
   }
 
-  void StartApi(std::unique_ptr<ChildProcess>& process, int& port, const std::string& log) {
-    port = FreePort();
-    process = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir_},
-        .extra_env = Environment(),
-        .stderr_path = dir_.path() + "/" + log});
-    const auto url = "http://127.0.0.1:" + std::to_string(port) + "/health";
-    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", url, {}, {}, seconds(1)).status == 200; }, seconds(20)))
-        << ReadFile(dir_.path() + "/" + log);
-  }
-
   RedisServer redis_;
   std::unique_ptr<ChildProcess> second_api_;
   int second_port_ = 0;
@@ -50,8 +39,8 @@ TEST_F(RedisE2E, TwoApiProcessesShareOneQuotaPerKeyAndSeeARevocationWithinASecon
   extra_env_["HERALD_REDIS_URL"] = redis_.url();
   const auto migrated = RunCommand({HERALD_BINARY, "migrate", "--data-dir", data_dir_}, seconds(60), Environment());
   ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
-  StartApi(server_, port_, "api1.log");
-  StartApi(second_api_, second_port_, "api2.log");
+  StartApiProcess(server_, port_, "api1.log");
+  StartApiProcess(second_api_, second_port_, "api2.log");
 
   const auto admin = CreateKey("ops", "admin", "premium");
   const auto issued = CallJson("POST", "/api/v1/keys", admin, {{"name", "free app"}, {"role", "user"}, {"tier", "free"}}, 201);

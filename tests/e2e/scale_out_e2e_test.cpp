@@ -33,16 +33,7 @@ class ScaleOutE2E : public ServeCrashE2E {
                       Environment());
   }
 
-  void StartApi() {
-    port_ = FreePort();
-    server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port_), "--data-dir", data_dir_},
-        .extra_env = Environment(),
-        .stderr_path = dir_.path() + "/api.log"});
-    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", Url("/health"), {}, {}, seconds(1)).status == 200; },
-                        seconds(20)))
-        << ReadFile(dir_.path() + "/api.log");
-  }
+  void StartApi() { StartApiProcess(server_, port_, "api.log"); }
 
   void StartWorker(int index) {
     workers_.resize(std::max<std::size_t>(workers_.size(), index + 1));

@@ -122,6 +122,19 @@ class ServeE2E : public ::testing::Test {
     }
   }
 
+  // One `herald api` on a free port, answering /health; its stderr in the
+  // test's folder under `log`.
+  void StartApiProcess(std::unique_ptr<ChildProcess>& process, int& port, const std::string& log) {
+    port = FreePort();
+    process = std::make_unique<ChildProcess>(ChildProcess::Options{
+        .argv = {HERALD_BINARY, "api", "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", data_dir_},
+        .extra_env = Environment(),
+        .stderr_path = dir_.path() + "/" + log});
+    const auto url = "http://127.0.0.1:" + std::to_string(port) + "/health";
+    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", url, {}, {}, seconds(1)).status == 200; }, seconds(20)))
+        << ReadFile(dir_.path() + "/" + log);
+  }
+
   // SIGKILL for herald serve (herald api and its worker, when split).
   void KillServer() {
     for (auto* process : {&server_, &worker_}) {

@@ -24,20 +24,41 @@ std::vector<std::string> PostgresServer::AsPostgres(std::vector<std::string> arg
   return wrapped;
 }
 
-PostgresServer::PostgresServer() {
+void PostgresServer::PrepareFolder() {
   data_dir_ = dir_.path() + "/data";
   std::filesystem::create_directories(data_dir_);
+  ::chmod(data_dir_.c_str(), 0700);
   if (geteuid() == 0) {
     // The postgres user must reach its folder inside ours.
     ::chmod(dir_.path().c_str(), 0755);
     RunCommand({"chown", "postgres:postgres", data_dir_, dir_.path()}, std::chrono::seconds(10));
   }
+}
+
+PostgresServer::PostgresServer() {
+  PrepareFolder();
   const auto initdb = RunCommand(AsPostgres({std::string(kPostgresBin) + "initdb", "-D", data_dir_, "-A", "trust",
                                              "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"}),
                                  std::chrono::seconds(120));
   if (initdb.exit_code != 0) throw std::runtime_error("initdb failed in " + data_dir_ + ": " + initdb.output);
   port_ = FreePort();
   Start();
+}
+
+PostgresServer::PostgresServer(ReplicaOf replica) {
+  PrepareFolder();
+  // initdb's pg_hba.conf lets loopback replication connections in (trust).
+  const auto backup = RunCommand(
+      AsPostgres({std::string(kPostgresBin) + "pg_basebackup", "-D", data_dir_, "-R", "-X", "stream", "-c", "fast",
+                  "--no-sync", "-h", "127.0.0.1", "-p", std::to_string(replica.primary.port()), "-U", "postgres"}),
+      std::chrono::seconds(120));
+  if (backup.exit_code != 0) throw std::runtime_error("pg_basebackup failed into " + data_dir_ + ": " + backup.output);
+  port_ = FreePort();
+  Start();
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::StartReplicaOf(const PostgresServer& primary) {
+  return std::unique_ptr<PostgresServer>(new PostgresServer(ReplicaOf{primary}));
 }
 
 void PostgresServer::Start() {
@@ -71,13 +92,19 @@ PostgresServer::~PostgresServer() {
 }
 
 void PostgresServer::Restart() {
+  Kill();
+  Start();
+}
+
+void PostgresServer::Kill() {
   server_->Signal(SIGKILL);
   server_->Wait(std::chrono::seconds(10));
   // Its children (backends, writers) leave once the postmaster is gone.
   WaitFor([&] { return RunCommand({"pgrep", "-f", "postgres.*" + data_dir_}, std::chrono::seconds(5)).output.empty(); },
           std::chrono::seconds(20));
-  Start();
 }
+
+void PostgresServer::StartAgain() { Start(); }
 
 std::string PostgresServer::Psql(const std::string& database, const std::string& sql) const {
   return RunCommand({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", std::to_string(port_),

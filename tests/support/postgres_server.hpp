@@ -30,8 +30,20 @@ class PostgresServer {
   std::string Psql(const std::string& database, const std::string& sql) const;
   // SIGKILL and start again on the same data folder (crash recovery).
   void Restart();
+  // SIGKILL only; StartAgain() brings it back on the same port and data.
+  void Kill();
+  void StartAgain();
+
+  // A hot standby streaming from `primary` (pg_basebackup -R: its base backup
+  // and primary_conninfo), on a port of its own; read-only, a moment behind.
+  static std::unique_ptr<PostgresServer> StartReplicaOf(const PostgresServer& primary);
 
  private:
+  struct ReplicaOf {
+    const PostgresServer& primary;
+  };
+  explicit PostgresServer(ReplicaOf replica);
+  void PrepareFolder();
   void Start();
   std::vector<std::string> AsPostgres(std::vector<std::string> argv) const;
 

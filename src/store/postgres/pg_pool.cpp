@@ -27,12 +27,15 @@ PgPool::Lease PgPool::Acquire() {
 
 void PgPool::Release(std::unique_ptr<PgConnection> connection) {
   std::lock_guard lock(mutex_);
-  // A connection the server dropped (a restart) is not given out again.
+  // A connection the server dropped is not given out again, nor are the idle
+  // ones: a restart dropped them too, and each would fail one more request.
   if (connection->Broken()) {
-    ++unopened_;
-  } else {
-    idle_.push_back(std::move(connection));
+    unopened_ += 1 + static_cast<int>(idle_.size());
+    idle_.clear();
+    freed_.notify_all();
+    return;
   }
+  idle_.push_back(std::move(connection));
   freed_.notify_one();
 }
 
