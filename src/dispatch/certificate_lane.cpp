@@ -89,8 +89,15 @@ std::vector<std::shared_ptr<WorkItem>> CertificateLane::Take(int max) {
   std::vector<std::string> ids;
   ids.reserve(leases.size());
   for (const auto& lease : leases) ids.push_back(DeliveryIdOf(lease));
+  std::vector<store::CertificateDelivery> loaded;
+  try {
+    loaded = store_.GetMany(ids);
+  } catch (const std::exception&) {
+    ReturnLeases(queue_, leases);
+    throw;
+  }
   std::map<std::string, store::CertificateDelivery> rows;
-  for (auto& row : store_.GetMany(ids)) rows.emplace(row.id, std::move(row));
+  for (auto& row : loaded) rows.emplace(row.id, std::move(row));
   std::vector<queue::Lease> stale;
   std::set<std::string> taken;
   for (std::size_t i = 0; i < leases.size(); ++i) {

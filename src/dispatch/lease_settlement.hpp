@@ -19,6 +19,20 @@ inline std::chrono::milliseconds Until(Clock::TimePoint when, Clock::TimePoint n
   return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(when - now));
 }
 
+// Items taken that the store could not look up (it is down): handed back to
+// the queue at once. Kept, they would sit unacknowledged in this consumer until
+// its connection closed, and with a live worker that may be never. A broker
+// that cannot take them back either gets them back when the connection drops.
+inline void ReturnLeases(queue::Queue& queue, const std::vector<queue::Lease>& leases) {
+  for (const auto& lease : leases) {
+    try {
+      queue.Retry(lease, std::chrono::milliseconds(0));
+    } catch (const std::exception&) {
+      return;  // the broker is unreachable too: it redelivers them itself
+    }
+  }
+}
+
 // `lease_of` gives the queue item a finished delivery came with.
 template <typename LeaseOf>
 void SettleLeases(queue::Queue& queue, std::span<const Finished> finished, Clock::TimePoint now, LeaseOf lease_of) {

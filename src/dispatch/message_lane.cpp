@@ -105,8 +105,15 @@ std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromQueue(int max) {
   std::vector<std::int64_t> ids;
   ids.reserve(leases.size());
   for (const auto& lease : leases) ids.push_back(RecipientIdOf(lease).value_or(0));
+  std::vector<store::ClaimedDelivery> loaded;
+  try {
+    loaded = store_.LoadDeliveries(ids);
+  } catch (const std::exception&) {
+    ReturnLeases(*queue_, leases);
+    throw;
+  }
   std::map<std::int64_t, store::ClaimedDelivery> rows;
-  for (auto& row : store_.LoadDeliveries(ids)) rows.emplace(row.recipient.id, std::move(row));
+  for (auto& row : loaded) rows.emplace(row.recipient.id, std::move(row));
   const auto now = clock_.Now();
   std::vector<queue::Lease> stale;
   for (std::size_t i = 0; i < leases.size(); ++i) {

@@ -503,6 +503,21 @@ TEST_F(QueuedMessageLaneTest, ACopyPublishedTwiceOrACancelledRecipientIsAcknowle
   EXPECT_EQ(RecipientOf(ids[1]).status, "cancelled");
 }
 
+// The store down just as items were taken (a PostgreSQL restart): they go back
+// to the queue rather than sit unacknowledged in a worker that lives on.
+TEST_F(QueuedMessageLaneTest, ItemsTakenWhileTheStoreCannotBeReadGoBackToTheQueue) {
+  const auto ids = Accept(3);
+  ASSERT_EQ(relay_->RelayOnce(), 3);
+  store::sqlite::Database other(path_);
+  other.Execute("ALTER TABLE message_recipients RENAME TO message_recipients_away");
+  EXPECT_ANY_THROW(lane_->Take(10));
+  other.Execute("ALTER TABLE message_recipients_away RENAME TO message_recipients");
+  EXPECT_EQ(Depth(), 3) << "handed back, not held";
+  StartEngine();
+  for (const auto id : ids) ExpectStatus(id, "sent");
+  EXPECT_EQ(SentCounts().size(), 3u);
+}
+
 TEST_F(QueuedMessageLaneTest, ATransientFailureWaitsInTheQueueForItsRetryAndExhaustionIsDeadLettered) {
   channel_.Script(domain::DeliveryOutcome::Transient("451 busy"));
   const auto retried = Accept(1)[0];

@@ -2,9 +2,14 @@
 // private PostgreSQL server and RabbitMQ node, delivering a 20,000-recipient
 // campaign to Postfix's smtp-sink while, one after another, a worker is
 // SIGKILLed (three times, restarted each time), the API is SIGKILLed once
-// while it hands the campaign to the broker, RabbitMQ is restarted and
-// PostgreSQL is killed and restarted. Everyone gets exactly one copy, except
-// the sends reported unknown (at most one per in-flight slot per kill).
+// while it hands the campaign to the broker and a client posts messages to it,
+// RabbitMQ is restarted and PostgreSQL is killed and restarted. Everyone gets exactly one copy, except the sends reported unknown
+// (at most one per in-flight slot per kill), and no message the API accepted
+// (202) is lost.
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "tests/e2e/serve_crash_fixture.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/rabbitmq_server.hpp"
@@ -15,6 +20,7 @@ namespace {
 class ScaleOutE2E : public ServeCrashE2E {
  protected:
   void TearDown() override {
+    StopIntake();
     for (auto& worker : workers_) StopWorker(worker);
     ServeCrashE2E::TearDown();
   }
@@ -33,7 +39,48 @@ class ScaleOutE2E : public ServeCrashE2E {
                       Environment());
   }
 
-  void StartApi() { StartApiProcess(server_, port_, "api.log"); }
+  void StartApi() {
+    StartApiProcess(server_, port_, "api." + std::to_string(++starts_) + ".log");
+    intake_port_ = port_;
+  }
+
+  // A client posting one e-mail at a time, each with its own Idempotency-Key,
+  // as fast as the API answers (10 ms apart while it does not), until
+  // StopIntake(); what was answered 202 and what was not (no answer while the
+  // API is down) is kept apart.
+  void StartIntake(const std::string& key) {
+    intake_ = std::thread([this, key] {
+      for (int n = 0; !stop_intake_; ++n) {
+        const bool accepted = PostIntake(key, n);
+        {
+          std::lock_guard lock(intake_mutex_);
+          (accepted ? intake_answered_ : intake_unanswered_).insert(n);
+        }
+        if (!accepted) std::this_thread::sleep_for(milliseconds(10));
+      }
+    });
+  }
+
+  void StopIntake() {
+    stop_intake_ = true;
+    if (intake_.joinable()) intake_.join();
+  }
+
+  bool PostIntake(const std::string& key, int n) {
+    const json body{{"recipients", {{{"channel", "email"}, {"to", "intake" + std::to_string(n) + "@example.org"}}}},
+                    {"subject", "Intake"},
+                    {"content", "Posted while the API may die."}};
+    const auto url = "http://127.0.0.1:" + std::to_string(intake_port_.load()) + "/api/v1/messages";
+    return HttpRequest("POST", url,
+                       {{"X-API-Key", key}, {"Content-Type", "application/json"}, {"Idempotency-Key", "intake-" + std::to_string(n)}},
+                       body.dump(), seconds(5))
+               .status == 202;
+  }
+
+  int AnsweredIntake() {
+    std::lock_guard lock(intake_mutex_);
+    return static_cast<int>(intake_answered_.size());
+  }
 
   void StartWorker(int index) {
     workers_.resize(std::max<std::size_t>(workers_.size(), index + 1));
@@ -49,6 +96,8 @@ class ScaleOutE2E : public ServeCrashE2E {
     workers_[index].reset();
   }
 
+  void ExpectIntakeDeliveredOnceEach(const std::string& key);
+
   static void StopWorker(std::unique_ptr<ChildProcess>& worker) {
     if (!worker) return;
     worker->Signal(SIGTERM);
@@ -59,7 +108,60 @@ class ScaleOutE2E : public ServeCrashE2E {
   std::string database_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   int starts_ = 0;
+  std::thread intake_;
+  std::atomic<bool> stop_intake_{false};
+  std::atomic<int> intake_port_{0};
+  std::mutex intake_mutex_;
+  std::set<int> intake_answered_;
+  std::set<int> intake_unanswered_;
 };
+
+// After the intake and the faults: every message answered 202 was stored
+// (none lost to the kill); the client posts the unanswered ones again under
+// their keys, and then every intake address got exactly one copy (at most one
+// when its send is unknown).
+void ScaleOutE2E::ExpectIntakeDeliveredOnceEach(const std::string& key) {
+  ASSERT_FALSE(intake_unanswered_.empty()) << "the API was never down during the intake; the test proves nothing";
+  std::set<std::string> stored;
+  std::istringstream rows(SharedPostgresServer().Psql(database_, "SELECT idempotency_key FROM messages WHERE idempotency_key LIKE 'intake-%'"));
+  for (std::string row; std::getline(rows, row);) stored.insert(row);
+  int lost = 0;
+  for (const int n : intake_answered_) lost += stored.contains("intake-" + std::to_string(n)) ? 0 : 1;
+  EXPECT_EQ(lost, 0) << "messages answered 202 and not stored";
+  std::cout << "intake: " << intake_answered_.size() << " answered 202, " << intake_unanswered_.size()
+            << " unanswered (of which " << [&] {
+                 int kept = 0;
+                 for (const int n : intake_unanswered_) kept += stored.contains("intake-" + std::to_string(n));
+                 return kept;
+               }() << " stored all the same)\n";
+  for (const int n : intake_unanswered_) EXPECT_TRUE(PostIntake(key, n)) << "intake " << n << " posted again";
+  const int attempted = static_cast<int>(intake_answered_.size() + intake_unanswered_.size());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return SharedPostgresServer().Psql(database_,
+                                           "SELECT COUNT(*) FROM message_recipients WHERE address LIKE 'intake%' AND "
+                                           "status IN ('sent', 'unknown')") == std::to_string(attempted) + "\n";
+      },
+      seconds(120)))
+      << SharedPostgresServer().Psql(database_,
+                                     "SELECT status, COUNT(*) FROM message_recipients WHERE address LIKE 'intake%' GROUP BY 1");
+  std::set<std::string> unknown;
+  std::istringstream unknown_rows(SharedPostgresServer().Psql(
+      database_, "SELECT address FROM message_recipients WHERE address LIKE 'intake%' AND status = 'unknown'"));
+  for (std::string row; std::getline(unknown_rows, row);) unknown.insert(row);
+  const auto received = ReceivedPerRecipient();
+  int wrong = 0;
+  for (int n = 0; n < attempted; ++n) {
+    const auto address = "intake" + std::to_string(n) + "@example.org";
+    const auto it = received.find(address);
+    const int copies = it == received.end() ? 0 : it->second;
+    if (unknown.contains(address) ? copies > 1 : copies != 1) {
+      ++wrong;
+      ADD_FAILURE() << address << ": " << copies << " copies" << (unknown.contains(address) ? " (unknown)" : "");
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+}
 
 TEST_F(ScaleOutE2E, ApiAndWorkerRefuseAStoreWhoseSchemaIsBehindAndNameHeraldMigrate) {
   UseServers("behind");
@@ -123,11 +225,20 @@ TEST_F(ScaleOutE2E, TwoWorkersAndAnApiSurviveKillsAndServerRestartsAndEveryoneGe
   StartWorker(0);
   StartWorker(1);
   StartApi();
+  // A client posts messages throughout the campaign's send and the kill below.
+  const auto intake_key = CreateKey("intake");
+  StartIntake(intake_key);
   const auto campaign = SendCampaignToEveryone(key);
   if (HasFatalFailure()) return;
-  // The API dies while its relay hands the campaign to the broker.
+  ASSERT_TRUE(WaitFor([&] { return AnsweredIntake() >= 100; }, seconds(60)));
+  // The API dies while its relay hands the campaign to the broker, and while
+  // the client posts to it.
   Kill();
+  std::this_thread::sleep_for(milliseconds(300));
   StartApi();
+  const int answered_before_restart = AnsweredIntake();
+  ASSERT_TRUE(WaitFor([&] { return AnsweredIntake() >= answered_before_restart + 100; }, seconds(60)));
+  StopIntake();
 
   const std::vector<std::function<void()>> faults = {
       [&] { KillWorker(0), StartWorker(0); },
@@ -143,6 +254,7 @@ TEST_F(ScaleOutE2E, TwoWorkersAndAnApiSurviveKillsAndServerRestartsAndEveryoneGe
   }
   // Kills: three workers and the API; the API sends nothing itself.
   ExpectOneCopyEach(key, campaign, 3 * kInFlightSlots);
+  ExpectIntakeDeliveredOnceEach(intake_key);
   if (HasFailure()) {
     std::cout << "recipients not final or failed:\n"
               << SharedPostgresServer().Psql(
@@ -150,7 +262,11 @@ TEST_F(ScaleOutE2E, TwoWorkersAndAnApiSurviveKillsAndServerRestartsAndEveryoneGe
                      "SELECT status, claimed_by, published, attempts, left(last_error, 120), COUNT(*) "
                      "FROM message_recipients WHERE status NOT IN ('sent', 'unknown') GROUP BY 1, 2, 3, 4, 5")
               << "processes:\n"
-              << SharedPostgresServer().Psql(database_, "SELECT * FROM delivery_processes");
+              << SharedPostgresServer().Psql(database_, "SELECT * FROM delivery_processes")
+              << "still queued:\n"
+              << SharedPostgresServer().Psql(database_,
+                                             "SELECT id, message_id, address, due_at, updated_at FROM message_recipients "
+                                             "WHERE status = 'queued' LIMIT 20");
   }
   EXPECT_EQ(SharedPostgresServer().Psql(database_, "SELECT COUNT(*) FROM message_recipients WHERE status = 'sending'"),
             "0\n");
