@@ -32,6 +32,7 @@
 #include "metrics/registry.hpp"
 #include "mime/email_message.hpp"
 #include "redis/redis_list_queue.hpp"
+#include "redis/redis_shaper.hpp"
 
 namespace herald::cli {
 namespace {
@@ -199,6 +200,35 @@ bool Has(const std::vector<std::string>& lanes, const std::string& lane) {
   return std::find(lanes.begin(), lanes.end(), lane) != lanes.end();
 }
 
+// The shaping rules of serve.<lane>_per_second: each lane's own bucket, and in
+// front of it, with Redis, the bucket every worker shares.
+struct LaneRates {
+  std::vector<std::unique_ptr<dispatch::TokenBucket>> own;
+  std::vector<std::unique_ptr<redis::RedisShaper>> shared;
+};
+
+int PerSecond(const config::ServeConfig& serve, const std::string& lane) {
+  if (lane == "email") return serve.email_per_second;
+  if (lane == "sms") return serve.sms_per_second;
+  if (lane == "whatsapp") return serve.whatsapp_per_second;
+  if (lane == "telegram") return serve.telegram_per_second;
+  return 0;
+}
+
+// The lane's rate rule, or nullptr when it has none.
+dispatch::Shaper* AddLaneRate(LaneRates& rates, const config::ServeConfig& serve, const std::string& lane,
+                              SharedRedis* redis, const Clock& clock) {
+  const int per_second = PerSecond(serve, lane);
+  if (per_second == 0) return nullptr;
+  // One second's worth of burst, refilled a token at a time.
+  rates.own.push_back(std::make_unique<dispatch::TokenBucket>(
+      per_second, 1, std::max(std::chrono::milliseconds(1), std::chrono::milliseconds(1000 / per_second)),
+      clock.Now()));
+  if (!redis) return rates.own.back().get();
+  rates.shared.push_back(std::make_unique<redis::RedisShaper>(redis->client, lane, per_second, *rates.own.back()));
+  return rates.shared.back().get();
+}
+
 int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, const SignalStop& signals) {
   const bool serves_http = roles.api || roles.service_http;
   const auto [host, port] = serves_http ? SplitListen(config.serve.listen) : std::pair<std::string, int>{};
@@ -240,6 +270,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   const auto broker = MakeMessageBroker(config, clock);
   if (Has(roles.lanes, kEmailJobsQueue)) RequireEmailJobOwner(config, broker || redis, stores->keys());
   std::optional<DeliveryLiveness> liveness;
+  LaneRates lane_rates;
   std::unique_ptr<dispatch::DeliveryEngine> engine;
   std::unique_ptr<dispatch::MessageLane> paced_lane;
   std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
@@ -263,7 +294,9 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
       if (!Has(roles.lanes, channel)) continue;
       lanes.push_back(broker ? std::make_unique<dispatch::MessageLane>(stores->deliveries(), *broker, channel, *from, clock)
                              : std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
-      engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging, lane_options);
+      auto options = lane_options;
+      options.shaper = AddLaneRate(lane_rates, config.serve, channel, redis.get(), clock);
+      engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging, options);
     }
     engine->SetObserver([&metrics, &redis, &cache_writer, &clock](const std::string& lane,
                                                                    std::span<const dispatch::Finished> finished) {

@@ -66,6 +66,10 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"serve", "listen", &c.serve.listen},
       {"serve", "http_threads", &c.serve.http_threads},
       {"serve", "max_in_flight", &c.serve.max_in_flight},
+      {"serve", "email_per_second", &c.serve.email_per_second},
+      {"serve", "sms_per_second", &c.serve.sms_per_second},
+      {"serve", "whatsapp_per_second", &c.serve.whatsapp_per_second},
+      {"serve", "telegram_per_second", &c.serve.telegram_per_second},
       {"serve", "shutdown_seconds", &c.serve.shutdown_seconds},
       {"serve", "email_from", &c.serve.email_from},
       {"serve", "outbox_dir", &c.serve.outbox_dir},
@@ -211,6 +215,13 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.serve.listen.rfind(':') == std::string::npos) return fail("serve.listen must be HOST:PORT, got \"" + c.serve.listen + "\"");
   if (c.serve.http_threads < 1 || c.serve.http_threads > 64) return fail("serve.http_threads must be 1..64");
+  for (const auto& [name, rate] : {std::pair{"email", c.serve.email_per_second}, std::pair{"sms", c.serve.sms_per_second},
+                                   std::pair{"whatsapp", c.serve.whatsapp_per_second},
+                                   std::pair{"telegram", c.serve.telegram_per_second}}) {
+    if (rate < 0 || rate > 100000) {
+      return fail(std::string("serve.") + name + "_per_second must be 0 (no limit) to 100000");
+    }
+  }
   if (c.serve.max_in_flight < 0 || c.serve.max_in_flight > 4096) {
     return fail("serve.max_in_flight must be 0 (the channel's limit) to 4096");
   }

@@ -81,6 +81,11 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT
   int http_threads = 1;                    // I/O threads of the HTTP server
   int max_in_flight = 0;       // per lane, sends claimed and not yet answered; 0: the channel's limit
+  // Sends per second per lane, across every worker when redis.url is set; 0: as fast as the channel goes.
+  int email_per_second = 0;
+  int sms_per_second = 0;
+  int whatsapp_per_second = 0;
+  int telegram_per_second = 0;
   int shutdown_seconds = 10;   // deadline for in-flight requests and sends
   std::string email_from = "Herald <notifications@herald.invalid>";
   std::string outbox_dir;      // empty: <data dir>/outbox

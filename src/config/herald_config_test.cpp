@@ -79,6 +79,16 @@ TEST(Config, BadValuesAreRejectedWithTheKeyNamed) {
   auto config2 = LoadConfig("", env2.Lookup(), env2.Names());
   ASSERT_FALSE(config2);
   EXPECT_NE(config2.error().message.find("serve.retry.max_attempts"), std::string::npos);
+
+  FakeEnv env3{{{"HERALD_SERVE_SMS_PER_SECOND", "-5"}}};
+  auto config3 = LoadConfig("", env3.Lookup(), env3.Names());
+  ASSERT_FALSE(config3);
+  EXPECT_NE(config3.error().message.find("serve.sms_per_second"), std::string::npos) << config3.error().message;
+  FakeEnv env4{{{"HERALD_SERVE_TELEGRAM_PER_SECOND", "30"}}};
+  auto config4 = LoadConfig("", env4.Lookup(), env4.Names());
+  ASSERT_TRUE(config4) << config4.error().message;
+  EXPECT_EQ(config4->serve.telegram_per_second, 30);
+  EXPECT_EQ(config4->serve.email_per_second, 0) << "no limit unless asked";
 }
 
 TEST(Config, TheStoreIsSqliteByDefaultAndPostgresNeedsAUrlWhoseSecretIsMasked) {
