@@ -38,18 +38,23 @@ dispatch::TokenBucket OwnBucket() {
   return dispatch::TokenBucket(kPerSecond, 1, milliseconds(1000 / kPerSecond), clock.Now());
 }
 
+// What one herald worker holds for a lane: its connection, its own bucket and the shared rate.
+struct Worker {
+  Worker(const RedisServer& server, const std::string& lane)
+      : client(*ParseRedisUrl(server.url())), shaper(client, lane, kPerSecond, own) {}
+  RedisClient client;
+  dispatch::TokenBucket own = OwnBucket();
+  RedisShaper shaper;
+};
+
 TEST(RedisShaperTest, TwoWorkersShareOneRate) {
   RedisServer server;
-  RedisClient first_client(*ParseRedisUrl(server.url()));
-  RedisClient second_client(*ParseRedisUrl(server.url()));
-  auto first_own = OwnBucket();
-  auto second_own = OwnBucket();
-  RedisShaper first(first_client, "sms", kPerSecond, first_own);
-  RedisShaper second(second_client, "sms", kPerSecond, second_own);
+  Worker first(server, "sms");
+  Worker second(server, "sms");
 
   int first_sent = 0;
-  std::thread other([&] { first_sent = SendFor(first, milliseconds(2000)); });
-  const int second_sent = SendFor(second, milliseconds(2000));
+  std::thread other([&] { first_sent = SendFor(first.shaper, milliseconds(2000)); });
+  const int second_sent = SendFor(second.shaper, milliseconds(2000));
   other.join();
   // One second's burst (50) and two seconds at 50: 150 in all, not 150 each.
   const int total = first_sent + second_sent;
@@ -57,27 +62,22 @@ TEST(RedisShaperTest, TwoWorkersShareOneRate) {
   EXPECT_LE(total, 155) << first_sent << " + " << second_sent;
   EXPECT_GT(first_sent, 30);
   EXPECT_GT(second_sent, 30);
-  EXPECT_FALSE(first.falling_back());
-  EXPECT_EQ(first_own.Available(SystemClock().Now()), kPerSecond) << "the own bucket was not used";
+  EXPECT_FALSE(first.shaper.falling_back());
+  EXPECT_EQ(first.own.Available(SystemClock().Now()), kPerSecond) << "the own bucket was not used";
 
-  RedisShaper email(first_client, "email", kPerSecond, first_own);
-  const int email_sent = SendFor(email, milliseconds(50));
+  Worker email(server, "email");
+  const int email_sent = SendFor(email.shaper, milliseconds(50));
   EXPECT_GE(email_sent, kPerSecond) << "another lane has its own bucket: its full burst";
   EXPECT_LE(email_sent, kPerSecond + 5);
 }
 
 TEST(RedisShaperTest, AThrottleSeenByOneWorkerSlowsTheOther) {
   RedisServer server;
-  RedisClient first_client(*ParseRedisUrl(server.url()));
-  RedisClient second_client(*ParseRedisUrl(server.url()));
-  auto first_own = OwnBucket();
-  auto second_own = OwnBucket();
-  RedisShaper first(first_client, "telegram", kPerSecond, first_own);
-  RedisShaper second(second_client, "telegram", kPerSecond, second_own);
-  SystemClock clock;
-  first.OnThrottled(clock.Now());
+  Worker first(server, "telegram");
+  Worker second(server, "telegram");
+  first.shaper.OnThrottled(SystemClock().Now());
   // The shared bucket is empty: the other worker gets about 100 ms' worth in 100 ms, not a burst of 50.
-  EXPECT_LE(SendFor(second, milliseconds(100)), 10);
+  EXPECT_LE(SendFor(second.shaper, milliseconds(100)), 10);
 }
 
 TEST(RedisShaperTest, WithoutRedisEachWorkerShapesOnItsOwnAndRedisIsAskedAgain) {

@@ -59,30 +59,26 @@ class ReplicaReads {
   // it throws — on the primary's.
   template <typename Reader>
   auto Read(Reader read) {
-    if (Stores* replica = Replica()) {
-      try {
-        auto answer = read(*replica);
-        ++replica_reads_;
-        MarkUp();
-        return answer;
-      } catch (const std::exception& e) {
-        MarkDown(e.what());
-      }
-    }
-    ++primary_reads_;
-    return read(primary_);
+    return ReadUnless(read, [](const auto&) { return false; });
   }
 
   // The same for a read of one row (a std::optional): a row the replica does
   // not have yet is read from the primary.
   template <typename Reader>
   auto ReadRow(Reader read) {
+    return ReadUnless(read, [](const auto& found) { return !found; });
+  }
+
+ private:
+  // Read, where the primary is also asked when the replica's answer is `wanting`.
+  template <typename Reader, typename Wanting>
+  auto ReadUnless(Reader& read, Wanting wanting) {
     if (Stores* replica = Replica()) {
       try {
-        auto found = read(*replica);
+        auto answer = read(*replica);
         ++replica_reads_;
         MarkUp();
-        if (found) return found;
+        if (!wanting(answer)) return answer;
       } catch (const std::exception& e) {
         MarkDown(e.what());
       }
@@ -91,7 +87,6 @@ class ReplicaReads {
     return read(primary_);
   }
 
- private:
   class Views;
 
   // The replica's stores, or nullptr while it is down (and not due a retry) or
