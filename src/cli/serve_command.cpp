@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <optional>
 #include <mutex>
 #include <condition_variable>
@@ -220,10 +221,11 @@ dispatch::Shaper* AddLaneRate(LaneRates& rates, const config::ServeConfig& serve
                               SharedRedis* redis, const Clock& clock) {
   const int per_second = PerSecond(serve, lane);
   if (per_second == 0) return nullptr;
-  // One second's worth of burst, refilled a token at a time.
-  rates.own.push_back(std::make_unique<dispatch::TokenBucket>(
-      per_second, 1, std::max(std::chrono::milliseconds(1), std::chrono::milliseconds(1000 / per_second)),
-      clock.Now()));
+  // One second's worth of burst, refilled in the smallest whole steps that make
+  // the rate exact (300/s: 3 every 10 ms; 7/s: 7 a second).
+  const int step = std::gcd(per_second, 1000);
+  rates.own.push_back(std::make_unique<dispatch::TokenBucket>(per_second, per_second / step,
+                                                              std::chrono::milliseconds(1000 / step), clock.Now()));
   if (!redis) return rates.own.back().get();
   rates.shared.push_back(std::make_unique<redis::RedisShaper>(redis->client, lane, per_second, *rates.own.back()));
   return rates.shared.back().get();
@@ -243,6 +245,9 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   }
   // Seed 002: the API's GET reads from a streaming replica, when one is named.
   const auto replica = roles.api ? OpenReplicaReads(config, *stores, clock) : nullptr;
+  // Kept current off the request threads: opening a replica may take a connect timeout.
+  std::optional<PeriodicTask> replica_probe;
+  if (replica) replica_probe.emplace("store replica", store::kReplicaRetryInterval, [&replica] { replica->Probe(); });
   const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                       : config.serve.outbox_dir;
   IoRuntime runtime;
@@ -430,7 +435,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         health["store"] = {{"status", "error"}, {"error", e.what()}};
       }
       if (replica) {
-        const auto state = replica->Probe();
+        const auto state = replica->health();
         nlohmann::json block{{"status", state.up ? "ok" : "error"},
                              {"where", state.where},
                              {"reads", state.replica_reads},

@@ -45,6 +45,15 @@ std::unique_ptr<store::ReplicaReads> OpenReplicaReads(const config::HeraldConfig
         // behind (a migration not replayed yet) is not read.
         return std::make_unique<store::postgres::PostgresStores>(url, pool_size, timeout,
                                                                  store::SchemaPolicy::kRequireCurrent, clock);
+      },
+      store::kReplicaRetryInterval, [](const std::exception& e) {
+        // No answer at all, a lost connection (class 08) or a server shutting
+        // down (57P0x) put the replica out of use; a query cancelled there (a
+        // recovery conflict, a timeout) does not.
+        const auto* pg = dynamic_cast<const store::postgres::PgError*>(&e);
+        if (pg == nullptr || pg->sqlstate().empty()) return true;
+        const auto& state = pg->sqlstate();
+        return state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0;
       });
 }
 

@@ -518,6 +518,25 @@ TEST_F(QueuedMessageLaneTest, ItemsTakenWhileTheStoreCannotBeReadGoBackToTheQueu
   EXPECT_EQ(SentCounts().size(), 3u);
 }
 
+// Published, then lost between the broker and the workers: with nothing left in
+// the broker, what is still queued well after its time is published again.
+TEST_F(QueuedMessageLaneTest, RecipientsTheBrokerLostArePublishedAgainOnceOverdue) {
+  const auto ids = Accept(3);
+  ASSERT_EQ(relay_->RelayOnce(), 3);
+  const auto lost = queue_->Take(MessageQueueName("sms"), 10, milliseconds(0));
+  ASSERT_EQ(lost.size(), 3u);
+  queue_->Ack(lost);
+  ASSERT_EQ(Depth(), 0);
+  EXPECT_EQ(relay_->SweepLost(), 0) << "not overdue yet";
+  clock_.Advance(seconds(31));
+  EXPECT_EQ(relay_->SweepLost(), 3);
+  EXPECT_EQ(relay_->RelayOnce(), 3);
+  StartEngine();
+  for (const auto id : ids) ExpectStatus(id, "sent");
+  EXPECT_EQ(SentCounts().size(), 3u);
+  EXPECT_EQ(relay_->SweepLost(), 0) << "nothing queued is left to publish";
+}
+
 TEST_F(QueuedMessageLaneTest, ATransientFailureWaitsInTheQueueForItsRetryAndExhaustionIsDeadLettered) {
   channel_.Script(domain::DeliveryOutcome::Transient("451 busy"));
   const auto retried = Accept(1)[0];

@@ -26,7 +26,7 @@ void MessageRelay::Start() {
     // Leased items are not counted, so a lane another worker is draining may
     // look empty: its recipients are published again and sent once all the same.
     if (queue_.Depth(queue_name) == 0) {
-      if (const auto forgotten = store_.ForgetPublished(lane); forgotten > 0) {
+      if (const auto forgotten = store_.ForgetPublished(lane, INT64_MAX); forgotten > 0) {
         spdlog::info("relay: the broker holds nothing of {}; its {} queued recipient(s) are published again",
                      queue_name, forgotten);
       }
@@ -77,6 +77,24 @@ std::int64_t MessageRelay::RelayOnce() {
   return static_cast<std::int64_t>(ids.size());
 }
 
+std::int64_t MessageRelay::SweepLost() {
+  std::int64_t forgotten = 0;
+  const auto before = ToUnixMillis(clock_.Now()) - options_.lost_after.count();
+  for (const auto& lane : lanes_) {
+    const auto queue_name = MessageQueueName(lane);
+    // Items a consumer holds are not counted, so this may publish a copy of one
+    // being sent right now: that copy finds it claimed, or final, and is dropped.
+    if (queue_.Depth(queue_name) != 0) continue;
+    if (const auto n = store_.ForgetPublished(lane, before); n > 0) {
+      spdlog::warn("relay: {} recipient(s) of {} were published over {} s ago and are still queued with nothing in "
+                   "the broker; publishing them again",
+                   n, queue_name, options_.lost_after.count() / 1000);
+      forgotten += n;
+    }
+  }
+  return forgotten;
+}
+
 void MessageRelay::Run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
@@ -84,6 +102,10 @@ void MessageRelay::Run() {
     std::chrono::milliseconds wait = options_.poll;
     std::int64_t relayed = 0;
     try {
+      if (std::chrono::steady_clock::now() >= next_sweep_) {
+        next_sweep_ = std::chrono::steady_clock::now() + options_.sweep;
+        SweepLost();
+      }
       relayed = RelayOnce();
       lock.lock();
       last_error_.clear();

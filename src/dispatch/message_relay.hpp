@@ -26,6 +26,11 @@ struct MessageRelayOptions {
   int batch = 1000;                                   // recipients per publish (one confirm round)
   std::chrono::milliseconds poll{100};                // longest wait for scheduled work to become due
   std::chrono::milliseconds error_backoff{1000};      // wait after the broker or the store failed
+  // How often a lane the broker holds nothing of is checked for recipients
+  // published and still queued that long after their time: a copy the broker
+  // or a consumer lost is published again (the claim keeps it to one send).
+  std::chrono::milliseconds sweep{30000};
+  std::chrono::milliseconds lost_after{30000};
 };
 
 class MessageRelay {
@@ -49,6 +54,9 @@ class MessageRelay {
 
   // One round: publishes what is due, up to one batch; returns how many.
   std::int64_t RelayOnce();
+  // For each lane the broker holds nothing of: its recipients published, still
+  // queued and due more than lost_after ago are published again. Returns how many.
+  std::int64_t SweepLost();
 
   std::int64_t published() const { return published_; }
   // Empty while the last round succeeded; else why it failed (for /health).
@@ -56,6 +64,7 @@ class MessageRelay {
 
  private:
   void Run();
+  std::chrono::steady_clock::time_point next_sweep_ = std::chrono::steady_clock::now();
 
   store::MessageDeliveryStore& store_;
   queue::Queue& queue_;

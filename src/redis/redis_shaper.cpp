@@ -30,7 +30,6 @@ if granted == 0 then wait = math.ceil((1 - tokens) * 1000 / rate) end
 return {granted, wait}
 )lua";
 
-constexpr std::chrono::seconds kGrantLifetime{1};
 constexpr std::chrono::seconds kRetryAfterOutage{1};
 
 }  // namespace
@@ -45,7 +44,6 @@ RedisShaper::RedisShaper(RedisClient& redis, const std::string& lane, int per_se
 
 int RedisShaper::Available(Clock::TimePoint now) {
   std::lock_guard lock(mutex_);
-  if (tokens_ > 0 && now - granted_at_ > kGrantLifetime) tokens_ = 0;
   if (tokens_ == 0 && now >= next_ask_) Ask(now);
   return falling_back_ ? fallback_.Available(now) : tokens_;
 }
@@ -89,7 +87,6 @@ void RedisShaper::Ask(Clock::TimePoint now) {
     if (falling_back_) spdlog::info("{}: Redis answers again; the rate is shared by every worker", key_);
     falling_back_ = false;
     tokens_ = static_cast<int>(reply.elements[0].integer);
-    granted_at_ = now;
     next_ask_ = tokens_ > 0 ? now : now + std::chrono::milliseconds(std::max<long long>(1, reply.elements[1].integer));
   } catch (const RedisError& e) {
     if (!falling_back_) {

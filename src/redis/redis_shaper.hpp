@@ -16,8 +16,10 @@ namespace herald::redis {
 // on Redis's clock, so the workers' clocks need not agree. Each worker takes
 // tokens a tenth of a second's worth at a time, so the engine's frequent
 // questions cost no round trip; tokens only ever come out of the shared bucket,
-// so all workers together never exceed the rate. A grant unused for a second is
-// dropped. A provider's "slow down" empties the shared bucket for everyone.
+// so all workers together never exceed the rate. A grant is kept until spent:
+// an idle worker holds at most one, once, rather than draining a share of the
+// rate every second. A provider's "slow down" empties the shared bucket for
+// everyone.
 //
 // While Redis does not answer, `fallback` (this process's own bucket at the
 // same rate) shapes instead, and Redis is asked again a second later.
@@ -46,7 +48,6 @@ class RedisShaper final : public dispatch::Shaper {
 
   mutable std::mutex mutex_;
   int tokens_ = 0;  // granted to this process, not yet spent
-  Clock::TimePoint granted_at_{};
   Clock::TimePoint next_ask_{};
   bool falling_back_ = false;
 };

@@ -101,7 +101,9 @@ class MessageDeliveryStore {
   // lost them). A recipient published twice is sent once: the claim decides.
   virtual std::vector<UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) = 0;
   virtual void MarkPublished(const std::vector<std::int64_t>& recipient_ids) = 0;
-  virtual std::int64_t ForgetPublished(const std::string& lane) = 0;
+  // Of the lane's queued recipients published already, those due before
+  // `due_before_ms` (INT64_MAX: all) count as never handed over.
+  virtual std::int64_t ForgetPublished(const std::string& lane, std::int64_t due_before_ms) = 0;
   // The deliveries of these recipients, whatever their state (unknown ids are
   // left out): what a lane fed by the broker reads for the items it took.
   virtual std::vector<ClaimedDelivery> LoadDeliveries(const std::vector<std::int64_t>& recipient_ids) = 0;

@@ -499,11 +499,12 @@ void PgApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_ids) {
   }
 }
 
-std::int64_t PgApiStore::ForgetPublished(const std::string& lane) {
+std::int64_t PgApiStore::ForgetPublished(const std::string& lane, std::int64_t due_before_ms) {
   auto db = pool_.Acquire();
   return db
-      ->Exec("UPDATE message_recipients SET published = 0 WHERE lane = $1 AND status = 'queued' AND published = 1",
-             {Param(lane)})
+      ->Exec("UPDATE message_recipients SET published = 0 WHERE lane = $1 AND status = 'queued' AND published = 1 "
+             "AND due_at < $2",
+             {Param(lane), Param(due_before_ms)})
       .Affected();
 }
 

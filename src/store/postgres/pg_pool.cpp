@@ -26,12 +26,14 @@ PgPool::Lease PgPool::Acquire() {
 }
 
 void PgPool::Release(std::unique_ptr<PgConnection> connection) {
+  std::vector<std::unique_ptr<PgConnection>> dropped;  // closed after the lock is let go
   std::lock_guard lock(mutex_);
   // A connection the server dropped is not given out again, nor are the idle
   // ones: a restart dropped them too, and each would fail one more request.
   if (connection->Broken()) {
     unopened_ += 1 + static_cast<int>(idle_.size());
-    idle_.clear();
+    dropped.swap(idle_);
+    dropped.push_back(std::move(connection));
     freed_.notify_all();
     return;
   }

@@ -138,11 +138,12 @@ class ReplicaReads::Views {
 };
 
 ReplicaReads::ReplicaReads(Stores& primary, std::string replica_where, Opener open_replica,
-                           std::chrono::milliseconds retry_interval)
+                           std::chrono::milliseconds retry_interval, IsOutage is_outage)
     : primary_(primary),
       where_(std::move(replica_where)),
       open_(std::move(open_replica)),
       retry_interval_(retry_interval),
+      is_outage_(std::move(is_outage)),
       views_(std::make_unique<Views>(*this, primary)) {
   if (Replica() == nullptr) {
     std::lock_guard lock(mutex_);

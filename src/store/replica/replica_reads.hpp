@@ -1,7 +1,8 @@
-// Seed 002's read replica: the API's GET lists and details, and template
-// lookups, read a streaming replica a moment behind the primary, so reads grow
-// apart from writes. Everything else — writes, and the reads a write answers
-// with — stays on the primary.
+// Seed 002's read replica: the API's GET lists and details, and the template
+// lookups of messages that name one, read a streaming replica a moment behind
+// the primary, so reads grow apart from writes (a template edited a moment ago
+// may render as it was). Everything else — writes, and the reads a write
+// answers with — stays on the primary.
 //
 // A detail the replica does not have yet (a row written a moment ago) is read
 // from the primary, so a client that was just told an id can read it at once.
@@ -30,10 +31,15 @@ class ReplicaReads {
   // cannot. Called at construction and again after each retry interval until it
   // succeeds.
   using Opener = std::function<std::unique_ptr<Stores>()>;
+  // Whether a read's error means the replica cannot be used (unreachable, shut
+  // down) rather than that one query failed there (a recovery conflict): only
+  // the first kind takes it out of use; either way the read is asked of the primary.
+  using IsOutage = std::function<bool(const std::exception&)>;
 
   // `replica_where` names the replica in health() (no password).
   ReplicaReads(Stores& primary, std::string replica_where, Opener open_replica,
-               std::chrono::milliseconds retry_interval = kReplicaRetryInterval);
+               std::chrono::milliseconds retry_interval = kReplicaRetryInterval,
+               IsOutage is_outage = [](const std::exception&) { return true; });
   ~ReplicaReads();
   ReplicaReads(const ReplicaReads&) = delete;
   ReplicaReads& operator=(const ReplicaReads&) = delete;
@@ -51,8 +57,9 @@ class ReplicaReads {
     std::int64_t primary_reads = 0;  // reads answered by the primary instead (down, or a row not there yet)
   };
   Health health() const;
-  // Asks the replica one cheap question when it may be tried, so health() is
-  // current when nobody reads; returns health().
+  // Asks the replica one cheap question when it may be tried (opening it if
+  // need be, which may take a connect timeout), so health() is current when
+  // nobody reads; returns health(). For a background task, not a request.
   Health Probe();
 
   // Runs `read` on the replica's stores when they may be tried, else — or when
@@ -80,7 +87,7 @@ class ReplicaReads {
         MarkUp();
         if (!wanting(answer)) return answer;
       } catch (const std::exception& e) {
-        MarkDown(e.what());
+        if (is_outage_(e)) MarkDown(e.what());
       }
     }
     ++primary_reads_;
@@ -99,6 +106,7 @@ class ReplicaReads {
   const std::string where_;
   const Opener open_;
   const std::chrono::milliseconds retry_interval_;
+  const IsOutage is_outage_;
 
   std::atomic<bool> up_{false};
   std::atomic<Stores*> replica_view_{nullptr};

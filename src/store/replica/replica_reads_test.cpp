@@ -90,7 +90,7 @@ TEST_F(ReplicaReadsTest, AReplicaThatCannotBeOpenedLeavesReadsOnThePrimaryAndIsT
         if (!reachable) throw std::runtime_error("cannot connect to replica.example:5432: Connection refused");
         return Open("replica.db");
       },
-      milliseconds(100));
+      milliseconds(500));
   auto health = reads.health();
   EXPECT_FALSE(health.up);
   EXPECT_NE(health.error.find("Connection refused"), std::string::npos) << health.error;
@@ -100,12 +100,12 @@ TEST_F(ReplicaReadsTest, AReplicaThatCannotBeOpenedLeavesReadsOnThePrimaryAndIsT
   EXPECT_EQ(attempts, 1);
   EXPECT_EQ(reads.health().primary_reads, 20);
 
-  std::this_thread::sleep_for(milliseconds(150));
+  std::this_thread::sleep_for(milliseconds(600));
   EXPECT_FALSE(reads.Probe().up) << "still refused";
   EXPECT_EQ(attempts, 2);
 
   reachable = true;
-  std::this_thread::sleep_for(milliseconds(150));
+  std::this_thread::sleep_for(milliseconds(600));
   EXPECT_EQ(reads.messages().ListMessages({}, 1, 10).total_count, 0) << "the replica answers now";
   health = reads.health();
   EXPECT_TRUE(health.up);

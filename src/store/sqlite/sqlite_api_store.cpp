@@ -464,11 +464,12 @@ void SqliteApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_id
   tx.Commit();
 }
 
-std::int64_t SqliteApiStore::ForgetPublished(const std::string& lane) {
+std::int64_t SqliteApiStore::ForgetPublished(const std::string& lane, std::int64_t due_before_ms) {
   auto writer = db_.Durable();
   auto forget = writer->Prepare(
-      "UPDATE message_recipients SET published = 0 WHERE lane = ?1 AND status = 'queued' AND published = 1");
-  forget.Bind(1, lane).Step();
+      "UPDATE message_recipients SET published = 0 WHERE lane = ?1 AND status = 'queued' AND published = 1 "
+      "AND due_at < ?2");
+  forget.Bind(1, lane).Bind(2, due_before_ms).Step();
   return writer->ChangedRows();
 }
 
