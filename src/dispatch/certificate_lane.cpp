@@ -116,10 +116,8 @@ std::vector<std::shared_ptr<WorkItem>> CertificateLane::Take(int max) {
     item->row = it->second;
     items.push_back(std::move(item));
   }
-  if (!stale.empty()) {
-    stale_ += static_cast<std::int64_t>(stale.size());
-    queue_.Ack(stale);
-  }
+  stale_ += static_cast<std::int64_t>(stale.size());
+  AckStale(queue_, stale);
   return items;
 }
 

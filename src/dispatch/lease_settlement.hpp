@@ -3,6 +3,8 @@
 // was never attempted, redeliver a retry at its time, dead-letter the exhausted.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <span>
@@ -19,17 +21,34 @@ inline std::chrono::milliseconds Until(Clock::TimePoint when, Clock::TimePoint n
   return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(when - now));
 }
 
-// Items taken that the store could not look up (it is down): handed back to
-// the queue at once. Kept, they would sit unacknowledged in this consumer until
-// its connection closed, and with a live worker that may be never. A broker
-// that cannot take them back either gets them back when the connection drops.
-inline void ReturnLeases(queue::Queue& queue, const std::vector<queue::Lease>& leases) {
+// Leases handed back to the queue, due after `delay`: items taken that the
+// store could not look up (it is down), or that are not due yet. Kept, they
+// would sit unacknowledged in this consumer until its connection closed, and
+// with a live worker that may be never. A broker that cannot take them back
+// either gets them back when the connection drops.
+inline void ReturnLeases(queue::Queue& queue, const std::vector<queue::Lease>& leases,
+                         std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
   for (const auto& lease : leases) {
     try {
-      queue.Retry(lease, std::chrono::milliseconds(0));
+      queue.Retry(lease, delay);
     } catch (const std::exception&) {
       return;  // the broker is unreachable too: it redelivers them itself
     }
+  }
+}
+
+// Acknowledges copies a lane will not send. When the broker cannot be told (it
+// is going down), they come back to the queue by themselves and are dropped
+// then; what the lane did take goes on either way — throwing here would drop
+// items already held as taken, and a later copy of each would be skipped as a
+// second copy of one being sent, for good.
+inline void AckStale(queue::Queue& queue, const std::vector<queue::Lease>& stale) {
+  if (stale.empty()) return;
+  try {
+    queue.Ack(stale);
+  } catch (const std::exception& e) {
+    spdlog::warn("queue: cannot acknowledge {} copies not to send: {}; the broker hands them out again", stale.size(),
+                 e.what());
   }
 }
 

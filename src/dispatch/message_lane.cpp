@@ -127,8 +127,9 @@ std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromQueue(int max) {
     const auto due = FromUnixMillis(row->second.recipient.due_at_ms);
     if (due > now) {
       // A retry whose outcome was stored but whose item was not yet put back
-      // when the process stopped: it waits for its time.
-      queue_->Retry(leases[i], Until(due, now));
+      // when the process stopped: it waits for its time. (A broker that cannot
+      // take it now hands it out again itself.)
+      ReturnLeases(*queue_, {leases[i]}, Until(due, now));
       continue;
     }
     // A second copy of a recipient this lane is sending already.
@@ -144,10 +145,8 @@ std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromQueue(int max) {
     item->lease = std::move(leases[i]);
     items.push_back(std::move(item));
   }
-  if (!stale.empty()) {
-    stale_ += static_cast<std::int64_t>(stale.size());
-    queue_->Ack(stale);
-  }
+  stale_ += static_cast<std::int64_t>(stale.size());
+  AckStale(*queue_, stale);
   return items;
 }
 

@@ -518,6 +518,46 @@ TEST_F(QueuedMessageLaneTest, ItemsTakenWhileTheStoreCannotBeReadGoBackToTheQueu
   EXPECT_EQ(SentCounts().size(), 3u);
 }
 
+// A queue whose acknowledgements fail while `failing` (a broker going down).
+class FailingAcks final : public queue::Queue {
+ public:
+  explicit FailingAcks(queue::Queue& inner) : inner_(inner) {}
+  void EnsureLane(const std::string& lane) override { inner_.EnsureLane(lane); }
+  queue::RemovedLane RemoveLane(const std::string& lane) override { return inner_.RemoveLane(lane); }
+  void Publish(const std::string& lane, const std::vector<queue::OutgoingItem>& items) override {
+    inner_.Publish(lane, items);
+  }
+  std::vector<queue::Lease> Take(const std::string& lane, int max_items, std::chrono::milliseconds wait) override {
+    return inner_.Take(lane, max_items, wait);
+  }
+  void Ack(const std::vector<queue::Lease>& leases) override {
+    if (failing) throw std::runtime_error("connection reset by peer");
+    inner_.Ack(leases);
+  }
+  void Retry(const queue::Lease& lease, std::chrono::milliseconds delay) override { inner_.Retry(lease, delay); }
+  void DeadLetter(const queue::Lease& lease, const std::string& reason) override { inner_.DeadLetter(lease, reason); }
+  std::int64_t Depth(const std::string& lane) override { return inner_.Depth(lane); }
+  bool failing = true;
+
+ private:
+  queue::Queue& inner_;
+};
+
+// The broker fails while a copy not to send is acknowledged: what the lane did
+// take still goes on (thrown away, it would stay held as taken, and every later
+// copy of it would be skipped as a second copy for good).
+TEST_F(QueuedMessageLaneTest, AFailedAcknowledgementOfACopyNotToSendLosesNothingTaken) {
+  const auto ids = Accept(2);
+  ASSERT_EQ(relay_->RelayOnce(), 2);
+  ASSERT_EQ(stores_->messages().CancelMessage(ids[1], ToUnixMillis(clock_.Now())).cancelled, 1);
+  FailingAcks failing(*queue_);
+  MessageLane lane(stores_->deliveries(), failing, "sms", mime::Mailbox{}, clock_);
+  std::vector<std::shared_ptr<WorkItem>> taken;
+  EXPECT_NO_THROW(taken = lane.Take(10));
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0]->delivery_id, "r" + std::to_string(RecipientOf(ids[0]).id));
+}
+
 // Published, then lost between the broker and the workers: with nothing left in
 // the broker, what is still queued well after its time is published again.
 TEST_F(QueuedMessageLaneTest, RecipientsTheBrokerLostArePublishedAgainOnceOverdue) {
