@@ -20,18 +20,11 @@ MessageRelay::MessageRelay(store::MessageDeliveryStore& store, queue::Queue& que
 MessageRelay::~MessageRelay() { Stop(); }
 
 void MessageRelay::Start() {
-  for (const auto& lane : lanes_) {
-    const auto queue_name = MessageQueueName(lane);
-    queue_.EnsureLane(queue_name);
-    // Leased items are not counted, so a lane another worker is draining may
-    // look empty: its recipients are published again and sent once all the same.
-    if (queue_.Depth(queue_name) == 0) {
-      if (const auto forgotten = store_.ForgetPublished(lane, INT64_MAX); forgotten > 0) {
-        spdlog::info("relay: the broker holds nothing of {}; its {} queued recipient(s) are published again",
-                     queue_name, forgotten);
-      }
-    }
-  }
+  for (const auto& lane : lanes_) queue_.EnsureLane(MessageQueueName(lane));
+  // A lane the broker holds nothing of at start had its queue purged or the
+  // broker's data lost: all its queued recipients are published again.
+  ForgetWhatEmptyLanesLost(INT64_MAX, "the broker holds nothing of {1}; its {0} queued recipient(s) are published again");
+  next_sweep_ = std::chrono::steady_clock::now() + options_.sweep;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -78,17 +71,20 @@ std::int64_t MessageRelay::RelayOnce() {
 }
 
 std::int64_t MessageRelay::SweepLost() {
+  return ForgetWhatEmptyLanesLost(ToUnixMillis(clock_.Now()) - options_.lost_after.count(),
+                                  "{0} recipient(s) of {1} were published over {2} s ago and are still queued with "
+                                  "nothing in the broker; publishing them again");
+}
+
+std::int64_t MessageRelay::ForgetWhatEmptyLanesLost(std::int64_t due_before_ms, std::string_view log_format) {
   std::int64_t forgotten = 0;
-  const auto before = ToUnixMillis(clock_.Now()) - options_.lost_after.count();
   for (const auto& lane : lanes_) {
     const auto queue_name = MessageQueueName(lane);
     // Items a consumer holds are not counted, so this may publish a copy of one
     // being sent right now: that copy finds it claimed, or final, and is dropped.
     if (queue_.Depth(queue_name) != 0) continue;
-    if (const auto n = store_.ForgetPublished(lane, before); n > 0) {
-      spdlog::warn("relay: {} recipient(s) of {} were published over {} s ago and are still queued with nothing in "
-                   "the broker; publishing them again",
-                   n, queue_name, options_.lost_after.count() / 1000);
+    if (const auto n = store_.ForgetPublished(lane, due_before_ms); n > 0) {
+      spdlog::warn(fmt::runtime(log_format), n, queue_name, options_.lost_after.count() / 1000);
       forgotten += n;
     }
   }

@@ -13,6 +13,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -64,7 +65,11 @@ class MessageRelay {
 
  private:
   void Run();
-  std::chrono::steady_clock::time_point next_sweep_ = std::chrono::steady_clock::now();
+  // Publishes again the recipients of every lane whose broker queue is empty
+  // that were published and are due before due_before_ms; logs each lane with
+  // log_format ({0} count, {1} queue, {2} lost_after in seconds).
+  std::int64_t ForgetWhatEmptyLanesLost(std::int64_t due_before_ms, std::string_view log_format);
+  std::chrono::steady_clock::time_point next_sweep_;
 
   store::MessageDeliveryStore& store_;
   queue::Queue& queue_;
