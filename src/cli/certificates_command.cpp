@@ -11,16 +11,19 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "certificates/certificate_composer.hpp"
+#include "certificates/certificate_job.hpp"
 #include "certificates/delivery_plan.hpp"
 #include "certificates/events_file.hpp"
 #include "certificates/render_worker.hpp"
 #include "certificates/roster.hpp"
+#include "cli/delivery_liveness.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
@@ -238,6 +241,57 @@ std::int64_t CountOf(const store::StatusCounts& counts, DeliveryStatus status) {
   return it == counts.end() ? 0 : it->second;
 }
 
+// --no-deliver: herald worker processes deliver; this run watches the store
+// until nothing of the listed events is queued or being sent, and reports what
+// ended meanwhile as the run's work.
+dispatch::DeliveryRun WaitForWorkers(store::CertificateStore& store, const std::vector<dispatch::ActiveEvent>& active,
+                                     const std::atomic<bool>& stop, ProgressDisplay& progress, bool quiet) {
+  using std::chrono::steady_clock;
+  constexpr auto kQuietFor = std::chrono::seconds(60);
+  const auto started = steady_clock::now();
+  const auto before = store.CountByEvent();
+  // How many of the event's rows ended in `status` since the wait began.
+  const auto ended_since = [&before](const std::map<std::string, store::StatusCounts>& now, const std::string& slug,
+                                     DeliveryStatus status) {
+    const auto was = before.find(slug);
+    const auto is = now.find(slug);
+    return (is == now.end() ? 0 : CountOf(is->second, status)) - (was == before.end() ? 0 : CountOf(was->second, status));
+  };
+  std::int64_t shown = 0;
+  auto last_change = steady_clock::now();
+  bool warned = false;
+  dispatch::DeliveryRun run;
+  for (;;) {
+    std::int64_t open = 0;
+    for (const auto& event : active) open += store.OpenCount(event.slug);
+    const auto now = store.CountByEvent();
+    std::int64_t ended = 0;
+    std::int64_t sent = 0;
+    for (const auto& event : active) {
+      auto& counters = run.per_event[event.slug];
+      counters.sent = ended_since(now, event.slug, DeliveryStatus::kSent);
+      counters.failed = ended_since(now, event.slug, DeliveryStatus::kFailed);
+      counters.dead = ended_since(now, event.slug, DeliveryStatus::kDead);
+      counters.unknown = ended_since(now, event.slug, DeliveryStatus::kUnknown);
+      ended += counters.sent + counters.failed + counters.dead + counters.unknown;
+      sent += counters.sent;
+    }
+    if (ended > shown) last_change = steady_clock::now();
+    for (; shown < ended; ++shown) progress.Count(true, shown < sent);
+    if (open == 0 || stop.load()) break;
+    if (!warned && !quiet && steady_clock::now() - last_change > kQuietFor) {
+      warned = true;
+      std::cerr << "\nwaiting: no certificate ended in the last " << kQuietFor.count()
+                << " s; is a `herald worker --lanes certificates` running on this store and broker?\n";
+    }
+    for (int i = 0; i < 5 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  run.interrupted = stop.load();
+  run.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - started);
+  return run;
+}
+
+
 void PrintTable(std::ostream& out, const std::vector<EventReport>& events) {
   out << fmt::format("{:<32} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}\n", "event", "eligible", "rejected", "rendered",
                      "sent", "failed", "unknown", "queued");
@@ -311,6 +365,9 @@ void AddCertificatesCommand(CLI::App& app, CertificatesArgs& args) {
   cmd->add_flag("--everyone-eligible", args.everyone_eligible,
                 "Treat every listed student as eligible when the CSV has no attendance information");
   cmd->add_flag("--quiet", args.quiet, "No progress display and no per-row messages");
+  cmd->add_flag("--no-deliver", args.no_deliver,
+                "Queue the certificates and wait while `herald worker --lanes certificates` processes deliver them "
+                "(needs --queue rabbitmq and store.kind = postgres); without it this run delivers too");
   cmd->add_option("--config", args.config_file, "TOML configuration file (also HERALD_CONFIG)");
 }
 
@@ -331,6 +388,13 @@ int RunCertificates(const CertificatesArgs& args) {
   return ReportingErrors([&] {
     const auto config = LoadEffectiveConfig(args);
     CheckEmailSettings(config);
+    // Other processes deliver from the same store (herald worker on PostgreSQL).
+    const bool shared_store = config.store.kind == "postgres";
+    if (args.no_deliver && (config.queue.kind != "rabbitmq" || !shared_store)) {
+      throw InputError("--no-deliver leaves the delivery to `herald worker --lanes certificates` processes, which "
+                       "take it from RabbitMQ and a PostgreSQL store: set --queue rabbitmq (queue.kind) and "
+                       "store.kind = \"postgres\" with store.url, or leave --no-deliver out");
+    }
     const auto retry_statuses = ParseRetry(args.retry);
 
     auto events = certificates::LoadEvents(args.events_path);
@@ -343,10 +407,10 @@ int RunCertificates(const CertificatesArgs& args) {
     auto svg_template = ParseTemplate(svg_text, args.template_path);
     auto subject_template = ParseTemplate(config.certificates.subject, "subject");
     const std::string body_source = config.certificates.body_file.empty() ? "built-in body" : config.certificates.body_file;
-    auto body_template = ParseTemplate(config.certificates.body_file.empty()
-                                           ? std::string(kDefaultBody)
-                                           : ReadText(config.certificates.body_file, "body template", kMaxBodyTemplateBytes),
-                                       body_source);
+    const auto body_text = config.certificates.body_file.empty()
+                               ? std::string(kDefaultBody)
+                               : ReadText(config.certificates.body_file, "body template", kMaxBodyTemplateBytes);
+    auto body_template = ParseTemplate(body_text, body_source);
     std::set<std::string> available(std::begin(certificates::kBuiltinVariables),
                                     std::end(certificates::kBuiltinVariables));
     for (const auto& column : roster->columns) available.insert(column);
@@ -360,20 +424,10 @@ int RunCertificates(const CertificatesArgs& args) {
     CheckRunWideHeaderValues(config.certificates.subject, subject_template, date_text);
 
     SystemClock clock;
-    // Each certificate renders in a worker process of this binary, so one that
-    // would take minutes or gigabytes fails alone (issue: a poison row).
-    const int render_threads = config.certificates.concurrency > 0
-                                   ? config.certificates.concurrency
-                                   : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                                                config::kMaxCertificateConcurrency);
-    certificates::IsolatedPdfRenderer renderer(
-        // This very binary, even if a package upgrade has replaced the file since.
-        {"/proc/self/exe", "render-worker"}, render_threads,
-        {.timeout = std::chrono::seconds(config.certificates.render_timeout_seconds),
-         .memory_bytes = static_cast<std::size_t>(config.certificates.render_memory_mb) << 20});
+    const auto renderer = MakeCertificateRenderer(config);
     certificates::CertificateComposer composer({std::move(svg_template), std::move(subject_template),
                                                 std::move(body_template)},
-                                               *from, renderer, clock);
+                                               *from, *renderer, clock);
     if (auto check = composer.CheckTemplate(); !check) {
       throw InputError(args.template_path + ": the template cannot be rendered: " + check.error().message);
     }
@@ -447,19 +501,41 @@ int RunCertificates(const CertificatesArgs& args) {
     IoRuntime runtime;
     auto transport = MakeEmailChannel(config, outbox, runtime);
 
-    const auto run_id = RandomHex(8);
-    const auto abandoned = store.ResolveAbandoned(run_id);
-    for (const auto& row : abandoned) {
-      std::cerr << "unknown: " << row.email << " (" << row.event_name
-                << "): a previous run stopped while sending; not resent, check with the recipient\n";
-    }
+    // The run's id is this process's claimant id: its heartbeat tells herald
+    // worker processes on the same store that its sends are under way.
+    const auto& run_id = stores->deliveries().claimant();
+    std::mutex abandoned_mutex;
+    std::vector<store::CertificateDelivery> abandoned;
+    const auto report_abandoned = [&](const std::vector<store::CertificateDelivery>& rows) {
+      std::lock_guard guard(abandoned_mutex);
+      for (const auto& row : rows) {
+        std::cerr << "unknown: " << row.email << " (" << row.event_name
+                  << "): a run stopped while sending it; not resent, check with the recipient\n";
+        abandoned.push_back(row);
+      }
+    };
+    // On SQLite this run is the only one (the data dir lock): what another left
+    // sending is resolved now. On PostgreSQL, once its process is seen gone.
+    DeliveryLiveness liveness(stores->deliveries(), clock, !shared_store,
+                              {ResolveAbandonedCertificates(store, run_id, report_abandoned)});
 
     dispatch::CertificateDispatcher dispatcher(
         store, *queue, *transport, runtime, composer, clock,
         {.out_dir = args.out_dir,
          .render_threads = config.certificates.concurrency,
          .retry = RetryPolicyOf(config.certificates.retry)});
-    const auto sync = dispatcher.SyncLanes(active);
+    // With a broker, the lanes carry the job: herald worker processes deliver them too.
+    std::string job;
+    if (config.queue.kind == "rabbitmq") {
+      job = certificates::ToJson({.svg = svg_text,
+                                  .svg_source = fs::absolute(args.template_path).string(),
+                                  .subject = config.certificates.subject,
+                                  .body = body_text,
+                                  .body_source = body_source,
+                                  .from = config.certificates.from,
+                                  .out_dir = fs::absolute(args.out_dir).lexically_normal().string()});
+    }
+    const auto sync = dispatcher.SyncLanes(active, job);
     for (const auto& removed : sync.removed) {
       std::cerr << "event removed: \"" << removed.event_name << "\" is no longer in " << args.events_path
                 << "; its queue was deleted and " << removed.cancelled << " pending certificates were cancelled\n";
@@ -476,14 +552,18 @@ int RunCertificates(const CertificatesArgs& args) {
     std::int64_t open = 0;
     for (const auto& event : active) open += store.OpenCount(event.slug);
     ProgressDisplay progress("certificates", open, !args.quiet && !args.json);
-    const auto run = dispatcher.Deliver(active, run_id, signal_stop.flag(), [&](const dispatch::ProgressEvent& e) {
-      const bool final_state = e.status != DeliveryStatus::kQueued;
-      progress.Count(final_state, e.status == DeliveryStatus::kSent);
-      if (!args.quiet && (e.status == DeliveryStatus::kFailed || e.status == DeliveryStatus::kDead ||
-                          e.status == DeliveryStatus::kUnknown)) {
-        std::cerr << "\n" << domain::ToString(e.status) << " (" << e.event_slug << "): " << e.detail << "\n";
-      }
-    });
+    const auto run = args.no_deliver
+                         ? WaitForWorkers(store, active, signal_stop.flag(), progress, args.quiet)
+                         : dispatcher.Deliver(active, run_id, signal_stop.flag(), [&](const dispatch::ProgressEvent& e) {
+                             const bool final_state = e.status != DeliveryStatus::kQueued;
+                             progress.Count(final_state, e.status == DeliveryStatus::kSent);
+                             if (!args.quiet && (e.status == DeliveryStatus::kFailed ||
+                                                 e.status == DeliveryStatus::kDead ||
+                                                 e.status == DeliveryStatus::kUnknown)) {
+                               std::cerr << "\n" << domain::ToString(e.status) << " (" << e.event_slug
+                                         << "): " << e.detail << "\n";
+                             }
+                           });
     progress.Finish();
 
     const auto totals = store.CountByEvent();
@@ -493,7 +573,12 @@ int RunCertificates(const CertificatesArgs& args) {
       if (auto it = totals.find(r.slug); it != totals.end()) r.totals = it->second;
       problems += r.run.failed + r.run.dead + r.run.unknown;
     }
-    problems += static_cast<std::int64_t>(abandoned.size());
+    std::size_t abandoned_count = 0;
+    {
+      std::lock_guard guard(abandoned_mutex);
+      abandoned_count = abandoned.size();
+    }
+    problems += static_cast<std::int64_t>(abandoned_count);
     std::int64_t sent_this_run = 0;
     for (const auto& r : reports) sent_this_run += r.run.sent;
     const double seconds = std::max(0.001, std::chrono::duration<double>(run.elapsed).count());
@@ -503,12 +588,12 @@ int RunCertificates(const CertificatesArgs& args) {
                          {"rejected_rows", roster->rejected.size()},
                          {"rejected_report", report_path},
                          {"removed_events", nlohmann::json::array()},
-                         {"abandoned_unknown", abandoned.size()},
+                         {"abandoned_unknown", abandoned_count},
                          {"requeued", requeued},
                          {"interrupted", run.interrupted},
                          {"sent_this_run", sent_this_run},
                          {"seconds", seconds},
-                         {"transport", transport->Describe()}};
+                         {"transport", args.no_deliver ? "herald worker" : transport->Describe()}};
       for (const auto& r : reports) out["events"].push_back(ToJson(r));
       for (const auto& removed : sync.removed) {
         out["removed_events"].push_back({{"event", removed.event_name}, {"slug", removed.slug},
@@ -519,8 +604,13 @@ int RunCertificates(const CertificatesArgs& args) {
       PrintTable(std::cout, reports);
       std::cout << fmt::format("{} sent this run in {:.1f} s ({:.0f}/s) via {}; {} rows rejected (see {})\n",
                                sent_this_run, seconds, static_cast<double>(sent_this_run) / seconds,
-                               transport->Describe(), roster->rejected.size(), report_path);
-      if (run.interrupted) std::cout << "interrupted: run the same command again to finish the rest\n";
+                               args.no_deliver ? "herald worker processes" : transport->Describe(),
+                               roster->rejected.size(), report_path);
+      if (run.interrupted) {
+        std::cout << (args.no_deliver ? "interrupted: the workers go on; run the same command again to wait for the "
+                                        "rest\n"
+                                      : "interrupted: run the same command again to finish the rest\n");
+      }
     }
     if (run.interrupted) return kExitInterrupted;
     return problems > 0 ? kExitDeliveryProblems : kExitOk;

@@ -32,6 +32,8 @@ struct CertificatesArgs {
   bool json = false;
   bool everyone_eligible = false;
   bool quiet = false;
+  // Queue only: herald worker --lanes certificates processes deliver; this run waits for them.
+  bool no_deliver = false;
 };
 
 void AddCertificatesCommand(CLI::App& app, CertificatesArgs& args);

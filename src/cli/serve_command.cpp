@@ -21,11 +21,13 @@
 #include "api/http_server.hpp"
 #include "app/message_intake.hpp"
 #include "cli/certificates_command.hpp"
+#include "cli/delivery_liveness.hpp"
 #include "cli/email_job_consumer.hpp"
 #include "cli/periodic_task.hpp"
 #include "cli/run_guard.hpp"
 #include "cli/wiring.hpp"
 #include "config/herald_config.hpp"
+#include "dispatch/certificate_worker.hpp"
 #include "dispatch/delivery_engine.hpp"
 #include "dispatch/message_lane.hpp"
 #include "dispatch/message_relay.hpp"
@@ -65,63 +67,6 @@ std::pair<std::string, int> SplitListen(const std::string& listen) {
   return {host, static_cast<int>(port)};
 }
 
-// How processes sharing one store tell a stopped one from a live one: each says
-// it is alive every 2 s; a process not seen for 15 s has stopped, and its sends
-// in flight become unknown. A process sweeps only once its own heartbeats have
-// gone through for 15 s, so after a store outage nobody is presumed gone before
-// everyone had the chance to say otherwise.
-class DeliveryLiveness {
- public:
-  static constexpr std::chrono::seconds kHeartbeatEvery{2};
-  static constexpr std::chrono::seconds kSweepEvery{5};
-  static constexpr std::chrono::seconds kPresumedGoneAfter{15};
-
-  // `sole_deliverer`: no other process can deliver from this store (herald
-  // serve on SQLite, under the data dir lock): what was sending is resolved now.
-  DeliveryLiveness(store::MessageDeliveryStore& store, const Clock& clock, bool sole_deliverer)
-      : store_(store), clock_(clock) {
-    const auto now = clock_.Now();
-    store_.Heartbeat(ToUnixMillis(now));
-    connected_since_ = now;
-    if (sole_deliverer) Report(store_.ResolveAbandoned(ToUnixMillis(now), store::kNoOtherProcessAlive));
-    heartbeat_.emplace("delivery heartbeat", kHeartbeatEvery, [this] { Beat(); });
-    if (!sole_deliverer) sweep_.emplace("abandoned sends", kSweepEvery, [this] { Sweep(); });
-  }
-
- private:
-  void Beat() {
-    try {
-      store_.Heartbeat(ToUnixMillis(clock_.Now()));
-      std::lock_guard lock(mutex_);
-      if (!connected_since_) connected_since_ = clock_.Now();
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      connected_since_.reset();
-      throw;
-    }
-  }
-  void Sweep() {
-    const auto now = clock_.Now();
-    {
-      std::lock_guard lock(mutex_);
-      if (!connected_since_ || now - *connected_since_ < kPresumedGoneAfter) return;
-    }
-    Report(store_.ResolveAbandoned(ToUnixMillis(now), ToUnixMillis(now - kPresumedGoneAfter)));
-  }
-  static void Report(std::int64_t abandoned) {
-    if (abandoned > 0) {
-      spdlog::warn("{} send(s) were cut short by a process that stopped; recorded as unknown, not resent", abandoned);
-    }
-  }
-
-  store::MessageDeliveryStore& store_;
-  const Clock& clock_;
-  std::mutex mutex_;
-  std::optional<Clock::TimePoint> connected_since_;
-  std::optional<PeriodicTask> heartbeat_;
-  std::optional<PeriodicTask> sweep_;
-};
-
 // The metrics of the service, declared once (Envoy style) and fed by hooks.
 struct ServeMetrics {
   explicit ServeMetrics(store::MessageStore& store)
@@ -137,7 +82,10 @@ struct ServeMetrics {
                                                        "Time to render and hand one message to its provider",
                                                        {"channel"})),
         paced_processed(registry.AddCounterFamily("paced_messages_processed_total",
-                                                  "Paced sender (seed 001) sends by outcome", {"status"})) {
+                                                  "Paced sender (seed 001) sends by outcome", {"status"})),
+        certificates_processed(registry.AddCounterFamily("certificates_processed_total",
+                                                         "Certificate sends by event lane and outcome",
+                                                         {"lane", "status"})) {
     registry.AddCallbackGaugeFamily("queue_depth", "Recipients waiting per lane (queued, due or not)", {"lane"},
                                     [&store] {
                                       std::vector<metrics::LabeledValue> depth;
@@ -157,6 +105,7 @@ struct ServeMetrics {
   metrics::CounterFamily& email_jobs;
   metrics::HistogramFamily& processing_seconds;
   metrics::CounterFamily& paced_processed;
+  metrics::CounterFamily& certificates_processed;
 };
 
 // What one process does: the HTTP API (with the intake, the outbox relay when a
@@ -201,6 +150,9 @@ bool Has(const std::vector<std::string>& lanes, const std::string& lane) {
   return std::find(lanes.begin(), lanes.end(), lane) != lanes.end();
 }
 
+// herald worker --lanes certificates: the event lanes herald certificates runs leave on the broker.
+constexpr const char* kCertificatesLanes = "certificates";
+
 // The shaping rules of serve.<lane>_per_second: each lane's own bucket, and in
 // front of it, with Redis, the bucket every worker shares.
 struct LaneRates {
@@ -236,6 +188,11 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   const auto [host, port] = serves_http ? SplitListen(config.serve.listen) : std::pair<std::string, int>{};
   auto from = mime::ParseMailbox(config.serve.email_from);
   if (!from) throw InputError("serve.email_from: " + from.error().message);
+
+  if (Has(roles.lanes, kCertificatesLanes) && config.queue.kind != "rabbitmq") {
+    throw InputError("the certificates lane takes the event lanes of `herald certificates --queue rabbitmq` from "
+                     "RabbitMQ: set queue.kind = \"rabbitmq\" (HERALD_QUEUE_KIND) and queue.amqp_url");
+  }
 
   SystemClock clock;
   // Every store of this process on one opening of the configured backend.
@@ -279,8 +236,26 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   std::unique_ptr<dispatch::DeliveryEngine> engine;
   std::unique_ptr<dispatch::MessageLane> paced_lane;
   std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
+  // The certificate lanes: their own engine (restarted as the event lanes
+  // change), renderer and e-mail channel, on the same I/O runtime.
+  std::unique_ptr<certificates::IsolatedPdfRenderer> certificate_renderer;
+  std::unique_ptr<channels::Channel> certificate_email;
+  std::unique_ptr<dispatch::CertificateWorker> certificate_worker;
+  const bool delivers_certificates = Has(roles.lanes, kCertificatesLanes);
   if (!roles.lanes.empty()) {
-    liveness.emplace(stores->deliveries(), clock, roles.sole_deliverer);
+    std::vector<DeliveryLiveness::Resolver> resolvers{ResolveAbandonedMessages(stores->deliveries())};
+    if (delivers_certificates) {
+      resolvers.push_back(ResolveAbandonedCertificates(
+          stores->certificates(), stores->deliveries().claimant(),
+          [](const std::vector<store::CertificateDelivery>& rows) {
+            for (const auto& row : rows) {
+              spdlog::warn("certificate for {} ({}) was being sent by a process that stopped; recorded as unknown, "
+                           "not resent",
+                           row.email, row.event_name);
+            }
+          }));
+    }
+    liveness.emplace(stores->deliveries(), clock, roles.sole_deliverer, std::move(resolvers));
     // One engine delivers every lane: a lane per channel (seed 004's routing) and the paced lane.
     engine = std::make_unique<dispatch::DeliveryEngine>(runtime, clock, dispatch::EngineSettings{}, &metrics.registry);
     if (Has(roles.lanes, store::kPacedLane)) {
@@ -328,6 +303,29 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         metrics.processing_seconds.WithLabels({lane}).Observe(std::chrono::duration<double>(f.send_time).count());
       }
     });
+  }
+  if (delivers_certificates) {
+    CheckEmailSettings(config);
+    certificate_renderer = MakeCertificateRenderer(config);
+    certificate_email = MakeEmailChannel(config,
+                                         config.certificates.outbox_dir.empty()
+                                             ? (fs::path(config.data.dir) / "outbox").string()
+                                             : config.certificates.outbox_dir,
+                                         runtime);
+    certificate_worker = std::make_unique<dispatch::CertificateWorker>(
+        stores->certificates(), *broker, *certificate_email, runtime, *certificate_renderer, clock,
+        stores->deliveries().claimant(),
+        dispatch::CertificateWorkerOptions{
+            .retry = RetryPolicyOf(config.certificates.retry),
+            .render_threads = config.certificates.concurrency,
+            .observer = [&metrics](const std::string& lane, std::span<const dispatch::Finished> finished) {
+              for (const auto& f : finished) {
+                if (f.kind != dispatch::Finished::Kind::kSent && f.kind != dispatch::Finished::Kind::kRenderFailed) {
+                  continue;
+                }
+                metrics.certificates_processed.WithLabels({lane, domain::ToString(f.decision.status)}).Increment();
+              }
+            }});
   }
   // The outbox relay runs where messages are accepted.
   std::unique_ptr<dispatch::MessageRelay> relay;
@@ -411,8 +409,8 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     hooks.on_request = [&metrics](const std::string& method, const std::string& route, int status) {
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };
-    hooks.health = [&stores, &replica, &pacer, &engine, &relay, &redis, &email_jobs, queue_kind, email_description,
-                    messaging_description] {
+    hooks.health = [&stores, &replica, &pacer, &engine, &relay, &redis, &email_jobs, &certificate_worker, queue_kind,
+                    email_description, messaging_description] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -448,6 +446,16 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         health["store"]["replica"] = std::move(block);
       }
       health["pacer"] = {{"running", pacer.IsRunning()}};
+      if (certificate_worker) {
+        auto& block = health["certificates"];
+        block = {{"status", "ok"}, {"events", certificate_worker->lanes()}};
+        if (const auto error = certificate_worker->last_error(); !error.empty()) {
+          health["status"] = "degraded";
+          health["reason"] = "certificates: " + error;
+          block["status"] = "error";
+          block["error"] = error;
+        }
+      }
       if (!email_jobs.empty()) {
         auto& block = health["email_jobs"];
         block = {{"status", "ok"}, {"sources", nlohmann::json::array()}};
@@ -541,6 +549,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   if (relay) relay->Start();
   for (auto& [source, consumer] : email_jobs) consumer->Start();
   if (engine) engine->Start();
+  if (certificate_worker) certificate_worker->Start();
   if (server) server->Start();
   std::string delivers;
   for (const auto& lane : roles.lanes) delivers += (delivers.empty() ? "" : ",") + lane;
@@ -564,6 +573,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   for (auto& [source, consumer] : email_jobs) consumer->Stop();
   if (relay) relay->Stop();
   if (engine) engine->Stop();
+  if (certificate_worker) certificate_worker->Stop();
   cache_writer.join();
   spdlog::info("stopped; queued work stays in {}", stores->where());
   return kExitOk;
@@ -582,12 +592,13 @@ std::vector<std::string> ParseLanes(const std::string& text) {
   std::vector<std::string> lanes;
   std::string all;
   for (const auto& lane : ChannelLanes()) all += lane + ",";
-  all += std::string(store::kPacedLane) + "," + kEmailJobsQueue;
+  all += std::string(store::kPacedLane) + "," + kEmailJobsQueue + "," + kCertificatesLanes;
   std::size_t begin = 0;
   while (begin <= text.size()) {
     const auto comma = std::min(text.find(',', begin), text.size());
     const auto lane = text.substr(begin, comma - begin);
-    if (lane != store::kPacedLane && lane != kEmailJobsQueue && !Has(ChannelLanes(), lane)) {
+    if (lane != store::kPacedLane && lane != kEmailJobsQueue && lane != kCertificatesLanes &&
+        !Has(ChannelLanes(), lane)) {
       throw InputError("--lanes: unknown lane \"" + lane + "\"; the lanes are " + all);
     }
     if (!Has(lanes, lane)) lanes.push_back(lane);
@@ -642,7 +653,7 @@ int RunApi(const ServeArgs& args) {
 void AddWorkerCommand(CLI::App& app, WorkerArgs& args) {
   auto* cmd = app.add_subcommand(
       "worker", "Deliver messages only (no API): as many as you like, beside herald api, on PostgreSQL");
-  cmd->add_option("--lanes", args.lanes, "Lanes to deliver, comma-separated (default email,sms,whatsapp,telegram,paced; also email-jobs: seed 002's queue of e-mail jobs, taken by default when email_jobs.owner_key_id is set)");
+  cmd->add_option("--lanes", args.lanes, "Lanes to deliver, comma-separated (default email,sms,whatsapp,telegram,paced; also email-jobs: seed 002's queue of e-mail jobs, taken by default when email_jobs.owner_key_id is set; and certificates: the event lanes of `herald certificates --queue rabbitmq` runs)");
   cmd->add_option("--listen", args.listen, "HOST:PORT to serve GET /health and /metrics on (default: none)");
   cmd->add_option("--data-dir", args.data_dir, "State folder: the outbox when SMTP is not set (default herald-data)");
   cmd->add_option("--config", args.config_file, "TOML configuration file");

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <optional>
 #include <stdexcept>
 
@@ -97,6 +99,19 @@ std::unique_ptr<queue::Queue> MakeQueue(const config::HeraldConfig& config, cons
   // dir lock), so whatever an earlier process had leased is free again.
   embedded->ReleaseLeases();
   return embedded;
+}
+
+std::unique_ptr<certificates::IsolatedPdfRenderer> MakeCertificateRenderer(const config::HeraldConfig& config) {
+  const int render_threads = config.certificates.concurrency > 0
+                                 ? config.certificates.concurrency
+                                 : std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                                              config::kMaxCertificateConcurrency);
+  return std::make_unique<certificates::IsolatedPdfRenderer>(
+      // This very binary, even if a package upgrade has replaced the file since.
+      std::vector<std::string>{"/proc/self/exe", "render-worker"}, render_threads,
+      certificates::RenderLimits{
+          .timeout = std::chrono::seconds(config.certificates.render_timeout_seconds),
+          .memory_bytes = static_cast<std::size_t>(config.certificates.render_memory_mb) << 20});
 }
 
 std::unique_ptr<queue::Queue> MakeMessageBroker(const config::HeraldConfig& config, const Clock& clock) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "certificates/render_worker.hpp"
 #include "channels/channel.hpp"
 #include "common/clock.hpp"
 #include "common/io_runtime.hpp"
@@ -61,6 +62,11 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
                                                     IoRuntime& runtime);
 
 domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
+
+// Certificates render in worker processes of this binary (certificates.*:
+// concurrency, render_timeout_seconds, render_memory_mb), so one that would
+// take minutes or gigabytes fails alone.
+std::unique_ptr<certificates::IsolatedPdfRenderer> MakeCertificateRenderer(const config::HeraldConfig& config);
 
 // sms, whatsapp and telegram: the mock provider, or the webhook one on `http`.
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,

@@ -34,7 +34,7 @@ CertificateDispatcher::CertificateDispatcher(store::CertificateStore& store, que
       clock_(clock),
       options_(std::move(options)) {}
 
-LaneSync CertificateDispatcher::SyncLanes(const std::vector<ActiveEvent>& active) {
+LaneSync CertificateDispatcher::SyncLanes(const std::vector<ActiveEvent>& active, const std::string& job) {
   LaneSync sync;
   std::set<std::string> known;
   for (const auto& lane : store_.Lanes()) known.insert(lane.slug);
@@ -42,7 +42,7 @@ LaneSync CertificateDispatcher::SyncLanes(const std::vector<ActiveEvent>& active
   for (const auto& event : active) {
     active_slugs.insert(event.slug);
     queue_.EnsureLane(CertificateQueueName(event.slug));
-    store_.SaveLane({event.slug, event.name, CertificateQueueName(event.slug)});
+    store_.SaveLane({event.slug, event.name, CertificateQueueName(event.slug), job});
     if (!known.contains(event.slug)) sync.created.push_back(event.slug);
   }
   for (const auto& lane : store_.Lanes()) {

@@ -74,7 +74,9 @@ class CertificateDispatcher {
                         IoRuntime& runtime, const certificates::CertificateComposer& composer, const Clock& clock,
                         DispatcherOptions options);
 
-  LaneSync SyncLanes(const std::vector<ActiveEvent>& active);
+  // `job`: stored with each active lane (certificates::CertificateJob as JSON)
+  // so that herald worker processes deliver it too; empty for this run alone.
+  LaneSync SyncLanes(const std::vector<ActiveEvent>& active, const std::string& job = {});
   // Stores new rows (existing ones keep their state) and publishes every queued row
   // not yet handed to its lane. Returns {new rows, published items}.
   std::pair<std::int64_t, std::int64_t> Enqueue(const std::vector<store::CertificateDelivery>& planned,

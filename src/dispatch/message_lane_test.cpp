@@ -350,7 +350,9 @@ TEST_F(PacedMessageLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInThe
     // paced lane: "unsent" for queued, no "dead".
     store::sqlite::Database db(path_);
     db.Execute("DROP TABLE schema_migrations");
-    // Nor had the recipients a lane, an outbox mark or a claimant yet.
+    // Nor had the recipients a lane, an outbox mark or a claimant yet, nor the
+    // certificate lanes a job.
+    db.Execute("ALTER TABLE certificate_lanes DROP COLUMN job");
     db.Execute("DROP INDEX message_recipients_in_flight");
     db.Execute("ALTER TABLE message_recipients DROP COLUMN claimed_by");
     db.Execute("DROP TABLE delivery_processes");

@@ -44,6 +44,9 @@ struct EventLane {
   std::string slug;
   std::string event_name;
   std::string queue_name;
+  // What delivering the lane needs, as JSON (certificates::CertificateJob),
+  // when processes other than the run that queued it may deliver it; else empty.
+  std::string job;
 };
 
 using StatusCounts = std::map<domain::DeliveryStatus, std::int64_t>;
@@ -74,9 +77,13 @@ class CertificateStore {
   // per claim, whether it was still queued.
   virtual std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
                                            const std::string& run_id) = 0;
-  // Rows left in `sending` by an earlier run that died: their outcome is unknown.
-  // Marks them unknown and returns them.
-  virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id) = 0;
+  // Rows left in `sending` by a run that stopped: their outcome is unknown. A
+  // run's id is its process's claimant id (MessageDeliveryStore::claimant),
+  // so a run whose process was seen alive since `alive_since_ms` (a heartbeat
+  // in the same store) is left alone; kNoOtherProcessAlive resolves every
+  // other run's. Marks them unknown and returns them.
+  virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id,
+                                                            std::int64_t alive_since_ms) = 0;
   // Puts the event's rows in `statuses` back to queued, not yet handed to their
   // lane, with a fresh count of attempts: a retry the user asked for. Returns how many.
   virtual std::int64_t Requeue(const std::string& event_slug, const std::vector<domain::DeliveryStatus>& statuses) = 0;

@@ -654,14 +654,44 @@ TEST_P(CertificateContract, SendingRowsOfADeadRunBecomeUnknownAfterReopen) {
   stores_->certificates().Record({{.id = "b", .status = DeliveryStatus::kSent}});
   Reopen();
   auto& store = stores_->certificates();
-  EXPECT_TRUE(store.ResolveAbandoned("dead-run").empty()) << "the current run's own claims are not abandoned";
-  const auto abandoned = store.ResolveAbandoned("new-run");
+  EXPECT_TRUE(store.ResolveAbandoned("dead-run", kNoOtherProcessAlive).empty())
+      << "the current run's own claims are not abandoned";
+  const auto abandoned = store.ResolveAbandoned("new-run", kNoOtherProcessAlive);
   ASSERT_EQ(abandoned.size(), 1u);
   EXPECT_EQ(abandoned[0].id, "a");
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kUnknown);
   EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSent);
   EXPECT_EQ(store.Get("c")->status, DeliveryStatus::kQueued);
-  EXPECT_TRUE(store.ResolveAbandoned("new-run").empty());
+  EXPECT_TRUE(store.ResolveAbandoned("new-run", kNoOtherProcessAlive).empty());
+}
+
+// herald certificates beside herald worker processes: a run's sends stay its
+// own while its process is seen alive (the heartbeat of the delivery store
+// under the same claimant id), and become unknown once it is not.
+TEST_P(CertificateContract, OnlyTheSendsOfARunWhoseProcessStoppedBecomeUnknown) {
+  auto other = backend_->Open(clock_);
+  auto& store = stores_->certificates();
+  const auto& mine = stores_->deliveries().claimant();
+  const auto& theirs = other->deliveries().claimant();
+  store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c")});
+  ASSERT_EQ(store.RecordAndClaim({}, {"a"}, mine), std::vector<bool>{true});
+  ASSERT_EQ(other->certificates().RecordAndClaim({}, {"b"}, theirs), std::vector<bool>{true});
+  ASSERT_EQ(store.RecordAndClaim({}, {"c"}, "run-of-a-process-never-seen"), std::vector<bool>{true});
+  stores_->deliveries().Heartbeat(1000);
+  other->deliveries().Heartbeat(1000);
+
+  auto abandoned = other->certificates().ResolveAbandoned(theirs, 900);
+  ASSERT_EQ(abandoned.size(), 1u) << "both processes were seen at 1000";
+  EXPECT_EQ(abandoned[0].id, "c");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSending);
+
+  other->deliveries().Heartbeat(10000);
+  abandoned = other->certificates().ResolveAbandoned(theirs, 9000);
+  ASSERT_EQ(abandoned.size(), 1u);
+  EXPECT_EQ(abandoned[0].id, "a");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kUnknown);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSending) << "a sweeper's own sends are never abandoned";
+  EXPECT_TRUE(store.ResolveAbandoned(mine, 9000).empty()) << "the other was seen at 10000";
 }
 
 TEST_P(CertificateContract, RequeueTakesOnlyTheNamedStatesOfOneEvent) {
@@ -712,13 +742,18 @@ TEST_P(CertificateContract, CancelEventTouchesOnlyQueuedRowsOfThatEvent) {
 
 TEST_P(CertificateContract, TheLaneRegistryRoundTrips) {
   auto& store = stores_->certificates();
-  store.SaveLane({"ai-ml", "AI/ML", "herald.certificates.ai-ml"});
+  store.SaveLane({"ai-ml", "AI/ML", "herald.certificates.ai-ml", R"({"out_dir":"/a"})"});
   store.SaveLane({"go", "Go", "herald.certificates.go"});
+  store.SaveLane({"web", "Web", "herald.certificates.web", R"({"out_dir":"/old"})"});
+  store.SaveLane({"web", "Web Day", "herald.certificates.web", R"({"out_dir":"/new"})"});
   store.DeleteLane("go");
   Reopen();
   const auto lanes = stores_->certificates().Lanes();
-  ASSERT_EQ(lanes.size(), 1u);
+  ASSERT_EQ(lanes.size(), 2u);
   EXPECT_EQ(lanes[0].queue_name, "herald.certificates.ai-ml");
+  EXPECT_EQ(lanes[0].job, R"({"out_dir":"/a"})");
+  EXPECT_EQ(lanes[1].event_name, "Web Day");
+  EXPECT_EQ(lanes[1].job, R"({"out_dir":"/new"})") << "a later run's job replaces the earlier one";
 }
 
 }  // namespace

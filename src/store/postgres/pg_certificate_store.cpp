@@ -150,7 +150,8 @@ std::vector<bool> PgCertificateStore::RecordAndClaim(const std::vector<DeliveryU
   return claimed;
 }
 
-std::vector<CertificateDelivery> PgCertificateStore::ResolveAbandoned(const std::string& current_run_id) {
+std::vector<CertificateDelivery> PgCertificateStore::ResolveAbandoned(const std::string& current_run_id,
+                                                                     std::int64_t alive_since_ms) {
   auto db = pool_.Acquire();
   PgTransaction tx(*db);
   // FOR UPDATE keeps the rows reported and the rows marked the same set: a row its run finishes meanwhile is read
@@ -158,9 +159,10 @@ std::vector<CertificateDelivery> PgCertificateStore::ResolveAbandoned(const std:
   // In insertion order as near as PostgreSQL has one (SQLite read them in rowid order), which also locks rows in
   // one order for every caller.
   const auto rows = db->Exec("SELECT " + std::string(kColumns) +
-                                 " FROM certificate_deliveries WHERE status = 'sending' AND run_id <> $1 "
-                                 "ORDER BY created_at, csv_line, id FOR UPDATE",
-                             {Param(current_run_id)});
+                                 " FROM certificate_deliveries d WHERE status = 'sending' AND run_id <> $1 AND NOT EXISTS ("
+                                 "SELECT 1 FROM delivery_processes p WHERE p.id = d.run_id AND p.seen_at >= $2) "
+                                 "ORDER BY created_at, csv_line, id FOR UPDATE OF d",
+                             {Param(current_run_id), Param(alive_since_ms)});
   std::vector<CertificateDelivery> abandoned;
   std::vector<std::string> ids;
   abandoned.reserve(static_cast<std::size_t>(rows.Rows()));
@@ -231,16 +233,19 @@ std::int64_t PgCertificateStore::OpenCount(const std::string& event_slug) {
 void PgCertificateStore::SaveLane(const EventLane& lane) {
   auto db = pool_.Acquire();
   db->Exec(
-      "INSERT INTO certificate_lanes (slug, event_name, queue_name) VALUES ($1, $2, $3) "
-      "ON CONFLICT (slug) DO UPDATE SET event_name = EXCLUDED.event_name, queue_name = EXCLUDED.queue_name",
-      {Param(lane.slug), Param(lane.event_name), Param(lane.queue_name)});
+      "INSERT INTO certificate_lanes (slug, event_name, queue_name, job) VALUES ($1, $2, $3, $4) "
+      "ON CONFLICT (slug) DO UPDATE SET event_name = EXCLUDED.event_name, queue_name = EXCLUDED.queue_name, "
+      "job = EXCLUDED.job",
+      {Param(lane.slug), Param(lane.event_name), Param(lane.queue_name), Param(lane.job)});
 }
 
 std::vector<EventLane> PgCertificateStore::Lanes() {
   auto db = pool_.Acquire();
-  const auto rows = db->Exec("SELECT slug, event_name, queue_name FROM certificate_lanes ORDER BY slug");
+  const auto rows = db->Exec("SELECT slug, event_name, queue_name, job FROM certificate_lanes ORDER BY slug");
   std::vector<EventLane> lanes;
-  for (int i = 0; i < rows.Rows(); ++i) lanes.push_back({rows.Text(i, 0), rows.Text(i, 1), rows.Text(i, 2)});
+  for (int i = 0; i < rows.Rows(); ++i) {
+    lanes.push_back({rows.Text(i, 0), rows.Text(i, 1), rows.Text(i, 2), rows.Text(i, 3)});
+  }
   return lanes;
 }
 

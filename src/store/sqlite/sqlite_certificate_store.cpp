@@ -169,19 +169,22 @@ std::vector<bool> SqliteCertificateStore::RecordAndClaim(const std::vector<Deliv
   return claimed;
 }
 
-std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const std::string& current_run_id) {
+std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const std::string& current_run_id,
+                                                                         std::int64_t alive_since_ms) {
   auto db = shared_.Durable();
   Transaction tx(*db);
-  auto query = db->Prepare("SELECT " + std::string(kColumns) +
-                           " FROM certificate_deliveries WHERE status = 'sending' AND run_id <> ?");
-  query.Bind(1, current_run_id);
+  constexpr std::string_view kAbandoned =
+      " WHERE status = 'sending' AND run_id <> ?1 AND NOT EXISTS ("
+      "SELECT 1 FROM delivery_processes p WHERE p.id = certificate_deliveries.run_id AND p.seen_at >= ?2)";
+  auto query = db->Prepare("SELECT " + std::string(kColumns) + " FROM certificate_deliveries" + std::string(kAbandoned));
+  query.Bind(1, current_run_id).Bind(2, alive_since_ms);
   std::vector<CertificateDelivery> abandoned;
   while (query.Step()) abandoned.push_back(ReadDelivery(query));
   auto update = db->Prepare(
-      "UPDATE certificate_deliveries SET status = 'unknown', updated_at = ?, "
-      "last_error = 'the process stopped while this message was being sent; it may or may not have been delivered' "
-      "WHERE status = 'sending' AND run_id <> ?");
-  update.Bind(1, NowMs()).Bind(2, current_run_id);
+      "UPDATE certificate_deliveries SET status = 'unknown', updated_at = ?3, "
+      "last_error = 'the process stopped while this message was being sent; it may or may not have been delivered'" +
+      std::string(kAbandoned));
+  update.Bind(1, current_run_id).Bind(2, alive_since_ms).Bind(3, NowMs());
   update.Step();
   tx.Commit();
   for (auto& row : abandoned) row.status = domain::DeliveryStatus::kUnknown;
@@ -238,17 +241,20 @@ std::int64_t SqliteCertificateStore::OpenCount(const std::string& event_slug) {
 void SqliteCertificateStore::SaveLane(const EventLane& lane) {
   auto db = shared_.Durable();
   auto upsert = db->Prepare(
-      "INSERT INTO certificate_lanes (slug, event_name, queue_name) VALUES (?,?,?) "
-      "ON CONFLICT(slug) DO UPDATE SET event_name = excluded.event_name, queue_name = excluded.queue_name");
-  upsert.Bind(1, lane.slug).Bind(2, lane.event_name).Bind(3, lane.queue_name);
+      "INSERT INTO certificate_lanes (slug, event_name, queue_name, job) VALUES (?,?,?,?) "
+      "ON CONFLICT(slug) DO UPDATE SET event_name = excluded.event_name, queue_name = excluded.queue_name, "
+      "job = excluded.job");
+  upsert.Bind(1, lane.slug).Bind(2, lane.event_name).Bind(3, lane.queue_name).Bind(4, lane.job);
   upsert.Step();
 }
 
 std::vector<EventLane> SqliteCertificateStore::Lanes() {
   auto db = shared_.Durable();
-  auto query = db->Prepare("SELECT slug, event_name, queue_name FROM certificate_lanes ORDER BY slug");
+  auto query = db->Prepare("SELECT slug, event_name, queue_name, job FROM certificate_lanes ORDER BY slug");
   std::vector<EventLane> lanes;
-  while (query.Step()) lanes.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2)});
+  while (query.Step()) {
+    lanes.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnText(2), query.ColumnText(3)});
+  }
   return lanes;
 }
 
