@@ -2,16 +2,37 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include "dispatch/lease_settlement.hpp"
 
 namespace herald::dispatch {
 namespace {
 
+// A broker item and what became of the recipients the lane took from it. An
+// item carrying one recipient is itself retried, dead-lettered or acknowledged
+// with it. An item carrying several is acknowledged once the last of them is
+// settled, after those that still need the broker (a retry, a dead letter, one
+// never attempted) were published again as items of their own: a crash before
+// the acknowledgement hands the whole item out again, and the claim skips every
+// recipient already done.
+struct HeldItem {
+  explicit HeldItem(queue::Lease taken, int carried, int item_priority)
+      : lease(std::move(taken)), recipients(carried), priority(item_priority) {}
+  const queue::Lease lease;
+  const int recipients;  // carried by the item
+  const int priority;
+  std::mutex mutex;
+  int open = 0;                                  // taken from it and not yet settled; under mutex
+  std::vector<queue::OutgoingItem> own_items;    // under mutex
+};
+
 struct MessageItem final : WorkItem {
   store::ClaimedDelivery delivery;
-  std::optional<queue::Lease> lease;  // when the lane is fed by a broker
+  std::shared_ptr<HeldItem> held;  // when the lane is fed by a broker
 };
 
 std::int64_t RecipientIdOf(const WorkItem& item) { return static_cast<const MessageItem&>(item).delivery.recipient.id; }
@@ -27,20 +48,53 @@ std::string DomainOf(const std::string& address) {
   return at == std::string::npos ? "herald.invalid" : address.substr(at + 1);
 }
 
-std::optional<std::int64_t> RecipientIdOf(const queue::Lease& lease) {
+// What a broker item of a message lane carries: one recipient, several, or a
+// recipient to be dead-lettered (its dead outcome is stored already).
+struct ItemContent {
+  std::vector<std::int64_t> recipient_ids;  // empty: not an item of this lane
+  int priority = 0;
+  std::optional<std::string> dead_letter;   // the reason
+};
+
+ItemContent ContentOf(const queue::Lease& lease) {
+  ItemContent content;
   const auto body = nlohmann::json::parse(lease.body, nullptr, false);
-  if (body.is_object() && body.contains("recipient_id") && body["recipient_id"].is_number_integer()) {
-    return body["recipient_id"].get<std::int64_t>();
+  if (!body.is_object()) return content;
+  if (const auto one = body.find("recipient_id"); one != body.end() && one->is_number_integer()) {
+    content.recipient_ids.push_back(one->get<std::int64_t>());
+  } else if (const auto many = body.find("recipient_ids"); many != body.end() && many->is_array()) {
+    for (const auto& id : *many) {
+      if (id.is_number_integer()) content.recipient_ids.push_back(id.get<std::int64_t>());
+    }
   }
-  return std::nullopt;
+  if (const auto priority = body.find("priority"); priority != body.end() && priority->is_number_integer()) {
+    content.priority = priority->get<int>();
+  }
+  if (const auto reason = body.find("dead_letter"); reason != body.end() && reason->is_string()) {
+    content.dead_letter = reason->get<std::string>();
+  }
+  return content;
+}
+
+queue::OutgoingItem OwnItem(std::int64_t recipient_id, int priority) {
+  return {"r" + std::to_string(recipient_id), MessageItemBody(recipient_id, priority), priority};
 }
 
 }  // namespace
 
 std::string MessageQueueName(const std::string& lane) { return "herald.messages." + lane; }
 
-std::string MessageItemBody(std::int64_t recipient_id) {
-  return nlohmann::json{{"recipient_id", recipient_id}}.dump();
+std::string MessageItemBody(std::int64_t recipient_id, int priority) {
+  nlohmann::json body{{"recipient_id", recipient_id}};
+  if (priority != 0) body["priority"] = priority;
+  return body.dump();
+}
+
+std::string MessageItemBody(const std::vector<std::int64_t>& recipient_ids, int priority) {
+  if (recipient_ids.size() == 1) return MessageItemBody(recipient_ids.front(), priority);
+  nlohmann::json body{{"recipient_ids", recipient_ids}};
+  if (priority != 0) body["priority"] = priority;
+  return body.dump();
 }
 
 MessageLane::MessageLane(store::MessageDeliveryStore& store, std::string lane, mime::Mailbox from,
@@ -99,15 +153,35 @@ std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromStore(int max) {
 }
 
 std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromQueue(int max) {
-  auto leases = queue_->Take(queue_name_, max, std::chrono::milliseconds(0));
+  // Items carry up to kRecipientsPerItem recipients each: ask for as many
+  // items as fill `max`, and again while they carried fewer.
+  std::vector<queue::Lease> leases;
+  std::vector<ItemContent> contents;
+  std::size_t carried = 0;
+  std::size_t per_item = kRecipientsPerItem;  // as the items taken so far carried
+  while (carried < static_cast<std::size_t>(max)) {
+    const auto ask = std::max<std::size_t>(1, (static_cast<std::size_t>(max) - carried) / per_item);
+    auto taken = queue_->Take(queue_name_, static_cast<int>(ask), std::chrono::milliseconds(0));
+    if (taken.empty()) break;
+    std::size_t carried_now = 0;
+    for (auto& lease : taken) {
+      contents.push_back(ContentOf(lease));
+      carried_now += std::max<std::size_t>(1, contents.back().recipient_ids.size());
+      leases.push_back(std::move(lease));
+    }
+    carried += carried_now;
+    per_item = std::max<std::size_t>(1, carried_now / taken.size());
+  }
   std::vector<std::shared_ptr<WorkItem>> items;
   if (leases.empty()) return items;
   std::vector<std::int64_t> ids;
-  ids.reserve(leases.size());
-  for (const auto& lease : leases) ids.push_back(RecipientIdOf(lease).value_or(0));
+  ids.reserve(carried);
+  for (const auto& content : contents) {
+    if (!content.dead_letter) ids.insert(ids.end(), content.recipient_ids.begin(), content.recipient_ids.end());
+  }
   std::vector<store::ClaimedDelivery> loaded;
   try {
-    loaded = store_.LoadDeliveries(ids);
+    if (!ids.empty()) loaded = store_.LoadDeliveries(ids);
   } catch (const std::exception&) {
     ReturnLeases(*queue_, leases);
     throw;
@@ -116,36 +190,74 @@ std::vector<std::shared_ptr<WorkItem>> MessageLane::TakeFromQueue(int max) {
   for (auto& row : loaded) rows.emplace(row.recipient.id, std::move(row));
   const auto now = clock_.Now();
   std::vector<queue::Lease> stale;
+  std::int64_t skipped = 0;
   for (std::size_t i = 0; i < leases.size(); ++i) {
-    auto row = rows.find(ids[i]);
-    if (row == rows.end() || row->second.recipient.status != "queued") {
-      // Cancelled, final already (a copy delivered again after a crash), or not
-      // a recipient of this store: nothing to send.
+    const auto& content = contents[i];
+    if (content.recipient_ids.empty()) ++skipped;  // not an item of this lane
+    if (content.dead_letter) {
+      // The recipient's dead outcome is stored; its copy goes where dead letters are kept.
+      try {
+        queue_->DeadLetter(leases[i], *content.dead_letter);
+      } catch (const std::exception& e) {
+        spdlog::warn("queue: cannot dead-letter recipient {}: {}; the broker hands it out again",
+                     content.recipient_ids.empty() ? 0 : content.recipient_ids.front(), e.what());
+      }
+      continue;
+    }
+    const bool alone = content.recipient_ids.size() <= 1;
+    auto held = std::make_shared<HeldItem>(leases[i], static_cast<int>(content.recipient_ids.size()), content.priority);
+    std::vector<std::shared_ptr<MessageItem>> taken;
+    for (const auto id : content.recipient_ids) {
+      auto row = rows.find(id);
+      if (row == rows.end() || row->second.recipient.status != "queued") {
+        ++skipped;  // cancelled, final already (a copy delivered again after a crash), or not of this store
+        continue;
+      }
+      const auto due = FromUnixMillis(row->second.recipient.due_at_ms);
+      if (due > now) {
+        // A retry whose outcome was stored but whose item was not yet put back
+        // when the process stopped: it waits for its time. (A broker that cannot
+        // take it now hands it out again itself.)
+        if (alone) {
+          ReturnLeases(*queue_, {leases[i]}, Until(due, now));
+          held.reset();
+        } else {
+          held->own_items.push_back(OwnItem(id, content.priority));  // put back alone, then parked until due
+        }
+        continue;
+      }
+      if (!held_.Hold(id)) {
+        ++skipped;  // a second copy of a recipient this lane is sending already
+        continue;
+      }
+      auto item = std::make_shared<MessageItem>();
+      item->delivery_id = "r" + std::to_string(id);
+      item->recipient = row->second.recipient.address;
+      item->attempts = row->second.recipient.attempts;
+      item->delivery = std::move(row->second);
+      taken.push_back(std::move(item));
+    }
+    if (!held) continue;  // handed back to wait for its time
+    if (taken.empty()) {
+      // Nothing of it to send: acknowledged now, after what must come back alone.
+      if (!held->own_items.empty()) {
+        try {
+          queue_->Publish(queue_name_, held->own_items);
+        } catch (const std::exception&) {
+          ReturnLeases(*queue_, {leases[i]});
+          continue;
+        }
+      }
       stale.push_back(std::move(leases[i]));
       continue;
     }
-    const auto due = FromUnixMillis(row->second.recipient.due_at_ms);
-    if (due > now) {
-      // A retry whose outcome was stored but whose item was not yet put back
-      // when the process stopped: it waits for its time. (A broker that cannot
-      // take it now hands it out again itself.)
-      ReturnLeases(*queue_, {leases[i]}, Until(due, now));
-      continue;
+    held->open = static_cast<int>(taken.size());
+    for (auto& item : taken) {
+      item->held = held;
+      items.push_back(std::move(item));
     }
-    // A second copy of a recipient this lane is sending already.
-    if (!held_.Hold(ids[i])) {
-      stale.push_back(std::move(leases[i]));
-      continue;
-    }
-    auto item = std::make_shared<MessageItem>();
-    item->delivery_id = "r" + std::to_string(ids[i]);
-    item->recipient = row->second.recipient.address;
-    item->attempts = row->second.recipient.attempts;
-    item->delivery = std::move(row->second);
-    item->lease = std::move(leases[i]);
-    items.push_back(std::move(item));
   }
-  stale_ += static_cast<std::int64_t>(stale.size());
+  stale_ += skipped;
   AckStale(*queue_, stale);
   return items;
 }
@@ -218,11 +330,48 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
 
 void MessageLane::Settle(std::span<const Finished> finished) {
   // Acknowledged only now that the outcome is stored.
-  if (queue_) {
-    SettleLeases(*queue_, finished, clock_.Now(),
-                 [](const WorkItem& item) -> const queue::Lease& { return *static_cast<const MessageItem&>(item).lease; });
-  }
+  if (queue_) SettleItems(finished);
   for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
+}
+
+void MessageLane::SettleItems(std::span<const Finished> finished) {
+  const auto now = clock_.Now();
+  std::vector<queue::Lease> acks;
+  for (const auto& f : finished) {
+    const auto& item = static_cast<const MessageItem&>(*f.item);
+    auto& held = *item.held;
+    const bool released = f.kind == Finished::Kind::kReleased;
+    const bool retry = f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kQueued;
+    const bool dead = f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kDead;
+    if (held.recipients <= 1) {
+      if (released) {
+        queue_->Retry(held.lease, std::chrono::milliseconds(0));
+      } else if (retry) {
+        queue_->Retry(held.lease, Until(f.decision.retry_at, now));
+      } else if (dead) {
+        queue_->DeadLetter(held.lease, f.decision.detail);
+      } else {
+        acks.push_back(held.lease);
+      }
+      continue;
+    }
+    std::vector<queue::OutgoingItem> own_items;
+    {
+      std::lock_guard lock(held.mutex);
+      const auto id = item.delivery.recipient.id;
+      // A retry comes back at once and is parked until its time by the lane that takes it.
+      if (released || retry) held.own_items.push_back(OwnItem(id, held.priority));
+      if (dead) {
+        nlohmann::json body{{"recipient_id", id}, {"dead_letter", f.decision.detail}};
+        held.own_items.push_back({"r" + std::to_string(id) + "-dead", body.dump(), held.priority});
+      }
+      if (--held.open > 0) continue;
+      own_items = std::move(held.own_items);
+    }
+    if (!own_items.empty()) queue_->Publish(queue_name_, own_items);
+    acks.push_back(held.lease);
+  }
+  if (!acks.empty()) queue_->Ack(acks);
 }
 
 std::optional<Clock::TimePoint> MessageLane::NextDue() {

@@ -54,13 +54,14 @@ class MessageLane final : public Lane {
   std::optional<Clock::TimePoint> NextDue() override;
   bool HasOpenWork() override;
 
-  // Broker items whose recipient was no longer queued (cancelled, final, a copy
-  // published twice), acknowledged without a send.
+  // Recipients of broker items that were no longer queued (cancelled, final, a
+  // copy published twice) or unknown, and items carrying none: skipped unsent.
   std::int64_t stale() const { return stale_; }
 
  private:
   std::vector<std::shared_ptr<WorkItem>> TakeFromStore(int max);
   std::vector<std::shared_ptr<WorkItem>> TakeFromQueue(int max);
+  void SettleItems(std::span<const Finished> finished);
 
   store::MessageDeliveryStore& store_;
   const std::string lane_;
@@ -76,8 +77,14 @@ class MessageLane final : public Lane {
 
 // The broker queue of a message lane: "herald.messages.<lane>".
 std::string MessageQueueName(const std::string& lane);
-// The broker item that carries one recipient: {"recipient_id": N}.
-std::string MessageItemBody(std::int64_t recipient_id);
+// Recipients one broker item carries at most: the relay publishes a lane's due
+// recipients this many to an item, so the broker moves one item, not each
+// recipient (its costs are per item).
+inline constexpr int kRecipientsPerItem = 50;
+// The broker item that carries one recipient, {"recipient_id": N}, or several,
+// {"recipient_ids": [N, ...]}; with "priority" unless it is 0.
+std::string MessageItemBody(std::int64_t recipient_id, int priority = 0);
+std::string MessageItemBody(const std::vector<std::int64_t>& recipient_ids, int priority = 0);
 
 // The engine options of the paced lane: its rule as shaper, one send in flight
 // (so a throttled answer ends its release before the next message goes), and

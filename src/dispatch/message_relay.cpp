@@ -53,13 +53,24 @@ std::string MessageRelay::last_error() const {
 std::int64_t MessageRelay::RelayOnce() {
   const auto due = store_.TakeUnpublished(options_.batch, ToUnixMillis(clock_.Now()));
   if (due.empty()) return 0;
+  // Up to kRecipientsPerItem recipients of one lane and priority to an item, in the order they came.
+  std::map<std::pair<std::string, int>, std::vector<std::int64_t>> filling;
   std::map<std::string, std::vector<queue::OutgoingItem>> items_by_lane;
+  const auto close = [&items_by_lane](const std::string& lane, int priority, std::vector<std::int64_t>& recipients) {
+    items_by_lane[lane].push_back({"r" + std::to_string(recipients.front()) + "+" + std::to_string(recipients.size()),
+                                   MessageItemBody(recipients, priority), priority});
+    recipients.clear();
+  };
   std::vector<std::int64_t> ids;
   ids.reserve(due.size());
   for (const auto& delivery : due) {
-    items_by_lane[delivery.lane].push_back(
-        {"r" + std::to_string(delivery.recipient_id), MessageItemBody(delivery.recipient_id), delivery.priority});
+    auto& recipients = filling[{delivery.lane, delivery.priority}];
+    recipients.push_back(delivery.recipient_id);
+    if (recipients.size() == static_cast<std::size_t>(kRecipientsPerItem)) close(delivery.lane, delivery.priority, recipients);
     ids.push_back(delivery.recipient_id);
+  }
+  for (auto& [key, recipients] : filling) {
+    if (!recipients.empty()) close(key.first, key.second, recipients);
   }
   for (const auto& [lane, items] : items_by_lane) queue_.Publish(MessageQueueName(lane), items);
   store_.MarkPublished(ids);
