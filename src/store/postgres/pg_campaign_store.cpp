@@ -290,9 +290,12 @@ std::int64_t PgCampaignStore::Settle(std::int64_t now_ms) {
             "JOIN message_recipients r ON r.message_id = cm.message_id WHERE cm.campaign_id = campaigns.id "
             "AND r.status = 'sent') THEN 'sent' ELSE 'failed' END "
             "WHERE status = 'sending' AND EXISTS (SELECT 1 FROM campaign_messages cm "
-            "WHERE cm.campaign_id = campaigns.id) AND NOT EXISTS (SELECT 1 FROM campaign_messages cm "
-            "JOIN message_recipients r ON r.message_id = cm.message_id WHERE cm.campaign_id = campaigns.id "
-            "AND r.status IN ('queued', 'sending'))",
+            "WHERE cm.campaign_id = campaigns.id) "
+            // One test per open state, each matching its partial index on message_recipients.
+            "AND NOT EXISTS (SELECT 1 FROM message_recipients r JOIN campaign_messages cm "
+            "ON cm.message_id = r.message_id AND cm.campaign_id = campaigns.id WHERE r.status = 'queued') "
+            "AND NOT EXISTS (SELECT 1 FROM message_recipients r JOIN campaign_messages cm "
+            "ON cm.message_id = r.message_id AND cm.campaign_id = campaigns.id WHERE r.status = 'sending')",
             {Param(now_ms)})
           .Affected();
   tx.Commit();
