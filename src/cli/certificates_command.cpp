@@ -243,28 +243,42 @@ std::int64_t CountOf(const store::StatusCounts& counts, DeliveryStatus status) {
 
 // --no-deliver: herald worker processes deliver; this run watches the store
 // until nothing of the listed events is queued or being sent, and reports what
-// ended meanwhile as the run's work.
+// ended since `before` (counted before the run queued anything: workers start
+// at once) as the run's work. Only Ctrl-C ends the wait early: the workers go on.
 dispatch::DeliveryRun WaitForWorkers(store::CertificateStore& store, const std::vector<dispatch::ActiveEvent>& active,
+                                     const std::map<std::string, store::StatusCounts>& before,
                                      const std::atomic<bool>& stop, ProgressDisplay& progress, bool quiet) {
   using std::chrono::steady_clock;
   constexpr auto kQuietFor = std::chrono::seconds(60);
   const auto started = steady_clock::now();
-  const auto before = store.CountByEvent();
-  // How many of the event's rows ended in `status` since the wait began.
+  // How many of the event's rows ended in `status` since `before` (never fewer
+  // than none: another run may have queued some of them again meanwhile).
   const auto ended_since = [&before](const std::map<std::string, store::StatusCounts>& now, const std::string& slug,
                                      DeliveryStatus status) {
     const auto was = before.find(slug);
     const auto is = now.find(slug);
-    return (is == now.end() ? 0 : CountOf(is->second, status)) - (was == before.end() ? 0 : CountOf(was->second, status));
+    return std::max<std::int64_t>(0, (is == now.end() ? 0 : CountOf(is->second, status)) -
+                                         (was == before.end() ? 0 : CountOf(was->second, status)));
   };
   std::int64_t shown = 0;
   auto last_change = steady_clock::now();
-  bool warned = false;
+  std::string last_error;
   dispatch::DeliveryRun run;
   for (;;) {
     std::int64_t open = 0;
-    for (const auto& event : active) open += store.OpenCount(event.slug);
-    const auto now = store.CountByEvent();
+    std::map<std::string, store::StatusCounts> now;
+    try {
+      for (const auto& event : active) open += store.OpenCount(event.slug);
+      now = store.CountByEvent();
+      last_error.clear();
+    } catch (const std::exception& e) {
+      // The store restarting: the workers wait for it too; look again.
+      if (!quiet && last_error != e.what()) std::cerr << "\nwaiting: cannot read the store: " << e.what() << "\n";
+      last_error = e.what();
+      for (int i = 0; i < 20 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (stop.load()) break;
+      continue;
+    }
     std::int64_t ended = 0;
     std::int64_t sent = 0;
     for (const auto& event : active) {
@@ -279,10 +293,11 @@ dispatch::DeliveryRun WaitForWorkers(store::CertificateStore& store, const std::
     if (ended > shown) last_change = steady_clock::now();
     for (; shown < ended; ++shown) progress.Count(true, shown < sent);
     if (open == 0 || stop.load()) break;
-    if (!warned && !quiet && steady_clock::now() - last_change > kQuietFor) {
-      warned = true;
-      std::cerr << "\nwaiting: no certificate ended in the last " << kQuietFor.count()
-                << " s; is a `herald worker --lanes certificates` running on this store and broker?\n";
+    if (!quiet && steady_clock::now() - last_change > kQuietFor) {
+      last_change = steady_clock::now();  // said again after as long again
+      std::cerr << "\nwaiting: no certificate ended in the last " << kQuietFor.count() << " s (" << open
+                << " still open); is a `herald worker --lanes certificates` running on this store and broker? "
+                   "Ctrl-C stops waiting, not the workers\n";
     }
     for (int i = 0; i < 5 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -547,13 +562,15 @@ int RunCertificates(const CertificatesArgs& args) {
     if (requeued > 0 && !args.quiet) {
       std::cerr << "retry: " << requeued << " certificate(s) that ended " << args.retry << " are queued again\n";
     }
+    // What had ended before this run queued anything: --no-deliver reports the difference.
+    const auto ended_before = args.no_deliver ? store.CountByEvent() : std::map<std::string, store::StatusCounts>{};
     dispatcher.Enqueue(planned, active);
 
     std::int64_t open = 0;
     for (const auto& event : active) open += store.OpenCount(event.slug);
     ProgressDisplay progress("certificates", open, !args.quiet && !args.json);
     const auto run = args.no_deliver
-                         ? WaitForWorkers(store, active, signal_stop.flag(), progress, args.quiet)
+                         ? WaitForWorkers(store, active, ended_before, signal_stop.flag(), progress, args.quiet)
                          : dispatcher.Deliver(active, run_id, signal_stop.flag(), [&](const dispatch::ProgressEvent& e) {
                              const bool final_state = e.status != DeliveryStatus::kQueued;
                              progress.Count(final_state, e.status == DeliveryStatus::kSent);

@@ -35,7 +35,14 @@ void DeliveryLiveness::Sweep() {
     std::lock_guard lock(mutex_);
     if (!connected_since_ || now - *connected_since_ < kPresumedGoneAfter) return;
   }
-  for (const auto& resolve : resolvers_) resolve(ToUnixMillis(now), ToUnixMillis(now - kPresumedGoneAfter));
+  // Each on its own: one store failing (a table locked) leaves the others their turn.
+  for (const auto& resolve : resolvers_) {
+    try {
+      resolve(ToUnixMillis(now), ToUnixMillis(now - kPresumedGoneAfter));
+    } catch (const std::exception& e) {
+      spdlog::error("abandoned sends: {}", e.what());
+    }
+  }
 }
 
 DeliveryLiveness::Resolver ResolveAbandonedMessages(store::MessageDeliveryStore& deliveries) {

@@ -96,12 +96,24 @@ int CertificateWorker::Refresh() {
   std::erase_if(lanes, [](const store::EventLane& lane) { return lane.job.empty(); });
   if (looked_ && SameLanes(lanes, served_lanes_)) {
     std::lock_guard lock(mutex_);
-    last_error_.clear();
+    last_error_ = job_errors_;  // a lane whose job cannot be used stays reported until it changes
     return static_cast<int>(served_.size());
   }
   StopEngine();
+  // Until the new engine runs, the next look starts over (the broker may have failed meanwhile).
+  looked_ = false;
+  try {
+    StartEngine(lanes);
+  } catch (...) {
+    StopEngine();
+    throw;
+  }
   looked_ = true;
-  served_lanes_ = lanes;
+  served_lanes_ = std::move(lanes);
+  return static_cast<int>(served_.size());
+}
+
+void CertificateWorker::StartEngine(const std::vector<store::EventLane>& lanes) {
   std::string job_errors;
   for (const auto& lane : lanes) {
     auto job = certificates::ParseCertificateJob(lane.job);
@@ -138,8 +150,8 @@ int CertificateWorker::Refresh() {
   spdlog::info("certificates: delivering {} event lane(s){}", served_.size(), listed);
   std::lock_guard lock(mutex_);
   lane_names_ = std::move(names);
-  last_error_ = job_errors;
-  return static_cast<int>(served_.size());
+  job_errors_ = job_errors;
+  last_error_ = std::move(job_errors);
 }
 
 std::vector<std::string> CertificateWorker::lanes() const {

@@ -64,6 +64,8 @@ class CertificateWorker {
  private:
   struct Served;
   void Run();
+  // A new engine with a lane per usable job; a job that cannot be used is reported.
+  void StartEngine(const std::vector<store::EventLane>& lanes);
   void StopEngine();
 
   store::CertificateStore& store_;
@@ -86,6 +88,7 @@ class CertificateWorker {
   bool stopping_ = false;
   std::vector<std::string> lane_names_;  // under mutex_
   std::string last_error_;               // under mutex_
+  std::string job_errors_;               // under mutex_: the lanes left out, and why
   std::thread thread_;
 };
 
