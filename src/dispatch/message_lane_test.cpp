@@ -556,6 +556,70 @@ class FailingAcks final : public queue::Queue {
   queue::Queue& inner_;
 };
 
+// A store whose next commit with claims goes through but whose answer is lost
+// (the connection broke after COMMIT): the caller sees an error.
+class LostCommitAnswer final : public store::MessageDeliveryStore {
+ public:
+  explicit LostCommitAnswer(store::MessageDeliveryStore& inner) : inner_(inner) {}
+  std::vector<store::ClaimedDelivery> TakeDue(const std::string& lane, store::TakeOrder order, int max,
+                                              std::int64_t now_ms, const std::set<std::int64_t>& held) override {
+    return inner_.TakeDue(lane, order, max, now_ms, held);
+  }
+  std::vector<bool> RecordAndClaimMany(const std::vector<store::DeliveryResult>& finished,
+                                       const std::vector<std::int64_t>& claims, std::int64_t now_ms,
+                                       const std::optional<store::LaneSchedule>& schedule) override {
+    auto claimed = inner_.RecordAndClaimMany(finished, claims, now_ms, schedule);
+    if (!claims.empty() && lose_next_answer.exchange(false)) {
+      throw std::runtime_error("server closed the connection unexpectedly");
+    }
+    return claimed;
+  }
+  std::optional<std::int64_t> NextDueAt(const std::string& lane) override { return inner_.NextDueAt(lane); }
+  bool HasOpen(const std::string& lane) override { return inner_.HasOpen(lane); }
+  const std::string& claimant() const override { return inner_.claimant(); }
+  void Heartbeat(std::int64_t now_ms) override { inner_.Heartbeat(now_ms); }
+  std::int64_t ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) override {
+    return inner_.ResolveAbandoned(now_ms, alive_since_ms);
+  }
+  std::vector<store::UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) override {
+    return inner_.TakeUnpublished(max, now_ms);
+  }
+  void MarkPublished(const std::vector<std::int64_t>& ids) override { inner_.MarkPublished(ids); }
+  std::int64_t ForgetPublished(const std::string& lane, std::int64_t due_before_ms) override {
+    return inner_.ForgetPublished(lane, due_before_ms);
+  }
+  std::vector<store::ClaimedDelivery> LoadDeliveries(const std::vector<std::int64_t>& ids) override {
+    return inner_.LoadDeliveries(ids);
+  }
+  store::LaneSchedule LoadSchedule() override { return inner_.LoadSchedule(); }
+  void SaveSchedule(const store::LaneSchedule& schedule, std::int64_t now_ms) override {
+    inner_.SaveSchedule(schedule, now_ms);
+  }
+  std::atomic<bool> lose_next_answer{true};
+
+ private:
+  store::MessageDeliveryStore& inner_;
+};
+
+// The claims' commit went through but its answer was lost: the engine asks for
+// the same claims again and gets them, so each recipient is sent, once (they
+// were left "sending" under a live process, never sent, before).
+TEST_F(QueuedMessageLaneTest, ClaimsWhoseCommitAnswerWasLostAreSentOnce) {
+  LostCommitAnswer store(stores_->deliveries());
+  lane_ = std::make_unique<MessageLane>(store, *queue_, "sms", mime::Mailbox{}, clock_);
+  const auto ids = Accept(3);
+  ASSERT_EQ(relay_->RelayOnce(), 3);
+  StartEngine();
+  for (const auto id : ids) ExpectStatus(id, "sent");
+  EXPECT_FALSE(store.lose_next_answer);
+  const auto counts = SentCounts();
+  EXPECT_EQ(counts.size(), 3u);
+  for (const auto& [id, count] : counts) EXPECT_EQ(count, 1) << id;
+  for (const auto id : ids) EXPECT_EQ(RecipientOf(id).attempts, 1);
+  engine_->Stop();
+  engine_.reset();
+}
+
 // The broker fails while a copy not to send is acknowledged: what the lane did
 // take still goes on (thrown away, it would stay held as taken, and every later
 // copy of it would be skipped as a second copy for good).

@@ -76,7 +76,10 @@ class MessageDeliveryStore {
   // In one transaction: records `finished` (a claimed recipient's outcome, or a
   // queued one that could not be rendered), claims `claims` (queued -> sending,
   // one more attempt) and, when given, saves the lane's `schedule`. Returns per
-  // claim whether it was still queued.
+  // claim whether it was still queued, or is this process's claim already
+  // (a commit that went through but whose answer was lost, asked again): the
+  // caller holds each recipient once, so such a claim is that same claim, not a
+  // second send. A recipient asked for twice in one call is claimed once.
   virtual std::vector<bool> RecordAndClaimMany(const std::vector<DeliveryResult>& finished,
                                                const std::vector<std::int64_t>& claims, std::int64_t now_ms,
                                                const std::optional<LaneSchedule>& schedule) = 0;

@@ -444,9 +444,12 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
     // row wins or loses as a whole, never both. Joined with unnest rather than
     // `id = ANY`: before the table's first ANALYZE, the planner would rather
     // scan the whole partial due index (status = 'queued') than the primary key.
+    // A row this process claimed already is its claim again (see the interface).
     const auto rows = db->Exec(
-        "UPDATE message_recipients r SET status = 'sending', attempts = r.attempts + 1, updated_at = $1, "
-        "claimed_by = $3 FROM unnest($2::bigint[]) AS c (id) WHERE r.id = c.id AND r.status = 'queued' RETURNING r.id",
+        "UPDATE message_recipients r SET status = 'sending', updated_at = $1, claimed_by = $3, "
+        "attempts = r.attempts + CASE WHEN r.status = 'queued' THEN 1 ELSE 0 END "
+        "FROM unnest($2::bigint[]) AS c (id) WHERE r.id = c.id "
+        "AND (r.status = 'queued' OR (r.status = 'sending' AND r.claimed_by = $3)) RETURNING r.id",
         {Param(now_ms), Param(claims), Param(claimant_)});
     std::set<std::int64_t> won;
     for (int i = 0; i < rows.Rows(); ++i) won.insert(rows.Int(i, 0));

@@ -364,9 +364,15 @@ std::vector<bool> SqliteApiStore::RecordAndClaimMany(const std::vector<DeliveryR
     }
   }
   auto claim = worker->Cached(
-      "UPDATE message_recipients SET status = 'sending', attempts = attempts + 1, updated_at = ?1, claimed_by = ?3 "
-      "WHERE id = ?2 AND status = 'queued'");
+      "UPDATE message_recipients SET status = 'sending', updated_at = ?1, claimed_by = ?3, "
+      "attempts = attempts + (status = 'queued') "
+      "WHERE id = ?2 AND (status = 'queued' OR (status = 'sending' AND claimed_by = ?3))");
+  std::set<std::int64_t> asked;
   for (const auto id : claims) {
+    if (!asked.insert(id).second) {
+      claimed.push_back(false);
+      continue;
+    }
     claim->Reset();
     claim->Bind(1, now_ms).Bind(2, id).Bind(3, claimant_).Step();
     claimed.push_back(worker->ChangedRows() == 1);
