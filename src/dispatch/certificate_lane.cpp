@@ -102,9 +102,10 @@ std::vector<std::shared_ptr<WorkItem>> CertificateLane::Take(int max) {
   std::set<std::string> taken;
   for (std::size_t i = 0; i < leases.size(); ++i) {
     auto it = rows.find(ids[i]);
-    if (it == rows.end() || it->second.status != DeliveryStatus::kQueued || !taken.insert(ids[i]).second) {
+    if (it == rows.end() || it->second.status != DeliveryStatus::kQueued || !taken.insert(ids[i]).second ||
+        !held_.Hold(ids[i])) {
       // Already final (a copy delivered again after a crash), a second copy in
-      // this batch, or unknown to the store: nothing to send.
+      // this batch or of one this lane holds, or unknown to the store: nothing to send.
       stale.push_back(std::move(leases[i]));
       continue;
     }
@@ -168,6 +169,7 @@ void CertificateLane::Settle(std::span<const Finished> finished) {
   // Acknowledged only now that the outcome is stored.
   SettleLeases(queue_, finished, clock_.Now(),
                [](const WorkItem& item) -> const queue::Lease& { return static_cast<const CertificateItem&>(item).lease; });
+  for (const auto& f : finished) held_.Release(f.item->delivery_id);
 }
 
 bool CertificateLane::HasOpenWork() { return store_.OpenCount(event_.slug) > 0; }

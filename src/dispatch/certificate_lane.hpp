@@ -11,6 +11,7 @@
 
 #include "certificates/certificate_composer.hpp"
 #include "common/clock.hpp"
+#include "dispatch/held_set.hpp"
 #include "dispatch/lane.hpp"
 #include "queue/queue.hpp"
 #include "store/certificate_store.hpp"
@@ -57,6 +58,7 @@ class CertificateLane final : public Lane {
   const Clock& clock_;
   std::atomic<std::int64_t> rendered_{0};
   std::atomic<std::int64_t> stale_{0};
+  HeldIds<std::string> held_;  // taken and not yet settled: one item per delivery at a time
 };
 
 }  // namespace herald::dispatch

@@ -74,7 +74,9 @@ class CertificateStore {
   virtual void Record(const std::vector<DeliveryUpdate>& updates) = 0;
   // Records outcomes and claims deliveries (queued -> sending for this run, one
   // more attempt) in one transaction: the delivery engine's group commit. Returns,
-  // per claim, whether it was still queued.
+  // per claim, whether it was still queued, or is this run's claim already (a
+  // commit whose answer was lost, asked again: the lane holds each delivery
+  // once, so this is that same claim). An id asked twice in one call is claimed once.
   virtual std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
                                            const std::string& run_id) = 0;
   // Rows left in `sending` by a run that stopped: their outcome is unknown. A

@@ -670,6 +670,18 @@ TEST_P(CertificateContract, RecordAndClaimDoBothInOneStep) {
   EXPECT_FALSE(store.RecordAndClaim({}, {"a"}, "run1")[0]);  // already final
 }
 
+// A commit whose answer was lost, asked again by its run: the same claim, no
+// second attempt; another run does not get it.
+TEST_P(CertificateContract, AClaimAskedAgainByItsRunIsItsClaimStill) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a")});
+  ASSERT_EQ(store.RecordAndClaim({}, {"a"}, "run1"), std::vector<bool>{true});
+  EXPECT_EQ(store.RecordAndClaim({}, {"a"}, "run1"), std::vector<bool>{true});
+  EXPECT_EQ(store.RecordAndClaim({}, {"a"}, "run2"), std::vector<bool>{false});
+  EXPECT_EQ(store.Get("a")->attempts, 1);
+  EXPECT_EQ(store.RecordAndClaim({}, {"a", "a"}, "run1"), (std::vector<bool>{true, false}));
+}
+
 TEST_P(CertificateContract, SendingRowsOfADeadRunBecomeUnknownAfterReopen) {
   stores_->certificates().InsertNew({Certificate("a"), Certificate("b"), Certificate("c")});
   stores_->certificates().RecordAndClaim({}, {"a", "b"}, "dead-run");

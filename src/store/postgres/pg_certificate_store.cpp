@@ -138,8 +138,9 @@ std::vector<bool> PgCertificateStore::RecordAndClaim(const std::vector<DeliveryU
   if (!claim_ids.empty()) {
     // Only rows still queued are claimed: a second process claiming the same row gets nothing.
     const auto rows = db->Exec(
-        "UPDATE certificate_deliveries SET status = 'sending', run_id = $1, attempts = attempts + 1, updated_at = $2 "
-        "WHERE id = ANY($3::text[]) AND status = 'queued' RETURNING id",
+        "UPDATE certificate_deliveries SET status = 'sending', run_id = $1, updated_at = $2, "
+        "attempts = attempts + CASE WHEN status = 'queued' THEN 1 ELSE 0 END WHERE id = ANY($3::text[]) "
+        "AND (status = 'queued' OR (status = 'sending' AND run_id = $1)) RETURNING id",
         {Param(run_id), Param(now), Param(claim_ids)});
     std::set<std::string> won;
     for (int i = 0; i < rows.Rows(); ++i) won.insert(rows.Text(i, 0));

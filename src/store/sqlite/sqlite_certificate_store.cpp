@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_certificate_store.hpp"
 
+#include <set>
 
 namespace herald::store::sqlite {
 namespace {
@@ -123,9 +124,10 @@ std::vector<CertificateDelivery> SqliteCertificateStore::GetMany(const std::vect
 }
 
 bool SqliteCertificateStore::ClaimLocked(Database& db, const std::string& id, const std::string& run_id, std::int64_t now) {
+  // A row this run claimed already is its claim again (see the interface).
   auto claim = db.Cached(
-      "UPDATE certificate_deliveries SET status = 'sending', run_id = ?, attempts = attempts + 1, updated_at = ? "
-      "WHERE id = ? AND status = 'queued'");
+      "UPDATE certificate_deliveries SET status = 'sending', attempts = attempts + (status = 'queued'), run_id = ?1, "
+      "updated_at = ?2 WHERE id = ?3 AND (status = 'queued' OR (status = 'sending' AND run_id = ?1))");
   claim->Bind(1, run_id).Bind(2, now).Bind(3, id);
   claim->Step();
   return db.ChangedRows() == 1;
@@ -164,7 +166,8 @@ std::vector<bool> SqliteCertificateStore::RecordAndClaim(const std::vector<Deliv
   RecordLocked(*db, updates, now);
   std::vector<bool> claimed;
   claimed.reserve(claim_ids.size());
-  for (const auto& id : claim_ids) claimed.push_back(ClaimLocked(*db, id, run_id, now));
+  std::set<std::string> asked;
+  for (const auto& id : claim_ids) claimed.push_back(asked.insert(id).second && ClaimLocked(*db, id, run_id, now));
   tx.Commit();
   return claimed;
 }
