@@ -80,6 +80,14 @@ queue::OutgoingItem OwnItem(std::int64_t recipient_id, int priority) {
   return {"r" + std::to_string(recipient_id), MessageItemBody(recipient_id, priority), priority};
 }
 
+// A recipient of a shared item whose dead outcome is stored: the lane that
+// takes this marker moves it to the dead-letter queue with the reason, as its
+// own item, so the shared one can be acknowledged.
+queue::OutgoingItem DeadLetterItem(std::int64_t recipient_id, const std::string& reason, int priority) {
+  nlohmann::json body{{"recipient_id", recipient_id}, {"dead_letter", reason}};
+  return {"r" + std::to_string(recipient_id) + "-dead", body.dump(), priority};
+}
+
 }  // namespace
 
 std::string MessageQueueName(const std::string& lane) { return "herald.messages." + lane; }
@@ -335,42 +343,36 @@ void MessageLane::Settle(std::span<const Finished> finished) {
 }
 
 void MessageLane::SettleItems(std::span<const Finished> finished) {
-  const auto now = clock_.Now();
+  // An item that carried one recipient settles as any lease does; the
+  // recipients of a shared item settle into it, and it is acknowledged with
+  // the last of them.
+  std::vector<Finished> alone;
   std::vector<queue::Lease> acks;
   for (const auto& f : finished) {
     const auto& item = static_cast<const MessageItem&>(*f.item);
     auto& held = *item.held;
+    if (held.recipients <= 1) {
+      alone.push_back(f);
+      continue;
+    }
     const bool released = f.kind == Finished::Kind::kReleased;
     const bool retry = f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kQueued;
     const bool dead = f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kDead;
-    if (held.recipients <= 1) {
-      if (released) {
-        queue_->Retry(held.lease, std::chrono::milliseconds(0));
-      } else if (retry) {
-        queue_->Retry(held.lease, Until(f.decision.retry_at, now));
-      } else if (dead) {
-        queue_->DeadLetter(held.lease, f.decision.detail);
-      } else {
-        acks.push_back(held.lease);
-      }
-      continue;
-    }
     std::vector<queue::OutgoingItem> own_items;
     {
       std::lock_guard lock(held.mutex);
       const auto id = item.delivery.recipient.id;
       // A retry comes back at once and is parked until its time by the lane that takes it.
       if (released || retry) held.own_items.push_back(OwnItem(id, held.priority));
-      if (dead) {
-        nlohmann::json body{{"recipient_id", id}, {"dead_letter", f.decision.detail}};
-        held.own_items.push_back({"r" + std::to_string(id) + "-dead", body.dump(), held.priority});
-      }
+      if (dead) held.own_items.push_back(DeadLetterItem(id, f.decision.detail, held.priority));
       if (--held.open > 0) continue;
       own_items = std::move(held.own_items);
     }
     if (!own_items.empty()) queue_->Publish(queue_name_, own_items);
     acks.push_back(held.lease);
   }
+  SettleLeases(*queue_, alone, clock_.Now(),
+               [](const WorkItem& item) -> const queue::Lease& { return static_cast<const MessageItem&>(item).held->lease; });
   if (!acks.empty()) queue_->Ack(acks);
 }
 
