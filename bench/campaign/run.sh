@@ -8,7 +8,9 @@
 # SIZE the size of herald's messages. Prints a Markdown row for docs/BENCHMARKS.md.
 #
 # Usage: bench/campaign/run.sh [CONTACTS=50000]
-# BENCH_PROFILE=FILE records `perf record -g` of herald serve during the send into FILE.
+# BENCH_PROFILE=FILE records `perf record -g` of herald serve during the send into FILE;
+# BENCH_PROFILE_ALL=FILE records every process on the machine (flat, no call graphs).
+# BENCH_TIMELINE=1 prints the sink's count every second of the send.
 # BENCH_STACK=postgres-rabbitmq runs Herald scaled out instead: a private
 # PostgreSQL (default durability) and RabbitMQ node on loopback, `herald api`
 # and BENCH_WORKERS (default 2) `herald worker --lanes email` processes; RSS
@@ -52,6 +54,8 @@ wait_for_count() {  # output-file count timeout-seconds
 import os, re, sys, time
 path, count, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 deadline, first, seen = time.time() + timeout, None, 0
+started, next_report = time.time(), time.time() + 1
+timeline = os.environ.get("BENCH_TIMELINE")
 with open(path, "rb") as sink:
     while True:
         size = os.fstat(sink.fileno()).st_size
@@ -60,6 +64,9 @@ with open(path, "rb") as sink:
         seen = int(found[-1]) if found else 0
         if seen > 0 and first is None:
             first = time.time()
+        if timeline and time.time() >= next_report:
+            print(f"  {time.time() - started:5.1f} s: {seen} delivered", file=sys.stderr)
+            next_report += 1
         if seen >= count:
             break
         if time.time() > deadline:
@@ -142,7 +149,28 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
   perf record -g -p "$serve_pid" -o "$BENCH_PROFILE" 2>/dev/null &
   perf_pid=$!
   sleep 0.5
+elif [ -n "${BENCH_PROFILE_ALL:-}" ]; then
+  perf record -a -o "$BENCH_PROFILE_ALL" 2>/dev/null &
+  perf_pid=$!
+  sleep 0.5
 fi
+# CPU seconds by command over every process, for what the send itself cost
+# (the totals below also count start-up and the import).
+cpu_by_command() {
+  $python - <<'PY'
+import os
+hz, totals = os.sysconf("SC_CLK_TCK"), {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        continue
+    comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+    totals[comm] = totals.get(comm, 0) + (int(rest[11]) + int(rest[12])) / hz
+print(" ".join(f"{k}={v:.2f}" for k, v in totals.items() if k in ("herald", "postgres", "beam.smp", "smtp-sink")))
+PY
+}
+cpu_before=$(cpu_by_command)
 start=$(now)
 # The send answers once every page of contacts is stored; delivery starts with the first page.
 (api POST "/api/v1/campaigns/$campaign_id/send" "$work/empty.json" > "$work/send.json"; now > "$work/accepted"
@@ -152,6 +180,13 @@ wait_for_count "$work/sink.txt" "$contacts" 600
 wait "$send_pid"
 accepted=$(cat "$work/accepted")
 end=$(now)
+cpu_after=$(cpu_by_command)
+send_cpu=$($python - "$cpu_before" "$cpu_after" <<'PY'
+import sys
+before, after = (dict((kv.split("=")[0], float(kv.split("=")[1])) for kv in arg.split()) for arg in sys.argv[1:3])
+print(", ".join(f"{k} {after[k] - before.get(k, 0):.1f} s" for k in sorted(after)))
+PY
+)
 peak_rss_kb=0
 for p in "${herald_pids[@]}"; do peak_rss_kb=$((peak_rss_kb + $(awk '/^VmHWM/ {print $2}' "/proc/$p/status"))); done
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; }
@@ -197,5 +232,5 @@ herald, ref = n / (end - start), n / (ref_end - ref_start)
 print(f"{herald:.0f} {accepted - start:.2f} {first - start:.2f} {ref:.0f} {herald / ref:.2f} {rss / 1024:.0f}")
 PY
 )
-echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s with $(cat "$work/delivered-at-accept") delivered, first message at ${first_s} s) peak_rss=${rss_mb}MB cpu: herald ${herald_cpu} s, sink ${sink_cpu} s${server_cpu}; smtp-source=${ref_rate}/s ratio=${ratio}x"
+echo "contacts=$contacts message_bytes~$message_bytes herald=${herald_rate}/s (send request answered after ${accept_s} s with $(cat "$work/delivered-at-accept") delivered, first message at ${first_s} s) peak_rss=${rss_mb}MB cpu: herald ${herald_cpu} s, sink ${sink_cpu} s${server_cpu}; cpu during the send: ${send_cpu}; smtp-source=${ref_rate}/s ratio=${ratio}x"
 echo "| $(date -u +%Y-%m-%d) | campaign to $contacts contacts (subject, text, HTML personalised), $describe, SMTP to smtp-sink | ${herald_rate}/s, send answered in ${accept_s} s, peak RSS ${rss_mb} MB | smtp-source -s 16, ${message_bytes}-byte messages: ${ref_rate}/s | ${ratio}× |"

@@ -19,7 +19,7 @@ start_postgres() {
   port=$(free_port)
   "${as[@]}" "$bin/postgres" -D "$dir/data" -p "$port" -c listen_addresses=127.0.0.1 \
     -c unix_socket_directories="$dir" -c max_connections=200 \
-    ${BENCH_PG_STATS:+-c shared_preload_libraries=pg_stat_statements} > "$dir/server.log" 2>&1 &
+    ${BENCH_PG_STATS:+-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on} > "$dir/server.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
   "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || { echo "PostgreSQL did not start; see $dir/server.log" >&2; return 1; }
@@ -64,6 +64,6 @@ stop_rabbitmq() { [ -n "${rabbit_ctl:-}" ] && "${rabbit_ctl[@]}" stop > /dev/nul
 # BENCH_PG_STATS=1: the statements that took the server's time, for profiling.
 print_postgres_statements() {
   [ -n "${BENCH_PG_STATS:-}" ] || return 0
-  psql -X -h 127.0.0.1 -p "$pg_port" -U postgres -d herald -c "SELECT round(total_exec_time) AS ms, calls, rows,
+  psql -X -h 127.0.0.1 -p "$pg_port" -U postgres -d herald -c "SELECT round(total_exec_time) AS ms, round(total_plan_time) AS plan_ms, calls, rows,
     left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12" >&2
 }

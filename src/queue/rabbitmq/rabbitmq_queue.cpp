@@ -32,7 +32,7 @@ void WarnStale(const Lease& lease, std::string_view action) {
 }  // namespace
 
 struct RabbitMqQueue::Consumer {
-  ConsumerKey key;
+  std::string lane;
   std::uint32_t generation = 0;
   std::unique_ptr<AmqpConnection> connection;
   std::mutex mutex;  // guards connection
@@ -104,19 +104,15 @@ void RabbitMqQueue::EnsureLane(const std::string& lane) {
 }
 
 RemovedLane RabbitMqQueue::RemoveLane(const std::string& lane) {
-  // This instance's consumers go first: closing them hands what they hold back
+  // This instance's consumer goes first: closing it hands what they hold back
   // to the lane, where the drain below finds it.
-  std::vector<std::shared_ptr<Consumer>> closing;
+  std::vector<std::shared_ptr<Consumer>> closing;  // closed outside the lock
   {
     std::lock_guard lock(consumers_mutex_);
-    for (auto it = consumers_.begin(); it != consumers_.end();) {
-      if (it->first.first != lane) {
-        ++it;
-        continue;
-      }
+    if (auto it = consumers_.find(lane); it != consumers_.end()) {
       by_generation_.erase(it->second->generation);
       closing.push_back(std::move(it->second));
-      it = consumers_.erase(it);
+      consumers_.erase(it);
     }
   }
   closing.clear();
@@ -165,37 +161,39 @@ void RabbitMqQueue::Publish(const std::string& lane, const std::vector<OutgoingI
 }
 
 std::shared_ptr<RabbitMqQueue::Consumer> RabbitMqQueue::ConsumerFor(const std::string& lane) {
-  ConsumerKey key{lane, std::this_thread::get_id()};
   {
     std::lock_guard lock(consumers_mutex_);
-    if (auto it = consumers_.find(key); it != consumers_.end()) return it->second;
+    if (auto it = consumers_.find(lane); it != consumers_.end()) return it->second;
   }
   // Connecting takes milliseconds: not under the lock other lanes need.
   auto consumer = std::make_shared<Consumer>();
-  consumer->key = key;
+  consumer->lane = lane;
   consumer->connection = std::make_unique<AmqpConnection>(settings_, false);
   DeclareLane(*consumer->connection, lane);
   consumer->connection->Consume(lane, settings_.prefetch);
   std::lock_guard lock(consumers_mutex_);
+  // Another thread connected for this lane meanwhile: one consumer per lane,
+  // so ours closes (nothing was taken from it; the broker hands on what it sent).
+  if (auto it = consumers_.find(lane); it != consumers_.end()) return it->second;
   do {
     consumer->generation = next_generation_;
     next_generation_ = next_generation_ % (kGenerationLimit - 1) + 1;
   } while (by_generation_.contains(consumer->generation));
   by_generation_[consumer->generation] = consumer;
-  consumers_[key] = consumer;
+  consumers_[lane] = consumer;
   return consumer;
 }
 
 std::shared_ptr<RabbitMqQueue::Consumer> RabbitMqQueue::ConsumerOf(const Lease& lease) {
   std::lock_guard lock(consumers_mutex_);
   const auto it = by_generation_.find(GenerationOf(lease));
-  if (it == by_generation_.end() || it->second->key.first != lease.lane) return nullptr;
+  if (it == by_generation_.end() || it->second->lane != lease.lane) return nullptr;
   return it->second;
 }
 
 void RabbitMqQueue::Forget(const std::shared_ptr<Consumer>& consumer) {
   std::lock_guard lock(consumers_mutex_);
-  if (auto it = consumers_.find(consumer->key); it != consumers_.end() && it->second == consumer) consumers_.erase(it);
+  if (auto it = consumers_.find(consumer->lane); it != consumers_.end() && it->second == consumer) consumers_.erase(it);
   if (auto it = by_generation_.find(consumer->generation); it != by_generation_.end() && it->second == consumer) {
     by_generation_.erase(it);
   }

@@ -14,8 +14,10 @@
 //                   Each expires (x-expires) once unused for twice its TTL + 1 min.
 //
 // rabbitmq-c connections are not thread-safe: publishing and administration share
-// one connection behind a mutex; each (lane, thread) that takes from a lane has its
-// own consuming connection, so lanes and threads consume concurrently. A lease
+// one connection behind a mutex; each lane has its own consuming connection, so
+// lanes consume concurrently, and takers of one lane on several threads take
+// turns on it: what the broker prefetched for the lane goes to whichever thread
+// takes next (a connection per thread kept it until that thread took again). A lease
 // belongs to the connection it came from: acknowledge it from any thread, but if
 // that connection was lost meanwhile, the broker has already handed it back and
 // Ack/Retry/DeadLetter of it do nothing (logged).
@@ -28,7 +30,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -74,7 +75,6 @@ class RabbitMqQueue final : public Queue {
 
  private:
   struct Consumer;
-  using ConsumerKey = std::pair<std::string, std::thread::id>;
 
   // The exchange and routing key a lane is published through, if routed.
   std::optional<std::pair<std::string, std::string>> RouteOf(const std::string& lane) const;
@@ -90,7 +90,7 @@ class RabbitMqQueue final : public Queue {
   std::unique_ptr<AmqpConnection> publisher_;
   std::set<std::string> declared_lanes_;  // by this instance; under publisher_mutex_
   std::mutex consumers_mutex_;
-  std::map<ConsumerKey, std::shared_ptr<Consumer>> consumers_;
+  std::map<std::string, std::shared_ptr<Consumer>> consumers_;  // by lane
   std::map<std::uint32_t, std::shared_ptr<Consumer>> by_generation_;
   std::uint32_t next_generation_ = 1;  // under consumers_mutex_
 };

@@ -1,6 +1,7 @@
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
 
 #include <atomic>
+#include <future>
 
 #include "queue/queue_contract_test.hpp"
 #include "tests/support/rabbitmq_server.hpp"
@@ -57,6 +58,33 @@ TEST(RabbitMqQueue, ARoutedLaneGoesThroughItsExchangeUnderItsKey) {
   EXPECT_TRUE(queue.Take("herald.routed.sms", 1, std::chrono::milliseconds(200)).empty());
   const auto listing = Broker().Ctl({"list_queues", "name", "messages"});
   EXPECT_NE(listing.find("herald.routed.sms.dead\t1"), std::string::npos) << listing;
+}
+
+// The engine takes from whichever thread of its pool is free. What the broker
+// prefetched for a lane is there for the next take from any thread: a consumer
+// of its own per thread would keep items it prefetched until that thread took
+// again, and near the end of a run they would wait for seconds while the lane
+// had nothing to do.
+TEST(RabbitMqQueue, WhatALaneHasPrefetchedIsTakenFromAnyThread) {
+  rabbitmq::RabbitMqQueue queue(rabbitmq::ParseAmqpUrl(Broker().amqp_url()).value());
+  const std::string lane = "herald.test.any-thread";
+  queue.EnsureLane(lane);
+  queue.Publish(lane, {{"a", "{}", 0}, {"b", "{}", 0}, {"c", "{}", 0}});
+  const auto first = queue.Take(lane, 1, std::chrono::seconds(5));
+  ASSERT_EQ(first.size(), 1u);
+  auto elsewhere = std::async(std::launch::async, [&] {
+    std::vector<Lease> taken;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (taken.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+      for (auto& lease : queue.Take(lane, 2, std::chrono::milliseconds(500))) taken.push_back(std::move(lease));
+    }
+    return taken;
+  });
+  const auto rest = elsewhere.get();
+  ASSERT_EQ(rest.size(), 2u);
+  queue.Ack(first);
+  queue.Ack(rest);
+  EXPECT_EQ(queue.Depth(lane), 0);
 }
 
 TEST(RabbitMqQueue, RetryStepsGrowBySquareRootOfTwo) {
