@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <string_view>
 
 namespace herald::store::postgres {
 namespace {
@@ -72,8 +73,11 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds que
   // last value of a repeated setting, so the URL's own choices win.
   const std::string timeout = std::to_string(connect_timeout.count());
   // Warnings and errors only: a migration's "already exists, skipping" notices are noise.
-  const std::string options =
-      "-c statement_timeout=" + std::to_string(query_timeout.count()) + " -c client_min_messages=warning";
+  // Prepared statements are planned for their values every time: a generic
+  // plan made while a table is still small (a new store, its first campaign)
+  // would scan the whole table for each claim once it holds 50,000 rows.
+  const std::string options = "-c statement_timeout=" + std::to_string(query_timeout.count()) +
+                              " -c client_min_messages=warning -c plan_cache_mode=force_custom_plan";
   const char* keywords[] = {"connect_timeout", "options", "application_name", "dbname", nullptr};
   const char* values[] = {timeout.c_str(), options.c_str(), "herald", url.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
@@ -104,15 +108,112 @@ void PgConnection::Fail(const std::string& what, pg_result* result) {
   throw PgError("PostgreSQL store at " + where_ + ": " + what + ": " + reason, sqlstate);
 }
 
+const std::string* PgConnection::Prepared(const std::string& sql) {
+  if (const auto it = prepared_.find(sql); it != prepared_.end()) return &it->second;
+  if (prepared_.size() >= kMaxPrepared) return nullptr;
+  std::string name = "herald_" + std::to_string(next_statement_++);
+  pg_result* result = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+  if (result == nullptr || PQresultStatus(result) != PGRES_COMMAND_OK) Fail("a query failed", result);
+  PQclear(result);
+  return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
 PgResult PgConnection::Exec(const std::string& sql, const std::vector<PgParam>& params) {
+  return Run(sql, params, /*may_run_again=*/true);
+}
+
+PgResult PgConnection::Run(const std::string& sql, const std::vector<PgParam>& params, bool may_run_again) {
   std::vector<const char*> values;
+  std::vector<int> lengths, formats;
   values.reserve(params.size());
-  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
-  pg_result* result = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                                   nullptr, nullptr, /*resultFormat=*/0);
+  for (const auto& param : params) {
+    values.push_back(param.value ? param.value->data() : nullptr);
+    lengths.push_back(param.value ? static_cast<int>(param.value->size()) : 0);
+    formats.push_back(param.binary ? 1 : 0);
+  }
+  const auto count = static_cast<int>(values.size());
+  // Statements without parameters (BEGIN, COMMIT, SET ...) are cheap to parse
+  // and are never prepared: a prepared ROLLBACK would be one more thing that
+  // can fail in an aborted transaction.
+  const std::string* name = params.empty() || !prepare_ ? nullptr : Prepared(sql);
+  pg_result* result = name != nullptr ? PQexecPrepared(conn_, name->c_str(), count, values.data(), lengths.data(),
+                                                       formats.data(), /*resultFormat=*/0)
+                                      : PQexecParams(conn_, sql.c_str(), count, nullptr, values.data(), lengths.data(),
+                                                     formats.data(), /*resultFormat=*/0);
   const auto status = result == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(result);
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) Fail("a query failed", result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    const std::string_view sqlstate = state == nullptr ? "" : state;
+    if (name != nullptr && (sqlstate == "26000" || sqlstate == "0A000")) {
+      if (sqlstate == "26000") {
+        // The server forgot what this connection prepared (DISCARD ALL, or a
+        // pooler handing it statements on another server connection): from
+        // now on its statements run unprepared.
+        prepare_ = false;
+        prepared_.clear();
+      } else {
+        prepared_.erase(sql);  // its plan's result changed with the schema: prepared again
+      }
+      // Outside a transaction nothing else was lost, so it runs again at once;
+      // inside one, the transaction failed and its caller's retry runs anew.
+      if (may_run_again && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+        PQclear(result);
+        return Run(sql, params, /*may_run_again=*/false);
+      }
+    }
+    Fail("a query failed", result);
+  }
   return PgResult(result);
+}
+
+namespace {
+
+void AppendInt32(std::string& out, std::int32_t value) {
+  const auto bits = static_cast<std::uint32_t>(value);
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((bits >> shift) & 0xff));
+}
+
+void AppendInt64(std::string& out, std::int64_t value) {
+  const auto bits = static_cast<std::uint64_t>(value);
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((bits >> shift) & 0xff));
+}
+
+// The header of a one-dimensional array without NULLs (array_recv's format).
+std::string ArrayHeader(std::uint32_t element_type, std::size_t count) {
+  std::string out;
+  AppendInt32(out, 1);  // dimensions
+  AppendInt32(out, 0);  // no NULLs
+  AppendInt32(out, static_cast<std::int32_t>(element_type));
+  AppendInt32(out, static_cast<std::int32_t>(count));
+  AppendInt32(out, 1);  // lower bound
+  return out;
+}
+
+constexpr std::uint32_t kInt8Oid = 20;
+constexpr std::uint32_t kTextOid = 25;
+
+}  // namespace
+
+PgParam BigintArray(const std::vector<std::int64_t>& values) {
+  auto out = ArrayHeader(kInt8Oid, values.size());
+  out.reserve(out.size() + values.size() * 12);
+  for (const auto value : values) {
+    AppendInt32(out, 8);
+    AppendInt64(out, value);
+  }
+  return PgParam::Binary(std::move(out));
+}
+
+PgParam TextArray(const std::vector<std::string>& values) {
+  auto out = ArrayHeader(kTextOid, values.size());
+  std::size_t bytes = out.size();
+  for (const auto& value : values) bytes += 4 + value.size();
+  out.reserve(bytes);
+  for (const auto& value : values) {
+    AppendInt32(out, static_cast<std::int32_t>(value.size()));
+    out += value;
+  }
+  return PgParam::Binary(std::move(out));
 }
 
 void PgConnection::ExecScript(const std::string& sql) {

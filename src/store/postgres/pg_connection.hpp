@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -46,7 +47,29 @@ class PgResult {
   std::shared_ptr<pg_result> result_;
 };
 
-using PgParam = std::optional<std::string>;  // nullopt: SQL NULL
+// A statement parameter: text in the type's input syntax, or bytes in its
+// binary wire format (arrays: parsing a quoted text[] literal costs the server
+// more than the statement itself for a batch of message bodies).
+struct PgParam {
+  PgParam() = default;  // SQL NULL
+  PgParam(std::nullopt_t) {}
+  PgParam(std::string text) : value(std::move(text)) {}
+  PgParam(const char* text) : value(std::string(text)) {}
+  PgParam(std::optional<std::string> text) : value(std::move(text)) {}
+  static PgParam Binary(std::string bytes) {
+    PgParam param(std::move(bytes));
+    param.binary = true;
+    return param;
+  }
+
+  std::optional<std::string> value;  // nullopt: SQL NULL
+  bool binary = false;
+};
+
+// bigint[] and text[] in the binary array format, for `$n::bigint[]` and
+// `$n::text[]` parameters.
+PgParam BigintArray(const std::vector<std::int64_t>& values);
+PgParam TextArray(const std::vector<std::string>& values);
 
 class PgConnection {
  public:
@@ -58,7 +81,11 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // One statement with $1, $2... parameters sent apart from the SQL text.
+  // One statement with $1, $2... parameters sent apart from the SQL text. A
+  // statement with parameters is prepared on this connection the first time
+  // and executed as prepared after that: the engine runs the same few claims
+  // and outcomes thousands of times, and parsing and planning each of them
+  // cost the server as much as running it.
   PgResult Exec(const std::string& sql, const std::vector<PgParam>& params = {});
   // Several statements, no parameters (a migration file); one implicit
   // transaction unless the script manages its own.
@@ -70,9 +97,18 @@ class PgConnection {
 
  private:
   [[noreturn]] void Fail(const std::string& what, pg_result* result);
+  // The name `sql` is prepared under on this connection, preparing it first;
+  // nullptr once kMaxPrepared statements are (a caller that builds its SQL
+  // from its input must not grow the server's memory without end).
+  const std::string* Prepared(const std::string& sql);
+  PgResult Run(const std::string& sql, const std::vector<PgParam>& params, bool may_run_again);
 
+  static constexpr std::size_t kMaxPrepared = 256;
   pg_conn* conn_ = nullptr;
   std::string where_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+  std::uint64_t next_statement_ = 0;
+  bool prepare_ = true;
 };
 
 }  // namespace herald::store::postgres

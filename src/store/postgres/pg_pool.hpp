@@ -64,31 +64,16 @@ class PgTransaction {
   bool done_ = false;
 };
 
-// Parameters as text, the way PgConnection sends them.
+// Parameters as PgConnection sends them: scalars as text, arrays binary.
 inline PgParam Param(std::int64_t value) { return std::to_string(value); }
 inline PgParam Param(int value) { return std::to_string(value); }
 inline PgParam Param(bool value) { return value ? "1" : "0"; }
 inline PgParam Param(std::string value) { return value; }
 inline PgParam Param(const char* value) { return std::string(value); }
-// A bigint[] literal, for `= ANY($n::bigint[])`: one statement for a batch.
-inline PgParam Param(const std::vector<std::int64_t>& values) {
-  std::string literal = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) literal += (i ? "," : "") + std::to_string(values[i]);
-  return literal + "}";
-}
-// A text[] literal, each element quoted, for `= ANY($n::text[])`.
-inline PgParam Param(const std::vector<std::string>& values) {
-  std::string literal = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    literal += i ? ",\"" : "\"";
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') literal += '\\';
-      literal += c;
-    }
-    literal += '"';
-  }
-  return literal + "}";
-}
+// A bigint[] or text[], for `= ANY($n::bigint[])` or `unnest($n::text[])`: one
+// statement for a batch.
+inline PgParam Param(const std::vector<std::int64_t>& values) { return BigintArray(values); }
+inline PgParam Param(const std::vector<std::string>& values) { return TextArray(values); }
 template <typename T>
 PgParam Param(const std::optional<T>& value) {
   return value ? Param(*value) : PgParam{};
