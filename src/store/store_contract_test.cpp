@@ -148,6 +148,21 @@ TEST_P(MessageContract, OutcomesAndClaimsOfOneCommitLandTogether) {
   EXPECT_EQ(StatusOf(due[2].recipient.message_id), "sending");
 }
 
+// The outcomes go first: a recipient whose outcome puts it back in the queue
+// can be claimed again in the same commit.
+TEST_P(MessageContract, ARecipientRecordedAndClaimedInOneCommitIsRecordedFirst) {
+  const auto accepted = stores_->messages().Accept({Message(owner_, "a", {{"sms", "+15551230001"}})}, 100);
+  const auto id = accepted[0].message.recipients[0].id;
+  auto& deliveries = stores_->deliveries();
+  ASSERT_EQ(deliveries.RecordAndClaimMany({}, {id}, 100, std::nullopt), std::vector<bool>{true});
+  EXPECT_EQ(deliveries.RecordAndClaimMany({{id, "queued", "", "try again", 110, true}}, {id}, 110, std::nullopt),
+            std::vector<bool>{true});
+  const auto message = stores_->messages().GetMessage(accepted[0].message.id);
+  EXPECT_EQ(message->recipients[0].status, "sending");
+  EXPECT_EQ(message->recipients[0].attempts, 2);
+  EXPECT_EQ(message->recipients[0].last_error, "try again");
+}
+
 TEST_P(MessageContract, ScheduledAndRetriedWorkWaitsForItsDueTime) {
   auto later = Message(owner_, "later", {{"sms", "+15551230001"}});
   later.scheduled_at_ms = 5000;
