@@ -29,9 +29,9 @@ std::string DatabasePath(const config::HeraldConfig& config) {
 std::unique_ptr<store::Stores> OpenStores(const config::HeraldConfig& config, store::SchemaPolicy policy,
                                           const Clock& clock) {
   if (config.store.kind == "postgres") {
-    return std::make_unique<store::postgres::PostgresStores>(config.store.url, config.store.pool_size,
-                                                             std::chrono::milliseconds(config.store.query_timeout_ms),
-                                                             policy, clock);
+    return std::make_unique<store::postgres::PostgresStores>(
+        config.store.url, config.store.pool_size, std::chrono::milliseconds(config.store.query_timeout_ms), policy,
+        clock, /*relay_outbox=*/config.queue.kind == "rabbitmq");
   }
   return std::make_unique<store::sqlite::SqliteStores>(DatabasePath(config), policy, clock);
 }

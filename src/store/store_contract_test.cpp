@@ -267,6 +267,18 @@ TEST_P(MessageContract, TheOutboxHandsOverDueQueuedRecipientsOnceAndAgainAfterAR
   EXPECT_EQ(due[0].lane, "email");
 }
 
+TEST_P(MessageContract, ACancelledRecipientIsNeverHandedOver) {
+  const auto kept = stores_->messages().Accept({Message(owner_, "kept", {{"sms", "+15551230001"}})}, 100);
+  const auto cancelled = stores_->messages().Accept({Message(owner_, "gone", {{"sms", "+15551230002"}})}, 100);
+  ASSERT_EQ(stores_->messages().CancelMessage(cancelled[0].message.id, 150).cancelled, 1);
+  auto& outbox = stores_->deliveries();
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto due = outbox.TakeUnpublished(10, 200);
+    ASSERT_EQ(due.size(), 1u) << "pass " << pass;
+    EXPECT_EQ(due[0].recipient_id, kept[0].message.recipients[0].id);
+  }
+}
+
 TEST_P(MessageContract, SendsInterruptedByACrashBecomeUnknownNotQueued) {
   const auto id = stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}})}, 100)[0].message.id;
   ASSERT_TRUE(ClaimNext("sms", 100));

@@ -50,6 +50,36 @@ TEST(PostgresMigrations, ANewDatabaseGetsTheSchemaOnceAndASecondRunAppliesNothin
   EXPECT_NO_THROW(RequireCurrentSchema(db));
 }
 
+// 0006 moves the outbox off the recipient rows: what was queued and never
+// published is in the outbox after it, nothing else is.
+TEST(PostgresMigrations, RecipientsNeverPublishedAreInTheOutboxAfterVersion6) {
+  PgConnection db(NewDatabase("outbox_moved"), kQueryTimeout);
+  for (const auto& migration : Migrations()) {
+    if (migration.version < 6) db.ExecScript(std::string(migration.sql));
+  }
+  db.ExecScript(
+      "INSERT INTO api_keys (id, name, role, tier, key_hash, key_prefix, created_at) "
+      "VALUES (1, 'k', 'user', 'free', 'h', 'p', 1);"
+      "INSERT INTO messages (id, owner_id, subject, content, priority, created_at) VALUES (1, 1, '', 'x', 0, 1);"
+      "INSERT INTO message_recipients (id, message_id, lane, channel, address, status, priority, due_at, "
+      "updated_at, published) VALUES "
+      "(1, 1, 'email', 'email', 'a@example.org', 'queued', 3, 10, 1, 0),"
+      "(2, 1, 'email', 'email', 'b@example.org', 'queued', 0, 10, 1, 1),"
+      "(3, 1, 'sms', 'sms', '+15551230001', 'sent', 0, 10, 1, 0),"
+      "(4, 1, 'paced', 'email', 'c@example.org', 'queued', 0, 10, 1, 0);");
+  db.ExecScript(std::string(Migrations()[5].sql));
+  const auto outbox = db.Exec("SELECT recipient_id, lane, priority, due_at FROM message_outbox ORDER BY 1");
+  ASSERT_EQ(outbox.Rows(), 1);
+  EXPECT_EQ(outbox.Int(0, 0), 1);
+  EXPECT_EQ(outbox.Text(0, 1), "email");
+  EXPECT_EQ(outbox.Int(0, 2), 3);
+  EXPECT_EQ(outbox.Int(0, 3), 10);
+  EXPECT_EQ(db.Exec("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'message_recipients' "
+                    "AND column_name = 'published'")
+                .Int(0, 0),
+            0);
+}
+
 TEST(PostgresMigrations, ADatabaseBehindIsRefusedWithTheCommandThatFixesIt) {
   PgConnection db(NewDatabase("behind"), kQueryTimeout);
   try {

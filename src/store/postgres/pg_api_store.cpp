@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/hash.hpp"
+#include "store/postgres/pg_outbox.hpp"
 
 namespace herald::store::postgres {
 namespace {
@@ -263,13 +264,18 @@ std::vector<AcceptedMessage> PgApiStore::Accept(std::vector<NewMessage> messages
   }
   const auto recipient_ids = NextIds(*db, "message_recipients", of_message.size());
   if (!recipient_ids.empty()) {
-    db->Exec(
+    const std::string insert =
         "INSERT INTO message_recipients (id, message_id, lane, channel, address, status, priority, due_at, updated_at) "
         "SELECT id, message_id, channel, channel, address, 'queued', priority, due_at, $1 "
         "FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
-        "AS v (id, message_id, channel, address, priority, due_at)",
-        {Param(now_ms), Param(recipient_ids), Param(of_message), Param(channels), Param(addresses),
-         Param(recipient_priorities), Param(due)});
+        "AS v (id, message_id, channel, address, priority, due_at)";
+    // With the recipients, their outbox rows: committed together, so the relay
+    // misses none and the broker gets none that was not stored.
+    db->Exec(relay_outbox_ ? "WITH stored AS (" + insert + " RETURNING id, lane, priority, due_at) " +
+                                 std::string(kIntoOutbox) + "SELECT id, lane, priority, due_at FROM stored"
+                           : insert,
+             {Param(now_ms), Param(recipient_ids), Param(of_message), Param(channels), Param(addresses),
+              Param(recipient_priorities), Param(due)});
   }
   accepted.reserve(messages.size());
   std::size_t next_recipient = 0;
@@ -357,12 +363,12 @@ std::int64_t PgApiStore::RetryMessage(std::int64_t id, const std::vector<std::st
   PgTransaction tx(*db);
   std::int64_t requeued = 0;
   for (const auto& status : statuses) {
-    requeued += db->Exec(
-                      "UPDATE message_recipients SET status = 'queued', attempts = 0, published = 0, due_at = $1, "
-                      "updated_at = $1, last_error = 'retry requested after: ' || last_error "
-                      "WHERE message_id = $2 AND status = $3",
-                      {Param(now_ms), Param(id), Param(status)})
-                    .Affected();
+    requeued += db->Exec(RequeueStatement("UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = $1, "
+                                          "updated_at = $1, last_error = 'retry requested after: ' || last_error "
+                                          "WHERE message_id = $2 AND status = $3",
+                                          relay_outbox_),
+                         {Param(now_ms), Param(id), Param(status)})
+                    .Int(0, 0);
   }
   tx.Commit();
   return requeued;
@@ -515,9 +521,15 @@ std::vector<UnpublishedDelivery> PgApiStore::TakeUnpublished(int max, std::int64
   std::vector<UnpublishedDelivery> due;
   if (max <= 0) return due;
   auto db = pool_.Acquire();
+  // Rows of recipients no longer queued (cancelled, or sent by a process
+  // taking from the store) leave the outbox as they come up.
   const auto rows = db->Exec(
-      "SELECT id, lane, priority FROM message_recipients "
-      "WHERE status = 'queued' AND published = 0 AND lane <> 'paced' AND due_at <= $1 ORDER BY due_at, id LIMIT $2",
+      "WITH due AS (SELECT o.recipient_id, o.lane, o.priority, o.due_at, r.status FROM message_outbox o "
+      "LEFT JOIN message_recipients r ON r.id = o.recipient_id WHERE o.due_at <= $1 "
+      "ORDER BY o.due_at, o.recipient_id LIMIT $2), "
+      "settled AS (DELETE FROM message_outbox o USING due "
+      "WHERE o.recipient_id = due.recipient_id AND due.status IS DISTINCT FROM 'queued') "
+      "SELECT recipient_id, lane, priority FROM due WHERE status = 'queued' ORDER BY due_at, recipient_id",
       {Param(now_ms), Param(max)});
   for (int i = 0; i < rows.Rows(); ++i) {
     due.push_back({rows.Int(i, 0), rows.Text(i, 1), static_cast<int>(rows.Int(i, 2))});
@@ -526,30 +538,23 @@ std::vector<UnpublishedDelivery> PgApiStore::TakeUnpublished(int max, std::int64
 }
 
 void PgApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_ids) {
-  // The mark only spares a second publish: it goes in slices of short
-  // transactions, so the workers claiming these very rows barely wait for its
-  // row locks, and is committed without waiting for the disk (a mark lost in a
-  // crash costs one more publish, whose copy the lane skips). `published = 0`
-  // keeps the planner on the primary key before the table's first ANALYZE.
-  constexpr std::size_t kSlice = 100;
+  // Committed without waiting for the disk: a delete lost in a crash costs one
+  // more publish, whose copy the lane skips.
+  if (recipient_ids.empty()) return;
   auto db = pool_.Acquire();
-  for (std::size_t begin = 0; begin < recipient_ids.size(); begin += kSlice) {
-    const std::vector<std::int64_t> slice(
-        recipient_ids.begin() + static_cast<long>(begin),
-        recipient_ids.begin() + static_cast<long>(std::min(recipient_ids.size(), begin + kSlice)));
-    PgTransaction tx(*db);
-    db->Exec("SET LOCAL synchronous_commit = off");
-    db->Exec("UPDATE message_recipients SET published = 1 WHERE id = ANY($1::bigint[]) AND published = 0",
-             {Param(slice)});
-    tx.Commit();
-  }
+  PgTransaction tx(*db);
+  db->Exec("SET LOCAL synchronous_commit = off");
+  db->Exec("DELETE FROM message_outbox WHERE recipient_id = ANY($1::bigint[])", {Param(recipient_ids)});
+  tx.Commit();
 }
 
 std::int64_t PgApiStore::ForgetPublished(const std::string& lane, std::int64_t due_before_ms) {
+  // Those in the outbox still were never handed over: they stay as they are.
   auto db = pool_.Acquire();
   return db
-      ->Exec("UPDATE message_recipients SET published = 0 WHERE lane = $1 AND status = 'queued' AND published = 1 "
-             "AND due_at < $2",
+      ->Exec(std::string(kIntoOutbox) +
+                 "SELECT id, lane, priority, due_at FROM message_recipients "
+                 "WHERE lane = $1 AND status = 'queued' AND due_at < $2 ON CONFLICT (recipient_id) DO NOTHING",
              {Param(lane), Param(due_before_ms)})
       .Affected();
 }

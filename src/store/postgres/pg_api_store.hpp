@@ -20,7 +20,9 @@ namespace herald::store::postgres {
 
 class PgApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore {
  public:
-  explicit PgApiStore(PgPool& pool) : pool_(pool), claimant_(NewClaimantId()) {}
+  // relay_outbox: write the outbox rows a relay publishes (pg_outbox.hpp).
+  PgApiStore(PgPool& pool, bool relay_outbox)
+      : pool_(pool), claimant_(NewClaimantId()), relay_outbox_(relay_outbox) {}
 
   ApiKeyRecord CreateKey(const std::string& name, const std::string& role, const std::string& tier,
                          const std::string& key_hash, const std::string& key_prefix, std::int64_t now_ms) override;
@@ -57,6 +59,7 @@ class PgApiStore final : public KeyStore, public MessageStore, public MessageDel
  private:
   PgPool& pool_;
   const std::string claimant_;
+  const bool relay_outbox_;
 };
 
 }  // namespace herald::store::postgres

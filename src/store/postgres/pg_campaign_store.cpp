@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "store/postgres/pg_outbox.hpp"
+
 namespace herald::store::postgres {
 namespace {
 
@@ -260,12 +262,14 @@ std::int64_t PgCampaignStore::RetryCampaign(std::int64_t campaign_id, const std:
   PgTransaction tx(*db);
   std::int64_t requeued = 0;
   for (const auto& status : statuses) {
-    requeued += db->Exec(
-                      "UPDATE message_recipients SET status = 'queued', attempts = 0, published = 0, due_at = $1, "
-                      "updated_at = $1, last_error = 'retry requested after: ' || last_error WHERE status = $3 AND "
-                      "message_id IN (SELECT message_id FROM campaign_messages WHERE campaign_id = $2)",
-                      {Param(now_ms), Param(campaign_id), Param(status)})
-                    .Affected();
+    requeued +=
+        db->Exec(RequeueStatement(
+                     "UPDATE message_recipients SET status = 'queued', attempts = 0, due_at = $1, "
+                     "updated_at = $1, last_error = 'retry requested after: ' || last_error WHERE status = $3 AND "
+                     "message_id IN (SELECT message_id FROM campaign_messages WHERE campaign_id = $2)",
+                     relay_outbox_),
+                 {Param(now_ms), Param(campaign_id), Param(status)})
+            .Int(0, 0);
   }
   if (requeued > 0) {
     db->Exec("UPDATE campaigns SET status = 'sending', updated_at = $1 WHERE id = $2 AND status IN ('sent', 'failed')",

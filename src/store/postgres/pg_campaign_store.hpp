@@ -16,7 +16,8 @@ namespace herald::store::postgres {
 
 class PgCampaignStore final : public ContactStore, public TemplateStore, public CampaignStore {
  public:
-  explicit PgCampaignStore(PgPool& pool) : pool_(pool) {}
+  // relay_outbox: requeued recipients get outbox rows (pg_outbox.hpp).
+  PgCampaignStore(PgPool& pool, bool relay_outbox) : pool_(pool), relay_outbox_(relay_outbox) {}
 
   std::vector<ContactRecord> CreateContacts(std::vector<ContactRecord> contacts, std::int64_t now_ms) override;
   std::optional<ContactRecord> GetContact(std::int64_t id) override;
@@ -45,6 +46,7 @@ class PgCampaignStore final : public ContactStore, public TemplateStore, public 
 
  private:
   PgPool& pool_;
+  const bool relay_outbox_;
 };
 
 }  // namespace herald::store::postgres

@@ -42,6 +42,20 @@ std::set<std::int64_t> IdsOf(const std::vector<ClaimedDelivery>& due) {
   return ids;
 }
 
+// A process whose lanes no broker carries writes no outbox rows: no relay
+// would ever empty them. When a broker takes over, the relay's start finds
+// its lanes empty and hands over everything queued.
+TEST(PostgresOutboxTest, WithoutABrokerNothingGoesToTheOutboxUntilARelayAsks) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("no_outbox");
+  ManualClock clock;
+  PostgresStores stores(url, 2, std::chrono::seconds(10), SchemaPolicy::kMigrate, clock, /*relay_outbox=*/false);
+  const auto owner = stores.keys().CreateKey("owner", "user", "free", "hash-owner", "hk_own", 1).id;
+  stores.messages().Accept({EmailTo(owner, 1), EmailTo(owner, 2)}, 100);
+  EXPECT_TRUE(stores.deliveries().TakeUnpublished(10, 200).empty());
+  EXPECT_EQ(stores.deliveries().ForgetPublished("email", INT64_MAX), 2);
+  EXPECT_EQ(stores.deliveries().TakeUnpublished(10, 200).size(), 2u);
+}
+
 // Workers without a broker take due rows straight from the table: each take
 // passes by the rows another worker has taken (FOR UPDATE SKIP LOCKED, then a
 // 30 s mark), so two workers take disjoint rows; the mark of a worker that

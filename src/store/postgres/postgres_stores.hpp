@@ -21,12 +21,14 @@ class PostgresStores final : public Stores {
  public:
   // Throws PgError naming the server when it cannot be reached, SchemaError
   // when its schema does not fit `policy`.
+  // relay_outbox: this process's lanes go through a broker, so what it
+  // stores or requeues gets outbox rows for the relay (pg_outbox.hpp).
   PostgresStores(const std::string& url, int pool_size, std::chrono::milliseconds query_timeout, SchemaPolicy policy,
-                 const Clock& clock)
+                 const Clock& clock, bool relay_outbox = true)
       : pool_(url, pool_size, query_timeout),
         migration_(Prepare(pool_, policy)),
-        api_(pool_),
-        campaigns_(pool_),
+        api_(pool_, relay_outbox),
+        campaigns_(pool_, relay_outbox),
         pacing_(pool_),
         certificates_(pool_, clock) {}
 
