@@ -80,6 +80,17 @@ TEST(PostgresMigrations, RecipientsNeverPublishedAreInTheOutboxAfterVersion6) {
             0);
 }
 
+TEST(PostgresMigrations, MessageBodiesAreCompressedWithLz4) {
+  PgConnection db(NewDatabase("lz4_bodies"), kQueryTimeout);
+  Migrate(db);
+  const auto methods = db.Exec(
+      "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'messages'::regclass "
+      "AND attname IN ('content', 'html') ORDER BY attname");
+  ASSERT_EQ(methods.Rows(), 2);
+  EXPECT_EQ(methods.Text(0, 1), "l") << methods.Text(0, 0);
+  EXPECT_EQ(methods.Text(1, 1), "l") << methods.Text(1, 0);
+}
+
 TEST(PostgresMigrations, ADatabaseBehindIsRefusedWithTheCommandThatFixesIt) {
   PgConnection db(NewDatabase("behind"), kQueryTimeout);
   try {
