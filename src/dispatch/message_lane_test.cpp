@@ -584,7 +584,9 @@ class LostCommitAnswer final : public store::MessageDeliveryStore {
   std::vector<store::UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) override {
     return inner_.TakeUnpublished(max, now_ms);
   }
-  void MarkPublished(const std::vector<std::int64_t>& ids) override { inner_.MarkPublished(ids); }
+  void MarkPublished(const std::vector<store::UnpublishedDelivery>& published) override {
+    inner_.MarkPublished(published);
+  }
   std::int64_t ForgetPublished(const std::string& lane, std::int64_t due_before_ms) override {
     return inner_.ForgetPublished(lane, due_before_ms);
   }

@@ -61,24 +61,21 @@ std::int64_t MessageRelay::RelayOnce() {
                                    MessageItemBody(recipients, priority), priority});
     recipients.clear();
   };
-  std::vector<std::int64_t> ids;
-  ids.reserve(due.size());
   for (const auto& delivery : due) {
     auto& recipients = filling[{delivery.lane, delivery.priority}];
     recipients.push_back(delivery.recipient_id);
     if (recipients.size() == static_cast<std::size_t>(kRecipientsPerItem)) close(delivery.lane, delivery.priority, recipients);
-    ids.push_back(delivery.recipient_id);
   }
   for (auto& [key, recipients] : filling) {
     if (!recipients.empty()) close(key.first, key.second, recipients);
   }
   for (const auto& [lane, items] : items_by_lane) queue_.Publish(MessageQueueName(lane), items);
-  store_.MarkPublished(ids);
-  published_ += static_cast<std::int64_t>(ids.size());
+  store_.MarkPublished(due);
+  published_ += static_cast<std::int64_t>(due.size());
   if (on_published_) {
     for (const auto& [lane, items] : items_by_lane) on_published_(lane);
   }
-  return static_cast<std::int64_t>(ids.size());
+  return static_cast<std::int64_t>(due.size());
 }
 
 std::int64_t MessageRelay::SweepLost() {

@@ -61,6 +61,9 @@ struct UnpublishedDelivery {
   std::int64_t recipient_id = 0;
   std::string lane;
   int priority = 0;
+  // Which hand-over this is: a recipient requeued after it was taken is due
+  // again later, and marking the earlier hand-over leaves the new one alone.
+  std::int64_t due_at_ms = 0;
 };
 
 class MessageDeliveryStore {
@@ -103,7 +106,7 @@ class MessageDeliveryStore {
   // making a lane's queued recipients count as never handed over (the broker
   // lost them). A recipient published twice is sent once: the claim decides.
   virtual std::vector<UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) = 0;
-  virtual void MarkPublished(const std::vector<std::int64_t>& recipient_ids) = 0;
+  virtual void MarkPublished(const std::vector<UnpublishedDelivery>& published) = 0;
   // Of the lane's queued recipients published already, those due before
   // `due_before_ms` (INT64_MAX: all) count as never handed over.
   virtual std::int64_t ForgetPublished(const std::string& lane, std::int64_t due_before_ms) = 0;

@@ -232,10 +232,10 @@ TEST_P(MessageContract, TheOutboxHandsOverDueQueuedRecipientsOnceAndAgainAfterAR
   EXPECT_EQ(due[0].priority, 2);
   EXPECT_EQ(due[1].lane, "email");
   EXPECT_EQ(outbox.TakeUnpublished(1, 200).size(), 1u) << "at most max";
-  outbox.MarkPublished({due[0].recipient_id});
+  outbox.MarkPublished({due[0]});
   ASSERT_EQ(outbox.TakeUnpublished(10, 200).size(), 1u);
   EXPECT_EQ(outbox.TakeUnpublished(10, 200)[0].recipient_id, due[1].recipient_id);
-  outbox.MarkPublished({due[1].recipient_id});
+  outbox.MarkPublished({due[1]});
   EXPECT_TRUE(outbox.TakeUnpublished(10, 200).empty());
   ASSERT_EQ(outbox.TakeUnpublished(10, 5000).size(), 1u) << "due once its time comes";
 
@@ -257,7 +257,7 @@ TEST_P(MessageContract, TheOutboxHandsOverDueQueuedRecipientsOnceAndAgainAfterAR
   due = outbox.TakeUnpublished(10, 400);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].recipient_id, claim->recipient.id);
-  outbox.MarkPublished({due[0].recipient_id});
+  outbox.MarkPublished({due[0]});
 
   // The broker lost a lane: its queued recipients count as never handed over.
   EXPECT_EQ(outbox.ForgetPublished("email", 0), 0) << "none was due that early";
@@ -265,6 +265,28 @@ TEST_P(MessageContract, TheOutboxHandsOverDueQueuedRecipientsOnceAndAgainAfterAR
   due = outbox.TakeUnpublished(10, 400);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].lane, "email");
+}
+
+// The relay marks what it published after the broker confirmed it; by then a
+// worker may have sent it, failed it and a user retried it. That retry is a
+// new hand-over, and the late mark of the first one must not swallow it.
+TEST_P(MessageContract, AHandOverMarkedAfterARetryLeavesTheRetryToBeHandedOver) {
+  const auto accepted = stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}})}, 100);
+  auto& outbox = stores_->deliveries();
+  const auto first = outbox.TakeUnpublished(10, 200);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].due_at_ms, 100);
+  const auto claim = ClaimNext("sms", 300);
+  ASSERT_TRUE(claim);
+  Record({{claim->recipient.id, "dead", "", "refused", 0}}, 310);
+  ASSERT_EQ(stores_->messages().RetryMessage(accepted[0].message.id, {"dead"}, 400), 1);
+  outbox.MarkPublished(first);
+  const auto retry = outbox.TakeUnpublished(10, 500);
+  ASSERT_EQ(retry.size(), 1u) << "the retry is still to be handed over";
+  EXPECT_EQ(retry[0].recipient_id, first[0].recipient_id);
+  EXPECT_EQ(retry[0].due_at_ms, 400);
+  outbox.MarkPublished(retry);
+  EXPECT_TRUE(outbox.TakeUnpublished(10, 500).empty());
 }
 
 TEST_P(MessageContract, ACancelledRecipientIsNeverHandedOver) {

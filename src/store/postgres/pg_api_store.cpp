@@ -522,29 +522,45 @@ std::vector<UnpublishedDelivery> PgApiStore::TakeUnpublished(int max, std::int64
   if (max <= 0) return due;
   auto db = pool_.Acquire();
   // Rows of recipients no longer queued (cancelled, or sent by a process
-  // taking from the store) leave the outbox as they come up.
-  const auto rows = db->Exec(
-      "WITH due AS (SELECT o.recipient_id, o.lane, o.priority, o.due_at, r.status FROM message_outbox o "
-      "LEFT JOIN message_recipients r ON r.id = o.recipient_id WHERE o.due_at <= $1 "
-      "ORDER BY o.due_at, o.recipient_id LIMIT $2), "
-      "settled AS (DELETE FROM message_outbox o USING due "
-      "WHERE o.recipient_id = due.recipient_id AND due.status IS DISTINCT FROM 'queued') "
-      "SELECT recipient_id, lane, priority FROM due WHERE status = 'queued' ORDER BY due_at, recipient_id",
-      {Param(now_ms), Param(max)});
-  for (int i = 0; i < rows.Rows(); ++i) {
-    due.push_back({rows.Int(i, 0), rows.Text(i, 1), static_cast<int>(rows.Int(i, 2))});
+  // taking from the store) leave the outbox as they come up; a row requeued
+  // meanwhile has another due time and stays. A batch of nothing but such rows
+  // is followed by the next, so a backlog of them never hides what is due.
+  for (;;) {
+    const auto rows = db->Exec(
+        "WITH due AS (SELECT o.recipient_id, o.lane, o.priority, o.due_at, r.status FROM message_outbox o "
+        "LEFT JOIN message_recipients r ON r.id = o.recipient_id WHERE o.due_at <= $1 "
+        "ORDER BY o.due_at, o.recipient_id LIMIT $2), "
+        "settled AS (DELETE FROM message_outbox o USING due WHERE o.recipient_id = due.recipient_id "
+        "AND o.due_at = due.due_at AND due.status IS DISTINCT FROM 'queued') "
+        "SELECT recipient_id, lane, priority, due_at, status = 'queued' FROM due ORDER BY due_at, recipient_id",
+        {Param(now_ms), Param(max)});
+    for (int i = 0; i < rows.Rows(); ++i) {
+      if (rows.Text(i, 4) != "t") continue;
+      due.push_back({rows.Int(i, 0), rows.Text(i, 1), static_cast<int>(rows.Int(i, 2)), rows.Int(i, 3)});
+    }
+    if (!due.empty() || rows.Rows() == 0) break;
   }
   return due;
 }
 
-void PgApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_ids) {
+void PgApiStore::MarkPublished(const std::vector<UnpublishedDelivery>& published) {
   // Committed without waiting for the disk: a delete lost in a crash costs one
   // more publish, whose copy the lane skips.
-  if (recipient_ids.empty()) return;
+  if (published.empty()) return;
+  std::vector<std::int64_t> ids;
+  std::vector<std::int64_t> due_ats;
+  ids.reserve(published.size());
+  due_ats.reserve(published.size());
+  for (const auto& delivery : published) {
+    ids.push_back(delivery.recipient_id);
+    due_ats.push_back(delivery.due_at_ms);
+  }
   auto db = pool_.Acquire();
   PgTransaction tx(*db);
   db->Exec("SET LOCAL synchronous_commit = off");
-  db->Exec("DELETE FROM message_outbox WHERE recipient_id = ANY($1::bigint[])", {Param(recipient_ids)});
+  db->Exec("DELETE FROM message_outbox o USING unnest($1::bigint[], $2::bigint[]) AS p(recipient_id, due_at) "
+           "WHERE o.recipient_id = p.recipient_id AND o.due_at = p.due_at",
+           {Param(ids), Param(due_ats)});
   tx.Commit();
 }
 

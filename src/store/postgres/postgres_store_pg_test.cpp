@@ -56,6 +56,32 @@ TEST(PostgresOutboxTest, WithoutABrokerNothingGoesToTheOutboxUntilARelayAsks) {
   EXPECT_EQ(stores.deliveries().TakeUnpublished(10, 200).size(), 2u);
 }
 
+// Rows of recipients a process sent straight from the table leave the outbox
+// as the relay comes to them; a batch of nothing but such rows does not make
+// the relay think nothing is due.
+TEST(PostgresOutboxTest, ABatchOfSettledRowsIsFollowedByWhatIsStillDue) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("outbox_settled");
+  ManualClock clock;
+  PostgresStores stores(url, 2, std::chrono::seconds(10), SchemaPolicy::kMigrate, clock, /*relay_outbox=*/true);
+  const auto owner = stores.keys().CreateKey("owner", "user", "free", "hash-owner", "hk_own", 1).id;
+  std::vector<NewMessage> messages;
+  for (int n = 0; n < 5; ++n) messages.push_back(EmailTo(owner, n));
+  const auto accepted = stores.messages().Accept(std::move(messages), 100);
+  const auto taken = stores.deliveries().TakeDue("email", TakeOrder::kPriorityThenDue, 4, 200, {});
+  ASSERT_EQ(taken.size(), 4u);
+  std::vector<std::int64_t> claims;
+  for (const auto& delivery : taken) claims.push_back(delivery.recipient.id);
+  ASSERT_EQ(stores.deliveries().RecordAndClaimMany({}, claims, 200, std::nullopt), std::vector<bool>(4, true));
+
+  const auto due = stores.deliveries().TakeUnpublished(2, 300);
+  ASSERT_EQ(due.size(), 1u) << "two batches of two settled rows, then the one still queued";
+  EXPECT_EQ(due[0].recipient_id, accepted[4].message.recipients[0].id);
+  stores.deliveries().MarkPublished(due);
+  EXPECT_TRUE(stores.deliveries().TakeUnpublished(2, 300).empty());
+  PgPool pool(url, 1, std::chrono::seconds(10));
+  EXPECT_EQ(pool.Acquire()->Exec("SELECT COUNT(*) FROM message_outbox").Int(0, 0), 0) << "the settled rows are gone";
+}
+
 // Workers without a broker take due rows straight from the table: each take
 // passes by the rows another worker has taken (FOR UPDATE SKIP LOCKED, then a
 // 30 s mark), so two workers take disjoint rows; the mark of a worker that

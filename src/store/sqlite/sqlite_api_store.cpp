@@ -447,25 +447,26 @@ std::vector<UnpublishedDelivery> SqliteApiStore::TakeUnpublished(int max, std::i
   if (max <= 0) return due;
   auto reader = db_.Read();
   auto pick = (*reader).Cached(
-      "SELECT id, lane, priority FROM message_recipients "
+      "SELECT id, lane, priority, due_at FROM message_recipients "
       "WHERE status = 'queued' AND published = 0 AND lane <> 'paced' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2");
   pick->Bind(1, now_ms).Bind(2, static_cast<std::int64_t>(max));
   while (pick->Step()) {
-    due.push_back({pick->ColumnInt(0), pick->ColumnText(1), static_cast<int>(pick->ColumnInt(2))});
+    due.push_back({pick->ColumnInt(0), pick->ColumnText(1), static_cast<int>(pick->ColumnInt(2)), pick->ColumnInt(3)});
   }
   return due;
 }
 
-void SqliteApiStore::MarkPublished(const std::vector<std::int64_t>& recipient_ids) {
-  if (recipient_ids.empty()) return;
+void SqliteApiStore::MarkPublished(const std::vector<UnpublishedDelivery>& published) {
+  if (published.empty()) return;
   // Not durable on its own: a mark lost to a power cut publishes the recipient
-  // again, and the claim sends it once.
+  // again, and the claim sends it once. One requeued since it was taken is due
+  // at another time and waits for its own hand-over.
   auto writer = db_.Fast();
   Transaction tx(*writer);
-  auto mark = writer->Cached("UPDATE message_recipients SET published = 1 WHERE id = ?1");
-  for (const auto id : recipient_ids) {
+  auto mark = writer->Cached("UPDATE message_recipients SET published = 1 WHERE id = ?1 AND due_at = ?2");
+  for (const auto& delivery : published) {
     mark->Reset();
-    mark->Bind(1, id).Step();
+    mark->Bind(1, delivery.recipient_id).Bind(2, delivery.due_at_ms).Step();
   }
   tx.Commit();
 }

@@ -57,7 +57,7 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
                                        const std::optional<LaneSchedule>& schedule) override;
   bool HasOpen(const std::string& lane) override;
   std::vector<UnpublishedDelivery> TakeUnpublished(int max, std::int64_t now_ms) override;
-  void MarkPublished(const std::vector<std::int64_t>& recipient_ids) override;
+  void MarkPublished(const std::vector<UnpublishedDelivery>& published) override;
   std::int64_t ForgetPublished(const std::string& lane, std::int64_t due_before_ms) override;
   std::vector<ClaimedDelivery> LoadDeliveries(const std::vector<std::int64_t>& recipient_ids) override;
   LaneSchedule LoadSchedule() override;
