@@ -3,7 +3,10 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <limits>
 #include <string_view>
+
+#include "common/hash.hpp"
 
 namespace herald::store::postgres {
 namespace {
@@ -73,11 +76,8 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds que
   // last value of a repeated setting, so the URL's own choices win.
   const std::string timeout = std::to_string(connect_timeout.count());
   // Warnings and errors only: a migration's "already exists, skipping" notices are noise.
-  // Prepared statements are planned for their values every time: a generic
-  // plan made while a table is still small (a new store, its first campaign)
-  // would scan the whole table for each claim once it holds 50,000 rows.
-  const std::string options = "-c statement_timeout=" + std::to_string(query_timeout.count()) +
-                              " -c client_min_messages=warning -c plan_cache_mode=force_custom_plan";
+  const std::string options =
+      "-c statement_timeout=" + std::to_string(query_timeout.count()) + " -c client_min_messages=warning";
   const char* keywords[] = {"connect_timeout", "options", "application_name", "dbname", nullptr};
   const char* values[] = {timeout.c_str(), options.c_str(), "herald", url.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
@@ -88,6 +88,17 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds que
     conn_ = nullptr;
     throw PgError("cannot reach the PostgreSQL store at " + where_ + ": " + reason, "");
   }
+  // Prepared statements are planned for their values every time: a generic
+  // plan made while a table is still small (a new store, its first campaign)
+  // would scan the whole table for each claim once it holds 50,000 rows. Set
+  // after connecting, so options in the URL cannot undo it; a server that
+  // cannot (older than PostgreSQL 12) gets its statements unprepared.
+  pg_result* planning = PQexec(conn_, "SET plan_cache_mode = force_custom_plan");
+  if (planning == nullptr || PQresultStatus(planning) != PGRES_COMMAND_OK) prepare_ = false;
+  PQclear(planning);
+  // Names no other client of the same server connection uses (a pooler may
+  // share one among several): a clash would fail the preparation.
+  statement_prefix_ = "herald_" + RandomHex(6) + "_";
 }
 
 PgConnection::~PgConnection() {
@@ -111,11 +122,18 @@ void PgConnection::Fail(const std::string& what, pg_result* result) {
 const std::string* PgConnection::Prepared(const std::string& sql) {
   if (const auto it = prepared_.find(sql); it != prepared_.end()) return &it->second;
   if (prepared_.size() >= kMaxPrepared) return nullptr;
-  std::string name = "herald_" + std::to_string(next_statement_++);
+  std::string name = statement_prefix_ + std::to_string(next_statement_++);
   pg_result* result = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
   if (result == nullptr || PQresultStatus(result) != PGRES_COMMAND_OK) Fail("a query failed", result);
   PQclear(result);
   return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
+void PgConnection::DropStaleStatements() {
+  for (const auto& name : stale_statements_) {
+    PQclear(PQexec(conn_, ("DEALLOCATE " + name).c_str()));
+  }
+  stale_statements_.clear();
 }
 
 PgResult PgConnection::Exec(const std::string& sql, const std::vector<PgParam>& params) {
@@ -123,10 +141,16 @@ PgResult PgConnection::Exec(const std::string& sql, const std::vector<PgParam>& 
 }
 
 PgResult PgConnection::Run(const std::string& sql, const std::vector<PgParam>& params, bool may_run_again) {
+  if (!stale_statements_.empty() && PQtransactionStatus(conn_) == PQTRANS_IDLE) DropStaleStatements();
   std::vector<const char*> values;
   std::vector<int> lengths, formats;
   values.reserve(params.size());
   for (const auto& param : params) {
+    if (param.value && param.value->size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw PgError("PostgreSQL store at " + where_ + ": a value of " + std::to_string(param.value->size()) +
+                        " bytes is more than one query can carry",
+                    "");
+    }
     values.push_back(param.value ? param.value->data() : nullptr);
     lengths.push_back(param.value ? static_cast<int>(param.value->size()) : 0);
     formats.push_back(param.binary ? 1 : 0);
@@ -152,7 +176,10 @@ PgResult PgConnection::Run(const std::string& sql, const std::vector<PgParam>& p
         prepare_ = false;
         prepared_.clear();
       } else {
-        prepared_.erase(sql);  // its plan's result changed with the schema: prepared again
+        // Its plan's result changed with the schema: prepared again under a
+        // new name, the old one dropped once no transaction is in the way.
+        stale_statements_.push_back(*name);
+        prepared_.erase(sql);
       }
       // Outside a transaction nothing else was lost, so it runs again at once;
       // inside one, the transaction failed and its caller's retry runs anew.

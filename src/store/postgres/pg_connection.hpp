@@ -102,11 +102,14 @@ class PgConnection {
   // from its input must not grow the server's memory without end).
   const std::string* Prepared(const std::string& sql);
   PgResult Run(const std::string& sql, const std::vector<PgParam>& params, bool may_run_again);
+  void DropStaleStatements();
 
   static constexpr std::size_t kMaxPrepared = 256;
   pg_conn* conn_ = nullptr;
   std::string where_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+  std::string statement_prefix_;
+  std::vector<std::string> stale_statements_;  // prepared for a schema since changed
   std::uint64_t next_statement_ = 0;
   bool prepare_ = true;
 };

@@ -28,6 +28,26 @@ TEST(PostgresConnection, AStatementWithParametersIsPreparedOnceAndRunAsPreparedA
   EXPECT_EQ(db.Exec("SHOW plan_cache_mode").Text(0, 0), "force_custom_plan");
 }
 
+TEST(PostgresConnection, OptionsInTheUrlDoNotUndoPlanningForTheValues) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("plan_options");
+  PgConnection db(url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20plan_cache_mode%3Dauto",
+                  kQueryTimeout);
+  EXPECT_EQ(db.Exec("SHOW plan_cache_mode").Text(0, 0), "force_custom_plan");
+}
+
+// A pooler may hand one server connection to several clients in turn: two
+// connections never prepare under the same name.
+TEST(PostgresConnection, TwoConnectionsPrepareUnderDifferentNames) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("prepared_names");
+  PgConnection first(url, kQueryTimeout);
+  PgConnection second(url, kQueryTimeout);
+  first.Exec("SELECT $1::bigint", {Param(1)});
+  second.Exec("SELECT $1::bigint", {Param(1)});
+  const auto name = [](PgConnection& db) { return db.Exec("SELECT name FROM pg_prepared_statements").Text(0, 0); };
+  EXPECT_NE(name(first), name(second));
+  EXPECT_EQ(name(first).rfind("herald_", 0), 0u);
+}
+
 // Prepared statements that vanish mean something between us and the server
 // discards them (DISCARD ALL, a pooler): the connection stops preparing.
 TEST(PostgresConnection, WhenTheServerForgetsWhatWasPreparedStatementsRunUnprepared) {
@@ -72,6 +92,7 @@ TEST(PostgresConnection, AStatementWhoseResultChangedWithTheSchemaIsPreparedAgai
   EXPECT_EQ(refused, "0A000");
   db.Exec("ROLLBACK");
   EXPECT_EQ(db.Exec(sql, {Param(1)}).Rows(), 1);
+  EXPECT_EQ(PreparedCount(db), 1) << "the plans made for the old schema are dropped";
 }
 
 TEST(PostgresConnection, ArraysCarryEveryValueAsItIs) {
