@@ -1,6 +1,7 @@
 #include "dispatch/message_lane.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -345,16 +346,18 @@ void MessageLane::Settle(std::span<const Finished> finished) {
 void MessageLane::SettleItems(std::span<const Finished> finished) {
   // An item that carried one recipient settles as any lease does; the
   // recipients of a shared item settle into it, and it is acknowledged with
-  // the last of them.
-  std::vector<Finished> alone;
+  // the last of them. The single ones first: a broker failing while a shared
+  // item publishes its recipients' own items leaves them settled.
+  const auto alone = [](const Finished& f) { return static_cast<const MessageItem&>(*f.item).held->recipients <= 1; };
+  std::vector<Finished> singles;
+  std::copy_if(finished.begin(), finished.end(), std::back_inserter(singles), alone);
+  SettleLeases(*queue_, singles, clock_.Now(),
+               [](const WorkItem& item) -> const queue::Lease& { return static_cast<const MessageItem&>(item).held->lease; });
   std::vector<queue::Lease> acks;
   for (const auto& f : finished) {
+    if (alone(f)) continue;
     const auto& item = static_cast<const MessageItem&>(*f.item);
     auto& held = *item.held;
-    if (held.recipients <= 1) {
-      alone.push_back(f);
-      continue;
-    }
     const bool released = f.kind == Finished::Kind::kReleased;
     const bool retry = f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kQueued;
     const bool dead = f.kind == Finished::Kind::kSent && f.decision.status == domain::DeliveryStatus::kDead;
@@ -371,8 +374,6 @@ void MessageLane::SettleItems(std::span<const Finished> finished) {
     if (!own_items.empty()) queue_->Publish(queue_name_, own_items);
     acks.push_back(held.lease);
   }
-  SettleLeases(*queue_, alone, clock_.Now(),
-               [](const WorkItem& item) -> const queue::Lease& { return static_cast<const MessageItem&>(item).held->lease; });
   if (!acks.empty()) queue_->Ack(acks);
 }
 
