@@ -461,25 +461,20 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
     for (const auto& result : finished) recorded.insert(result.recipient_id);
     return std::any_of(claims.begin(), claims.end(), [&recorded](std::int64_t id) { return recorded.contains(id); });
   };
+  if (!schedule && finished.empty() && claims.empty()) return {};
   if (!schedule && !recorded_too()) {
     // The engine's commit, thousands of times a campaign: one statement, its
-    // own transaction, one round trip and one plan. The claim's UPDATE sees
-    // the rows as they were before the outcomes' (one snapshot), which is why
-    // a recipient in both goes the long way below.
-    if (claims.empty()) {
-      RecordOn(*db, finished, now_ms, claimant_);
-      return {};
-    }
-    if (finished.empty()) {
-      return ClaimsWon(db->Exec(ClaimStatement("$1", "$2", "$3"), {Param(now_ms), Param(claims), Param(claimant_)}),
-                       claims);
-    }
+    // own transaction, one round trip, and a plan the connection keeps
+    // (migration 0008). The claim's UPDATE sees the rows as they were before
+    // the outcomes' (one snapshot), which is why a recipient in both goes the
+    // long way below.
     auto params = OutcomeParams(finished, now_ms, claimant_);
     params.push_back(Param(claims));
-    return ClaimsWon(db->Exec("WITH recorded AS (" + std::string(kRecordOutcomes) + ") " +
-                                  ClaimStatement("$1", "$9", "$8"),
-                              params),
-                     claims);
+    const auto won = db->Exec("SELECT * FROM herald_record_and_claim($1, $2::bigint[], $3::text[], $4::text[], "
+                              "$5::text[], $6::bigint[], $7::bigint[], $8, $9::bigint[])",
+                              params);
+    if (claims.empty()) return {};
+    return ClaimsWon(won, claims);
   }
   PgTransaction tx(*db);
   RecordOn(*db, finished, now_ms, claimant_);
