@@ -82,6 +82,23 @@ TEST(PostgresOutboxTest, ABatchOfSettledRowsIsFollowedByWhatIsStillDue) {
   EXPECT_EQ(pool.Acquire()->Exec("SELECT COUNT(*) FROM message_outbox").Int(0, 0), 0) << "the settled rows are gone";
 }
 
+// The engine's commit keeps one plan per connection, made the first time,
+// often on an empty table: one that may only walk the primary key stays right
+// once the table holds a campaign's rows.
+TEST(PostgresCommitTest, TheCommitsPlanCanOnlyWalkThePrimaryKey) {
+  const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("commit_plan");
+  ManualClock clock;
+  PostgresStores stores(url, 1, std::chrono::seconds(10), SchemaPolicy::kMigrate, clock);
+  PgPool pool(url, 1, std::chrono::seconds(10));
+  const auto settings = pool.Acquire()->Exec(
+      "SELECT array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = 'herald_record_and_claim'");
+  ASSERT_EQ(settings.Rows(), 1);
+  for (const auto* setting : {"plan_cache_mode=force_generic_plan", "enable_seqscan=off", "enable_bitmapscan=off",
+                              "enable_hashjoin=off", "enable_mergejoin=off"}) {
+    EXPECT_NE(settings.Text(0, 0).find(setting), std::string::npos) << setting;
+  }
+}
+
 // Workers without a broker take due rows straight from the table: each take
 // passes by the rows another worker has taken (FOR UPDATE SKIP LOCKED, then a
 // 30 s mark), so two workers take disjoint rows; the mark of a worker that
