@@ -85,7 +85,7 @@ PacedPage PgPacingStore::ListSent(std::optional<std::int64_t> owner_id, int page
   params.push_back(Param(page_size));
   params.push_back(Param(static_cast<std::int64_t>(page - 1) * page_size));
   // PostgreSQL puts NULLs first in DESC where SQLite puts them last; a sent row always has sent_at, so the order
-  // is SQLite's and the partial index (lane, sent_at, id) still serves it.
+  // is SQLite's and the partial index of paced sent rows (sent_at, id) still serves it.
   const auto rows = db->Exec(
       kSelect + where + " ORDER BY r.sent_at DESC, r.id DESC LIMIT " + limit + " OFFSET " + offset, params);
   for (int i = 0; i < rows.Rows(); ++i) result.messages.push_back(ReadMessage(rows, i));
