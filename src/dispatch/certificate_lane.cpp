@@ -157,6 +157,7 @@ std::vector<bool> CertificateLane::Commit(std::span<const Finished> finished,
     update.provider_id = f.outcome.provider_message_id;
     update.message_id = f.message_id;
     update.pdf_path = item.pdf_path;
+    update.claimed = f.kind == Finished::Kind::kSent;
     updates.push_back(std::move(update));
   }
   std::vector<std::string> ids;

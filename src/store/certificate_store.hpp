@@ -38,6 +38,11 @@ struct DeliveryUpdate {
   std::string provider_id;  // when sent
   std::string message_id;
   std::string pdf_path;
+  // Whether the outcome is of a send this run claimed (it is recorded only
+  // while the row is still that claim: a run presumed dead, whose sends were
+  // reported unknown and perhaps retried by another, records nothing), or of
+  // a delivery that failed before its claim (recorded only while still queued).
+  bool claimed = true;
 };
 
 struct EventLane {
@@ -71,7 +76,6 @@ class CertificateStore {
   virtual std::optional<CertificateDelivery> Get(const std::string& id) = 0;
   virtual std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) = 0;
 
-  virtual void Record(const std::vector<DeliveryUpdate>& updates) = 0;
   // Records outcomes and claims deliveries (queued -> sending for this run, one
   // more attempt) in one transaction: the delivery engine's group commit. Returns,
   // per claim, whether it was still queued, or is this run's claim already (a

@@ -684,10 +684,19 @@ TEST_P(PacingContract, SendsInterruptedByACrashBecomeUnknownAndAreNeverTakenAgai
   EXPECT_EQ(counts[0], (std::pair<std::pair<std::string, std::string>, std::int64_t>{{"paced", "unknown"}, 1}));
 }
 
+// Claims the deliveries for `run` and records their outcomes, as the engine does.
+void ClaimAndRecord(CertificateStore& store, const std::vector<DeliveryUpdate>& updates,
+                    const std::string& run = "run1") {
+  std::vector<std::string> ids;
+  for (const auto& update : updates) ids.push_back(update.id);
+  ASSERT_EQ(store.RecordAndClaim({}, ids, run), std::vector<bool>(ids.size(), true));
+  store.RecordAndClaim(updates, {}, run);
+}
+
 TEST_P(CertificateContract, InsertNewKeepsExistingRowsAndTheirState) {
   auto& store = stores_->certificates();
   EXPECT_EQ(store.InsertNew({Certificate("a"), Certificate("b")}), 2);
-  store.Record({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q1"}});
+  ClaimAndRecord(store, {{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q1"}});
   EXPECT_EQ(store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c")}), 1);
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
   EXPECT_EQ(store.Get("a")->provider_id, "q1");
@@ -734,7 +743,7 @@ TEST_P(CertificateContract, AClaimAskedAgainByItsRunIsItsClaimStill) {
 TEST_P(CertificateContract, SendingRowsOfADeadRunBecomeUnknownAfterReopen) {
   stores_->certificates().InsertNew({Certificate("a"), Certificate("b"), Certificate("c")});
   stores_->certificates().RecordAndClaim({}, {"a", "b"}, "dead-run");
-  stores_->certificates().Record({{.id = "b", .status = DeliveryStatus::kSent}});
+  stores_->certificates().RecordAndClaim({{.id = "b", .status = DeliveryStatus::kSent}}, {}, "dead-run");
   Reopen();
   auto& store = stores_->certificates();
   EXPECT_TRUE(store.ResolveAbandoned("dead-run", kNoOtherProcessAlive).empty())
@@ -777,14 +786,41 @@ TEST_P(CertificateContract, OnlyTheSendsOfARunWhoseProcessStoppedBecomeUnknown) 
   EXPECT_TRUE(store.ResolveAbandoned(mine, 9000).empty()) << "the other was seen at 10000";
 }
 
+// A run presumed dead (its sends reported unknown, then retried by another
+// run) that comes back records nothing over the other run's claim; a delivery
+// that failed before its claim is recorded only while it is still queued.
+TEST_P(CertificateContract, AnOutcomeIsRecordedOnlyWhileItsRunsClaimHolds) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a"), Certificate("b")});
+  ASSERT_EQ(store.RecordAndClaim({}, {"a"}, "run1"), std::vector<bool>{true});
+  ASSERT_EQ(store.ResolveAbandoned("run2", kNoOtherProcessAlive).size(), 1u);
+  ASSERT_EQ(store.Requeue("ai-ml", {DeliveryStatus::kUnknown}), 1);
+  ASSERT_EQ(store.RecordAndClaim({}, {"a"}, "run2"), std::vector<bool>{true});
+
+  store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kFailed, .detail = "late"}}, {}, "run1");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSending) << "run2's claim holds";
+  store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kSent, .provider_id = "q2"}}, {}, "run2");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get("a")->provider_id, "q2");
+  store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kFailed, .detail = "late", .claimed = false}}, {},
+                       "run1");
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kSent) << "a final row is not recorded over";
+
+  store.RecordAndClaim({{.id = "b", .status = DeliveryStatus::kFailed, .detail = "cannot render", .claimed = false}},
+                       {}, "run1");
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kFailed);
+  EXPECT_EQ(store.Get("b")->last_error, "cannot render");
+}
+
 TEST_P(CertificateContract, RequeueTakesOnlyTheNamedStatesOfOneEvent) {
   auto& store = stores_->certificates();
   store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c"), Certificate("d", "other")});
   store.RecordAndClaim({}, {"a", "b", "c", "d"}, "run1");
-  store.Record({{.id = "a", .status = DeliveryStatus::kFailed},
-                {.id = "b", .status = DeliveryStatus::kUnknown},
-                {.id = "c", .status = DeliveryStatus::kDead},
-                {.id = "d", .status = DeliveryStatus::kFailed}});
+  store.RecordAndClaim({{.id = "a", .status = DeliveryStatus::kFailed},
+                        {.id = "b", .status = DeliveryStatus::kUnknown},
+                        {.id = "c", .status = DeliveryStatus::kDead},
+                        {.id = "d", .status = DeliveryStatus::kFailed}},
+                       {}, "run1");
   EXPECT_EQ(store.Requeue("ai-ml", {DeliveryStatus::kFailed, DeliveryStatus::kDead}), 2);
   EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kQueued);
   EXPECT_EQ(store.Get("c")->status, DeliveryStatus::kQueued);
@@ -802,8 +838,8 @@ TEST_P(CertificateContract, PublishingFollowsCsvOrderAndReviveTouchesOnlyCancell
   store.ForgetPublished("ai-ml");
   EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z", "a"}));
   store.MarkPublished({"z", "a"});
+  ClaimAndRecord(store, {{.id = "a", .status = DeliveryStatus::kSent}});
   store.CancelEvent("ai-ml", "removed");
-  store.Record({{.id = "a", .status = DeliveryStatus::kSent}});
   EXPECT_EQ(store.ReviveCancelled({"z", "a", "missing"}), 1);
   EXPECT_EQ(store.Get("z")->status, DeliveryStatus::kQueued);
   EXPECT_EQ(store.UnpublishedIds("ai-ml"), (std::vector<std::string>{"z"}));
@@ -812,7 +848,7 @@ TEST_P(CertificateContract, PublishingFollowsCsvOrderAndReviveTouchesOnlyCancell
 TEST_P(CertificateContract, CancelEventTouchesOnlyQueuedRowsOfThatEvent) {
   auto& store = stores_->certificates();
   store.InsertNew({Certificate("a", "gone"), Certificate("b", "gone"), Certificate("c", "kept")});
-  store.Record({{.id = "a", .status = DeliveryStatus::kSent}});
+  ClaimAndRecord(store, {{.id = "a", .status = DeliveryStatus::kSent}});
   EXPECT_EQ(store.CancelEvent("gone", "event removed"), 1);
   EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kCancelled);
   EXPECT_EQ(store.Get("b")->last_error, "event removed");

@@ -30,16 +30,18 @@ CertificateDelivery ReadDelivery(const PgResult& rows, int row) {
   return d;
 }
 
-void RecordOn(PgConnection& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now) {
+void RecordOn(PgConnection& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now,
+              const std::string& run_id) {
   for (const auto& u : updates) {
     // An empty provider id, Message-ID or PDF path keeps what an earlier attempt stored.
     db.Exec(
         "UPDATE certificate_deliveries SET status = $1, last_error = $2, "
         "provider_id = CASE WHEN $3::text = '' THEN provider_id ELSE $3::text END, "
         "message_id = CASE WHEN $4::text = '' THEN message_id ELSE $4::text END, "
-        "pdf_path = CASE WHEN $5::text = '' THEN pdf_path ELSE $5::text END, updated_at = $6 WHERE id = $7",
+        "pdf_path = CASE WHEN $5::text = '' THEN pdf_path ELSE $5::text END, updated_at = $6 WHERE id = $7 "
+        "AND CASE WHEN $8::boolean THEN status = 'sending' AND run_id = $9 ELSE status = 'queued' END",
         {Param(domain::ToString(u.status)), Param(u.detail), Param(u.provider_id), Param(u.message_id),
-         Param(u.pdf_path), Param(now), Param(u.id)});
+         Param(u.pdf_path), Param(now), Param(u.id), Param(u.claimed), Param(run_id)});
   }
 }
 
@@ -120,20 +122,13 @@ std::vector<CertificateDelivery> PgCertificateStore::GetMany(const std::vector<s
   return found;
 }
 
-void PgCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {
-  auto db = pool_.Acquire();
-  PgTransaction tx(*db);
-  RecordOn(*db, updates, NowMs());
-  tx.Commit();
-}
-
 std::vector<bool> PgCertificateStore::RecordAndClaim(const std::vector<DeliveryUpdate>& updates,
                                                      const std::vector<std::string>& claim_ids,
                                                      const std::string& run_id) {
   auto db = pool_.Acquire();
   PgTransaction tx(*db);
   const auto now = NowMs();
-  RecordOn(*db, updates, now);
+  RecordOn(*db, updates, now, run_id);
   std::vector<bool> claimed(claim_ids.size(), false);
   if (!claim_ids.empty()) {
     // Only rows still queued are claimed: a second process claiming the same row gets nothing.

@@ -27,7 +27,6 @@ class PgCertificateStore final : public CertificateStore {
   void ForgetPublished(const std::string& event_slug) override;
   std::optional<CertificateDelivery> Get(const std::string& id) override;
   std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
-  void Record(const std::vector<DeliveryUpdate>& updates) override;
   std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates,
                                    const std::vector<std::string>& claim_ids, const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id,

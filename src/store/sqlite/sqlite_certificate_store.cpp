@@ -133,28 +133,22 @@ bool SqliteCertificateStore::ClaimLocked(Database& db, const std::string& id, co
   return db.ChangedRows() == 1;
 }
 
-void SqliteCertificateStore::RecordLocked(Database& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now) {
+void SqliteCertificateStore::RecordLocked(Database& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now,
+                                          const std::string& run_id) {
   auto update = db.Cached(
-      "UPDATE certificate_deliveries SET status = ?, last_error = ?, "
-      "provider_id = CASE WHEN ? = '' THEN provider_id ELSE ? END, "
-      "message_id = CASE WHEN ? = '' THEN message_id ELSE ? END, "
-      "pdf_path = CASE WHEN ? = '' THEN pdf_path ELSE ? END, updated_at = ? WHERE id = ?");
+      "UPDATE certificate_deliveries SET status = ?1, last_error = ?2, "
+      "provider_id = CASE WHEN ?3 = '' THEN provider_id ELSE ?3 END, "
+      "message_id = CASE WHEN ?4 = '' THEN message_id ELSE ?4 END, "
+      "pdf_path = CASE WHEN ?5 = '' THEN pdf_path ELSE ?5 END, updated_at = ?6 WHERE id = ?7 "
+      "AND CASE WHEN ?8 THEN status = 'sending' AND run_id = ?9 ELSE status = 'queued' END");
   for (const auto& u : updates) {
     update->Reset();
     update->Bind(1, domain::ToString(u.status)).Bind(2, u.detail);
-    update->Bind(3, u.provider_id).Bind(4, u.provider_id);
-    update->Bind(5, u.message_id).Bind(6, u.message_id);
-    update->Bind(7, u.pdf_path).Bind(8, u.pdf_path);
-    update->Bind(9, now).Bind(10, u.id);
+    update->Bind(3, u.provider_id).Bind(4, u.message_id).Bind(5, u.pdf_path);
+    update->Bind(6, now).Bind(7, u.id);
+    update->Bind(8, static_cast<std::int64_t>(u.claimed ? 1 : 0)).Bind(9, run_id);
     update->Step();
   }
-}
-
-void SqliteCertificateStore::Record(const std::vector<DeliveryUpdate>& updates) {
-  auto db = shared_.Durable();
-  Transaction tx(*db);
-  RecordLocked(*db, updates, NowMs());
-  tx.Commit();
 }
 
 std::vector<bool> SqliteCertificateStore::RecordAndClaim(const std::vector<DeliveryUpdate>& updates,
@@ -163,7 +157,7 @@ std::vector<bool> SqliteCertificateStore::RecordAndClaim(const std::vector<Deliv
   auto db = shared_.Durable();
   Transaction tx(*db);
   const auto now = NowMs();
-  RecordLocked(*db, updates, now);
+  RecordLocked(*db, updates, now, run_id);
   std::vector<bool> claimed;
   claimed.reserve(claim_ids.size());
   std::set<std::string> asked;

@@ -24,7 +24,6 @@ class SqliteCertificateStore final : public CertificateStore {
   void ForgetPublished(const std::string& event_slug) override;
   std::optional<CertificateDelivery> Get(const std::string& id) override;
   std::vector<CertificateDelivery> GetMany(const std::vector<std::string>& ids) override;
-  void Record(const std::vector<DeliveryUpdate>& updates) override;
   std::vector<bool> RecordAndClaim(const std::vector<DeliveryUpdate>& updates, const std::vector<std::string>& claim_ids,
                                            const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id,
@@ -40,7 +39,8 @@ class SqliteCertificateStore final : public CertificateStore {
  private:
   // On the Durable() writer `db`, in its transaction.
   bool ClaimLocked(Database& db, const std::string& id, const std::string& run_id, std::int64_t now);
-  void RecordLocked(Database& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now);
+  void RecordLocked(Database& db, const std::vector<DeliveryUpdate>& updates, std::int64_t now,
+                    const std::string& run_id);
   std::int64_t NowMs() const { return ToUnixMillis(clock_.Now()); }
 
   const Clock& clock_;
