@@ -85,7 +85,10 @@ void CertificateWorker::StopEngine() {
     engine = std::move(engine_);
     lane_names_.clear();
   }
-  if (engine) engine->Stop();
+  if (engine) {
+    engine->Stop();
+    if (engine->LeftClaimsUnrecorded()) own_unrecorded_ = true;
+  }
   engine.reset();
   served_.clear();
 }
@@ -102,6 +105,14 @@ int CertificateWorker::Refresh() {
   StopEngine();
   // Until the new engine runs, the next look starts over (the broker may have failed meanwhile).
   looked_ = false;
+  if (own_unrecorded_) {
+    // The new engine claims under the same id, and would take those rows for
+    // its own claims: they are resolved first (a store still failing throws,
+    // and the next look tries again).
+    const auto resolved = store_.ResolveOwnUnrecorded(claimant_);
+    own_unrecorded_ = false;
+    spdlog::warn("certificates: {} send(s) whose outcome could not be recorded are reported unknown", resolved);
+  }
   try {
     StartEngine(lanes);
   } catch (...) {

@@ -79,6 +79,7 @@ class CertificateWorker {
 
   // The lanes with a job as last read, and what the engine serves of them.
   bool looked_ = false;
+  bool own_unrecorded_ = false;  // a stopped engine left sends of ours unrecorded
   std::vector<store::EventLane> served_lanes_;
   std::vector<std::unique_ptr<Served>> served_;
   std::unique_ptr<DeliveryEngine> engine_;

@@ -446,6 +446,7 @@ class DeliveryEngine::LaneRunner {
         // Their rows stay "sending": the next start reports them unknown, never resends them.
         spdlog::error("lane={} cannot record {} outcome(s) while stopping: {}; the next start reports them as unknown",
                       name(), batch.size(), e.what());
+        engine_.left_claims_unrecorded_ = true;
         ReleaseSlots(freed);
         co_return;
       }

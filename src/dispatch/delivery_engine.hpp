@@ -85,6 +85,12 @@ class DeliveryEngine {
   // For health and tests; any thread.
   std::map<std::string, LaneStats> Stats() const;
 
+  // Whether a lane stopped with sends whose outcome it could not record (the
+  // store kept failing while stopping): their rows are still this process's
+  // claims, and a later engine of the same process must not take them for its
+  // own. Any thread; meaningful once Stop returned.
+  bool LeftClaimsUnrecorded() const { return left_claims_unrecorded_.load(); }
+
   // What the latest sends of one channel say about it.
   struct ChannelHealth {
     std::string channel;              // its Describe()
@@ -109,6 +115,7 @@ class DeliveryEngine {
   std::map<const channels::Channel*, std::unique_ptr<ChannelShare>> shares_;
   std::vector<std::unique_ptr<LaneRunner>> lanes_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> left_claims_unrecorded_{false};
   bool started_ = false;
 };
 

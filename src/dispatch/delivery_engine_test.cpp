@@ -68,6 +68,11 @@ class MemoryLane final : public Lane {
     return message;
   }
 
+  void FailNextCommits(int count) {
+    std::lock_guard lock(mutex_);
+    fail_next_commits_ = count;
+  }
+
   std::vector<bool> Commit(std::span<const Finished> finished,
                            std::span<const std::shared_ptr<WorkItem>> claims) override {
     std::lock_guard lock(mutex_);
@@ -410,6 +415,20 @@ TEST_F(DeliveryEngineTest, StopFinishesWhatIsInFlightAndGivesBackTheRest) {
   EXPECT_EQ(counts.at(DeliveryStatus::kSent), channel.TotalSends());
   EXPECT_GT(counts.at(DeliveryStatus::kQueued), 0);
   EXPECT_GT(lane.released_count(), 0);
+}
+
+TEST_F(DeliveryEngineTest, AStopThatCannotRecordItsOutcomesSaysSo) {
+  MemoryLane lane(clock_, 100);
+  ScriptedChannel channel({.max_in_flight = 2, .max_batch = 1}, milliseconds(30));
+  DeliveryEngine engine(runtime_, clock_, {.render_threads = 1});
+  engine.AddLane(lane, channel, Options());
+  engine.Start();
+  ASSERT_TRUE(herald::testing::WaitFor([&] { return channel.TotalSends() >= 4; }, seconds(10)));
+  EXPECT_FALSE(engine.LeftClaimsUnrecorded());
+  lane.FailNextCommits(1000);
+  engine.Stop();
+  EXPECT_TRUE(engine.LeftClaimsUnrecorded());
+  EXPECT_GT(lane.Counts()[DeliveryStatus::kSending], 0) << "the rows are still claimed";
 }
 
 TEST_F(DeliveryEngineTest, AShapingRuleHoldsTheLaneToItsRate) {

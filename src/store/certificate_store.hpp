@@ -90,6 +90,11 @@ class CertificateStore {
   // other run's. Marks them unknown and returns them.
   virtual std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id,
                                                             std::int64_t alive_since_ms) = 0;
+  // The rows a run's own delivery left in `sending` when it stopped without
+  // recording their outcome (the store failed meanwhile), for a run that goes
+  // on delivering under the same id: marked unknown, never sent again.
+  // Returns how many. Only while none of the run's sends is in flight.
+  virtual std::int64_t ResolveOwnUnrecorded(const std::string& run_id) = 0;
   // Puts the event's rows in `statuses` back to queued, not yet handed to their
   // lane, with a fresh count of attempts: a retry the user asked for. Returns how many.
   virtual std::int64_t Requeue(const std::string& event_slug, const std::vector<domain::DeliveryStatus>& statuses) = 0;

@@ -812,6 +812,23 @@ TEST_P(CertificateContract, AnOutcomeIsRecordedOnlyWhileItsRunsClaimHolds) {
   EXPECT_EQ(store.Get("b")->last_error, "cannot render");
 }
 
+// A run that goes on delivering after one of its engines stopped without
+// recording some outcomes: those rows become unknown, nobody else's do, and
+// the run cannot claim them again.
+TEST_P(CertificateContract, ARunsOwnUnrecordedSendsBecomeUnknownAndAreNotClaimedAgain) {
+  auto& store = stores_->certificates();
+  store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c")});
+  ASSERT_EQ(store.RecordAndClaim({}, {"a", "b"}, "run1"), (std::vector<bool>{true, true}));
+  store.RecordAndClaim({{.id = "b", .status = DeliveryStatus::kSent}}, {}, "run1");
+  ASSERT_EQ(store.RecordAndClaim({}, {"c"}, "run2"), std::vector<bool>{true});
+  EXPECT_EQ(store.ResolveOwnUnrecorded("run1"), 1);
+  EXPECT_EQ(store.Get("a")->status, DeliveryStatus::kUnknown);
+  EXPECT_EQ(store.Get("b")->status, DeliveryStatus::kSent);
+  EXPECT_EQ(store.Get("c")->status, DeliveryStatus::kSending);
+  EXPECT_EQ(store.RecordAndClaim({}, {"a"}, "run1"), std::vector<bool>{false});
+  EXPECT_EQ(store.ResolveOwnUnrecorded("run1"), 0);
+}
+
 TEST_P(CertificateContract, RequeueTakesOnlyTheNamedStatesOfOneEvent) {
   auto& store = stores_->certificates();
   store.InsertNew({Certificate("a"), Certificate("b"), Certificate("c"), Certificate("d", "other")});

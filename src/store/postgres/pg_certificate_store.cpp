@@ -179,6 +179,16 @@ std::vector<CertificateDelivery> PgCertificateStore::ResolveAbandoned(const std:
   return abandoned;
 }
 
+std::int64_t PgCertificateStore::ResolveOwnUnrecorded(const std::string& run_id) {
+  auto db = pool_.Acquire();
+  return db
+      ->Exec("UPDATE certificate_deliveries SET status = 'unknown', updated_at = $1, "
+             "last_error = 'the outcome of this send could not be recorded; it may or may not have been delivered' "
+             "WHERE status = 'sending' AND run_id = $2",
+             {Param(NowMs()), Param(run_id)})
+      .Affected();
+}
+
 std::int64_t PgCertificateStore::Requeue(const std::string& event_slug,
                                          const std::vector<domain::DeliveryStatus>& statuses) {
   auto db = pool_.Acquire();

@@ -31,6 +31,7 @@ class PgCertificateStore final : public CertificateStore {
                                    const std::vector<std::string>& claim_ids, const std::string& run_id) override;
   std::vector<CertificateDelivery> ResolveAbandoned(const std::string& current_run_id,
                                                     std::int64_t alive_since_ms) override;
+  std::int64_t ResolveOwnUnrecorded(const std::string& run_id) override;
   std::int64_t Requeue(const std::string& event_slug, const std::vector<domain::DeliveryStatus>& statuses) override;
   std::int64_t CancelEvent(const std::string& event_slug, const std::string& reason) override;
   std::map<std::string, StatusCounts> CountByEvent() override;

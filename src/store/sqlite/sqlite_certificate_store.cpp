@@ -188,6 +188,17 @@ std::vector<CertificateDelivery> SqliteCertificateStore::ResolveAbandoned(const 
   return abandoned;
 }
 
+std::int64_t SqliteCertificateStore::ResolveOwnUnrecorded(const std::string& run_id) {
+  auto db = shared_.Durable();
+  auto update = db->Prepare(
+      "UPDATE certificate_deliveries SET status = 'unknown', updated_at = ?1, "
+      "last_error = 'the outcome of this send could not be recorded; it may or may not have been delivered' "
+      "WHERE status = 'sending' AND run_id = ?2");
+  update.Bind(1, NowMs()).Bind(2, run_id);
+  update.Step();
+  return db->ChangedRows();
+}
+
 std::int64_t SqliteCertificateStore::Requeue(const std::string& event_slug,
                                              const std::vector<domain::DeliveryStatus>& statuses) {
   auto db = shared_.Durable();
