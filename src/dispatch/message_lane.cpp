@@ -338,9 +338,20 @@ std::vector<bool> MessageLane::Commit(std::span<const Finished> finished,
 }
 
 void MessageLane::Settle(std::span<const Finished> finished) {
-  // Acknowledged only now that the outcome is stored.
-  if (queue_) SettleItems(finished);
-  for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
+  // Acknowledged only now that the outcome is stored. Released whatever the
+  // broker answers: a copy it delivers again is then taken like any other and
+  // the claim decides, where a recipient still held would see it skipped as a
+  // second copy and dropped.
+  const auto release = [this, finished] {
+    for (const auto& f : finished) held_.Release(RecipientIdOf(*f.item));
+  };
+  try {
+    if (queue_) SettleItems(finished);
+  } catch (...) {
+    release();
+    throw;
+  }
+  release();
 }
 
 void MessageLane::SettleItems(std::span<const Finished> finished) {

@@ -637,6 +637,30 @@ TEST_F(QueuedMessageLaneTest, AFailedAcknowledgementOfACopyNotToSendLosesNothing
   EXPECT_EQ(taken[0]->delivery_id, "r" + std::to_string(RecipientOf(ids[0]).id));
 }
 
+// The broker fails while an outcome is acknowledged: the lane no longer holds
+// the recipient, so a copy the broker hands over again is taken (the claim
+// decides), not skipped as a second copy and dropped.
+TEST_F(QueuedMessageLaneTest, AFailedSettlementLeavesNothingHeld) {
+  const auto ids = Accept(1);
+  ASSERT_EQ(relay_->RelayOnce(), 1);
+  FailingAcks failing(*queue_);
+  MessageLane lane(stores_->deliveries(), failing, "sms", mime::Mailbox{}, clock_);
+  const auto taken = lane.Take(10);
+  ASSERT_EQ(taken.size(), 1u);
+  Finished sent;
+  sent.item = taken[0];
+  sent.decision.status = domain::DeliveryStatus::kSent;
+  const std::vector<Finished> finished = {sent};
+  EXPECT_ANY_THROW(lane.Settle(finished));
+
+  failing.failing = false;
+  clock_.Advance(seconds(61));  // the unacknowledged item's lease runs out: the queue hands it out again
+  const auto again = lane.Take(10);
+  ASSERT_EQ(again.size(), 1u) << "the copy handed over again is taken";
+  EXPECT_EQ(again[0]->delivery_id, taken[0]->delivery_id);
+  EXPECT_EQ(RecipientOf(ids[0]).status, "queued");
+}
+
 // Published, then lost between the broker and the workers: with nothing left in
 // the broker, what is still queued well after its time is published again.
 TEST_F(QueuedMessageLaneTest, RecipientsTheBrokerLostArePublishedAgainOnceOverdue) {

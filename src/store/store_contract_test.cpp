@@ -289,6 +289,20 @@ TEST_P(MessageContract, AHandOverMarkedAfterARetryLeavesTheRetryToBeHandedOver) 
   EXPECT_TRUE(outbox.TakeUnpublished(10, 500).empty());
 }
 
+// A retry the engine decides is handed back to the broker by the lane, never
+// by the relay, even when the relay's mark of the first hand-over comes late.
+TEST_P(MessageContract, AnEngineRetryIsNeverHandedOverByTheRelay) {
+  stores_->messages().Accept({Message(owner_, "x", {{"sms", "+15551230001"}})}, 100);
+  auto& outbox = stores_->deliveries();
+  const auto first = outbox.TakeUnpublished(10, 200);
+  ASSERT_EQ(first.size(), 1u);
+  const auto claim = ClaimNext("sms", 300);
+  ASSERT_TRUE(claim);
+  Record({{claim->recipient.id, "queued", "", "451 try later", 5000}}, 310);
+  outbox.MarkPublished(first);
+  EXPECT_TRUE(outbox.TakeUnpublished(10, 6000).empty());
+}
+
 TEST_P(MessageContract, ACancelledRecipientIsNeverHandedOver) {
   const auto kept = stores_->messages().Accept({Message(owner_, "kept", {{"sms", "+15551230001"}})}, 100);
   const auto cancelled = stores_->messages().Accept({Message(owner_, "gone", {{"sms", "+15551230002"}})}, 100);

@@ -521,9 +521,9 @@ std::vector<UnpublishedDelivery> PgApiStore::TakeUnpublished(int max, std::int64
   auto db = pool_.Acquire();
   // Rows of recipients no longer queued (cancelled, or sent by a process
   // taking from the store) leave the outbox as they come up; a row requeued
-  // meanwhile has another due time and stays. A batch of nothing but such rows
-  // is followed by the next, so a backlog of them never hides what is due.
+  // meanwhile has another due time and stays.
   for (;;) {
+    const int wanted = max - static_cast<int>(due.size());
     const auto rows = db->Exec(
         "WITH due AS (SELECT o.recipient_id, o.lane, o.priority, o.due_at, r.status FROM message_outbox o "
         "LEFT JOIN message_recipients r ON r.id = o.recipient_id WHERE o.due_at <= $1 "
@@ -531,12 +531,18 @@ std::vector<UnpublishedDelivery> PgApiStore::TakeUnpublished(int max, std::int64
         "settled AS (DELETE FROM message_outbox o USING due WHERE o.recipient_id = due.recipient_id "
         "AND o.due_at = due.due_at AND due.status IS DISTINCT FROM 'queued') "
         "SELECT recipient_id, lane, priority, due_at, status = 'queued' FROM due ORDER BY due_at, recipient_id",
-        {Param(now_ms), Param(max)});
+        {Param(now_ms), Param(wanted)});
+    int settled = 0;
     for (int i = 0; i < rows.Rows(); ++i) {
-      if (rows.Text(i, 4) != "t") continue;
+      if (rows.Text(i, 4) != "t") {
+        ++settled;
+        continue;
+      }
       due.push_back({rows.Int(i, 0), rows.Text(i, 1), static_cast<int>(rows.Int(i, 2)), rows.Int(i, 3)});
     }
-    if (!due.empty() || rows.Rows() == 0) break;
+    // Settled rows took places in the batch: what they left is taken too, so
+    // a full answer still means more is due.
+    if (settled == 0 || rows.Rows() < wanted || static_cast<int>(due.size()) >= max) break;
   }
   return due;
 }

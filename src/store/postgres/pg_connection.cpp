@@ -69,17 +69,42 @@ std::int64_t PgResult::Affected() const {
   return count == nullptr || *count == '\0' ? 0 : std::stoll(count);
 }
 
+namespace {
+
+// The `options` a connection URL carries (libpq keeps one value per setting,
+// so herald's own would otherwise replace them, or they herald's).
+std::string OptionsOf(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+  if (parsed == nullptr) {
+    PQfreemem(error);
+    return "";
+  }
+  std::string options;
+  for (auto* option = parsed; option->keyword != nullptr; ++option) {
+    if (option->val != nullptr && std::string_view(option->keyword) == "options") options = option->val;
+  }
+  PQconninfoFree(parsed);
+  return options;
+}
+
+}  // namespace
+
 PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds query_timeout,
                            std::chrono::seconds connect_timeout)
     : where_(DescribeConnection(url)) {
-  // The deadlines and the application name first, the URL last: libpq keeps the
-  // last value of a repeated setting, so the URL's own choices win.
+  // The deadline and the application name first, the URL next: libpq keeps
+  // the last value of a repeated setting, so the URL's own choices win. The
+  // server options come last, herald's followed by the URL's (the server
+  // keeps the last of each), so the URL can change them without losing the
+  // others. Warnings and errors only: a migration's "already exists,
+  // skipping" notices are noise.
   const std::string timeout = std::to_string(connect_timeout.count());
-  // Warnings and errors only: a migration's "already exists, skipping" notices are noise.
-  const std::string options =
+  std::string options =
       "-c statement_timeout=" + std::to_string(query_timeout.count()) + " -c client_min_messages=warning";
-  const char* keywords[] = {"connect_timeout", "options", "application_name", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), options.c_str(), "herald", url.c_str(), nullptr};
+  if (const auto own = OptionsOf(url); !own.empty()) options += " " + own;
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", "options", nullptr};
+  const char* values[] = {timeout.c_str(), "herald", url.c_str(), options.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn_ == nullptr) throw PgError("cannot reach the PostgreSQL store at " + where_ + ": out of memory", "");
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -88,13 +113,26 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds que
     conn_ = nullptr;
     throw PgError("cannot reach the PostgreSQL store at " + where_ + ": " + reason, "");
   }
+  if (PQserverVersion(conn_) < 120000) {
+    const auto version = PQserverVersion(conn_);
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw PgError("the PostgreSQL store at " + where_ + " runs version " + std::to_string(version / 10000) +
+                      "; herald needs PostgreSQL 12 or newer",
+                  "");
+  }
   // Prepared statements are planned for their values every time: a generic
   // plan made while a table is still small (a new store, its first campaign)
   // would scan the whole table for each claim once it holds 50,000 rows. Set
-  // after connecting, so options in the URL cannot undo it; a server that
-  // cannot (older than PostgreSQL 12) gets its statements unprepared.
+  // after connecting, so options in the URL cannot undo it.
   pg_result* planning = PQexec(conn_, "SET plan_cache_mode = force_custom_plan");
-  if (planning == nullptr || PQresultStatus(planning) != PGRES_COMMAND_OK) prepare_ = false;
+  if (planning == nullptr || PQresultStatus(planning) != PGRES_COMMAND_OK) {
+    const std::string reason = Trimmed(planning != nullptr ? PQresultErrorMessage(planning) : PQerrorMessage(conn_));
+    PQclear(planning);
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw PgError("the PostgreSQL store at " + where_ + " cannot plan statements for their values: " + reason, "");
+  }
   PQclear(planning);
   // Names no other client of the same server connection uses (a pooler may
   // share one among several): a clash would fail the preparation.

@@ -28,11 +28,19 @@ TEST(PostgresConnection, AStatementWithParametersIsPreparedOnceAndRunAsPreparedA
   EXPECT_EQ(db.Exec("SHOW plan_cache_mode").Text(0, 0), "force_custom_plan");
 }
 
-TEST(PostgresConnection, OptionsInTheUrlDoNotUndoPlanningForTheValues) {
+// Server options in the URL add to herald's (and win where they name the
+// same setting), except the planning, which herald sets after connecting.
+TEST(PostgresConnection, OptionsInTheUrlAddToHeraldsAndDoNotUndoPlanningForTheValues) {
   const auto url = herald::testing::SharedPostgresServer().NewDatabaseUrl("plan_options");
-  PgConnection db(url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20plan_cache_mode%3Dauto",
-                  kQueryTimeout);
+  const auto with = [&url](const std::string& options) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=" + options;
+  };
+  PgConnection db(with("-c%20plan_cache_mode%3Dauto%20-c%20search_path%3Dpg_catalog"), kQueryTimeout);
   EXPECT_EQ(db.Exec("SHOW plan_cache_mode").Text(0, 0), "force_custom_plan");
+  EXPECT_EQ(db.Exec("SHOW search_path").Text(0, 0), "pg_catalog");
+  EXPECT_EQ(db.Exec("SHOW statement_timeout").Text(0, 0), "10s") << "herald's deadline is kept";
+  PgConnection own_deadline(with("-c%20statement_timeout%3D3s"), kQueryTimeout);
+  EXPECT_EQ(own_deadline.Exec("SHOW statement_timeout").Text(0, 0), "3s") << "the URL's choice wins";
 }
 
 // A pooler may hand one server connection to several clients in turn: two

@@ -70,11 +70,13 @@ PacedPage PgPacingStore::ListSent(std::optional<std::int64_t> owner_id, int page
   // One snapshot for the count and the page.
   PgTransaction tx(*db);
   db->Exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-  std::vector<PgParam> params = {Param(kPacedLane)};
-  std::string where = "WHERE r.lane = $1 AND r.status = 'sent'";
+  // The lane written out, not a parameter: the partial index of paced sent
+  // rows then serves every plan, custom or generic.
+  std::vector<PgParam> params;
+  std::string where = "WHERE r.lane = '" + std::string(kPacedLane) + "' AND r.status = 'sent'";
   if (owner_id) {
     params.push_back(Param(*owner_id));
-    where += " AND m.owner_id = $2";
+    where += " AND m.owner_id = $1";
   }
   PacedPage result;
   result.total_count =

@@ -283,7 +283,10 @@ void SqliteApiStore::RecordLocked(Database& db, const std::vector<DeliveryResult
   auto update = db.Cached(
       "UPDATE message_recipients SET status = ?1, provider_message_id = ?2, last_error = ?3, updated_at = ?4, "
       "due_at = CASE WHEN ?1 = 'queued' THEN ?5 ELSE due_at END, "
-      "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END "
+      "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END, "
+      // A retry of a lane the broker carries is handed back by the lane itself,
+      // never by the relay (as on PostgreSQL, where it writes no outbox row).
+      "published = CASE WHEN ?1 = 'queued' AND ?7 THEN 1 ELSE published END "
       "WHERE id = ?6 AND CASE WHEN ?7 THEN status = 'sending' AND claimed_by = ?8 ELSE status = 'queued' END");
   for (const auto& result : finished) {
     update->Reset();
