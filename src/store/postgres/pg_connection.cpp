@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string_view>
 
 #include "common/hash.hpp"
@@ -17,25 +19,35 @@ std::string Trimmed(const char* text) {
   return s;
 }
 
-}  // namespace
-
-std::string DescribeConnection(const std::string& url) {
+// The settings a connection URL names, or nullopt when libpq cannot read it.
+std::optional<std::map<std::string, std::string>> ParseConnectionUrl(const std::string& url) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
   if (options == nullptr) {
     PQfreemem(error);
-    return "an unreadable store.url";
+    return std::nullopt;
   }
-  std::string user, host, port, dbname;
+  std::map<std::string, std::string> values;
   for (auto* option = options; option->keyword != nullptr; ++option) {
-    if (option->val == nullptr) continue;
-    const std::string keyword = option->keyword;
-    if (keyword == "user") user = option->val;
-    if (keyword == "host" || (keyword == "hostaddr" && host.empty())) host = option->val;
-    if (keyword == "port") port = option->val;
-    if (keyword == "dbname") dbname = option->val;
+    if (option->val != nullptr) values[option->keyword] = option->val;
   }
   PQconninfoFree(options);
+  return values;
+}
+
+}  // namespace
+
+std::string DescribeConnection(const std::string& url) {
+  const auto values = ParseConnectionUrl(url);
+  if (!values) return "an unreadable store.url";
+  const auto value = [&values](const char* keyword) {
+    const auto it = values->find(keyword);
+    return it == values->end() ? std::string() : it->second;
+  };
+  const std::string user = value("user");
+  const std::string host = values->contains("host") ? value("host") : value("hostaddr");
+  const std::string port = value("port");
+  const std::string dbname = value("dbname");
   std::string where = user.empty() ? "" : user + "@";
   where += host.empty() ? "localhost" : host;
   where += ":" + (port.empty() ? std::string("5432") : port);
@@ -69,27 +81,6 @@ std::int64_t PgResult::Affected() const {
   return count == nullptr || *count == '\0' ? 0 : std::stoll(count);
 }
 
-namespace {
-
-// The `options` a connection URL carries (libpq keeps one value per setting,
-// so herald's own would otherwise replace them, or they herald's).
-std::string OptionsOf(const std::string& url) {
-  char* error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
-  if (parsed == nullptr) {
-    PQfreemem(error);
-    return "";
-  }
-  std::string options;
-  for (auto* option = parsed; option->keyword != nullptr; ++option) {
-    if (option->val != nullptr && std::string_view(option->keyword) == "options") options = option->val;
-  }
-  PQconninfoFree(parsed);
-  return options;
-}
-
-}  // namespace
-
 PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds query_timeout,
                            std::chrono::seconds connect_timeout)
     : where_(DescribeConnection(url)) {
@@ -102,7 +93,11 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds que
   const std::string timeout = std::to_string(connect_timeout.count());
   std::string options =
       "-c statement_timeout=" + std::to_string(query_timeout.count()) + " -c client_min_messages=warning";
-  if (const auto own = OptionsOf(url); !own.empty()) options += " " + own;
+  // Server options in the URL (libpq keeps one value per setting, so the
+  // URL's would otherwise replace herald's, or herald's the URL's).
+  if (const auto values = ParseConnectionUrl(url); values && values->contains("options")) {
+    options += " " + values->at("options");
+  }
   const char* keywords[] = {"connect_timeout", "application_name", "dbname", "options", nullptr};
   const char* values[] = {timeout.c_str(), "herald", url.c_str(), options.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
