@@ -99,21 +99,27 @@ void SaveScheduleOn(PgConnection& db, const LaneSchedule& schedule, std::int64_t
       {Param(schedule.running), Param(schedule.next_release_at_ms), Param(now_ms)});
 }
 
-// The outcomes of a batch as one UPDATE, parameters $1 (now) to $8 (this
-// process's claimant id). A claimed recipient's outcome counts only while the
-// claim is still this process's (not resolved as abandoned meanwhile).
-constexpr const char* kRecordOutcomes =
-    "UPDATE message_recipients r SET status = v.status, provider_message_id = v.provider_message_id, "
-    "last_error = v.detail, updated_at = $1, "
-    "due_at = CASE WHEN v.status = 'queued' THEN v.retry_at ELSE r.due_at END, "
-    "sent_at = CASE WHEN v.status = 'sent' THEN $1::bigint ELSE r.sent_at END "
-    "FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
-    "AS v (id, status, provider_message_id, detail, retry_at, claimed) "
-    "WHERE r.id = v.id AND CASE WHEN v.claimed = 1 THEN r.status = 'sending' AND r.claimed_by = $8 "
-    "ELSE r.status = 'queued' END";
+// Which of `claims` the claim's rows say were won; a recipient asked for twice
+// in one batch is claimed once: the first asker has it.
+std::vector<bool> ClaimsWon(const PgResult& rows, const std::vector<std::int64_t>& claims) {
+  std::set<std::int64_t> won;
+  for (int i = 0; i < rows.Rows(); ++i) won.insert(rows.Int(i, 0));
+  std::vector<bool> claimed(claims.size(), false);
+  for (std::size_t i = 0; i < claims.size(); ++i) claimed[i] = won.erase(claims[i]) > 0;
+  return claimed;
+}
 
-std::vector<PgParam> OutcomeParams(const std::vector<DeliveryResult>& finished, std::int64_t now_ms,
+// Records `finished` and claims `claims` in one statement, the function of
+// migration 0008 (its plan is kept by the connection); returns, per claim,
+// whether it was won. A claimed recipient's outcome counts only while the
+// claim is still this process's (not resolved as abandoned meanwhile); only
+// rows still queued, or this process's claims already, are claimed. The claim
+// sees the rows as they were before the outcomes (one snapshot): a recipient
+// in both is recorded and claimed in two calls.
+std::vector<bool> RecordAndClaimOn(PgConnection& db, const std::vector<DeliveryResult>& finished,
+                                   const std::vector<std::int64_t>& claims, std::int64_t now_ms,
                                    const std::string& claimant) {
+  if (finished.empty() && claims.empty()) return {};
   std::vector<std::int64_t> ids, retry_at, claimed;
   std::vector<std::string> statuses, provider_ids, details;
   for (const auto& result : finished) {
@@ -124,38 +130,11 @@ std::vector<PgParam> OutcomeParams(const std::vector<DeliveryResult>& finished, 
     retry_at.push_back(result.retry_at_ms);
     claimed.push_back(result.claimed ? 1 : 0);
   }
-  return {Param(now_ms), Param(ids),     Param(statuses), Param(provider_ids),
-          Param(details), Param(retry_at), Param(claimed), Param(claimant)};
-}
-
-// The claims of a batch as one UPDATE returning the ids won, with the claimed
-// ids as `claims` and now and the claimant as `now` and `claimant`. Only rows
-// still queued are claimed; another process's claim of the same row wins or
-// loses as a whole, never both. Joined with unnest rather than `id = ANY`:
-// before the table's first ANALYZE, the planner would rather scan the whole
-// partial due index (status = 'queued') than the primary key. A row this
-// process claimed already is its claim again (see the interface).
-std::string ClaimStatement(const std::string& now, const std::string& claims, const std::string& claimant) {
-  return "UPDATE message_recipients r SET status = 'sending', updated_at = " + now + ", claimed_by = " + claimant +
-         ", attempts = r.attempts + CASE WHEN r.status = 'queued' THEN 1 ELSE 0 END "
-         "FROM unnest(" + claims + "::bigint[]) AS c (id) WHERE r.id = c.id "
-         "AND (r.status = 'queued' OR (r.status = 'sending' AND r.claimed_by = " + claimant + ")) RETURNING r.id";
-}
-
-void RecordOn(PgConnection& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms,
-              const std::string& claimant) {
-  if (finished.empty()) return;
-  db.Exec(kRecordOutcomes, OutcomeParams(finished, now_ms, claimant));
-}
-
-// Which of `claims` the claim's rows say were won; a recipient asked for twice
-// in one batch is claimed once: the first asker has it.
-std::vector<bool> ClaimsWon(const PgResult& rows, const std::vector<std::int64_t>& claims) {
-  std::set<std::int64_t> won;
-  for (int i = 0; i < rows.Rows(); ++i) won.insert(rows.Int(i, 0));
-  std::vector<bool> claimed(claims.size(), false);
-  for (std::size_t i = 0; i < claims.size(); ++i) claimed[i] = won.erase(claims[i]) > 0;
-  return claimed;
+  return ClaimsWon(db.Exec("SELECT * FROM herald_record_and_claim($1, $2::bigint[], $3::text[], $4::text[], "
+                           "$5::text[], $6::bigint[], $7::bigint[], $8, $9::bigint[])",
+                           {Param(now_ms), Param(ids), Param(statuses), Param(provider_ids), Param(details),
+                            Param(retry_at), Param(claimed), Param(claimant), Param(claims)}),
+                   claims);
 }
 
 }  // namespace
@@ -464,23 +443,11 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
     for (const auto& result : finished) recorded.insert(result.recipient_id);
     return std::any_of(claims.begin(), claims.end(), [&recorded](std::int64_t id) { return recorded.contains(id); });
   };
-  if (!schedule && finished.empty() && claims.empty()) return {};
-  if (!schedule && !recorded_too()) {
-    // The engine's commit, thousands of times a campaign: one statement, its
-    // own transaction, one round trip, and a plan the connection keeps
-    // (migration 0008). The claim's UPDATE sees the rows as they were before
-    // the outcomes' (one snapshot), which is why a recipient in both goes the
-    // long way below.
-    auto params = OutcomeParams(finished, now_ms, claimant_);
-    params.push_back(Param(claims));
-    const auto won = db->Exec("SELECT * FROM herald_record_and_claim($1, $2::bigint[], $3::text[], $4::text[], "
-                              "$5::text[], $6::bigint[], $7::bigint[], $8, $9::bigint[])",
-                              params);
-    if (claims.empty()) return {};
-    return ClaimsWon(won, claims);
-  }
+  // The engine's commit, thousands of times a campaign: one statement, its
+  // own transaction, one round trip.
+  if (!schedule && !recorded_too()) return RecordAndClaimOn(*db, finished, claims, now_ms, claimant_);
   PgTransaction tx(*db);
-  RecordOn(*db, finished, now_ms, claimant_);
+  RecordAndClaimOn(*db, finished, {}, now_ms, claimant_);
   std::vector<bool> claimed(claims.size(), false);
   if (schedule && schedule->only_if_unchanged) {
     // The row exists from the first release on, so that FOR UPDATE always has
@@ -499,10 +466,7 @@ std::vector<bool> PgApiStore::RecordAndClaimMany(const std::vector<DeliveryResul
       return claimed;
     }
   }
-  if (!claims.empty()) {
-    claimed = ClaimsWon(db->Exec(ClaimStatement("$1", "$2", "$3"), {Param(now_ms), Param(claims), Param(claimant_)}),
-                        claims);
-  }
+  claimed = RecordAndClaimOn(*db, {}, claims, now_ms, claimant_);
   if (schedule) SaveScheduleOn(*db, *schedule, now_ms);
   tx.Commit();
   return claimed;

@@ -102,33 +102,29 @@ PgConnection::PgConnection(const std::string& url, std::chrono::milliseconds que
   const char* values[] = {timeout.c_str(), "herald", url.c_str(), options.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn_ == nullptr) throw PgError("cannot reach the PostgreSQL store at " + where_ + ": out of memory", "");
+  // The destructor does not run for a constructor that throws.
+  const auto refuse = [this](const std::string& sentence) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw PgError(sentence, "");
+  };
   if (PQstatus(conn_) != CONNECTION_OK) {
-    const std::string reason = Trimmed(PQerrorMessage(conn_));
-    PQfinish(conn_);
-    conn_ = nullptr;
-    throw PgError("cannot reach the PostgreSQL store at " + where_ + ": " + reason, "");
+    refuse("cannot reach the PostgreSQL store at " + where_ + ": " + Trimmed(PQerrorMessage(conn_)));
   }
-  if (PQserverVersion(conn_) < 120000) {
-    const auto version = PQserverVersion(conn_);
-    PQfinish(conn_);
-    conn_ = nullptr;
-    throw PgError("the PostgreSQL store at " + where_ + " runs version " + std::to_string(version / 10000) +
-                      "; herald needs PostgreSQL 12 or newer",
-                  "");
+  if (const auto version = PQserverVersion(conn_); version < 120000) {
+    refuse("the PostgreSQL store at " + where_ + " runs version " + std::to_string(version / 10000) +
+           "; herald needs PostgreSQL 12 or newer");
   }
   // Prepared statements are planned for their values every time: a generic
   // plan made while a table is still small (a new store, its first campaign)
   // would scan the whole table for each claim once it holds 50,000 rows. Set
   // after connecting, so options in the URL cannot undo it.
   pg_result* planning = PQexec(conn_, "SET plan_cache_mode = force_custom_plan");
-  if (planning == nullptr || PQresultStatus(planning) != PGRES_COMMAND_OK) {
-    const std::string reason = Trimmed(planning != nullptr ? PQresultErrorMessage(planning) : PQerrorMessage(conn_));
-    PQclear(planning);
-    PQfinish(conn_);
-    conn_ = nullptr;
-    throw PgError("the PostgreSQL store at " + where_ + " cannot plan statements for their values: " + reason, "");
-  }
+  const bool planned = planning != nullptr && PQresultStatus(planning) == PGRES_COMMAND_OK;
+  const std::string reason =
+      planned ? "" : Trimmed(planning != nullptr ? PQresultErrorMessage(planning) : PQerrorMessage(conn_));
   PQclear(planning);
+  if (!planned) refuse("the PostgreSQL store at " + where_ + " cannot plan statements for their values: " + reason);
   // Names no other client of the same server connection uses (a pooler may
   // share one among several): a clash would fail the preparation.
   statement_prefix_ = "herald_" + RandomHex(6) + "_";
