@@ -523,7 +523,9 @@ class DeliveryEngine::LaneRunner {
       done.decision = domain::Decide(options_.retry, done.item->attempts + 1, outcomes[i], now, unit(random_));
       done.message_id = messages[i].message_id;
       done.send_time = elapsed;
-      if (outcomes[i].kind == domain::OutcomeKind::kThrottled && options_.shaper) options_.shaper->OnThrottled(now);
+      if (outcomes[i].kind == domain::OutcomeKind::kThrottled && options_.shaper) {
+        options_.shaper->OnThrottled(now, outcomes[i].retry_after);
+      }
       share_.Note(outcomes[i]);
       if (done.decision.status != DeliveryStatus::kSent) {
         const auto level = done.decision.status == DeliveryStatus::kQueued ? spdlog::level::info : spdlog::level::warn;

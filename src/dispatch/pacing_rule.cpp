@@ -57,7 +57,9 @@ Clock::TimePoint PacingRule::NextAvailable(Clock::TimePoint now) {
   return FromUnixMillis(*state_.next_release_at_ms);
 }
 
-void PacingRule::OnThrottled(Clock::TimePoint now) {
+// The release ends; the throttled delivery's own retry waits out the
+// provider's retry_after (domain::Decide).
+void PacingRule::OnThrottled(Clock::TimePoint now, std::chrono::milliseconds /*retry_after*/) {
   std::lock_guard lock(mutex_);
   if (!ReleaseDue(now)) used_ = settings_.batch_size;  // the provider asked us to slow down: this release ends
 }

@@ -72,7 +72,7 @@ class PacingRule final : public Shaper {
   int Available(Clock::TimePoint now) override;
   void Consume(int sends, Clock::TimePoint now) override;
   Clock::TimePoint NextAvailable(Clock::TimePoint now) override;
-  void OnThrottled(Clock::TimePoint now) override;
+  void OnThrottled(Clock::TimePoint now, std::chrono::milliseconds retry_after = {}) override;
 
  private:
   bool ReleaseDue(Clock::TimePoint now) const;  // under mutex_

@@ -22,8 +22,8 @@ class Shaper {
   virtual void Consume(int sends, Clock::TimePoint now) = 0;
   // When Available says 0: the time worth looking again.
   virtual Clock::TimePoint NextAvailable(Clock::TimePoint now) = 0;
-  // The provider answered "slow down".
-  virtual void OnThrottled(Clock::TimePoint) {}
+  // The provider answered "slow down", perhaps saying for how long.
+  virtual void OnThrottled(Clock::TimePoint, std::chrono::milliseconds /*retry_after*/ = {}) {}
 };
 
 // `refill` tokens every `interval`, holding at most `capacity`; starts full.
@@ -38,7 +38,7 @@ class TokenBucket final : public Shaper {
   int Available(Clock::TimePoint now) override {
     std::lock_guard lock(mutex_);
     Refill(now);
-    return tokens_;
+    return now < paused_until_ ? 0 : tokens_;
   }
   void Consume(int sends, Clock::TimePoint now) override {
     std::lock_guard lock(mutex_);
@@ -48,13 +48,16 @@ class TokenBucket final : public Shaper {
   Clock::TimePoint NextAvailable(Clock::TimePoint now) override {
     std::lock_guard lock(mutex_);
     Refill(now);
+    if (now < paused_until_) return paused_until_;
     return tokens_ > 0 ? now : last_refill_ + interval_;
   }
-  // A throttled provider gets nothing more until the next refill.
-  void OnThrottled(Clock::TimePoint now) override {
+  // A throttled provider gets nothing more until the next refill, or until
+  // the time it asked for when that is later.
+  void OnThrottled(Clock::TimePoint now, std::chrono::milliseconds retry_after = {}) override {
     std::lock_guard lock(mutex_);
     Refill(now);
     tokens_ = 0;
+    paused_until_ = std::max(paused_until_, now + retry_after);
   }
 
  private:
@@ -72,6 +75,7 @@ class TokenBucket final : public Shaper {
   std::mutex mutex_;
   int tokens_;
   Clock::TimePoint last_refill_;
+  Clock::TimePoint paused_until_{};
 };
 
 }  // namespace herald::dispatch

@@ -36,5 +36,18 @@ TEST(TokenBucket, AThrottledProviderGetsNothingUntilTheNextRefill) {
   EXPECT_EQ(bucket.Available(kStart + seconds(1)), 5);
 }
 
+TEST(TokenBucket, AProviderThatSaysHowLongToWaitIsLeftAloneThatLong) {
+  TokenBucket bucket(5, 5, seconds(1), kStart);
+  bucket.OnThrottled(kStart, seconds(7));
+  EXPECT_EQ(bucket.Available(kStart + seconds(6)), 0);
+  EXPECT_EQ(bucket.NextAvailable(kStart + seconds(2)), kStart + seconds(7));
+  EXPECT_EQ(bucket.Available(kStart + seconds(7)), 5);
+  // A later, shorter answer does not cut a longer pause short.
+  bucket.OnThrottled(kStart + seconds(8), seconds(30));
+  bucket.OnThrottled(kStart + seconds(9), seconds(1));
+  EXPECT_EQ(bucket.Available(kStart + seconds(37)), 0);
+  EXPECT_EQ(bucket.Available(kStart + seconds(38)), 5);
+}
+
 }  // namespace
 }  // namespace herald::dispatch

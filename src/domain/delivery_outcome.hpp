@@ -3,6 +3,7 @@
 // classification lives here.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace herald::domain {
@@ -20,12 +21,18 @@ struct DeliveryOutcome {
   std::string provider_message_id;
   std::string detail;  // provider's reply text or local reason, for reports
   int code = 0;        // provider status (e.g. SMTP reply code) when there is one
+  // Retryable outcomes: the provider's own "not before" (HTTP Retry-After,
+  // Telegram's retry_after); the retry waits at least this long. 0: none given.
+  std::chrono::milliseconds retry_after{0};
 
   static DeliveryOutcome Accepted(std::string id, std::string detail = {}) {
     return {OutcomeKind::kAccepted, std::move(id), std::move(detail), 250};
   }
   static DeliveryOutcome Transient(std::string detail, int code = 0) {
     return {OutcomeKind::kTransient, {}, std::move(detail), code};
+  }
+  static DeliveryOutcome Throttled(std::string detail, int code, std::chrono::milliseconds retry_after = {}) {
+    return {OutcomeKind::kThrottled, {}, std::move(detail), code, retry_after};
   }
   static DeliveryOutcome Permanent(std::string detail, int code = 0) {
     return {OutcomeKind::kPermanent, {}, std::move(detail), code};

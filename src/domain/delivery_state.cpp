@@ -1,5 +1,6 @@
 #include "domain/delivery_state.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -42,7 +43,7 @@ Decision Decide(const RetryPolicy& policy, int attempts_made, const DeliveryOutc
     case OutcomeKind::kThrottled: break;
   }
   if (const auto delay = policy.NextDelay(attempts_made, random_unit)) {
-    return {DeliveryStatus::kQueued, now + *delay, outcome.detail};
+    return {DeliveryStatus::kQueued, now + std::max(*delay, outcome.retry_after), outcome.detail};
   }
   return {DeliveryStatus::kDead, {},
           "gave up after " + std::to_string(attempts_made) + (attempts_made == 1 ? " attempt: " : " attempts: ") +

@@ -41,7 +41,8 @@ struct Decision {
 
 // The next state of a delivery whose attempt number `attempts_made` (1 for the
 // first send) ended with `outcome` at `now`. Retryable outcomes go back to
-// queued after the policy's backoff until its attempts are used up, then dead;
+// queued after the policy's backoff (or the provider's retry_after, when that is
+// longer) until its attempts are used up, then dead;
 // the rest end where their kind says. `random_unit` in [0, 1) spreads retries
 // (injected so schedules are testable).
 Decision Decide(const RetryPolicy& policy, int attempts_made, const DeliveryOutcome& outcome, Clock::TimePoint now,

@@ -49,6 +49,18 @@ TEST(Decide, RetryableOutcomesBackOffThenDie) {
   EXPECT_EQ(last.detail, "gave up after 3 attempts: 451 try later");
 }
 
+TEST(Decide, AProvidersRetryAfterLongerThanTheBackoffIsHonoured) {
+  const auto asked = Decide(kPolicy, 1, DeliveryOutcome::Throttled("429", 429, milliseconds(7000)), kNow, 0.5);
+  EXPECT_EQ(asked.status, DeliveryStatus::kQueued);
+  EXPECT_EQ(asked.retry_at, kNow + milliseconds(7000));
+  // A shorter one never shortens the policy's own backoff.
+  const auto shorter = Decide(kPolicy, 2, DeliveryOutcome::Throttled("429", 429, milliseconds(10)), kNow, 0.5);
+  EXPECT_EQ(shorter.retry_at, kNow + milliseconds(2000));
+  // Nor does it keep a delivery past its last attempt.
+  EXPECT_EQ(Decide(kPolicy, 3, DeliveryOutcome::Throttled("429", 429, milliseconds(7000)), kNow, 0.5).status,
+            DeliveryStatus::kDead);
+}
+
 TEST(Decide, ASingleAttemptPolicyDiesAtOnce) {
   const RetryPolicy once{.max_attempts = 1};
   const auto decision = Decide(once, 1, DeliveryOutcome::Transient("connection refused"), kNow, 0.5);

@@ -60,16 +60,16 @@ Clock::TimePoint RedisShaper::NextAvailable(Clock::TimePoint now) {
   return tokens_ > 0 ? now : std::max(now, next_ask_);
 }
 
-void RedisShaper::OnThrottled(Clock::TimePoint now) {
+void RedisShaper::OnThrottled(Clock::TimePoint now, std::chrono::milliseconds retry_after) {
   std::lock_guard lock(mutex_);
   tokens_ = 0;
-  fallback_.OnThrottled(now);
+  fallback_.OnThrottled(now, retry_after);
   try {
     redis_.Run({"EVAL", kTakeScript, "1", key_, std::to_string(per_second_), "0", "1"});
   } catch (const RedisError&) {
     // Only this process slows down, then.
   }
-  next_ask_ = now + std::chrono::milliseconds(1000 / per_second_ + 1);
+  next_ask_ = now + std::max(std::chrono::milliseconds(1000 / per_second_ + 1), retry_after);
 }
 
 bool RedisShaper::falling_back() const {

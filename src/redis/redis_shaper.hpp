@@ -31,7 +31,7 @@ class RedisShaper final : public dispatch::Shaper {
   int Available(Clock::TimePoint now) override;
   void Consume(int sends, Clock::TimePoint now) override;
   Clock::TimePoint NextAvailable(Clock::TimePoint now) override;
-  void OnThrottled(Clock::TimePoint now) override;
+  void OnThrottled(Clock::TimePoint now, std::chrono::milliseconds retry_after = {}) override;
 
   // Whether the latest question went unanswered and the fallback shapes.
   bool falling_back() const;

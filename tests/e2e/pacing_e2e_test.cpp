@@ -5,41 +5,16 @@
 #include <sstream>
 
 #include "tests/e2e/serve_fixture.hpp"
+#include "tests/support/fake_http_server.hpp"
 
 namespace herald::testing {
 namespace {
 
 // The SMS provider of seed 001: answers {"messageId": ...} and logs every request.
-class ProviderSink {
+class ProviderSink : public FakeHttpServer {
  public:
-  explicit ProviderSink(const std::string& dir) : log_path_(dir + "/provider.jsonl") {
-    process_ = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_PYTHON, std::string(HERALD_SOURCE_DIR) + "/tests/support/webhook_server.py", "--port", "0",
-                 "--log", log_path_}});
-    while (auto line = process_->ReadLine(seconds(20))) {
-      if (line->rfind("PORT ", 0) == 0) {
-        port_ = std::stoi(line->substr(5));
-        break;
-      }
-    }
-    if (port_ == 0) throw std::runtime_error("webhook_server.py did not report its port");
-  }
-  ~ProviderSink() {
-    process_->Signal(SIGTERM);
-    process_->Wait(seconds(5));
-  }
+  explicit ProviderSink(const std::string& dir) : FakeHttpServer("webhook_server.py", dir) {}
 
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-
-  std::vector<json> Requests() const {
-    std::vector<json> out;
-    if (!fs::exists(log_path_)) return out;
-    std::istringstream lines(ReadFile(log_path_));
-    for (std::string line; std::getline(lines, line);) {
-      if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-  }
   // Herald's delivery ids of the messages received, in arrival order ("r<recipient id>":
   // in a fresh data dir of paced messages only, the message ids).
   std::vector<std::string> MessageIds() const {
@@ -47,11 +22,6 @@ class ProviderSink {
     for (const auto& request : Requests()) ids.push_back(request["body"].value("message_id", ""));
     return ids;
   }
-
- private:
-  std::string log_path_;
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
 };
 
 std::int64_t ParseRfc3339Ms(const std::string& text) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -64,7 +65,42 @@ struct Transfer {
   HttpResponse response;
   char error[CURL_ERROR_SIZE] = {};
   CURL* easy = nullptr;
+  std::size_t body_sent = 0;     // bytes of request.body handed to curl
+  bool resend_refused = false;   // curl wanted to send the body a second time
 };
+
+namespace {
+
+size_t ReadBody(char* buffer, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const auto& body = transfer->request.body;
+  const size_t bytes = std::min(size * count, body.size() - transfer->body_sent);
+  std::memcpy(buffer, body.data() + transfer->body_sent, bytes);
+  transfer->body_sent += bytes;
+  return bytes;
+}
+
+// libcurl sends a request again, on a fresh connection, when a reused one
+// closes without a byte of answer. Whether the provider acted on the first copy
+// cannot be known, so a body that has left once is never sent twice: the
+// transfer fails and the caller reports it unknown. A connection that idled
+// out at the server (the harmless case) is mostly avoided by kMaxIdleReuse.
+int RewindBody(void* user, curl_off_t offset, int origin) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset != 0) return CURL_SEEKFUNC_CANTSEEK;
+  if (transfer->body_sent > 0) {
+    transfer->resend_refused = true;
+    return CURL_SEEKFUNC_FAIL;
+  }
+  return CURL_SEEKFUNC_OK;
+}
+
+// Connections idle longer than this are not reused: servers close idle
+// keep-alive connections after 5 s (Node) to 75 s (nginx), and a request sent
+// on one they are closing has an answer nobody can know.
+constexpr long kMaxIdleReuseSeconds = 2;
+
+}  // namespace
 
 struct HttpClient::Impl {
   explicit Impl(int max_per_host) {
@@ -116,9 +152,15 @@ struct HttpClient::Impl {
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method != "GET") {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+      // Read through a callback, not CURLOPT_POSTFIELDS, so a resend can be refused (RewindBody).
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
       curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(curl, CURLOPT_READFUNCTION, &ReadBody);
+      curl_easy_setopt(curl, CURLOPT_READDATA, transfer.get());
+      curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, &RewindBody);
+      curl_easy_setopt(curl, CURLOPT_SEEKDATA, transfer.get());
     }
+    curl_easy_setopt(curl, CURLOPT_MAXAGE_CONN, kMaxIdleReuseSeconds);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, transfer->headers.get());
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "herald/1");
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
@@ -151,6 +193,11 @@ struct HttpClient::Impl {
     response.uploaded = uploaded;
     response.resolved_and_connected = code != CURLE_COULDNT_RESOLVE_HOST && code != CURLE_COULDNT_RESOLVE_PROXY &&
                                       code != CURLE_COULDNT_CONNECT;
+    if (transfer->resend_refused) {
+      response.uploaded = static_cast<std::int64_t>(transfer->body_sent);
+      response.resolved_and_connected = true;
+      response.error = "the connection closed with no answer after the request had been sent";
+    }
     curl_multi_remove_handle(multi, curl);
     // Drops every option, so no pointer into the finished transfer survives;
     // live connections stay in the multi handle's cache.

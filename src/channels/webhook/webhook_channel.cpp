@@ -1,6 +1,6 @@
 #include "channels/webhook/webhook_channel.hpp"
 
-#include "common/text.hpp"
+#include "channels/http/http_outcome.hpp"
 
 #include <curl/curl.h>
 
@@ -15,48 +15,11 @@
 namespace herald::channels::webhook {
 
 using domain::DeliveryOutcome;
-using domain::OutcomeKind;
 
 namespace {
 
-constexpr std::size_t kMaxDetailChars = 200;
-
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-
-std::string UrlPart(CURLU* url, CURLUPart part) {
-  char* value = nullptr;
-  if (curl_url_get(url, part, &value, 0) != CURLUE_OK || value == nullptr) return {};
-  std::string out(value);
-  curl_free(value);
-  return out;
-}
-
-// Validates the URL and returns its description. The URL itself never appears in
-// the error: its user info or query may hold a credential.
-std::string DescribeUrl(const std::string& text) {
-  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
-  if (!url) throw std::bad_alloc();
-  if (const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0); rc != CURLUE_OK) {
-    throw std::invalid_argument(std::string("webhook url is malformed: ") + curl_url_strerror(rc));
-  }
-  const std::string scheme = UrlPart(url.get(), CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https") {
-    throw std::invalid_argument("webhook url must start with http:// or https://, not " + scheme + "://");
-  }
-  const std::string host = UrlPart(url.get(), CURLUPART_HOST);
-  if (host.empty()) throw std::invalid_argument("webhook url has no host");
-  const std::string port = UrlPart(url.get(), CURLUPART_PORT);  // empty unless given explicitly
-  return "webhook:" + scheme + "://" + host + (port.empty() ? "" : ":" + port) + UrlPart(url.get(), CURLUPART_PATH);
-}
-
-bool HasControlCharacter(std::string_view text) {
-  for (const char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
+using http::Excerpt;
+using http::HasControlCharacter;
 
 // The header value is secret, so errors name only the header name, if that.
 void CheckAuthHeader(const std::string& header) {
@@ -88,33 +51,6 @@ std::string RequestBody(const RenderedMessage& message) {
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-
-// A short, single-line excerpt of the provider's answer for reports. Kept valid
-// UTF-8, because the detail ends up in JSON (API responses, reports), and a
-// provider answering in another charset must not make that serialisation throw.
-std::string Excerpt(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    if (out.size() >= kMaxDetailChars) {
-      out += "...";
-      break;
-    }
-    const std::size_t length = text::DecodeUtf8(text, i).length;
-    if (length == 0) {
-      out += '?';
-      ++i;
-    } else if (length == 1) {
-      out += HasControlCharacter(text.substr(i, 1)) ? ' ' : text[i];
-      ++i;
-    } else {
-      out.append(text.substr(i, length));
-      i += length;
-    }
-  }
-  const auto last = out.find_last_not_of(' ');
-  out.erase(last == std::string::npos ? 0 : last + 1);
-  return out;
-}
 
 std::string StatusDetail(long status, const http::HttpResponse& response, std::int64_t retry_after_s) {
   std::string detail = "HTTP " + std::to_string(status);
@@ -151,10 +87,13 @@ DeliveryOutcome ClassifyStatus(const http::HttpResponse& response) {
   }
   const int code = static_cast<int>(status);
   if (status == 429) {
-    return DeliveryOutcome{OutcomeKind::kThrottled, {}, StatusDetail(status, response, retry_after_s), code};
+    return DeliveryOutcome::Throttled(StatusDetail(status, response, retry_after_s), code,
+                                      std::chrono::seconds(retry_after_s));
   }
   if (status == 408 || (status >= 500 && status < 600)) {
-    return DeliveryOutcome::Transient(StatusDetail(status, response, retry_after_s), code);
+    auto outcome = DeliveryOutcome::Transient(StatusDetail(status, response, retry_after_s), code);
+    outcome.retry_after = std::chrono::seconds(retry_after_s);
+    return outcome;
   }
   if (status >= 300 && status < 400) {
     return DeliveryOutcome::Permanent(StatusDetail(status, response, 0) + " (redirects are not followed; fix the url)",
@@ -167,7 +106,7 @@ DeliveryOutcome ClassifyStatus(const http::HttpResponse& response) {
 
 WebhookChannel::WebhookChannel(http::HttpClient& client, WebhookSettings settings)
     : client_(client), settings_(std::move(settings)) {
-  description_ = DescribeUrl(settings_.url);
+  description_ = "webhook:" + http::DescribeHttpUrl(settings_.url, "webhook url");
   CheckAuthHeader(settings_.auth_header);
   if (settings_.connect_timeout.count() <= 0 || settings_.timeout.count() <= 0) {
     throw std::invalid_argument("webhook connect_timeout and timeout must be positive (" + description_ + ")");
@@ -189,27 +128,23 @@ boost::asio::awaitable<DeliveryOutcome> WebhookChannel::SendOne(const RenderedMe
   if (HasControlCharacter(message.delivery_id)) {
     co_return DeliveryOutcome::Permanent("message id contains control characters; it cannot be an Idempotency-Key");
   }
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) co_return DeliveryOutcome::Transient("the send's deadline passed before the request to " +
-                                                              description_ + " was made");
+  const auto left = http::TimeLeft(deadline);
+  if (!left) {
+    co_return DeliveryOutcome::Transient("the send's deadline passed before the request to " + description_ +
+                                         " was made");
+  }
   http::HttpRequest request;
   request.url = settings_.url;
   request.body = RequestBody(message);
   request.headers = {"Content-Type: application/json", "Accept: application/json"};
   if (!message.delivery_id.empty()) request.headers.push_back("Idempotency-Key: " + message.delivery_id);
   if (!settings_.auth_header.empty()) request.headers.push_back(settings_.auth_header);
-  request.connect_timeout = std::min(settings_.connect_timeout, left);
-  request.timeout = std::min(settings_.timeout, left);
+  request.connect_timeout = std::min(settings_.connect_timeout, *left);
+  request.timeout = std::min(settings_.timeout, *left);
   const auto body_size = static_cast<std::int64_t>(request.body.size());
   const auto response = co_await client_.Perform(std::move(request));
   if (response.status > 0) co_return ClassifyStatus(response);
-  // No status line. Whether the provider may hold the message depends on whether
-  // the whole request left us: a partial body cannot be acted on.
-  if (response.resolved_and_connected && response.uploaded >= body_size) {
-    co_return DeliveryOutcome::Unknown("no answer from " + description_ + " after the request was sent (" +
-                                       response.error + "); the provider may have it");
-  }
-  co_return DeliveryOutcome::Transient("request to " + description_ + " not sent: " + response.error);
+  co_return http::NoAnswerOutcome(response, body_size, description_);
 }
 
 }  // namespace herald::channels::webhook

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/io_runtime.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "tests/support/process.hpp"
 
 namespace herald::channels::webhook {
@@ -35,62 +36,10 @@ using std::chrono::seconds;
 
 constexpr char kSecret[] = "s3cr3t-token-value";
 
-bool AcceptsConnections(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-class WebhookServer {
+// Answers as the provider in seed 001 does; see its docstring for the paths.
+class WebhookServer : public herald::testing::FakeHttpServer {
  public:
-  explicit WebhookServer(const TempDir& dir) : log_path_(dir.path() + "/requests.jsonl") {
-    process_ = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_PYTHON, std::string(HERALD_SOURCE_DIR) + "/tests/support/webhook_server.py", "--port", "0",
-                 "--log", log_path_}});
-    while (auto line = process_->ReadLine(seconds(20))) {
-      if (line->rfind("PORT ", 0) == 0) {
-        port_ = std::stoi(line->substr(5));
-        break;
-      }
-    }
-    if (port_ == 0) throw std::runtime_error("webhook_server.py did not report its port");
-    if (!WaitFor([&] { return AcceptsConnections(port_); }, seconds(10))) {
-      throw std::runtime_error("webhook_server.py does not accept connections");
-    }
-  }
-  ~WebhookServer() {
-    process_->Signal(SIGTERM);
-    process_->Wait(seconds(5));
-  }
-
-  int port() const { return port_; }
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-
-  // Every request received so far, oldest first.
-  std::vector<json> Requests() const {
-    std::vector<json> out;
-    std::string text;
-    try {
-      text = herald::testing::ReadFile(log_path_);
-    } catch (const std::runtime_error&) {
-      return out;  // nothing received yet
-    }
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-      if (!line.empty()) out.push_back(json::parse(line));
-    }
-    return out;
-  }
-
- private:
-  std::string log_path_;
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
+  explicit WebhookServer(const TempDir& dir) : FakeHttpServer("webhook_server.py", dir.path()) {}
 };
 
 WebhookSettings Settings(const std::string& url) {
@@ -183,12 +132,27 @@ TEST_F(WebhookChannelTest, SuccessWithoutMessageIdIsAcceptedWithAnEmptyIdAndSays
   }
 }
 
+// libcurl on its own sends a request again when a reused connection closes
+// without an answer; the provider may have acted on the first copy, so the
+// channel must report unknown and the provider see the request once.
+TEST_F(WebhookChannelTest, ADropOnAReusedConnectionIsUnknownAndNeverSentTwice) {
+  Webhook channel(Settings(server_.Url("/accept")));
+  ASSERT_EQ(channel.Send(Message("rcpt-warm")).kind, OutcomeKind::kAccepted);  // leaves a live connection
+  Webhook dropping(Settings(server_.Url("/drop")));
+  const auto outcome = dropping.Send(Message("rcpt-drop"));
+  EXPECT_EQ(outcome.kind, OutcomeKind::kUnknown) << outcome.detail;
+  const auto requests = server_.Requests();
+  ASSERT_EQ(requests.size(), 2u) << "the dropped request was sent again";
+  EXPECT_EQ(requests[1]["body"]["message_id"], "rcpt-drop");
+}
+
 TEST_F(WebhookChannelTest, TooManyRequestsIsThrottledAndReportsRetryAfter) {
   Webhook channel(Settings(server_.Url("/status/429")));
   const auto outcome = channel.Send(Message("rcpt-4"));
   EXPECT_EQ(outcome.kind, OutcomeKind::kThrottled) << outcome.detail;
   EXPECT_EQ(outcome.code, 429);
   EXPECT_NE(outcome.detail.find("retry after 7 s"), std::string::npos) << outcome.detail;
+  EXPECT_EQ(outcome.retry_after, seconds(7));
   EXPECT_TRUE(outcome.IsRetryable());
 }
 

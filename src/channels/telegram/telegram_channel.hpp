@@ -1,0 +1,56 @@
+// TelegramChannel: messages to Telegram chats through the Bot API
+// (POST /bot<token>/sendMessage with {chat_id, text, parse_mode}) on the shared
+// asynchronous HttpClient. A recipient is a chat id ("123456789",
+// "-1001234567890") or a public channel's "@username".
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "channels/channel.hpp"
+#include "channels/http/http_client.hpp"
+
+namespace herald::channels::telegram {
+
+struct TelegramSettings {
+  std::string base_url = "https://api.telegram.org";  // a local Bot API server, or a test's
+  std::string bot_token;   // "123456:ABC…" from @BotFather; a secret, part of every URL, never described
+  std::string parse_mode;  // "", "HTML", "MarkdownV2" or "Markdown": how Telegram reads the text
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds timeout{30000};
+  int max_in_flight = 16;
+};
+
+// Outcome, by what came back ({"ok": …, "result" | "error_code", "description",
+// "parameters"}):
+//   ok                                  accepted; provider id "<chat id>:<message_id>"
+//   429 (flood control)                 throttled, parameters.retry_after honoured
+//   5xx                                 transient
+//   401 / 404 (bad token)               permanent, naming telegram.bot_token
+//   400 with migrate_to_chat_id         permanent, naming the supergroup's new id
+//   other 4xx ("chat not found", "bot was blocked by the user")  permanent, Telegram's words kept
+//   no answer after the request left    unknown
+class TelegramChannel final : public Channel {
+ public:
+  // Throws std::invalid_argument naming the setting that is missing or malformed
+  // (never quoting the token).
+  TelegramChannel(http::HttpClient& client, TelegramSettings settings);
+  TelegramChannel(const TelegramChannel&) = delete;
+  TelegramChannel& operator=(const TelegramChannel&) = delete;
+
+  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
+                                                                    Deadline deadline) override;
+  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
+  // "telegram:https://api.telegram.org (bot 123456)": the bot's id, never its token.
+  std::string Describe() const override { return description_; }
+
+ private:
+  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+
+  http::HttpClient& client_;
+  TelegramSettings settings_;
+  std::string send_message_url_;
+  std::string description_;
+};
+
+}  // namespace herald::channels::telegram

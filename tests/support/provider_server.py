@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""Fake Twilio and Telegram Bot API servers for Herald's tests (Python standard library only).
+
+A real HTTP server on 127.0.0.1 (--port 0 = any free port) that speaks each
+provider's documented request and answer formats. It prints "PORT <n>" as its
+first line and appends every request to --log as one JSON line:
+  {"method", "path", "headers": {lower-cased name: value}, "form": parsed
+   form fields (Twilio), "body": parsed JSON or raw text, "answer": {"status":
+   null when dropped, "body"}, "received_at_ms"}
+written before the answer, so once a client has its answer the request is logged.
+
+Twilio: POST /2010-04-01/Accounts/<sid>/Messages.json, form-encoded To, From or
+MessagingServiceSid, Body, StatusCallback; HTTP Basic auth with --twilio-sid and
+--twilio-token (else 401 with Twilio's error 20003). A missing To or sender is
+Twilio's 21604 / 21603 (400). Answers by the To number (whatsapp: prefix ignored):
+  +15005550001  400, error 21211 (invalid 'To' number; Twilio's own test number)
+  +15005550004  400, error 21610 (the recipient has replied STOP)
+  +15005550429  429, error 20429 with Retry-After: --retry-after
+  +15005550500  500, error 20500
+  +15005550999  read the whole request, then close without answering
+  anything else 201 with a Message resource, "sid": "SM" + 32 hex, "status": "queued"
+
+Telegram: POST /bot<token>/sendMessage with JSON {chat_id, text, parse_mode?};
+a token other than --telegram-token is 401 {"ok": false, "error_code": 401,
+"description": "Unauthorized"}. Answers by chat_id:
+  400           400 "Bad Request: chat not found"
+  403           403 "Forbidden: bot was blocked by the user"
+  429           429 "Too Many Requests: retry after N", parameters.retry_after = --retry-after
+  500           500 "Internal Server Error"
+  777           400 "Bad Request: group chat was upgraded to a supergroup chat",
+                parameters.migrate_to_chat_id = -1001234567890
+  999           read the whole request, then close without answering
+  anything else 200 {"ok": true, "result": Message} with message_id counting up per chat
+Anything else is a 404.
+"""
+import argparse
+import base64
+import json
+import socket
+import sys
+import threading
+import time
+import uuid
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+DROP = object()
+
+
+def twilio_error(status, code, message):
+    return status, {"code": code, "message": message,
+                    "more_info": "https://www.twilio.com/docs/errors/%d" % code, "status": status}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet: tests read the JSON log
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        received_at_ms = int(time.time() * 1000)
+        text = raw.decode("utf-8", errors="replace")
+        form = {}
+        if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            form = {name: values[-1] for name, values in parse_qs(text, keep_blank_values=True).items()}
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/2010-04-01/Accounts/"):
+            status, payload, headers = self.twilio(path, form)
+        elif path.startswith("/bot"):
+            status, payload, headers = self.telegram(path, body)
+        else:
+            status, payload, headers = 404, {"error": "no such path"}, {}
+        record = {
+            "method": self.command, "path": self.path,
+            "headers": {name.lower(): value for name, value in self.headers.items()},
+            "form": form, "body": body,
+            "answer": {"status": None if payload is DROP else status, "body": None if payload is DROP else payload},
+            "received_at_ms": received_at_ms,
+        }
+        with self.server.lock:
+            with open(self.server.log_path, "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+        if payload is DROP:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.answer(status, payload, headers)
+
+    def twilio(self, path, form):
+        parts = path.split("/")  # ['', '2010-04-01', 'Accounts', sid, 'Messages.json']
+        if len(parts) != 5 or parts[4] != "Messages.json":
+            return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}, {}
+        sid = parts[3]
+        expected = "Basic " + base64.b64encode(
+            ("%s:%s" % (self.server.twilio_sid, self.server.twilio_token)).encode()).decode()
+        if sid != self.server.twilio_sid or self.headers.get("Authorization") != expected:
+            return twilio_error(401, 20003, "Authenticate") + ({},)
+        to = form.get("To", "")
+        if not to:
+            return twilio_error(400, 21604, "A 'To' phone number is required.") + ({},)
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return twilio_error(400, 21603, "A 'From' phone number is required.") + ({},)
+        number = to[len("whatsapp:"):] if to.startswith("whatsapp:") else to
+        if number == "+15005550001":
+            return twilio_error(400, 21211, "The 'To' number %s is not a valid phone number." % number) + ({},)
+        if number == "+15005550004":
+            return twilio_error(400, 21610, "Attempt to send to unsubscribed recipient") + ({},)
+        if number == "+15005550429":
+            return twilio_error(429, 20429, "Too Many Requests") + ({"Retry-After": str(self.server.retry_after)},)
+        if number == "+15005550500":
+            return twilio_error(500, 20500, "Internal Server Error") + ({},)
+        if number == "+15005550999":
+            return None, DROP, {}
+        message_sid = "SM" + uuid.uuid4().hex
+        now = formatdate(usegmt=True).replace("GMT", "+0000")
+        return 201, {
+            "account_sid": sid, "api_version": "2010-04-01", "body": form.get("Body", ""),
+            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
+            "error_code": None, "error_message": None, "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0", "num_segments": "1",
+            "price": None, "price_unit": "USD", "sid": message_sid, "status": "queued", "to": to,
+            "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (sid, message_sid),
+        }, {}
+
+    def telegram(self, path, body):
+        token, _, method = path[len("/bot"):].partition("/")
+        if token != self.server.telegram_token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, {}
+        if method != "sendMessage":
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, {}
+        if not isinstance(body, dict) or "chat_id" not in body or not body.get("text"):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}, {}
+        chat = str(body["chat_id"])
+
+        def failed(status, description, parameters=None):
+            answer = {"ok": False, "error_code": status, "description": description}
+            if parameters:
+                answer["parameters"] = parameters
+            return status, answer, {}
+        if chat == "400":
+            return failed(400, "Bad Request: chat not found")
+        if chat == "403":
+            return failed(403, "Forbidden: bot was blocked by the user")
+        if chat == "429":
+            return failed(429, "Too Many Requests: retry after %d" % self.server.retry_after,
+                          {"retry_after": self.server.retry_after})
+        if chat == "500":
+            return failed(500, "Internal Server Error")
+        if chat == "777":
+            return failed(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                          {"migrate_to_chat_id": -1001234567890})
+        if chat == "999":
+            return None, DROP, {}
+        with self.server.lock:
+            self.server.message_ids[chat] = self.server.message_ids.get(chat, 0) + 1
+            message_id = self.server.message_ids[chat]
+        bot_id = int(self.server.telegram_token.split(":", 1)[0])
+        result = {"message_id": message_id,
+                  "from": {"id": bot_id, "is_bot": True, "first_name": "Herald", "username": "herald_test_bot"},
+                  "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else 0, "type": "private"},
+                  "date": int(time.time()), "text": body["text"]}
+        return 200, {"ok": True, "result": result}, {}
+
+    def answer(self, status, payload, extra_headers):
+        data = json.dumps(payload).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--retry-after", type=int, default=7)
+    parser.add_argument("--twilio-sid", default="AC" + "0" * 32)
+    parser.add_argument("--twilio-token", default="twilio-test-token")
+    parser.add_argument("--telegram-token", default="123456:TEST-token_for-herald")
+    args = parser.parse_args()
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    server.log_path = args.log
+    server.lock = threading.Lock()
+    server.retry_after = args.retry_after
+    server.twilio_sid = args.twilio_sid
+    server.twilio_token = args.twilio_token
+    server.telegram_token = args.telegram_token
+    server.message_ids = {}
+    print("PORT %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
