@@ -55,6 +55,17 @@ class Channel {
   virtual std::string Describe() const = 0;
 };
 
+// For adapters that send one message per request: one outcome per message, in
+// order, from `send_one(message)` (an awaitable of DeliveryOutcome).
+template <typename SendOne>
+boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> SendEach(std::span<const RenderedMessage> messages,
+                                                                      SendOne send_one) {
+  std::vector<domain::DeliveryOutcome> outcomes;
+  outcomes.reserve(messages.size());
+  for (const auto& message : messages) outcomes.push_back(co_await send_one(message));
+  co_return outcomes;
+}
+
 // Calls channel.Send and keeps its promise for it: an exception escaping the
 // adapter, or a wrong number of outcomes, becomes kUnknown for the messages it
 // concerns (their data may have left), never a crash or a resend.

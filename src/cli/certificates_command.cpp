@@ -514,7 +514,7 @@ int RunCertificates(const CertificatesArgs& args) {
                             ? (fs::path(config.data.dir) / "outbox").string()
                             : config.certificates.outbox_dir;
     IoRuntime runtime;
-    auto transport = MakeEmailChannel(config, outbox, runtime);
+    auto transport = MakeEmailChannel(config, outbox, runtime, clock);
 
     // The run's id is this process's claimant id: its heartbeat tells herald
     // worker processes on the same store that its sends are under way.

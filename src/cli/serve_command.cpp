@@ -15,10 +15,13 @@
 #include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "api/http_server.hpp"
+#include "channels/failover/failover_channel.hpp"
+#include "channels/telegram/telegram_channel.hpp"
 #include "app/message_intake.hpp"
 #include "cli/certificates_command.hpp"
 #include "cli/delivery_liveness.hpp"
@@ -160,18 +163,25 @@ struct LaneRates {
   std::vector<std::unique_ptr<redis::RedisShaper>> shared;
 };
 
-int PerSecond(const config::ServeConfig& serve, const std::string& lane) {
+int PerSecond(const config::HeraldConfig& config, const std::string& lane) {
+  const auto& serve = config.serve;
   if (lane == "email") return serve.email_per_second;
   if (lane == "sms") return serve.sms_per_second;
   if (lane == "whatsapp") return serve.whatsapp_per_second;
-  if (lane == "telegram") return serve.telegram_per_second;
+  if (lane == "telegram") {
+    if (serve.telegram_per_second > 0) return serve.telegram_per_second;
+    // Unset: Telegram's own limit for a bot, when the Bot API delivers the lane.
+    const auto& providers = config.channels.telegram;
+    const bool bot_api = std::find(providers.begin(), providers.end(), "telegram") != providers.end();
+    return bot_api ? channels::telegram::kBotMessagesPerSecond : 0;
+  }
   return 0;
 }
 
 // The lane's rate rule, or nullptr when it has none.
-dispatch::Shaper* AddLaneRate(LaneRates& rates, const config::ServeConfig& serve, const std::string& lane,
+dispatch::Shaper* AddLaneRate(LaneRates& rates, const config::HeraldConfig& config, const std::string& lane,
                               SharedRedis* redis, const Clock& clock) {
-  const int per_second = PerSecond(serve, lane);
+  const int per_second = PerSecond(config, lane);
   if (per_second == 0) return nullptr;
   // One second's worth of burst, refilled in the smallest whole steps that make
   // the rate exact (300/s: 3 every 10 ms; 7/s: 7 a second).
@@ -209,8 +219,11 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                                       : config.serve.outbox_dir;
   IoRuntime runtime;
   channels::http::HttpClient http;
-  auto email = MakeEmailChannel(config, outbox, runtime);
-  auto messaging = MakeMessagingChannel(config.serve, http);
+  auto email = MakeEmailChannel(config, outbox, runtime, clock);
+  // One channel per messaging lane, each with its own providers; the paced lane
+  // (seed 001's SMS provider) sends over the sms one.
+  std::map<std::string, std::unique_ptr<channels::Channel>> messaging;
+  for (const auto& name : {"sms", "whatsapp", "telegram"}) messaging[name] = MakeMessagingChannel(config, name, http, clock);
   ServeMetrics metrics(stores->messages());
   const auto redis = OpenRedis(config, clock);
   // Sent-cache writes leave the engine's threads: a slow Redis never holds a send.
@@ -260,7 +273,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
     engine = std::make_unique<dispatch::DeliveryEngine>(runtime, clock, dispatch::EngineSettings{}, &metrics.registry);
     if (Has(roles.lanes, store::kPacedLane)) {
       paced_lane = std::make_unique<dispatch::MessageLane>(stores->deliveries(), pacer, clock);
-      engine->AddLane(*paced_lane, *messaging, dispatch::PacedLaneOptions(pacer));
+      engine->AddLane(*paced_lane, *messaging.at("sms"), dispatch::PacedLaneOptions(pacer));
       pacer.SetOnChange([&engine] { engine->Wake(store::kPacedLane); });
     }
     dispatch::LaneOptions lane_options;
@@ -275,8 +288,8 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
       lanes.push_back(broker ? std::make_unique<dispatch::MessageLane>(stores->deliveries(), *broker, channel, *from, clock)
                              : std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
       auto options = lane_options;
-      options.shaper = AddLaneRate(lane_rates, config.serve, channel, redis.get(), clock);
-      engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging, options);
+      options.shaper = AddLaneRate(lane_rates, config, channel, redis.get(), clock);
+      engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging.at(channel), options);
     }
     engine->SetObserver([&metrics, &redis, &cache_writer, &clock](const std::string& lane,
                                                                    std::span<const dispatch::Finished> finished) {
@@ -311,7 +324,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                          config.certificates.outbox_dir.empty()
                                              ? (fs::path(config.data.dir) / "outbox").string()
                                              : config.certificates.outbox_dir,
-                                         runtime);
+                                         runtime, clock);
     certificate_worker = std::make_unique<dispatch::CertificateWorker>(
         stores->certificates(), *broker, *certificate_email, runtime, *certificate_renderer, clock,
         stores->deliveries().claimant(),
@@ -366,7 +379,10 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   std::unique_ptr<app::CampaignService> campaigns;
   std::unique_ptr<api::ApiServer> server;
   const std::string email_description = email->Describe();
-  const std::string messaging_description = messaging->Describe();
+  std::string messaging_description;
+  for (const auto& [name, channel] : messaging) {
+    messaging_description += (messaging_description.empty() ? "" : " ") + name + "=" + channel->Describe();
+  }
   const std::string queue_kind = config.queue.kind;
   if (serves_http) {
     // herald worker's service routes accept no message; the intake is idle there.
@@ -410,7 +426,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
       metrics.http_requests.WithLabels({method, route, std::to_string(status)}).Increment();
     };
     hooks.health = [&stores, &replica, &pacer, &engine, &relay, &redis, &email_jobs, &certificate_worker, queue_kind,
-                    email_description, messaging_description] {
+                    &email, &messaging] {
       nlohmann::json health;
       try {
         std::int64_t queued = 0;
@@ -503,10 +519,25 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
         channels[channel.channel] = std::move(entry);
       }
       health["channels"] = std::move(channels);
-      health["providers"] = {{"email", email_description},
-                             {"sms", messaging_description},
-                             {"whatsapp", messaging_description},
-                             {"telegram", messaging_description}};
+      // Each channel's provider, and with a failover list each provider's circuit.
+      nlohmann::json providers = nlohmann::json::object();
+      nlohmann::json circuits = nlohmann::json::object();
+      const auto describe = [&](const std::string& name, const channels::Channel& channel) {
+        providers[name] = channel.Describe();
+        const auto* failover = dynamic_cast<const channels::failover::FailoverChannel*>(&channel);
+        if (failover == nullptr) return;
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& provider : failover->Health()) {
+          list.push_back({{"provider", provider.provider},
+                          {"circuit", channels::failover::ToString(provider.state)},
+                          {"consecutive_failures", provider.consecutive_failures}});
+        }
+        circuits[name] = std::move(list);
+      };
+      describe("email", *email);
+      for (const auto& [name, channel] : messaging) describe(name, *channel);
+      health["providers"] = std::move(providers);
+      if (!circuits.empty()) health["circuits"] = std::move(circuits);
       return health;
     };
     // A lane of the broker, declared again as its check: the API's relay feeds

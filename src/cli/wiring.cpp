@@ -9,7 +9,10 @@
 #include <stdexcept>
 
 #include "channels/file/outbox_channel.hpp"
+#include "channels/failover/failover_channel.hpp"
 #include "channels/mock/mock_channel.hpp"
+#include "channels/telegram/telegram_channel.hpp"
+#include "channels/twilio/twilio_channel.hpp"
 #include "channels/webhook/webhook_channel.hpp"
 #include "channels/smtp/smtp_channel.hpp"
 #include "cli/certificates_command.hpp"
@@ -126,9 +129,12 @@ void CheckEmailSettings(const config::HeraldConfig& config) {
   }
 }
 
-std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
-                                                    IoRuntime& runtime) {
-  if (config.smtp.url.empty()) return std::make_unique<channels::file::OutboxChannel>(outbox_dir, runtime.blocking());
+namespace {
+
+std::unique_ptr<channels::Channel> MakeSmtpChannel(const config::HeraldConfig& config, IoRuntime& runtime) {
+  if (config.smtp.url.empty()) {
+    throw InputError("channels.email.providers names \"smtp\": set smtp.url (HERALD_SMTP_URL, or --smtp)");
+  }
   auto settings = channels::smtp::ParseSmtpUrl(config.smtp.url);
   if (!settings) throw InputError("--smtp / smtp.url: " + settings.error().message);
   if (!config.smtp.username.empty()) settings->username = config.smtp.username;
@@ -139,6 +145,74 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
   return std::make_unique<channels::smtp::SmtpChannel>(runtime.executor(), *settings);
 }
 
+// One provider, or a failover channel over several.
+std::unique_ptr<channels::Channel> OneOrFailover(std::vector<std::unique_ptr<channels::Channel>> providers,
+                                                 const config::ChannelsConfig& channels, const Clock& clock) {
+  if (providers.size() == 1) return std::move(providers.front());
+  return std::make_unique<channels::failover::FailoverChannel>(
+      std::move(providers),
+      channels::failover::CircuitSettings{.failures_to_open = channels.circuit_failures,
+                                          .open_for = std::chrono::seconds(channels.circuit_open_seconds)},
+      clock);
+}
+
+std::unique_ptr<channels::Channel> MakeProvider(const config::HeraldConfig& config, const std::string& channel,
+                                                const std::string& provider, channels::http::HttpClient& http) {
+  const auto& serve = config.serve;
+  if (provider == "webhook") {
+    channels::webhook::WebhookSettings settings;
+    settings.url = serve.webhook_url;
+    settings.auth_header = serve.webhook_auth_header;
+    return std::make_unique<channels::webhook::WebhookChannel>(http, settings);
+  }
+  if (provider == "twilio") {
+    const auto& twilio = config.twilio;
+    const bool whatsapp = channel == "whatsapp";
+    return std::make_unique<channels::twilio::TwilioChannel>(
+        http, channels::twilio::TwilioSettings{.base_url = twilio.base_url,
+                                               .account_sid = twilio.account_sid,
+                                               .auth_token = twilio.auth_token,
+                                               .from = whatsapp ? twilio.whatsapp_from : twilio.from,
+                                               .messaging_service_sid = twilio.messaging_service_sid,
+                                               .status_callback_url = twilio.status_callback_url,
+                                               .whatsapp = whatsapp,
+                                               .timeout = std::chrono::seconds(twilio.timeout_seconds)});
+  }
+  if (provider == "telegram") {
+    const auto& telegram = config.telegram;
+    return std::make_unique<channels::telegram::TelegramChannel>(
+        http, channels::telegram::TelegramSettings{.base_url = telegram.base_url,
+                                                   .bot_token = telegram.bot_token,
+                                                   .parse_mode = telegram.parse_mode,
+                                                   .timeout = std::chrono::seconds(telegram.timeout_seconds)});
+  }
+  channels::mock::MockChannelSettings settings;
+  settings.success_rate = serve.mock_success_rate;
+  settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
+  return std::make_unique<channels::mock::MockChannel>(settings);
+}
+
+const std::vector<std::string>& ProvidersOf(const config::ChannelsConfig& channels, const std::string& channel) {
+  if (channel == "sms") return channels.sms;
+  if (channel == "whatsapp") return channels.whatsapp;
+  if (channel == "telegram") return channels.telegram;
+  return channels.email;
+}
+
+}  // namespace
+
+std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
+                                                    IoRuntime& runtime, const Clock& clock) {
+  auto names = config.channels.email;
+  if (names.empty()) names = {config.smtp.url.empty() ? "outbox" : "smtp"};
+  std::vector<std::unique_ptr<channels::Channel>> providers;
+  for (const auto& name : names) {
+    providers.push_back(name == "smtp" ? MakeSmtpChannel(config, runtime)
+                                       : std::make_unique<channels::file::OutboxChannel>(outbox_dir, runtime.blocking()));
+  }
+  return OneOrFailover(std::move(providers), config.channels, clock);
+}
+
 domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry) {
   return {.max_attempts = retry.max_attempts,
           .base_delay = std::chrono::milliseconds(retry.base_delay_ms),
@@ -146,18 +220,20 @@ domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry) {
           .jitter = retry.jitter};
 }
 
-std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
-                                                        channels::http::HttpClient& http) {
-  if (serve.provider == "webhook") {
-    channels::webhook::WebhookSettings settings;
-    settings.url = serve.webhook_url;
-    settings.auth_header = serve.webhook_auth_header;
-    return std::make_unique<channels::webhook::WebhookChannel>(http, settings);
+std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::HeraldConfig& config, const std::string& channel,
+                                                        channels::http::HttpClient& http, const Clock& clock) {
+  auto names = ProvidersOf(config.channels, channel);
+  if (names.empty()) names = {config.serve.provider};
+  const std::string key = "channels." + channel + ".providers";
+  std::vector<std::unique_ptr<channels::Channel>> providers;
+  for (const auto& name : names) {
+    try {
+      providers.push_back(MakeProvider(config, channel, name, http));
+    } catch (const std::invalid_argument& e) {
+      throw InputError(key + " (\"" + name + "\" for " + channel + "): " + e.what());
+    }
   }
-  channels::mock::MockChannelSettings settings;
-  settings.success_rate = serve.mock_success_rate;
-  settings.seed = static_cast<std::uint64_t>(serve.mock_seed);
-  return std::make_unique<channels::mock::MockChannel>(settings);
+  return OneOrFailover(std::move(providers), config.channels, clock);
 }
 
 SharedRedis::SharedRedis(redis::RedisUrl url, std::chrono::milliseconds timeout, const Clock& clock)

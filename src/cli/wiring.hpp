@@ -56,10 +56,11 @@ std::unique_ptr<queue::Queue> MakeMessageBroker(const config::HeraldConfig& conf
 // before a command does anything else.
 void CheckEmailSettings(const config::HeraldConfig& config);
 
-// SMTP when smtp.url is set, otherwise .eml files in the outbox folder; on the
-// runtime's threads. An smtp.url that does not parse is an InputError.
+// channels.email.providers in failover order ("smtp", "outbox"); without the
+// list, SMTP when smtp.url is set, otherwise .eml files in the outbox folder.
+// On the runtime's threads. An smtp.url that does not parse is an InputError.
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
-                                                    IoRuntime& runtime);
+                                                    IoRuntime& runtime, const Clock& clock);
 
 domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 
@@ -68,9 +69,11 @@ domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 // take minutes or gigabytes fails alone.
 std::unique_ptr<certificates::IsolatedPdfRenderer> MakeCertificateRenderer(const config::HeraldConfig& config);
 
-// sms, whatsapp and telegram: the mock provider, or the webhook one on `http`.
-std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::ServeConfig& serve,
-                                                        channels::http::HttpClient& http);
+// The channel of sms, whatsapp or telegram: channels.<name>.providers in
+// failover order (twilio, telegram, webhook on `http`; mock), or serve.provider
+// without the list. Settings a provider refuses are an InputError naming them.
+std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::HeraldConfig& config, const std::string& channel,
+                                                        channels::http::HttpClient& http, const Clock& clock);
 
 // Redis, when redis.url is set: one client for the process, the tier limits it
 // counts for every API process (this process's own when Redis is down), and

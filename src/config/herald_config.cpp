@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace {
 struct Field {
   std::string section;
   std::string key;
-  std::variant<std::string*, int*, double*> target;
+  // A list is a TOML array of strings, or comma-separated in the environment.
+  std::variant<std::string*, int*, double*, std::vector<std::string>*> target;
   bool secret = false;
 
   std::string EnvName() const;
@@ -84,6 +86,24 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"serve", "premium_per_minute", &c.serve.premium_per_minute},
       {"serve", "pacer_batch_size", &c.serve.pacer_batch_size},
       {"serve", "pacer_interval_seconds", &c.serve.pacer_interval_seconds},
+      {"channels.email", "providers", &c.channels.email},
+      {"channels.sms", "providers", &c.channels.sms},
+      {"channels.whatsapp", "providers", &c.channels.whatsapp},
+      {"channels.telegram", "providers", &c.channels.telegram},
+      {"channels", "circuit_failures", &c.channels.circuit_failures},
+      {"channels", "circuit_open_seconds", &c.channels.circuit_open_seconds},
+      {"twilio", "base_url", &c.twilio.base_url},
+      {"twilio", "account_sid", &c.twilio.account_sid},
+      {"twilio", "auth_token", &c.twilio.auth_token, true},
+      {"twilio", "from", &c.twilio.from},
+      {"twilio", "whatsapp_from", &c.twilio.whatsapp_from},
+      {"twilio", "messaging_service_sid", &c.twilio.messaging_service_sid},
+      {"twilio", "status_callback_url", &c.twilio.status_callback_url},
+      {"twilio", "timeout_seconds", &c.twilio.timeout_seconds},
+      {"telegram", "base_url", &c.telegram.base_url},
+      {"telegram", "bot_token", &c.telegram.bot_token, true},
+      {"telegram", "parse_mode", &c.telegram.parse_mode},
+      {"telegram", "timeout_seconds", &c.telegram.timeout_seconds},
   };
   AddRetryFields(fields, "certificates.retry", c.certificates.retry);
   AddRetryFields(fields, "serve.retry", c.serve.retry);
@@ -145,6 +165,19 @@ Result<void> SetFromText(const Field& field, const std::string& text, const std:
     const double value = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0') return bad("a number");
     **d = value;
+  } else if (auto* list = std::get_if<std::vector<std::string>*>(&field.target)) {
+    (*list)->clear();
+    std::string_view rest(text);
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item.empty()) return bad("a comma-separated list without empty items");
+      (*list)->emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
   }
   return {};
 }
@@ -159,6 +192,20 @@ Result<void> SetFromToml(const Field& field, const toml::node& node, const std::
   } else if (auto* d = std::get_if<double*>(&field.target)) {
     if (!node.is_number()) return MakeError("config.invalid_value", origin + ": " + field.Path() + " must be a number");
     **d = *node.value<double>();
+  } else if (auto* list = std::get_if<std::vector<std::string>*>(&field.target)) {
+    const auto* array = node.as_array();
+    const auto line = std::to_string(node.source().begin.line);
+    if (array == nullptr) {
+      return MakeError("config.invalid_value",
+                       origin + ":" + line + ": " + field.Path() + " must be a list of names, e.g. [\"twilio\"]");
+    }
+    (*list)->clear();
+    for (const auto& item : *array) {
+      if (!item.is_string()) {
+        return MakeError("config.invalid_value", origin + ":" + line + ": " + field.Path() + " must hold strings only");
+      }
+      (*list)->push_back(*item.value<std::string>());
+    }
   }
   return {};
 }
@@ -226,6 +273,50 @@ Result<void> Validate(const HeraldConfig& c) {
     return fail("serve.max_in_flight must be 0 (the channel's limit) to 4096");
   }
   if (c.serve.shutdown_seconds < 0) return fail("serve.shutdown_seconds must not be negative");
+  struct ChannelProviders {
+    const char* channel;
+    const std::vector<std::string>* providers;
+    std::vector<std::string> known;
+  };
+  for (const auto& [channel, providers, known] :
+       {ChannelProviders{"email", &c.channels.email, {"smtp", "outbox"}},
+        ChannelProviders{"sms", &c.channels.sms, {"twilio", "webhook", "mock"}},
+        ChannelProviders{"whatsapp", &c.channels.whatsapp, {"twilio", "webhook", "mock"}},
+        ChannelProviders{"telegram", &c.channels.telegram, {"telegram", "webhook", "mock"}}}) {
+    const std::string key = std::string("channels.") + channel + ".providers";
+    for (std::size_t i = 0; i < providers->size(); ++i) {
+      const auto& name = (*providers)[i];
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string choices;
+        for (const auto& k : known) choices += (choices.empty() ? "\"" : ", \"") + k + "\"";
+        return fail(key + ": \"" + name + "\" is not a " + channel + " provider; choose from " + choices);
+      }
+      if (std::find(providers->begin(), providers->begin() + static_cast<long>(i), name) !=
+          providers->begin() + static_cast<long>(i)) {
+        return fail(key + " names \"" + name + "\" twice");
+      }
+      if (name == "webhook" && c.serve.webhook_url.empty()) {
+        return fail(key + " names \"webhook\": set serve.webhook_url (HERALD_SERVE_WEBHOOK_URL)");
+      }
+      if (name == "twilio" && (c.twilio.account_sid.empty() || c.twilio.auth_token.empty())) {
+        return fail(key + " names \"twilio\": set twilio.account_sid and twilio.auth_token "
+                          "(HERALD_TWILIO_ACCOUNT_SID, HERALD_TWILIO_AUTH_TOKEN)");
+      }
+      if (name == "telegram" && c.telegram.bot_token.empty()) {
+        return fail(key + " names \"telegram\": set telegram.bot_token (HERALD_TELEGRAM_BOT_TOKEN)");
+      }
+    }
+  }
+  if (c.channels.circuit_failures < 1 || c.channels.circuit_failures > 1000) {
+    return fail("channels.circuit_failures must be 1..1000");
+  }
+  if (c.channels.circuit_open_seconds < 1 || c.channels.circuit_open_seconds > 3600) {
+    return fail("channels.circuit_open_seconds must be 1..3600");
+  }
+  if (c.twilio.timeout_seconds < 1 || c.twilio.timeout_seconds > 600) return fail("twilio.timeout_seconds must be 1..600");
+  if (c.telegram.timeout_seconds < 1 || c.telegram.timeout_seconds > 600) {
+    return fail("telegram.timeout_seconds must be 1..600");
+  }
   if (c.serve.provider != "mock" && c.serve.provider != "webhook") {
     return fail("serve.provider must be \"mock\" or \"webhook\", got \"" + c.serve.provider + "\"");
   }
@@ -415,6 +506,10 @@ std::string DescribeConfig(const HeraldConfig& config) {
       out << **i;
     } else if (auto* d = std::get_if<double*>(&field.target)) {
       out << **d;
+    } else if (auto* list = std::get_if<std::vector<std::string>*>(&field.target)) {
+      out << '[';
+      for (std::size_t i = 0; i < (*list)->size(); ++i) out << (i ? ", " : "") << '"' << (**list)[i] << '"';
+      out << ']';
     }
     out << '\n';
   }

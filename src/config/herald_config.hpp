@@ -89,7 +89,8 @@ struct ServeConfig {
   int shutdown_seconds = 10;   // deadline for in-flight requests and sends
   std::string email_from = "Herald <notifications@herald.invalid>";
   std::string outbox_dir;      // empty: <data dir>/outbox
-  // sms, whatsapp and telegram: "mock" (seeded success rate) or "webhook" (POST JSON to webhook_url).
+  // sms, whatsapp and telegram unless channels.<name>.providers says otherwise:
+  // "mock" (seeded success rate) or "webhook" (POST JSON to webhook_url).
   std::string provider = "mock";
   double mock_success_rate = 0.95;
   int mock_seed = 1;
@@ -109,6 +110,41 @@ struct ServeConfig {
   RetryConfig pacer_retry{.max_attempts = 3, .base_delay_ms = 0, .max_delay_ms = 0, .jitter = 0};
 };
 
+// Which provider delivers each channel, in failover order: a transient failure
+// (or an open circuit) moves a delivery on to the next; an unknown or permanent
+// answer never does. Empty: e-mail goes to smtp.url (or the outbox without
+// one), the others to serve.provider.
+struct ChannelsConfig {
+  std::vector<std::string> email;     // "smtp", "outbox"
+  std::vector<std::string> sms;       // "twilio", "webhook", "mock"
+  std::vector<std::string> whatsapp;  // "twilio", "webhook", "mock"
+  std::vector<std::string> telegram;  // "telegram", "webhook", "mock"
+  // A provider's circuit opens after this many failed sends in a row (transient,
+  // throttled or unknown) and stays open this long before one probe is let through.
+  int circuit_failures = 5;
+  int circuit_open_seconds = 30;
+};
+
+// Twilio's Programmable Messaging API, for sms and whatsapp.
+struct TwilioConfig {
+  std::string base_url = "https://api.twilio.com";
+  std::string account_sid;            // "AC…"
+  std::string auth_token;             // a secret: HERALD_TWILIO_AUTH_TOKEN
+  std::string from;                   // SMS sender: E.164 number or alphanumeric id
+  std::string whatsapp_from;          // WhatsApp sender, E.164 (sent as whatsapp:+…)
+  std::string messaging_service_sid;  // "MG…": lets Twilio pick the sender instead
+  std::string status_callback_url;    // where Twilio posts delivery status; empty: none
+  int timeout_seconds = 30;
+};
+
+// Telegram's Bot API, for telegram.
+struct TelegramConfig {
+  std::string base_url = "https://api.telegram.org";
+  std::string bot_token;   // a secret: HERALD_TELEGRAM_BOT_TOKEN
+  std::string parse_mode;  // "", "HTML", "MarkdownV2" or "Markdown"
+  int timeout_seconds = 30;
+};
+
 // Seed 002's fast path: e-mail jobs other services publish to the RabbitMQ
 // queue `email-jobs`, taken by the workers' `email-jobs` lane.
 struct EmailJobsConfig {
@@ -125,6 +161,9 @@ struct HeraldConfig {
   EmailJobsConfig email_jobs;
   CertificatesConfig certificates;
   ServeConfig serve;
+  ChannelsConfig channels;
+  TwilioConfig twilio;
+  TelegramConfig telegram;
 };
 
 // Reads a variable from the environment; injectable for tests.

@@ -25,6 +25,12 @@ struct FakeEnv {
   }
 };
 
+// `toml` as the file herald.toml in `dir`, with `env`.
+Result<HeraldConfig> LoadFromFile(const herald::testing::TempDir& dir, const std::string& toml, const FakeEnv& env = {}) {
+  herald::testing::WriteFile(dir.path() + "/herald.toml", toml);
+  return LoadConfig(dir.path() + "/herald.toml", env.Lookup(), env.Names());
+}
+
 TEST(Config, DefaultsAreValidWithoutFileOrEnvironment) {
   FakeEnv env;
   auto config = LoadConfig("", env.Lookup(), env.Names());
@@ -282,6 +288,57 @@ TEST(Config, RedisIsOptionalAndItsPasswordIsMasked) {
   auto refused = LoadConfig("", wrong.Lookup(), wrong.Names());
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("redis.url"), std::string::npos) << refused.error().message;
+}
+
+TEST(Config, ProviderListsComeFromTomlArraysOrCommaSeparatedVariables) {
+  herald::testing::TempDir dir;
+  FakeEnv env{{{"HERALD_TWILIO_AUTH_TOKEN", "tw-secret"},
+               {"HERALD_TELEGRAM_BOT_TOKEN", "4242:tg-secret"},
+               {"HERALD_CHANNELS_TELEGRAM_PROVIDERS", "telegram, webhook"},
+               {"HERALD_SERVE_WEBHOOK_URL", "http://127.0.0.1:9/hook"}}};
+  auto config = LoadFromFile(dir,
+                             "[channels.sms]\nproviders = [\"twilio\", \"mock\"]\n"
+                             "[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nfrom = \"+15005550006\"\n"
+                             "[telegram]\nparse_mode = \"HTML\"\n",
+                             env);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->channels.sms, (std::vector<std::string>{"twilio", "mock"}));
+  EXPECT_EQ(config->channels.telegram, (std::vector<std::string>{"telegram", "webhook"}));
+  EXPECT_TRUE(config->channels.whatsapp.empty());
+  EXPECT_EQ(config->telegram.parse_mode, "HTML");
+  const auto described = DescribeConfig(*config);
+  EXPECT_NE(described.find("channels.sms.providers (HERALD_CHANNELS_SMS_PROVIDERS) = [\"twilio\", \"mock\"]"),
+            std::string::npos)
+      << described;
+  EXPECT_NE(described.find("twilio.auth_token (HERALD_TWILIO_AUTH_TOKEN) = \"***\""), std::string::npos);
+  EXPECT_EQ(described.find("tw-secret"), std::string::npos);
+  EXPECT_EQ(described.find("tg-secret"), std::string::npos);
+}
+
+TEST(Config, ProviderListMistakesNameTheKeyAndWhatIsMissing) {
+  auto error_of = [](std::map<std::string, std::string> values) {
+    FakeEnv env{std::move(values)};
+    auto config = LoadConfig("", env.Lookup(), env.Names());
+    return config ? std::string("accepted") : config.error().message;
+  };
+  EXPECT_EQ(error_of({{"HERALD_CHANNELS_SMS_PROVIDERS", "twillio"}}),
+            "channels.sms.providers: \"twillio\" is not a sms provider; choose from \"twilio\", \"webhook\", \"mock\"");
+  EXPECT_EQ(error_of({{"HERALD_CHANNELS_EMAIL_PROVIDERS", "smtp,smtp"}}), "channels.email.providers names \"smtp\" twice");
+  EXPECT_EQ(error_of({{"HERALD_CHANNELS_EMAIL_PROVIDERS", "smtp,,outbox"}}).find("without empty items") !=
+                std::string::npos,
+            true);
+  EXPECT_NE(error_of({{"HERALD_CHANNELS_WHATSAPP_PROVIDERS", "twilio"}}).find("set twilio.account_sid and twilio.auth_token"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"HERALD_CHANNELS_TELEGRAM_PROVIDERS", "telegram"}}).find("set telegram.bot_token"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"HERALD_CHANNELS_SMS_PROVIDERS", "webhook"}}).find("set serve.webhook_url"), std::string::npos);
+  EXPECT_EQ(error_of({{"HERALD_CHANNELS_CIRCUIT_FAILURES", "0"}}), "channels.circuit_failures must be 1..1000");
+
+  herald::testing::TempDir dir;
+  auto config = LoadFromFile(dir, "[channels.sms]\n\nproviders = \"twilio\"\n");
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.error().message,
+            dir.path() + "/herald.toml:3: channels.sms.providers must be a list of names, e.g. [\"twilio\"]");
 }
 
 }  // namespace

@@ -143,10 +143,7 @@ TelegramChannel::TelegramChannel(http::HttpClient& client, TelegramSettings sett
 
 boost::asio::awaitable<std::vector<DeliveryOutcome>> TelegramChannel::Send(std::span<const RenderedMessage> messages,
                                                                            Deadline deadline) {
-  std::vector<DeliveryOutcome> outcomes;
-  outcomes.reserve(messages.size());
-  for (const auto& message : messages) outcomes.push_back(co_await SendOne(message, deadline));
-  co_return outcomes;
+  return SendEach(messages, [this, deadline](const RenderedMessage& message) { return SendOne(message, deadline); });
 }
 
 boost::asio::awaitable<DeliveryOutcome> TelegramChannel::SendOne(const RenderedMessage& message, Deadline deadline) {

@@ -118,10 +118,7 @@ WebhookChannel::WebhookChannel(http::HttpClient& client, WebhookSettings setting
 
 boost::asio::awaitable<std::vector<DeliveryOutcome>> WebhookChannel::Send(std::span<const RenderedMessage> messages,
                                                                           Deadline deadline) {
-  std::vector<DeliveryOutcome> outcomes;
-  outcomes.reserve(messages.size());
-  for (const auto& message : messages) outcomes.push_back(co_await SendOne(message, deadline));
-  co_return outcomes;
+  return SendEach(messages, [this, deadline](const RenderedMessage& message) { return SendOne(message, deadline); });
 }
 
 boost::asio::awaitable<DeliveryOutcome> WebhookChannel::SendOne(const RenderedMessage& message, Deadline deadline) {

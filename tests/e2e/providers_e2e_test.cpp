@@ -1,0 +1,152 @@
+// End-to-end tests of `herald serve` with real provider adapters: Twilio for sms
+// and whatsapp, Telegram's Bot API, and a failover list, each against
+// tests/support/provider_server.py (a loopback server speaking those APIs) and
+// webhook_server.py. The ids the providers answer are the ids the API shows.
+#include <thread>
+
+#include "tests/e2e/serve_fixture.hpp"
+#include "tests/support/fake_http_server.hpp"
+
+namespace herald::testing {
+namespace {
+
+const std::string kSid = "AC0123456789abcdef0123456789abcdef";
+const std::string kToken = "e2e-twilio-token";
+const std::string kBotToken = "777000:e2e-bot-token";
+
+class ProvidersE2E : public ServeE2E {
+ protected:
+  void UseProviders(const std::string& sms_providers) {
+    extra_env_["HERALD_CHANNELS_SMS_PROVIDERS"] = sms_providers;
+    extra_env_["HERALD_CHANNELS_WHATSAPP_PROVIDERS"] = "twilio";
+    extra_env_["HERALD_CHANNELS_TELEGRAM_PROVIDERS"] = "telegram";
+    extra_env_["HERALD_TWILIO_BASE_URL"] = providers_.Url("");
+    extra_env_["HERALD_TWILIO_ACCOUNT_SID"] = kSid;
+    extra_env_["HERALD_TWILIO_AUTH_TOKEN"] = kToken;
+    extra_env_["HERALD_TWILIO_FROM"] = "+15005550006";
+    extra_env_["HERALD_TWILIO_WHATSAPP_FROM"] = "+14155238886";
+    extra_env_["HERALD_TELEGRAM_BASE_URL"] = providers_.Url("");
+    extra_env_["HERALD_TELEGRAM_BOT_TOKEN"] = kBotToken;
+    extra_env_["HERALD_SERVE_WEBHOOK_URL"] = webhook_.Url("/accept");
+    extra_env_["HERALD_CHANNELS_CIRCUIT_FAILURES"] = "2";
+  }
+  std::int64_t Submit(const std::string& key, const json& recipients) {
+    const auto accepted =
+        CallJson("POST", "/api/v1/messages", key, {{"recipients", recipients}, {"content", "Your code is 4711"}}, 202);
+    return accepted.value("id", std::int64_t{0});
+  }
+  std::vector<json> TwilioRequests() const {
+    std::vector<json> out;
+    for (const auto& request : providers_.Requests()) {
+      if (request["path"].get<std::string>().rfind("/2010-04-01/", 0) == 0) out.push_back(request);
+    }
+    return out;
+  }
+
+  FakeHttpServer providers_{"provider_server.py", dir_.path(),
+                            {"--twilio-sid", kSid, "--twilio-token", kToken, "--telegram-token", kBotToken}};
+  FakeHttpServer webhook_{"webhook_server.py", dir_.path()};
+};
+
+TEST_F(ProvidersE2E, EachChannelGoesToItsProviderAndTheAnsweredIdIsTheOneShown) {
+  UseProviders("twilio");
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto id = Submit(key, {{{"channel", "sms"}, {"to", "+14155552671"}},
+                               {{"channel", "whatsapp"}, {"to", "+14155552672"}},
+                               {{"channel", "telegram"}, {"to", "123456789"}}});
+  const auto message = WaitForStatus(key, id, {"sent", "partially_sent", "failed"});
+  ASSERT_EQ(message["status"], "sent") << message.dump();
+
+  std::map<std::string, std::string> answered;  // To -> the id the provider gave
+  for (const auto& request : providers_.Requests()) {
+    const auto& body = request["answer"]["body"];
+    if (request["form"].contains("To")) answered[request["form"]["To"]] = body["sid"];
+    if (request["body"].is_object() && request["body"].contains("chat_id")) {
+      answered[request["body"]["chat_id"]] = "123456789:" + std::to_string(body["result"]["message_id"].get<int>());
+    }
+  }
+  ASSERT_EQ(answered.size(), 3u) << providers_.Requests().size();
+  for (const auto& recipient : message["recipients"]) {
+    const std::string to = recipient["to"];
+    const std::string as_sent = recipient["channel"] == "whatsapp" ? "whatsapp:" + to : to;
+    EXPECT_EQ(recipient["provider_message_id"], answered[as_sent]) << recipient.dump();
+    EXPECT_EQ(recipient["attempts"], 1);
+  }
+  const auto twilio = TwilioRequests();
+  ASSERT_EQ(twilio.size(), 2u);
+  for (const auto& request : twilio) {
+    EXPECT_EQ(request["form"]["Body"], "Your code is 4711");
+    EXPECT_NE(request["form"].value("From", ""), "") << request.dump();
+  }
+  // Health names each channel's provider, and never a secret.
+  const auto health = Call("GET", "/health", "");
+  const auto body = json::parse(health.body);
+  EXPECT_EQ(body["providers"]["telegram"], "telegram:" + providers_.Url("/") + " (bot 777000)");
+  EXPECT_EQ(body["providers"]["sms"], "twilio:" + providers_.Url("/") + " (" + kSid + ")");
+  EXPECT_EQ(health.body.find(kToken), std::string::npos);
+  EXPECT_EQ(health.body.find("e2e-bot-token"), std::string::npos);
+  EXPECT_EQ(ReadFile(dir_.path() + "/serve.log").find("e2e-bot-token"), std::string::npos);
+}
+
+TEST_F(ProvidersE2E, AProviderRefusalIsFinalWithTwiliosCodeAndThrottlingWaitsAsAsked) {
+  UseProviders("twilio");
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto invalid = Submit(key, {{{"channel", "sms"}, {"to", "+15005550001"}}});
+  const auto failed = WaitForStatus(key, invalid, {"sent", "failed"});
+  ASSERT_EQ(failed["status"], "failed") << failed.dump();
+  const std::string error = failed["recipients"][0].value("error", "");
+  EXPECT_NE(error.find("Twilio error 21211"), std::string::npos) << failed.dump();
+  EXPECT_EQ(failed["recipients"][0]["attempts"], 1);
+
+  // Twilio answers 429 with Retry-After: 7; the next attempt waits that long,
+  // not the test's 20 ms backoff.
+  const auto throttled = Submit(key, {{{"channel", "sms"}, {"to", "+15005550429"}}});
+  ASSERT_TRUE(WaitFor([&] { return TwilioRequests().size() == 2; }, seconds(10)));
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_EQ(TwilioRequests().size(), 2u) << "retried before Twilio's Retry-After";
+  const auto waiting = CallJson("GET", "/api/v1/messages/" + std::to_string(throttled), key, nullptr, 200);
+  EXPECT_EQ(waiting["recipients"][0]["status"], "queued") << waiting.dump();
+}
+
+TEST_F(ProvidersE2E, ATransientFailureFailsOverAndAnOpenCircuitSkipsTheProvider) {
+  UseProviders("twilio,webhook");
+  const auto key = CreateKey("app");
+  StartServer();
+  // Twilio answers 500 for this number: the webhook provider delivers instead, at the first attempt.
+  for (int i = 0; i < 2; ++i) {
+    const auto id = Submit(key, {{{"channel", "sms"}, {"to", "+15005550500"}}});
+    const auto message = WaitForStatus(key, id, {"sent", "failed", "dead"});
+    ASSERT_EQ(message["status"], "sent") << message.dump();
+    EXPECT_EQ(message["recipients"][0]["attempts"], 1);
+    EXPECT_EQ(message["recipients"][0]["provider_message_id"], webhook_.Requests().back()["answer"]["body"]["messageId"]);
+  }
+  EXPECT_EQ(TwilioRequests().size(), 2u);
+  // Two failures in a row opened Twilio's circuit: the next message skips it.
+  const auto health = json::parse(Call("GET", "/health", "").body);
+  EXPECT_EQ(health["circuits"]["sms"][0]["circuit"], "open") << health.dump();
+  EXPECT_EQ(health["circuits"]["sms"][1]["circuit"], "closed") << health.dump();
+  const auto id = Submit(key, {{{"channel", "sms"}, {"to", "+14155552671"}}});
+  EXPECT_EQ(WaitForStatus(key, id, {"sent", "failed", "dead"})["status"], "sent");
+  EXPECT_EQ(TwilioRequests().size(), 2u);
+  EXPECT_EQ(webhook_.Requests().size(), 3u);
+}
+
+TEST_F(ProvidersE2E, AProviderMisconfiguredIsRefusedAtStartNamingTheSetting) {
+  UseProviders("twilio");
+  extra_env_["HERALD_TWILIO_ACCOUNT_SID"] = "AC-not-a-sid";
+  const auto log = dir_.path() + "/refused.log";
+  ChildProcess serve({.argv = {HERALD_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(FreePort()),
+                               "--data-dir", data_dir_},
+                      .extra_env = Environment(),
+                      .stderr_path = log});
+  EXPECT_EQ(serve.Wait(seconds(30)), 2);
+  const auto said = ReadFile(log);
+  EXPECT_NE(said.find("channels.sms.providers (\"twilio\" for sms): twilio.account_sid must be"), std::string::npos)
+      << said;
+  EXPECT_EQ(said.find(kToken), std::string::npos) << said;
+}
+
+}  // namespace
+}  // namespace herald::testing
