@@ -514,7 +514,8 @@ int RunCertificates(const CertificatesArgs& args) {
                             ? (fs::path(config.data.dir) / "outbox").string()
                             : config.certificates.outbox_dir;
     IoRuntime runtime;
-    auto transport = MakeEmailChannel(config, outbox, runtime, clock);
+    channels::http::HttpClient http;  // after the runtime: gone before it, so no answer lands on a dead executor
+    auto transport = MakeEmailChannel(config, outbox, runtime, http, clock);
 
     // The run's id is this process's claimant id: its heartbeat tells herald
     // worker processes on the same store that its sends are under way.

@@ -219,7 +219,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                                       : config.serve.outbox_dir;
   IoRuntime runtime;
   channels::http::HttpClient http;
-  auto email = MakeEmailChannel(config, outbox, runtime, clock);
+  auto email = MakeEmailChannel(config, outbox, runtime, http, clock);
   // One channel per messaging lane, each with its own providers; the paced lane
   // (seed 001's SMS provider) sends over the sms one.
   std::map<std::string, std::unique_ptr<channels::Channel>> messaging;
@@ -324,7 +324,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                          config.certificates.outbox_dir.empty()
                                              ? (fs::path(config.data.dir) / "outbox").string()
                                              : config.certificates.outbox_dir,
-                                         runtime, clock);
+                                         runtime, http, clock);
     certificate_worker = std::make_unique<dispatch::CertificateWorker>(
         stores->certificates(), *broker, *certificate_email, runtime, *certificate_renderer, clock,
         stores->deliveries().claimant(),

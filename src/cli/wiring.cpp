@@ -11,6 +11,7 @@
 #include "channels/file/outbox_channel.hpp"
 #include "channels/failover/failover_channel.hpp"
 #include "channels/mock/mock_channel.hpp"
+#include "channels/ses/ses_channel.hpp"
 #include "channels/telegram/telegram_channel.hpp"
 #include "channels/twilio/twilio_channel.hpp"
 #include "channels/webhook/webhook_channel.hpp"
@@ -202,13 +203,33 @@ const std::vector<std::string>& ProvidersOf(const config::ChannelsConfig& channe
 }  // namespace
 
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
-                                                    IoRuntime& runtime, const Clock& clock) {
+                                                    IoRuntime& runtime, channels::http::HttpClient& http,
+                                                    const Clock& clock) {
   auto names = config.channels.email;
   if (names.empty()) names = {config.smtp.url.empty() ? "outbox" : "smtp"};
   std::vector<std::unique_ptr<channels::Channel>> providers;
   for (const auto& name : names) {
-    providers.push_back(name == "smtp" ? MakeSmtpChannel(config, runtime)
-                                       : std::make_unique<channels::file::OutboxChannel>(outbox_dir, runtime.blocking()));
+    if (name == "smtp") {
+      providers.push_back(MakeSmtpChannel(config, runtime));
+    } else if (name == "ses") {
+      const auto& ses = config.ses;
+      try {
+        providers.push_back(std::make_unique<channels::ses::SesChannel>(
+            http,
+            channels::ses::SesSettings{.region = ses.region,
+                                       .base_url = ses.base_url,
+                                       .credentials = {.access_key_id = ses.access_key_id,
+                                                       .secret_access_key = ses.secret_access_key,
+                                                       .session_token = ses.session_token},
+                                       .configuration_set = ses.configuration_set,
+                                       .timeout = std::chrono::seconds(ses.timeout_seconds)},
+            clock));
+      } catch (const std::invalid_argument& e) {
+        throw InputError(std::string("channels.email.providers (\"ses\"): ") + e.what());
+      }
+    } else {
+      providers.push_back(std::make_unique<channels::file::OutboxChannel>(outbox_dir, runtime.blocking()));
+    }
   }
   return OneOrFailover(std::move(providers), config.channels, clock);
 }

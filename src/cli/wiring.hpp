@@ -56,11 +56,13 @@ std::unique_ptr<queue::Queue> MakeMessageBroker(const config::HeraldConfig& conf
 // before a command does anything else.
 void CheckEmailSettings(const config::HeraldConfig& config);
 
-// channels.email.providers in failover order ("smtp", "outbox"); without the
-// list, SMTP when smtp.url is set, otherwise .eml files in the outbox folder.
-// On the runtime's threads. An smtp.url that does not parse is an InputError.
+// channels.email.providers in failover order ("ses", "smtp", "outbox"); without
+// the list, SMTP when smtp.url is set, otherwise .eml files in the outbox
+// folder. On the runtime's threads (SES on `http`, which must not outlive the
+// runtime). Settings a provider refuses are an InputError naming them.
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
-                                                    IoRuntime& runtime, const Clock& clock);
+                                                    IoRuntime& runtime, channels::http::HttpClient& http,
+                                                    const Clock& clock);
 
 domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 

@@ -100,6 +100,13 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"twilio", "messaging_service_sid", &c.twilio.messaging_service_sid},
       {"twilio", "status_callback_url", &c.twilio.status_callback_url},
       {"twilio", "timeout_seconds", &c.twilio.timeout_seconds},
+      {"ses", "region", &c.ses.region},
+      {"ses", "access_key_id", &c.ses.access_key_id},
+      {"ses", "secret_access_key", &c.ses.secret_access_key, true},
+      {"ses", "session_token", &c.ses.session_token, true},
+      {"ses", "base_url", &c.ses.base_url},
+      {"ses", "configuration_set", &c.ses.configuration_set},
+      {"ses", "timeout_seconds", &c.ses.timeout_seconds},
       {"telegram", "base_url", &c.telegram.base_url},
       {"telegram", "bot_token", &c.telegram.bot_token, true},
       {"telegram", "parse_mode", &c.telegram.parse_mode},
@@ -279,7 +286,7 @@ Result<void> Validate(const HeraldConfig& c) {
     std::vector<std::string> known;
   };
   for (const auto& [channel, providers, known] :
-       {ChannelProviders{"email", &c.channels.email, {"smtp", "outbox"}},
+       {ChannelProviders{"email", &c.channels.email, {"ses", "smtp", "outbox"}},
         ChannelProviders{"sms", &c.channels.sms, {"twilio", "webhook", "mock"}},
         ChannelProviders{"whatsapp", &c.channels.whatsapp, {"twilio", "webhook", "mock"}},
         ChannelProviders{"telegram", &c.channels.telegram, {"telegram", "webhook", "mock"}}}) {
@@ -302,6 +309,10 @@ Result<void> Validate(const HeraldConfig& c) {
         return fail(key + " names \"twilio\": set twilio.account_sid and twilio.auth_token "
                           "(HERALD_TWILIO_ACCOUNT_SID, HERALD_TWILIO_AUTH_TOKEN)");
       }
+      if (name == "ses" && (c.ses.region.empty() || c.ses.access_key_id.empty() || c.ses.secret_access_key.empty())) {
+        return fail(key + " names \"ses\": set ses.region, ses.access_key_id and ses.secret_access_key (or "
+                          "AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+      }
       if (name == "telegram" && c.telegram.bot_token.empty()) {
         return fail(key + " names \"telegram\": set telegram.bot_token (HERALD_TELEGRAM_BOT_TOKEN)");
       }
@@ -314,6 +325,7 @@ Result<void> Validate(const HeraldConfig& c) {
     return fail("channels.circuit_open_seconds must be 1..3600");
   }
   if (c.twilio.timeout_seconds < 1 || c.twilio.timeout_seconds > 600) return fail("twilio.timeout_seconds must be 1..600");
+  if (c.ses.timeout_seconds < 1 || c.ses.timeout_seconds > 600) return fail("ses.timeout_seconds must be 1..600");
   if (c.telegram.timeout_seconds < 1 || c.telegram.timeout_seconds > 600) {
     return fail("telegram.timeout_seconds must be 1..600");
   }
@@ -434,6 +446,18 @@ Result<HeraldConfig> LoadConfig(const std::string& file_path, const EnvLookup& e
   for (const auto& [name, field] : by_env) {
     if (auto value = env(name)) {
       if (auto set = SetFromText(*field, *value, "environment " + name); !set) return Unexpected<Error>(set.error());
+    }
+  }
+
+  // The AWS SDKs' own variables, for whatever [ses] leaves empty.
+  for (const auto& [value, names] :
+       {std::pair<std::string*, std::vector<const char*>>{&config.ses.access_key_id, {"AWS_ACCESS_KEY_ID"}},
+        {&config.ses.secret_access_key, {"AWS_SECRET_ACCESS_KEY"}},
+        {&config.ses.session_token, {"AWS_SESSION_TOKEN"}},
+        {&config.ses.region, {"AWS_REGION", "AWS_DEFAULT_REGION"}}}) {
+    for (const char* name : names) {
+      if (!value->empty()) break;
+      if (auto found = env(name)) *value = *found;
     }
   }
 

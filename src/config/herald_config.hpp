@@ -115,7 +115,7 @@ struct ServeConfig {
 // answer never does. Empty: e-mail goes to smtp.url (or the outbox without
 // one), the others to serve.provider.
 struct ChannelsConfig {
-  std::vector<std::string> email;     // "smtp", "outbox"
+  std::vector<std::string> email;     // "ses", "smtp", "outbox"
   std::vector<std::string> sms;       // "twilio", "webhook", "mock"
   std::vector<std::string> whatsapp;  // "twilio", "webhook", "mock"
   std::vector<std::string> telegram;  // "telegram", "webhook", "mock"
@@ -134,6 +134,19 @@ struct TwilioConfig {
   std::string whatsapp_from;          // WhatsApp sender, E.164 (sent as whatsapp:+…)
   std::string messaging_service_sid;  // "MG…": lets Twilio pick the sender instead
   std::string status_callback_url;    // where Twilio posts delivery status; empty: none
+  int timeout_seconds = 30;
+};
+
+// Amazon SES (v2 API), for email. Each credential left empty here is taken
+// from the standard AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+// and AWS_REGION (or AWS_DEFAULT_REGION) variables.
+struct SesConfig {
+  std::string region;
+  std::string access_key_id;
+  std::string secret_access_key;  // a secret
+  std::string session_token;      // a secret; temporary credentials only
+  std::string base_url;           // empty: https://email.<region>.amazonaws.com
+  std::string configuration_set;  // optional ConfigurationSetName
   int timeout_seconds = 30;
 };
 
@@ -164,6 +177,7 @@ struct HeraldConfig {
   ChannelsConfig channels;
   TwilioConfig twilio;
   TelegramConfig telegram;
+  SesConfig ses;
 };
 
 // Reads a variable from the environment; injectable for tests.

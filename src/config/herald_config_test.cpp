@@ -20,7 +20,10 @@ struct FakeEnv {
   }
   std::vector<std::string> Names() const {
     std::vector<std::string> names;
-    for (const auto& [k, v] : values) names.push_back(k);
+    // As ProcessEnvironmentNames: only HERALD_* names are checked against the known keys.
+    for (const auto& [k, v] : values) {
+      if (k.rfind("HERALD_", 0) == 0) names.push_back(k);
+    }
     return names;
   }
 };
@@ -339,6 +342,26 @@ TEST(Config, ProviderListMistakesNameTheKeyAndWhatIsMissing) {
   ASSERT_FALSE(config);
   EXPECT_EQ(config.error().message,
             dir.path() + "/herald.toml:3: channels.sms.providers must be a list of names, e.g. [\"twilio\"]");
+}
+
+TEST(Config, SesTakesWhatItsSectionLeavesEmptyFromTheAwsVariables) {
+  herald::testing::TempDir dir;
+  FakeEnv env{{{"AWS_ACCESS_KEY_ID", "AKIAENV"},
+               {"AWS_SECRET_ACCESS_KEY", "env-secret"},
+               {"AWS_DEFAULT_REGION", "us-east-2"},
+               {"HERALD_CHANNELS_EMAIL_PROVIDERS", "ses,outbox"}}};
+  auto config = LoadFromFile(dir, "[ses]\naccess_key_id = \"AKIAFILE\"\n", env);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->ses.access_key_id, "AKIAFILE") << "the file's own value wins";
+  EXPECT_EQ(config->ses.secret_access_key, "env-secret");
+  EXPECT_EQ(config->ses.region, "us-east-2");
+  EXPECT_EQ(DescribeConfig(*config).find("env-secret"), std::string::npos);
+
+  FakeEnv without{{{"HERALD_CHANNELS_EMAIL_PROVIDERS", "ses"}}};
+  auto missing = LoadConfig("", without.Lookup(), without.Names());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("set ses.region, ses.access_key_id and ses.secret_access_key"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -43,8 +43,19 @@ class ProvidersE2E : public ServeE2E {
     return out;
   }
 
+  void UseSes(const std::string& email_providers) {
+    extra_env_["HERALD_CHANNELS_EMAIL_PROVIDERS"] = email_providers;
+    extra_env_["HERALD_SES_BASE_URL"] = providers_.Url("");
+    extra_env_["HERALD_SES_REGION"] = "eu-west-1";
+    // The AWS SDKs' variables, as an operator on AWS would have them.
+    extra_env_["AWS_ACCESS_KEY_ID"] = "AKIAE2ETEST";
+    extra_env_["AWS_SECRET_ACCESS_KEY"] = kSesSecret;
+  }
+
+  static constexpr char kSesSecret[] = "e2e-ses-secret";
   FakeHttpServer providers_{"provider_server.py", dir_.path(),
-                            {"--twilio-sid", kSid, "--twilio-token", kToken, "--telegram-token", kBotToken}};
+                            {"--twilio-sid", kSid, "--twilio-token", kToken, "--telegram-token", kBotToken,
+                             "--ses-key-id", "AKIAE2ETEST", "--ses-secret", kSesSecret, "--ses-region", "eu-west-1"}};
   FakeHttpServer webhook_{"webhook_server.py", dir_.path()};
 };
 
@@ -131,6 +142,43 @@ TEST_F(ProvidersE2E, ATransientFailureFailsOverAndAnOpenCircuitSkipsTheProvider)
   EXPECT_EQ(WaitForStatus(key, id, {"sent", "failed", "dead"})["status"], "sent");
   EXPECT_EQ(TwilioRequests().size(), 2u);
   EXPECT_EQ(webhook_.Requests().size(), 3u);
+}
+
+TEST_F(ProvidersE2E, EmailGoesToSesSignedAsRawMimeAndAThrottledSendFailsOverToTheOutbox) {
+  UseSes("ses,outbox");
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto id = CallJson("POST", "/api/v1/messages", key,
+                           {{"recipients", {{{"channel", "email"}, {"to", "ana@example.org"}}}},
+                            {"subject", "Welcome"},
+                            {"content", "Hello Ana"}},
+                           202)["id"];
+  const auto message = WaitForStatus(key, id, {"sent", "failed", "dead"});
+  ASSERT_EQ(message["status"], "sent") << message.dump();
+  const auto requests = providers_.Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(message["recipients"][0]["provider_message_id"], requests[0]["answer"]["body"]["MessageId"]);
+  const std::string raw = requests[0]["raw"];
+  EXPECT_NE(raw.find("Subject: Welcome"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Hello Ana"), std::string::npos) << raw;
+  EXPECT_EQ(requests[0]["body"]["Destination"]["ToAddresses"][0], "ana@example.org");
+
+  // SES answers 429: the same attempt goes to the next provider, the outbox.
+  const auto throttled = CallJson("POST", "/api/v1/messages", key,
+                                  {{"recipients", {{{"channel", "email"}, {"to", "throttle@example.org"}}}},
+                                   {"subject", "Welcome"},
+                                   {"content", "Hello"}},
+                                  202)["id"];
+  const auto delivered = WaitForStatus(key, throttled, {"sent", "failed", "dead"});
+  ASSERT_EQ(delivered["status"], "sent") << delivered.dump();
+  EXPECT_EQ(delivered["recipients"][0]["attempts"], 1);
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(data_dir_ + "/outbox")) {
+    ++files;
+    EXPECT_NE(ReadFile(entry.path().string()).find("To: throttle@example.org"), std::string::npos);
+  }
+  EXPECT_EQ(files, 1);
+  EXPECT_EQ(ReadFile(dir_.path() + "/serve.log").find(kSesSecret), std::string::npos);
 }
 
 TEST_F(ProvidersE2E, AProviderMisconfiguredIsRefusedAtStartNamingTheSetting) {

@@ -31,10 +31,28 @@ a token other than --telegram-token is 401 {"ok": false, "error_code": 401,
                 parameters.migrate_to_chat_id = -1001234567890
   999           read the whole request, then close without answering
   anything else 200 {"ok": true, "result": Message} with message_id counting up per chat
+Amazon SES v2: POST /v2/email/outbound-emails with JSON {FromEmailAddress,
+Destination.ToAddresses, Content.Raw.Data (base64 MIME), EmailTags,
+ConfigurationSetName?}, signed with AWS Signature Version 4 for --ses-key-id and
+--ses-secret in --ses-region, service "ses": the signature is computed again
+here from the request as received (a mismatch, an unknown key or a date more
+than 5 minutes off is 403 InvalidSignatureException / UnrecognizedClientException).
+The log's "raw" holds the decoded MIME. Answers by the first To address:
+  rejected@…     400 MessageRejected
+  unverified@…   400 MailFromDomainNotVerifiedException
+  throttle@…     429 TooManyRequestsException with Retry-After: --retry-after
+  paused@…       400 SendingPausedException
+  unavailable@…  503 ServiceUnavailable
+  drop@…         read the whole request, then close without answering
+  anything else  200 {"MessageId": "0100…"}
+Errors carry x-amzn-ErrorType: <Name>: and {"message": …}, as SES's REST-JSON does.
+
 Anything else is a 404.
 """
 import argparse
 import base64
+import hashlib
+import hmac
 import json
 import socket
 import sys
@@ -43,7 +61,8 @@ import time
 import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, quote
 
 DROP = object()
 
@@ -73,7 +92,15 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = text
         path = self.path.split("?", 1)[0]
-        if path.startswith("/2010-04-01/Accounts/"):
+        raw_mime = None
+        if path == "/v2/email/outbound-emails":
+            status, payload, headers = self.ses(path, raw, body)
+            if isinstance(body, dict):
+                try:
+                    raw_mime = base64.b64decode(body["Content"]["Raw"]["Data"], validate=True).decode("utf-8", "replace")
+                except (KeyError, TypeError, ValueError):
+                    raw_mime = None
+        elif path.startswith("/2010-04-01/Accounts/"):
             status, payload, headers = self.twilio(path, form)
         elif path.startswith("/bot"):
             status, payload, headers = self.telegram(path, body)
@@ -82,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         record = {
             "method": self.command, "path": self.path,
             "headers": {name.lower(): value for name, value in self.headers.items()},
-            "form": form, "body": body,
+            "form": form, "body": body, "raw": raw_mime,
             "answer": {"status": None if payload is DROP else status, "body": None if payload is DROP else payload},
             "received_at_ms": received_at_ms,
         }
@@ -97,6 +124,70 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         self.answer(status, payload, headers)
+
+    def ses_signature_problem(self, path, raw):
+        """None when the request is signed as SigV4 says, else (status, error type, message)."""
+        authorization = self.headers.get("Authorization", "")
+        prefix = "AWS4-HMAC-SHA256 "
+        if not authorization.startswith(prefix):
+            return 403, "MissingAuthenticationTokenException", "Missing Authentication Token"
+        fields = dict(part.strip().split("=", 1) for part in authorization[len(prefix):].split(","))
+        key_id, date, region, service, terminator = fields.get("Credential", "////").split("/")
+        if key_id != self.server.ses_key_id:
+            return 403, "UnrecognizedClientException", "The security token included in the request is invalid."
+        amz_date = self.headers.get("X-Amz-Date", "")
+        try:
+            sent = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            return 403, "InvalidSignatureException", "X-Amz-Date is missing or malformed"
+        if abs((datetime.now(timezone.utc) - sent).total_seconds()) > 300 or date != amz_date[:8]:
+            return 403, "InvalidSignatureException", "Signature expired"
+        if region != self.server.ses_region or service != "ses" or terminator != "aws4_request":
+            return 403, "InvalidSignatureException", "Credential should be scoped to a valid region and service"
+        signed = fields.get("SignedHeaders", "").split(";")
+        if not {"host", "x-amz-date", "content-type"} <= set(signed):
+            return 403, "InvalidSignatureException", "host, x-amz-date and content-type must be signed"
+        canonical_headers = "".join(
+            "%s:%s\n" % (name, " ".join(",".join(self.headers.get_all(name) or []).split())) for name in signed)
+        canonical = "\n".join([self.command, quote(path, safe="/-_.~"), "", canonical_headers, ";".join(signed),
+                               hashlib.sha256(raw).hexdigest()])
+        scope = "/".join([date, region, service, terminator])
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        key = ("AWS4" + self.server.ses_secret).encode()
+        for part in (date, region, service, terminator):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, fields.get("Signature", "")):
+            return 403, "InvalidSignatureException", ("The request signature we calculated does not match the "
+                                                      "signature you provided.")
+        return None
+
+    def ses(self, path, raw, body):
+        def failed(status, name, message, extra=None):
+            headers = {"x-amzn-ErrorType": name + ":http://internal.amazon.com/coral/com.amazonaws.sesv2/"}
+            headers.update(extra or {})
+            return status, {"message": message}, headers
+        problem = self.ses_signature_problem(path, raw)
+        if problem:
+            return failed(*problem)
+        if not isinstance(body, dict) or "Raw" not in body.get("Content", {}):
+            return failed(400, "BadRequestException", "Content.Raw is required")
+        to = (body.get("Destination", {}).get("ToAddresses") or [""])[0]
+        local = to.split("@", 1)[0]
+        if local == "rejected":
+            return failed(400, "MessageRejected", "Email address is not verified. %s" % to)
+        if local == "unverified":
+            return failed(400, "MailFromDomainNotVerifiedException", "MAIL FROM domain is not verified")
+        if local == "throttle":
+            return failed(429, "TooManyRequestsException", "Maximum sending rate exceeded.",
+                          {"Retry-After": str(self.server.retry_after)})
+        if local == "paused":
+            return failed(400, "SendingPausedException", "Sending is paused for this account.")
+        if local == "unavailable":
+            return failed(503, "ServiceUnavailable", "Service unavailable")
+        if local == "drop":
+            return None, DROP, {}
+        return 200, {"MessageId": "0100" + uuid.uuid4().hex + "-000000"}, {}
 
     def twilio(self, path, form):
         parts = path.split("/")  # ['', '2010-04-01', 'Accounts', sid, 'Messages.json']
@@ -195,6 +286,9 @@ def main():
     parser.add_argument("--twilio-sid", default="AC" + "0" * 32)
     parser.add_argument("--twilio-token", default="twilio-test-token")
     parser.add_argument("--telegram-token", default="123456:TEST-token_for-herald")
+    parser.add_argument("--ses-key-id", default="AKIDEXAMPLE")
+    parser.add_argument("--ses-secret", default="ses-test-secret")
+    parser.add_argument("--ses-region", default="eu-west-1")
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
@@ -205,6 +299,9 @@ def main():
     server.twilio_sid = args.twilio_sid
     server.twilio_token = args.twilio_token
     server.telegram_token = args.telegram_token
+    server.ses_key_id = args.ses_key_id
+    server.ses_secret = args.ses_secret
+    server.ses_region = args.ses_region
     server.message_ids = {}
     print("PORT %d" % server.server_address[1], flush=True)
     try:

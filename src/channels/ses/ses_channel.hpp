@@ -1,0 +1,61 @@
+// SesChannel: e-mail through Amazon SES's v2 API (POST /v2/email/outbound-emails),
+// signed with AWS Signature Version 4, on the shared asynchronous HttpClient.
+// Every message goes as Raw content: the MIME Herald built (text, HTML,
+// attachments such as certificates, and any signature headers) is what SES sends.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "channels/channel.hpp"
+#include "channels/http/http_client.hpp"
+#include "channels/ses/sigv4.hpp"
+#include "common/clock.hpp"
+
+namespace herald::channels::ses {
+
+struct SesSettings {
+  std::string region;    // e.g. "eu-west-1"
+  std::string base_url;  // empty: https://email.<region>.amazonaws.com
+  AwsCredentials credentials;
+  std::string configuration_set;  // optional ConfigurationSetName (event publishing)
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds timeout{30000};
+  int max_in_flight = 16;
+};
+
+// Outcome, by what came back (the error's name from x-amzn-ErrorType or the body):
+//   200 with MessageId                         accepted, the MessageId as provider id
+//   429, TooManyRequestsException, Throttling  throttled, Retry-After honoured
+//   5xx; SendingPaused, AccountSuspended,
+//   LimitExceeded (the account, not the message)  transient
+//   403 (signature, credentials, access)       permanent, naming the credentials to check
+//   other 4xx (MessageRejected, MailFromDomainNotVerified, BadRequest)  permanent with SES's words
+//   no answer after the request left           unknown
+class SesChannel final : public Channel {
+ public:
+  // Throws std::invalid_argument naming the setting that is missing or
+  // malformed (never quoting a secret).
+  SesChannel(http::HttpClient& client, SesSettings settings, const Clock& clock);
+  SesChannel(const SesChannel&) = delete;
+  SesChannel& operator=(const SesChannel&) = delete;
+
+  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
+                                                                    Deadline deadline) override;
+  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
+  // "ses:https://email.eu-west-1.amazonaws.com (AKIA…)": the key id, never the secret.
+  std::string Describe() const override { return description_; }
+
+ private:
+  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+
+  http::HttpClient& client_;
+  SesSettings settings_;
+  const Clock& clock_;
+  std::string url_;
+  std::string host_;  // as the Host header says it, port included when given
+  std::string path_;
+  std::string description_;
+};
+
+}  // namespace herald::channels::ses
