@@ -96,6 +96,7 @@ Result<ComposedCertificate> CertificateComposer::Compose(const store::Certificat
   composed.email.envelope_from = from_.address;
   composed.email.message_id = content.message_id;
   composed.email.mime = std::move(message).value();
+  composed.email.parts = std::make_shared<const mime::EmailContent>(std::move(content));
   return composed;
 }
 

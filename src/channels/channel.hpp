@@ -12,11 +12,13 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "domain/delivery_outcome.hpp"
+#include "mime/email_message.hpp"
 
 namespace herald::channels {
 
@@ -35,6 +37,9 @@ struct RenderedMessage {
   std::vector<std::string> recipients;  // RCPT TO; empty: `to`
   std::string message_id;               // the Message-ID header value
   std::string mime;                     // the whole RFC 5322 message, CRLF line ends, not dot-stuffed
+  // What `mime` was built from, for providers that take fields rather than a
+  // message (SendGrid); shared, since a message may be copied into a batch.
+  std::shared_ptr<const mime::EmailContent> parts;
 };
 
 struct ChannelLimits {

@@ -11,6 +11,7 @@
 #include "channels/file/outbox_channel.hpp"
 #include "channels/failover/failover_channel.hpp"
 #include "channels/mock/mock_channel.hpp"
+#include "channels/sendgrid/sendgrid_channel.hpp"
 #include "channels/ses/ses_channel.hpp"
 #include "channels/telegram/telegram_channel.hpp"
 #include "channels/twilio/twilio_channel.hpp"
@@ -211,6 +212,17 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
   for (const auto& name : names) {
     if (name == "smtp") {
       providers.push_back(MakeSmtpChannel(config, runtime));
+    } else if (name == "sendgrid") {
+      try {
+        providers.push_back(std::make_unique<channels::sendgrid::SendGridChannel>(
+            http,
+            channels::sendgrid::SendGridSettings{.base_url = config.sendgrid.base_url,
+                                                 .api_key = config.sendgrid.api_key,
+                                                 .timeout = std::chrono::seconds(config.sendgrid.timeout_seconds)},
+            clock));
+      } catch (const std::invalid_argument& e) {
+        throw InputError(std::string("channels.email.providers (\"sendgrid\"): ") + e.what());
+      }
     } else if (name == "ses") {
       const auto& ses = config.ses;
       try {

@@ -56,7 +56,7 @@ std::unique_ptr<queue::Queue> MakeMessageBroker(const config::HeraldConfig& conf
 // before a command does anything else.
 void CheckEmailSettings(const config::HeraldConfig& config);
 
-// channels.email.providers in failover order ("ses", "smtp", "outbox"); without
+// channels.email.providers in failover order ("ses", "sendgrid", "smtp", "outbox"); without
 // the list, SMTP when smtp.url is set, otherwise .eml files in the outbox
 // folder. On the runtime's threads (SES on `http`, which must not outlive the
 // runtime). Settings a provider refuses are an InputError naming them.

@@ -107,6 +107,9 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"ses", "base_url", &c.ses.base_url},
       {"ses", "configuration_set", &c.ses.configuration_set},
       {"ses", "timeout_seconds", &c.ses.timeout_seconds},
+      {"sendgrid", "base_url", &c.sendgrid.base_url},
+      {"sendgrid", "api_key", &c.sendgrid.api_key, true},
+      {"sendgrid", "timeout_seconds", &c.sendgrid.timeout_seconds},
       {"telegram", "base_url", &c.telegram.base_url},
       {"telegram", "bot_token", &c.telegram.bot_token, true},
       {"telegram", "parse_mode", &c.telegram.parse_mode},
@@ -286,7 +289,7 @@ Result<void> Validate(const HeraldConfig& c) {
     std::vector<std::string> known;
   };
   for (const auto& [channel, providers, known] :
-       {ChannelProviders{"email", &c.channels.email, {"ses", "smtp", "outbox"}},
+       {ChannelProviders{"email", &c.channels.email, {"ses", "sendgrid", "smtp", "outbox"}},
         ChannelProviders{"sms", &c.channels.sms, {"twilio", "webhook", "mock"}},
         ChannelProviders{"whatsapp", &c.channels.whatsapp, {"twilio", "webhook", "mock"}},
         ChannelProviders{"telegram", &c.channels.telegram, {"telegram", "webhook", "mock"}}}) {
@@ -313,6 +316,9 @@ Result<void> Validate(const HeraldConfig& c) {
         return fail(key + " names \"ses\": set ses.region, ses.access_key_id and ses.secret_access_key (or "
                           "AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
       }
+      if (name == "sendgrid" && c.sendgrid.api_key.empty()) {
+        return fail(key + " names \"sendgrid\": set sendgrid.api_key (HERALD_SENDGRID_API_KEY)");
+      }
       if (name == "telegram" && c.telegram.bot_token.empty()) {
         return fail(key + " names \"telegram\": set telegram.bot_token (HERALD_TELEGRAM_BOT_TOKEN)");
       }
@@ -326,6 +332,9 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.twilio.timeout_seconds < 1 || c.twilio.timeout_seconds > 600) return fail("twilio.timeout_seconds must be 1..600");
   if (c.ses.timeout_seconds < 1 || c.ses.timeout_seconds > 600) return fail("ses.timeout_seconds must be 1..600");
+  if (c.sendgrid.timeout_seconds < 1 || c.sendgrid.timeout_seconds > 600) {
+    return fail("sendgrid.timeout_seconds must be 1..600");
+  }
   if (c.telegram.timeout_seconds < 1 || c.telegram.timeout_seconds > 600) {
     return fail("telegram.timeout_seconds must be 1..600");
   }

@@ -115,7 +115,7 @@ struct ServeConfig {
 // answer never does. Empty: e-mail goes to smtp.url (or the outbox without
 // one), the others to serve.provider.
 struct ChannelsConfig {
-  std::vector<std::string> email;     // "ses", "smtp", "outbox"
+  std::vector<std::string> email;     // "ses", "sendgrid", "smtp", "outbox"
   std::vector<std::string> sms;       // "twilio", "webhook", "mock"
   std::vector<std::string> whatsapp;  // "twilio", "webhook", "mock"
   std::vector<std::string> telegram;  // "telegram", "webhook", "mock"
@@ -150,6 +150,13 @@ struct SesConfig {
   int timeout_seconds = 30;
 };
 
+// SendGrid's v3 Mail Send API, for email.
+struct SendGridConfig {
+  std::string base_url = "https://api.sendgrid.com";
+  std::string api_key;  // a secret: HERALD_SENDGRID_API_KEY
+  int timeout_seconds = 30;
+};
+
 // Telegram's Bot API, for telegram.
 struct TelegramConfig {
   std::string base_url = "https://api.telegram.org";
@@ -178,6 +185,7 @@ struct HeraldConfig {
   TwilioConfig twilio;
   TelegramConfig telegram;
   SesConfig ses;
+  SendGridConfig sendgrid;
 };
 
 // Reads a variable from the environment; injectable for tests.

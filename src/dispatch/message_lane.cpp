@@ -297,6 +297,7 @@ Result<channels::RenderedMessage> MessageLane::Render(WorkItem& work) {
   message.envelope_from = from_.address;
   message.message_id = content.message_id;
   message.mime = std::move(built).value();
+  message.parts = std::make_shared<const mime::EmailContent>(std::move(content));
   return message;
 }
 

@@ -52,10 +52,18 @@ class ProvidersE2E : public ServeE2E {
     extra_env_["AWS_SECRET_ACCESS_KEY"] = kSesSecret;
   }
 
+  void UseSendGrid(const std::string& email_providers) {
+    extra_env_["HERALD_CHANNELS_EMAIL_PROVIDERS"] = email_providers;
+    extra_env_["HERALD_SENDGRID_BASE_URL"] = providers_.Url("");
+    extra_env_["HERALD_SENDGRID_API_KEY"] = kSendGridKey;
+  }
+
   static constexpr char kSesSecret[] = "e2e-ses-secret";
+  static constexpr char kSendGridKey[] = "SG.e2e-sendgrid-key";
   FakeHttpServer providers_{"provider_server.py", dir_.path(),
                             {"--twilio-sid", kSid, "--twilio-token", kToken, "--telegram-token", kBotToken,
-                             "--ses-key-id", "AKIAE2ETEST", "--ses-secret", kSesSecret, "--ses-region", "eu-west-1"}};
+                             "--ses-key-id", "AKIAE2ETEST", "--ses-secret", kSesSecret, "--ses-region", "eu-west-1",
+                             "--sendgrid-key", kSendGridKey}};
   FakeHttpServer webhook_{"webhook_server.py", dir_.path()};
 };
 
@@ -179,6 +187,28 @@ TEST_F(ProvidersE2E, EmailGoesToSesSignedAsRawMimeAndAThrottledSendFailsOverToTh
   }
   EXPECT_EQ(files, 1);
   EXPECT_EQ(ReadFile(dir_.path() + "/serve.log").find(kSesSecret), std::string::npos);
+}
+
+TEST_F(ProvidersE2E, EmailGoesToSendGridAsFieldsAndTheDeliveryIdRidesAlong) {
+  UseSendGrid("sendgrid");
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto id = CallJson("POST", "/api/v1/messages", key,
+                           {{"recipients", {{{"channel", "email"}, {"to", "ana@example.org"}}}},
+                            {"subject", "Welcome"},
+                            {"content", "Hello Ana"}},
+                           202)["id"];
+  const auto message = WaitForStatus(key, id, {"sent", "failed", "dead"});
+  ASSERT_EQ(message["status"], "sent") << message.dump();
+  const auto requests = providers_.Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const auto& body = requests[0]["body"];
+  EXPECT_EQ(body["subject"], "Welcome");
+  EXPECT_EQ(body["content"][0]["value"], "Hello Ana");
+  EXPECT_EQ(body["personalizations"][0]["to"][0]["email"], "ana@example.org");
+  EXPECT_FALSE(body["personalizations"][0]["custom_args"].value("herald_delivery_id", "").empty());
+  EXPECT_FALSE(message["recipients"][0].value("provider_message_id", "").empty());
+  EXPECT_EQ(ReadFile(dir_.path() + "/serve.log").find(kSendGridKey), std::string::npos);
 }
 
 TEST_F(ProvidersE2E, AProviderMisconfiguredIsRefusedAtStartNamingTheSetting) {

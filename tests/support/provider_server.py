@@ -47,6 +47,18 @@ The log's "raw" holds the decoded MIME. Answers by the first To address:
   anything else  200 {"MessageId": "0100…"}
 Errors carry x-amzn-ErrorType: <Name>: and {"message": …}, as SES's REST-JSON does.
 
+SendGrid v3: POST /v3/mail/send with "Authorization: Bearer --sendgrid-key"
+(else 401 with SendGrid's errors[]) and JSON {personalizations (1..1000, each
+with to[]), from.email, subject, content[] (text/plain before text/html),
+attachments[]?}; a request breaking those rules is 400 with errors[] naming the
+field. Answers by the first personalization's first address:
+  invalid@…      400 {"errors": [{"message": "Does not contain a valid address.",
+                 "field": "personalizations.0.to.0.email"}]}
+  throttle@…     429 with X-RateLimit-Reset: now + --retry-after (Unix seconds)
+  unavailable@…  503
+  drop@…         read the whole request, then close without answering
+  anything else  202, empty body, X-Message-Id: <22 random characters>
+
 Anything else is a 404.
 """
 import argparse
@@ -93,7 +105,9 @@ class Handler(BaseHTTPRequestHandler):
             body = text
         path = self.path.split("?", 1)[0]
         raw_mime = None
-        if path == "/v2/email/outbound-emails":
+        if path == "/v3/mail/send":
+            status, payload, headers = self.sendgrid(body)
+        elif path == "/v2/email/outbound-emails":
             status, payload, headers = self.ses(path, raw, body)
             if isinstance(body, dict):
                 try:
@@ -189,6 +203,40 @@ class Handler(BaseHTTPRequestHandler):
             return None, DROP, {}
         return 200, {"MessageId": "0100" + uuid.uuid4().hex + "-000000"}, {}
 
+    def sendgrid(self, body):
+        def failed(status, message, field=None, extra=None):
+            return status, {"errors": [{"message": message, "field": field, "help": None}]}, extra or {}
+        if self.headers.get("Authorization") != "Bearer " + self.server.sendgrid_key:
+            return failed(401, "The provided authorization grant is invalid, expired, or revoked")
+        if not isinstance(body, dict):
+            return failed(400, "Bad Request", None)
+        personalizations = body.get("personalizations") or []
+        if not 1 <= len(personalizations) <= 1000:
+            return failed(400, "The personalizations field is required and must have at least one personalization.",
+                          "personalizations")
+        if not all(p.get("to") for p in personalizations):
+            return failed(400, "The to array is required for all personalization objects", "personalizations.0.to")
+        if not (body.get("from") or {}).get("email"):
+            return failed(400, "The from object must be provided for every email send.", "from")
+        content = body.get("content") or []
+        if not content or any(not part.get("value") for part in content):
+            return failed(400, "Unless a valid template_id is provided, the content parameter is required.", "content")
+        types = [part.get("type") for part in content]
+        if "text/html" in types and "text/plain" in types and types.index("text/plain") > types.index("text/html"):
+            return failed(400, "If present, text/plain content must be first, followed by text/html.", "content.0.type")
+        local = personalizations[0]["to"][0].get("email", "").split("@", 1)[0]
+        if local == "invalid":
+            return failed(400, "Does not contain a valid address.", "personalizations.0.to.0.email")
+        if local == "throttle":
+            return 429, {"errors": [{"field": None, "message": "too many requests"}]}, {
+                "X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + self.server.retry_after)}
+        if local == "unavailable":
+            return failed(503, "Service Unavailable")
+        if local == "drop":
+            return None, DROP, {}
+        return 202, None, {"X-Message-Id": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]}
+
     def twilio(self, path, form):
         parts = path.split("/")  # ['', '2010-04-01', 'Accounts', sid, 'Messages.json']
         if len(parts) != 5 or parts[4] != "Messages.json":
@@ -265,7 +313,7 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"ok": True, "result": result}, {}
 
     def answer(self, status, payload, extra_headers):
-        data = json.dumps(payload).encode("utf-8")
+        data = b"" if payload is None else json.dumps(payload).encode("utf-8")
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -286,6 +334,7 @@ def main():
     parser.add_argument("--twilio-sid", default="AC" + "0" * 32)
     parser.add_argument("--twilio-token", default="twilio-test-token")
     parser.add_argument("--telegram-token", default="123456:TEST-token_for-herald")
+    parser.add_argument("--sendgrid-key", default="SG.test-key")
     parser.add_argument("--ses-key-id", default="AKIDEXAMPLE")
     parser.add_argument("--ses-secret", default="ses-test-secret")
     parser.add_argument("--ses-region", default="eu-west-1")
@@ -299,6 +348,7 @@ def main():
     server.twilio_sid = args.twilio_sid
     server.twilio_token = args.twilio_token
     server.telegram_token = args.telegram_token
+    server.sendgrid_key = args.sendgrid_key
     server.ses_key_id = args.ses_key_id
     server.ses_secret = args.ses_secret
     server.ses_region = args.ses_region
