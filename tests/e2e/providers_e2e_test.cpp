@@ -35,6 +35,15 @@ class ProvidersE2E : public ServeE2E {
         CallJson("POST", "/api/v1/messages", key, {{"recipients", recipients}, {"content", "Your code is 4711"}}, 202);
     return accepted.value("id", std::int64_t{0});
   }
+  // An e-mail to `to`, accepted, then followed until it is final.
+  json SendEmailAndWait(const std::string& key, const std::string& to, const std::string& content) {
+    const auto accepted = CallJson("POST", "/api/v1/messages", key,
+                                   {{"recipients", {{{"channel", "email"}, {"to", to}}}},
+                                    {"subject", "Welcome"},
+                                    {"content", content}},
+                                   202);
+    return WaitForStatus(key, accepted.value("id", std::int64_t{0}), {"sent", "failed", "dead"});
+  }
   std::vector<json> TwilioRequests() const {
     std::vector<json> out;
     for (const auto& request : providers_.Requests()) {
@@ -156,12 +165,7 @@ TEST_F(ProvidersE2E, EmailGoesToSesSignedAsRawMimeAndAThrottledSendFailsOverToTh
   UseSes("ses,outbox");
   const auto key = CreateKey("app");
   StartServer();
-  const auto id = CallJson("POST", "/api/v1/messages", key,
-                           {{"recipients", {{{"channel", "email"}, {"to", "ana@example.org"}}}},
-                            {"subject", "Welcome"},
-                            {"content", "Hello Ana"}},
-                           202)["id"];
-  const auto message = WaitForStatus(key, id, {"sent", "failed", "dead"});
+  const auto message = SendEmailAndWait(key, "ana@example.org", "Hello Ana");
   ASSERT_EQ(message["status"], "sent") << message.dump();
   const auto requests = providers_.Requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -172,12 +176,7 @@ TEST_F(ProvidersE2E, EmailGoesToSesSignedAsRawMimeAndAThrottledSendFailsOverToTh
   EXPECT_EQ(requests[0]["body"]["Destination"]["ToAddresses"][0], "ana@example.org");
 
   // SES answers 429: the same attempt goes to the next provider, the outbox.
-  const auto throttled = CallJson("POST", "/api/v1/messages", key,
-                                  {{"recipients", {{{"channel", "email"}, {"to", "throttle@example.org"}}}},
-                                   {"subject", "Welcome"},
-                                   {"content", "Hello"}},
-                                  202)["id"];
-  const auto delivered = WaitForStatus(key, throttled, {"sent", "failed", "dead"});
+  const auto delivered = SendEmailAndWait(key, "throttle@example.org", "Hello");
   ASSERT_EQ(delivered["status"], "sent") << delivered.dump();
   EXPECT_EQ(delivered["recipients"][0]["attempts"], 1);
   int files = 0;
@@ -193,12 +192,7 @@ TEST_F(ProvidersE2E, EmailGoesToSendGridAsFieldsAndTheDeliveryIdRidesAlong) {
   UseSendGrid("sendgrid");
   const auto key = CreateKey("app");
   StartServer();
-  const auto id = CallJson("POST", "/api/v1/messages", key,
-                           {{"recipients", {{{"channel", "email"}, {"to", "ana@example.org"}}}},
-                            {"subject", "Welcome"},
-                            {"content", "Hello Ana"}},
-                           202)["id"];
-  const auto message = WaitForStatus(key, id, {"sent", "failed", "dead"});
+  const auto message = SendEmailAndWait(key, "ana@example.org", "Hello Ana");
   ASSERT_EQ(message["status"], "sent") << message.dump();
   const auto requests = providers_.Requests();
   ASSERT_EQ(requests.size(), 1u);

@@ -46,20 +46,26 @@ void AppendFormComponent(std::string& out, std::string_view text) {
 
 }  // namespace
 
-std::string DescribeHttpUrl(const std::string& text, const std::string& setting) {
+HttpUrlParts SplitHttpUrl(const std::string& text, const std::string& setting) {
   std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
   if (!url) throw std::bad_alloc();
   if (const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0); rc != CURLUE_OK) {
     throw std::invalid_argument(setting + " is malformed: " + curl_url_strerror(rc));
   }
-  const std::string scheme = UrlPart(url.get(), CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https") {
-    throw std::invalid_argument(setting + " must start with http:// or https://, not " + scheme + "://");
+  HttpUrlParts parts{.scheme = UrlPart(url.get(), CURLUPART_SCHEME),
+                     .host = UrlPart(url.get(), CURLUPART_HOST),
+                     .port = UrlPart(url.get(), CURLUPART_PORT),
+                     .path = UrlPart(url.get(), CURLUPART_PATH)};
+  if (parts.scheme != "http" && parts.scheme != "https") {
+    throw std::invalid_argument(setting + " must start with http:// or https://, not " + parts.scheme + "://");
   }
-  const std::string host = UrlPart(url.get(), CURLUPART_HOST);
-  if (host.empty()) throw std::invalid_argument(setting + " has no host");
-  const std::string port = UrlPart(url.get(), CURLUPART_PORT);  // empty unless given explicitly
-  return scheme + "://" + host + (port.empty() ? "" : ":" + port) + UrlPart(url.get(), CURLUPART_PATH);
+  if (parts.host.empty()) throw std::invalid_argument(setting + " has no host");
+  return parts;
+}
+
+std::string DescribeHttpUrl(const std::string& text, const std::string& setting) {
+  const auto parts = SplitHttpUrl(text, setting);
+  return parts.scheme + "://" + parts.host + (parts.port.empty() ? "" : ":" + parts.port) + parts.path;
 }
 
 bool HasControlCharacter(std::string_view text) {

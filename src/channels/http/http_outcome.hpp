@@ -17,6 +17,16 @@
 
 namespace herald::channels::http {
 
+struct HttpUrlParts {
+  std::string scheme;  // "http" or "https"
+  std::string host;
+  std::string port;  // empty unless the URL gives one
+  std::string path;  // "/" at least
+};
+
+// Checks an http:// or https:// URL and splits it; throws as DescribeHttpUrl does.
+HttpUrlParts SplitHttpUrl(const std::string& url, const std::string& setting);
+
 // Checks an http:// or https:// URL and returns "scheme://host[:port]/path":
 // never its user info or query, since either may carry a credential (nor does an
 // error quote the URL). `setting` names it in errors ("webhook url",

@@ -10,7 +10,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "common/io_runtime.hpp"
+#include "channels/http/test_client.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace herald::channels::sendgrid {
@@ -24,15 +24,8 @@ using std::chrono::seconds;
 
 const std::string kKey = "SG.herald-test-key";
 
-IoRuntime& Runtime() {
-  static IoRuntime runtime;
-  return runtime;
-}
-
-http::HttpClient& Client() {
-  static http::HttpClient client;
-  return client;
-}
+IoRuntime& Runtime() { return http::TestRuntime(); }
+http::HttpClient& Client() { return http::TestClient(); }
 
 RenderedMessage Email(const std::string& id, const std::string& to, const std::string& text = "Hello Ana") {
   auto parts = std::make_shared<mime::EmailContent>();

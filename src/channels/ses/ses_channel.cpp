@@ -1,10 +1,7 @@
 #include "channels/ses/ses_channel.hpp"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -58,7 +55,7 @@ bool IsOneOf(const std::string& type, std::initializer_list<const char*> names) 
   return std::any_of(names.begin(), names.end(), [&](const char* name) { return type == name; });
 }
 
-DeliveryOutcome Classify(const http::HttpResponse& response) {
+DeliveryOutcome ClassifyAnswer(const http::HttpResponse& response) {
   const long status = response.status;
   const int code = static_cast<int>(status);
   if (status >= 200 && status < 300) {
@@ -96,22 +93,12 @@ std::string TagValue(const std::string& text) {
   return out.empty() ? "_" : out;
 }
 
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-
-std::string Part(CURLU* url, CURLUPart part) {
-  char* value = nullptr;
-  if (curl_url_get(url, part, &value, 0) != CURLUE_OK || value == nullptr) return {};
-  std::string out(value);
-  curl_free(value);
-  return out;
-}
-
 }  // namespace
 
 SesChannel::SesChannel(http::HttpClient& client, SesSettings settings, const Clock& clock)
-    : client_(client), settings_(std::move(settings)), clock_(clock) {
+    : HttpProviderChannel(client, {settings.connect_timeout, settings.timeout, settings.max_in_flight}, "ses"),
+      settings_(std::move(settings)),
+      clock_(clock) {
   auto& region = settings_.region;
   if (region.empty() || !std::all_of(region.begin(), region.end(), [](char c) {
         return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-';
@@ -130,32 +117,17 @@ SesChannel::SesChannel(http::HttpClient& client, SesSettings settings, const Clo
   }
   if (settings_.base_url.empty()) settings_.base_url = "https://email." + region + ".amazonaws.com";
   const auto base = http::DescribeHttpUrl(settings_.base_url, "ses.base_url");
-  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, settings_.base_url.c_str(), 0) != CURLUE_OK) {
-    throw std::invalid_argument("ses.base_url is malformed");
-  }
-  const auto port = Part(url.get(), CURLUPART_PORT);
-  host_ = Part(url.get(), CURLUPART_HOST) + (port.empty() ? "" : ":" + port);
-  path_ = Part(url.get(), CURLUPART_PATH);
+  const auto url = http::SplitHttpUrl(settings_.base_url, "ses.base_url");
+  host_ = url.host + (url.port.empty() ? "" : ":" + url.port);
+  path_ = url.path;
   while (!path_.empty() && path_.back() == '/') path_.pop_back();
   path_ += kSendEmailPath;
-  url_ = Part(url.get(), CURLUPART_SCHEME) + "://" + host_ + path_;
-  if (settings_.connect_timeout.count() <= 0 || settings_.timeout.count() <= 0) {
-    throw std::invalid_argument("ses connect_timeout and timeout must be positive");
-  }
-  if (settings_.max_in_flight < 1) throw std::invalid_argument("ses max_in_flight must be at least 1");
+  url_ = url.scheme + "://" + host_ + path_;
   description_ = "ses:" + base + " (" + credentials.access_key_id + ")";
 }
 
-boost::asio::awaitable<std::vector<DeliveryOutcome>> SesChannel::Send(std::span<const RenderedMessage> messages,
-                                                                      Deadline deadline) {
-  return SendEach(messages, [this, deadline](const RenderedMessage& message) { return SendOne(message, deadline); });
-}
-
-boost::asio::awaitable<DeliveryOutcome> SesChannel::SendOne(const RenderedMessage& message, Deadline deadline) {
-  if (message.mime.empty()) co_return DeliveryOutcome::Permanent("SES sends e-mail: the message has no MIME body");
-  const auto left = http::TimeLeft(deadline);
-  if (!left) co_return DeliveryOutcome::Transient("the send's deadline passed before the request to SES was made");
+http::HttpProviderChannel::RequestOrOutcome SesChannel::RequestFor(const RenderedMessage& message) const {
+  if (message.mime.empty()) return DeliveryOutcome::Permanent("SES sends e-mail: the message has no MIME body");
   std::string data;
   mime::AppendBase64(data, message.mime);
   nlohmann::json body = {
@@ -174,18 +146,16 @@ boost::asio::awaitable<DeliveryOutcome> SesChannel::SendOne(const RenderedMessag
                          .service = "ses",
                          .amz_date = AmzDate(ToUnixMillis(clock_.Now()) / 1000)};
   const auto signed_request = SignV4(signing, settings_.credentials);
-
   http::HttpRequest request;
   request.url = url_;
   request.body = std::move(signing.payload);
   request.headers = {"Content-Type: application/json", "Accept: application/json", "Host: " + host_};
   for (const auto& [name, value] : signed_request.headers) request.headers.push_back(name + ": " + value);
-  request.connect_timeout = std::min(settings_.connect_timeout, *left);
-  request.timeout = std::min(settings_.timeout, *left);
-  const auto request_bytes = static_cast<std::int64_t>(request.body.size());
-  const auto response = co_await client_.Perform(std::move(request));
-  if (response.status > 0) co_return Classify(response);
-  co_return http::NoAnswerOutcome(response, request_bytes, description_);
+  return request;
+}
+
+DeliveryOutcome SesChannel::Classify(const http::HttpResponse& response, const RenderedMessage&) const {
+  return ClassifyAnswer(response);
 }
 
 }  // namespace herald::channels::ses

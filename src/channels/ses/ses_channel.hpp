@@ -8,7 +8,7 @@
 #include <string>
 
 #include "channels/channel.hpp"
-#include "channels/http/http_client.hpp"
+#include "channels/http/http_provider_channel.hpp"
 #include "channels/ses/sigv4.hpp"
 #include "common/clock.hpp"
 
@@ -32,30 +32,22 @@ struct SesSettings {
 //   403 (signature, credentials, access)       permanent, naming the credentials to check
 //   other 4xx (MessageRejected, MailFromDomainNotVerified, BadRequest)  permanent with SES's words
 //   no answer after the request left           unknown
-class SesChannel final : public Channel {
+class SesChannel final : public http::HttpProviderChannel {
  public:
   // Throws std::invalid_argument naming the setting that is missing or
-  // malformed (never quoting a secret).
+  // malformed (never quoting a secret). Described as
+  // "ses:https://email.eu-west-1.amazonaws.com/ (AKIA…)": the key id, never the secret.
   SesChannel(http::HttpClient& client, SesSettings settings, const Clock& clock);
-  SesChannel(const SesChannel&) = delete;
-  SesChannel& operator=(const SesChannel&) = delete;
-
-  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
-                                                                    Deadline deadline) override;
-  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
-  // "ses:https://email.eu-west-1.amazonaws.com (AKIA…)": the key id, never the secret.
-  std::string Describe() const override { return description_; }
 
  private:
-  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+  RequestOrOutcome RequestFor(const RenderedMessage& message) const override;
+  domain::DeliveryOutcome Classify(const http::HttpResponse& response, const RenderedMessage& message) const override;
 
-  http::HttpClient& client_;
   SesSettings settings_;
   const Clock& clock_;
   std::string url_;
   std::string host_;  // as the Host header says it, port included when given
   std::string path_;
-  std::string description_;
 };
 
 }  // namespace herald::channels::ses

@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "common/io_runtime.hpp"
+#include "channels/http/test_client.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace herald::channels::ses {
@@ -22,15 +22,8 @@ using std::chrono::seconds;
 const std::string kKeyId = "AKIAHERALDTEST";
 const std::string kSecret = "ses/secret+key-not-for-logs";
 
-IoRuntime& Runtime() {
-  static IoRuntime runtime;
-  return runtime;
-}
-
-http::HttpClient& Client() {
-  static http::HttpClient client;
-  return client;
-}
+IoRuntime& Runtime() { return http::TestRuntime(); }
+http::HttpClient& Client() { return http::TestClient(); }
 
 RenderedMessage Email(const std::string& to) {
   RenderedMessage message;

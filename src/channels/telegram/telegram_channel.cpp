@@ -49,7 +49,7 @@ std::string Detail(const http::HttpResponse& response, const BotApiError& error)
   return detail;
 }
 
-DeliveryOutcome Classify(const http::HttpResponse& response, const std::string& chat_id) {
+DeliveryOutcome ClassifyAnswer(const http::HttpResponse& response, const std::string& chat_id) {
   const auto doc = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   const long status = response.status;
   if (status >= 200 && status < 300 && doc.is_object() && doc.value("ok", false)) {
@@ -124,7 +124,8 @@ bool IsChatId(const std::string& to) {
 }  // namespace
 
 TelegramChannel::TelegramChannel(http::HttpClient& client, TelegramSettings settings)
-    : client_(client), settings_(std::move(settings)) {
+    : HttpProviderChannel(client, {settings.connect_timeout, settings.timeout, settings.max_in_flight}, "telegram"),
+      settings_(std::move(settings)) {
   const auto base = http::DescribeHttpUrl(settings_.base_url, "telegram.base_url");
   while (!settings_.base_url.empty() && settings_.base_url.back() == '/') settings_.base_url.pop_back();
   const auto bot_id = BotIdOf(settings_.bot_token);
@@ -133,40 +134,27 @@ TelegramChannel::TelegramChannel(http::HttpClient& client, TelegramSettings sett
     throw std::invalid_argument("telegram.parse_mode must be \"\" (plain text), \"HTML\", \"MarkdownV2\" or "
                                 "\"Markdown\", got \"" + mode + "\"");
   }
-  if (settings_.connect_timeout.count() <= 0 || settings_.timeout.count() <= 0) {
-    throw std::invalid_argument("telegram connect_timeout and timeout must be positive");
-  }
-  if (settings_.max_in_flight < 1) throw std::invalid_argument("telegram max_in_flight must be at least 1");
   send_message_url_ = settings_.base_url + "/bot" + settings_.bot_token + "/sendMessage";
   description_ = "telegram:" + base + " (bot " + bot_id + ")";
 }
 
-boost::asio::awaitable<std::vector<DeliveryOutcome>> TelegramChannel::Send(std::span<const RenderedMessage> messages,
-                                                                           Deadline deadline) {
-  return SendEach(messages, [this, deadline](const RenderedMessage& message) { return SendOne(message, deadline); });
-}
-
-boost::asio::awaitable<DeliveryOutcome> TelegramChannel::SendOne(const RenderedMessage& message, Deadline deadline) {
+http::HttpProviderChannel::RequestOrOutcome TelegramChannel::RequestFor(const RenderedMessage& message) const {
   if (!IsChatId(message.to)) {
-    co_return DeliveryOutcome::Permanent("\"" + http::Excerpt(message.to, 64) +
-                                         "\" is not a Telegram chat id (digits, \"-100…\" for groups) or @channel");
+    return DeliveryOutcome::Permanent("\"" + http::Excerpt(message.to, 64) +
+                                      "\" is not a Telegram chat id (digits, \"-100…\" for groups) or @channel");
   }
-  const auto left = http::TimeLeft(deadline);
-  if (!left) co_return DeliveryOutcome::Transient("the send's deadline passed before the request to Telegram was made");
   nlohmann::json body = {{"chat_id", message.to}, {"text", message.text}};
   if (!settings_.parse_mode.empty()) body["parse_mode"] = settings_.parse_mode;
-
   http::HttpRequest request;
   request.url = send_message_url_;
   // Invalid UTF-8 is replaced rather than thrown on: one bad template must not stop a worker.
   request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   request.headers = {"Content-Type: application/json", "Accept: application/json"};
-  request.connect_timeout = std::min(settings_.connect_timeout, *left);
-  request.timeout = std::min(settings_.timeout, *left);
-  const auto request_bytes = static_cast<std::int64_t>(request.body.size());
-  const auto response = co_await client_.Perform(std::move(request));
-  if (response.status > 0) co_return Classify(response, message.to);
-  co_return http::NoAnswerOutcome(response, request_bytes, description_);
+  return request;
+}
+
+DeliveryOutcome TelegramChannel::Classify(const http::HttpResponse& response, const RenderedMessage& message) const {
+  return ClassifyAnswer(response, message.to);
 }
 
 }  // namespace herald::channels::telegram

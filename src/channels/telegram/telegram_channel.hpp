@@ -8,7 +8,7 @@
 #include <string>
 
 #include "channels/channel.hpp"
-#include "channels/http/http_client.hpp"
+#include "channels/http/http_provider_channel.hpp"
 
 namespace herald::channels::telegram {
 
@@ -34,27 +34,19 @@ struct TelegramSettings {
 //   400 with migrate_to_chat_id         permanent, naming the supergroup's new id
 //   other 4xx ("chat not found", "bot was blocked by the user")  permanent, Telegram's words kept
 //   no answer after the request left    unknown
-class TelegramChannel final : public Channel {
+class TelegramChannel final : public http::HttpProviderChannel {
  public:
   // Throws std::invalid_argument naming the setting that is missing or malformed
-  // (never quoting the token).
+  // (never quoting the token). Described as "telegram:https://api.telegram.org/
+  // (bot 123456)": the bot's id, never its token.
   TelegramChannel(http::HttpClient& client, TelegramSettings settings);
-  TelegramChannel(const TelegramChannel&) = delete;
-  TelegramChannel& operator=(const TelegramChannel&) = delete;
-
-  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
-                                                                    Deadline deadline) override;
-  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
-  // "telegram:https://api.telegram.org (bot 123456)": the bot's id, never its token.
-  std::string Describe() const override { return description_; }
 
  private:
-  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+  RequestOrOutcome RequestFor(const RenderedMessage& message) const override;
+  domain::DeliveryOutcome Classify(const http::HttpResponse& response, const RenderedMessage& message) const override;
 
-  http::HttpClient& client_;
   TelegramSettings settings_;
   std::string send_message_url_;
-  std::string description_;
 };
 
 }  // namespace herald::channels::telegram

@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "common/io_runtime.hpp"
+#include "channels/http/test_client.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace herald::channels::telegram {
@@ -21,15 +21,8 @@ using std::chrono::seconds;
 
 const std::string kToken = "4242:AAE-bot_secret-for-tests";
 
-IoRuntime& Runtime() {
-  static IoRuntime runtime;
-  return runtime;
-}
-
-http::HttpClient& Client() {
-  static http::HttpClient client;
-  return client;
-}
+IoRuntime& Runtime() { return http::TestRuntime(); }
+http::HttpClient& Client() { return http::TestClient(); }
 
 class TelegramChannelTest : public ::testing::Test {
  protected:

@@ -39,7 +39,7 @@ std::string Detail(const http::HttpResponse& response, const TwilioError& error)
   return detail;
 }
 
-DeliveryOutcome Classify(const http::HttpResponse& response) {
+DeliveryOutcome ClassifyAnswer(const http::HttpResponse& response) {
   const long status = response.status;
   if (status >= 200 && status < 300) {
     const auto doc = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
@@ -90,7 +90,8 @@ std::string WhatsAppAddress(const std::string& address) {
 }  // namespace
 
 TwilioChannel::TwilioChannel(http::HttpClient& client, TwilioSettings settings)
-    : client_(client), settings_(std::move(settings)) {
+    : HttpProviderChannel(client, {settings.connect_timeout, settings.timeout, settings.max_in_flight}, "twilio"),
+      settings_(std::move(settings)) {
   auto base = http::DescribeHttpUrl(settings_.base_url, "twilio.base_url");
   while (!settings_.base_url.empty() && settings_.base_url.back() == '/') settings_.base_url.pop_back();
   Require(LooksLikeSid(settings_.account_sid, "AC"),
@@ -104,22 +105,12 @@ TwilioChannel::TwilioChannel(http::HttpClient& client, TwilioSettings settings)
           std::string(from_setting) + " (the sender number) or twilio.messaging_service_sid must be set");
   Require(!http::HasControlCharacter(settings_.from), std::string(from_setting) + " must be on one line");
   if (!settings_.status_callback_url.empty()) http::DescribeHttpUrl(settings_.status_callback_url, "twilio.status_callback_url");
-  Require(settings_.connect_timeout.count() > 0 && settings_.timeout.count() > 0,
-          "twilio connect_timeout and timeout must be positive");
-  Require(settings_.max_in_flight >= 1, "twilio max_in_flight must be at least 1");
   messages_url_ = settings_.base_url + "/2010-04-01/Accounts/" + settings_.account_sid + "/Messages.json";
   authorization_ = http::BasicAuthorization(settings_.account_sid, settings_.auth_token);
   description_ = "twilio:" + base + " (" + settings_.account_sid + (settings_.whatsapp ? ", whatsapp)" : ")");
 }
 
-boost::asio::awaitable<std::vector<DeliveryOutcome>> TwilioChannel::Send(std::span<const RenderedMessage> messages,
-                                                                         Deadline deadline) {
-  return SendEach(messages, [this, deadline](const RenderedMessage& message) { return SendOne(message, deadline); });
-}
-
-boost::asio::awaitable<DeliveryOutcome> TwilioChannel::SendOne(const RenderedMessage& message, Deadline deadline) {
-  const auto left = http::TimeLeft(deadline);
-  if (!left) co_return DeliveryOutcome::Transient("the send's deadline passed before the request to Twilio was made");
+http::HttpProviderChannel::RequestOrOutcome TwilioChannel::RequestFor(const RenderedMessage& message) const {
   std::vector<std::pair<std::string, std::string>> form;
   form.emplace_back("To", settings_.whatsapp ? WhatsAppAddress(message.to) : message.to);
   if (!settings_.messaging_service_sid.empty()) {
@@ -129,17 +120,15 @@ boost::asio::awaitable<DeliveryOutcome> TwilioChannel::SendOne(const RenderedMes
   }
   form.emplace_back("Body", message.text);
   if (!settings_.status_callback_url.empty()) form.emplace_back("StatusCallback", settings_.status_callback_url);
-
   http::HttpRequest request;
   request.url = messages_url_;
   request.body = http::FormEncode(form);
   request.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", authorization_};
-  request.connect_timeout = std::min(settings_.connect_timeout, *left);
-  request.timeout = std::min(settings_.timeout, *left);
-  const auto request_bytes = static_cast<std::int64_t>(request.body.size());
-  const auto response = co_await client_.Perform(std::move(request));
-  if (response.status > 0) co_return Classify(response);
-  co_return http::NoAnswerOutcome(response, request_bytes, description_);
+  return request;
+}
+
+DeliveryOutcome TwilioChannel::Classify(const http::HttpResponse& response, const RenderedMessage&) const {
+  return ClassifyAnswer(response);
 }
 
 }  // namespace herald::channels::twilio

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "channels/channel.hpp"
-#include "channels/http/http_client.hpp"
+#include "channels/http/http_provider_channel.hpp"
 
 namespace herald::channels::twilio {
 
@@ -36,28 +36,20 @@ struct TwilioSettings {
 //   other 4xx (e.g. 21211, 21610)     permanent with Twilio's code and message
 //   no answer after the request left  unknown: Twilio may have queued it
 // Twilio's error code, when the answer has one, is the outcome's code.
-class TwilioChannel final : public Channel {
+class TwilioChannel final : public http::HttpProviderChannel {
  public:
   // Throws std::invalid_argument naming the setting that is missing or malformed
-  // (never quoting a secret).
+  // (never quoting a secret). Described as "twilio:https://api.twilio.com/ (AC…)":
+  // the account, never the token.
   TwilioChannel(http::HttpClient& client, TwilioSettings settings);
-  TwilioChannel(const TwilioChannel&) = delete;
-  TwilioChannel& operator=(const TwilioChannel&) = delete;
-
-  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
-                                                                    Deadline deadline) override;
-  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
-  // "twilio:https://api.twilio.com (AC…)": the account, never the token.
-  std::string Describe() const override { return description_; }
 
  private:
-  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+  RequestOrOutcome RequestFor(const RenderedMessage& message) const override;
+  domain::DeliveryOutcome Classify(const http::HttpResponse& response, const RenderedMessage& message) const override;
 
-  http::HttpClient& client_;
   TwilioSettings settings_;
   std::string messages_url_;
   std::string authorization_;
-  std::string description_;
 };
 
 }  // namespace herald::channels::twilio

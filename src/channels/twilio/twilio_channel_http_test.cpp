@@ -7,7 +7,7 @@
 
 #include <stdexcept>
 
-#include "common/io_runtime.hpp"
+#include "channels/http/test_client.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace herald::channels::twilio {
@@ -22,15 +22,8 @@ using std::chrono::seconds;
 const std::string kSid = "AC0123456789abcdef0123456789abcdef";
 const std::string kToken = "tw-auth-token-not-for-logs";
 
-IoRuntime& Runtime() {
-  static IoRuntime runtime;
-  return runtime;
-}
-
-http::HttpClient& Client() {
-  static http::HttpClient client;
-  return client;
-}
+IoRuntime& Runtime() { return http::TestRuntime(); }
+http::HttpClient& Client() { return http::TestClient(); }
 
 class TwilioChannelTest : public ::testing::Test {
  protected:

@@ -105,30 +105,15 @@ DeliveryOutcome ClassifyStatus(const http::HttpResponse& response) {
 }  // namespace
 
 WebhookChannel::WebhookChannel(http::HttpClient& client, WebhookSettings settings)
-    : client_(client), settings_(std::move(settings)) {
+    : HttpProviderChannel(client, {settings.connect_timeout, settings.timeout, settings.max_in_flight}, "webhook"),
+      settings_(std::move(settings)) {
   description_ = "webhook:" + http::DescribeHttpUrl(settings_.url, "webhook url");
   CheckAuthHeader(settings_.auth_header);
-  if (settings_.connect_timeout.count() <= 0 || settings_.timeout.count() <= 0) {
-    throw std::invalid_argument("webhook connect_timeout and timeout must be positive (" + description_ + ")");
-  }
-  if (settings_.max_in_flight < 1) {
-    throw std::invalid_argument("webhook max_in_flight must be at least 1 (" + description_ + ")");
-  }
 }
 
-boost::asio::awaitable<std::vector<DeliveryOutcome>> WebhookChannel::Send(std::span<const RenderedMessage> messages,
-                                                                          Deadline deadline) {
-  return SendEach(messages, [this, deadline](const RenderedMessage& message) { return SendOne(message, deadline); });
-}
-
-boost::asio::awaitable<DeliveryOutcome> WebhookChannel::SendOne(const RenderedMessage& message, Deadline deadline) {
+http::HttpProviderChannel::RequestOrOutcome WebhookChannel::RequestFor(const RenderedMessage& message) const {
   if (HasControlCharacter(message.delivery_id)) {
-    co_return DeliveryOutcome::Permanent("message id contains control characters; it cannot be an Idempotency-Key");
-  }
-  const auto left = http::TimeLeft(deadline);
-  if (!left) {
-    co_return DeliveryOutcome::Transient("the send's deadline passed before the request to " + description_ +
-                                         " was made");
+    return DeliveryOutcome::Permanent("message id contains control characters; it cannot be an Idempotency-Key");
   }
   http::HttpRequest request;
   request.url = settings_.url;
@@ -136,12 +121,11 @@ boost::asio::awaitable<DeliveryOutcome> WebhookChannel::SendOne(const RenderedMe
   request.headers = {"Content-Type: application/json", "Accept: application/json"};
   if (!message.delivery_id.empty()) request.headers.push_back("Idempotency-Key: " + message.delivery_id);
   if (!settings_.auth_header.empty()) request.headers.push_back(settings_.auth_header);
-  request.connect_timeout = std::min(settings_.connect_timeout, *left);
-  request.timeout = std::min(settings_.timeout, *left);
-  const auto body_size = static_cast<std::int64_t>(request.body.size());
-  const auto response = co_await client_.Perform(std::move(request));
-  if (response.status > 0) co_return ClassifyStatus(response);
-  co_return http::NoAnswerOutcome(response, body_size, description_);
+  return request;
+}
+
+DeliveryOutcome WebhookChannel::Classify(const http::HttpResponse& response, const RenderedMessage&) const {
+  return ClassifyStatus(response);
 }
 
 }  // namespace herald::channels::webhook

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "channels/channel.hpp"
-#include "channels/http/http_client.hpp"
+#include "channels/http/http_provider_channel.hpp"
 
 namespace herald::channels::webhook {
 
@@ -34,28 +34,19 @@ struct WebhookSettings {
 //   other 4xx, 1xx, 3xx                  permanent (redirects are not followed)
 //   DNS / connect failure or timeout     transient: nothing was sent
 //   no answer after the request was sent unknown: the provider may have it
-class WebhookChannel final : public Channel {
+class WebhookChannel final : public http::HttpProviderChannel {
  public:
   // Throws std::invalid_argument for a malformed or non-HTTP URL, an auth header
   // that is not "Name: value" on one line, or a timeout or in-flight cap that is
-  // not positive.
+  // not positive. Described as "webhook:https://host:port/path": no user info,
+  // query string or auth header, since any of them may carry a credential.
   WebhookChannel(http::HttpClient& client, WebhookSettings settings);
-  WebhookChannel(const WebhookChannel&) = delete;
-  WebhookChannel& operator=(const WebhookChannel&) = delete;
-
-  boost::asio::awaitable<std::vector<domain::DeliveryOutcome>> Send(std::span<const RenderedMessage> messages,
-                                                                    Deadline deadline) override;
-  ChannelLimits Limits() const override { return {settings_.max_in_flight, 1}; }
-  // "webhook:https://host:port/path": no user info, query string or auth header,
-  // since any of them may carry a credential.
-  std::string Describe() const override { return description_; }
 
  private:
-  boost::asio::awaitable<domain::DeliveryOutcome> SendOne(const RenderedMessage& message, Deadline deadline);
+  RequestOrOutcome RequestFor(const RenderedMessage& message) const override;
+  domain::DeliveryOutcome Classify(const http::HttpResponse& response, const RenderedMessage& message) const override;
 
-  http::HttpClient& client_;
   WebhookSettings settings_;
-  std::string description_;
 };
 
 }  // namespace herald::channels::webhook

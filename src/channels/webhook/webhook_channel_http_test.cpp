@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/io_runtime.hpp"
+#include "channels/http/test_client.hpp"
 #include "tests/support/fake_http_server.hpp"
 #include "tests/support/process.hpp"
 
@@ -59,15 +59,8 @@ RenderedMessage Message(const std::string& id, const std::string& subject = "") 
   return message;
 }
 
-IoRuntime& Runtime() {
-  static IoRuntime runtime;
-  return runtime;
-}
-
-http::HttpClient& Client() {
-  static http::HttpClient client;
-  return client;
-}
+IoRuntime& Runtime() { return http::TestRuntime(); }
+http::HttpClient& Client() { return http::TestClient(); }
 
 // The channel on the shared HTTP client and I/O thread, with a Send that waits
 // for one message's outcome.
