@@ -151,7 +151,9 @@ json CampaignToJson(const store::CampaignRecord& c) {
 
 json StatsToJson(const store::CampaignStats& s) {
   return {
-      {"total", s.total}, {"pending", s.pending}, {"sent", s.sent}, {"failed", s.failed}, {"cancelled", s.cancelled}};
+      {"total", s.total},         {"pending", s.pending}, {"sent", s.sent},       {"failed", s.failed},
+      {"cancelled", s.cancelled}, {"delivered", s.delivered}, {"read", s.read}, {"clicked", s.clicked},
+      {"bounced", s.bounced},     {"complained", s.complained}};
 }
 
 }  // namespace herald::api

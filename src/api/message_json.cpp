@@ -277,6 +277,20 @@ json MessageToJson(const store::MessageRecord& message, std::int64_t now_ms) {
     if (!r.last_error.empty()) entry["error"] = r.last_error;
     if (r.sent_at_ms) entry["sent_at"] = FormatTimestamp(*r.sent_at_ms);
     if (r.status == "queued" && r.due_at_ms > now_ms) entry["next_attempt_at"] = FormatTimestamp(r.due_at_ms);
+    if (!r.events.empty()) {
+      json events = json::array();
+      for (const auto& event : r.events) {
+        // The first report of each kind gives its <kind>_at field: delivered_at, read_at, bounced_at, ...
+        const auto field = std::string(event.kind) + "_at";
+        if (event.kind != "accepted" && !entry.contains(field)) entry[field] = FormatTimestamp(event.occurred_at_ms);
+        events.push_back({{"provider", event.provider},
+                          {"type", event.kind},
+                          {"detail", event.detail},
+                          {"occurred_at", FormatTimestamp(event.occurred_at_ms)},
+                          {"received_at", FormatTimestamp(event.received_at_ms)}});
+      }
+      entry["events"] = std::move(events);
+    }
     recipients.push_back(std::move(entry));
   }
   json out{{"id", message.id},

@@ -362,7 +362,8 @@ TEST_F(PacedMessageLaneTest, MessagesStoredByAnEarlierVersionKeepTheirPlaceInThe
     store::sqlite::Database db(path_);
     db.Execute("DROP TABLE schema_migrations");
     // Nor had the recipients a lane, an outbox mark or a claimant yet, nor the
-    // certificate lanes a job.
+    // certificate lanes a job, nor were provider events stored.
+    db.Execute("DROP TABLE provider_events");
     db.Execute("ALTER TABLE certificate_lanes DROP COLUMN job");
     db.Execute("DROP INDEX message_recipients_in_flight");
     db.Execute("ALTER TABLE message_recipients DROP COLUMN claimed_by");

@@ -43,6 +43,15 @@ struct NewMessage {
   std::vector<NewRecipient> recipients;
 };
 
+// What a provider reported about a recipient after taking it (provider webhooks).
+struct TrackingEventRecord {
+  std::string provider;  // "twilio", "sendgrid", "ses"
+  std::string kind;      // a domain::TrackingKind word: delivered, read, bounced, ...
+  std::string detail;    // the provider's own words, e.g. "undelivered: 30003"
+  std::int64_t occurred_at_ms = 0;
+  std::int64_t received_at_ms = 0;
+};
+
 // Delivery states of one recipient. queued -> sending -> sent | failed | dead |
 // unknown, or queued -> cancelled; a retry puts a sending row back to queued
 // with a later due time.
@@ -58,6 +67,8 @@ struct RecipientRecord {
   std::int64_t due_at_ms = 0;
   std::int64_t updated_at_ms = 0;
   std::optional<std::int64_t> sent_at_ms;
+  // Oldest first; filled by GetMessage (lists leave it empty).
+  std::vector<TrackingEventRecord> events;
 };
 
 struct MessageRecord {

@@ -88,6 +88,21 @@ struct CampaignStats {
   std::int64_t sent = 0;
   std::int64_t failed = 0;  // failed, dead-lettered or unknown
   std::int64_t cancelled = 0;
+  // Recipients a provider reported on (webhooks), each counted once per kind.
+  std::int64_t delivered = 0;
+  std::int64_t read = 0;
+  std::int64_t clicked = 0;
+  std::int64_t bounced = 0;
+  std::int64_t complained = 0;
+
+  // Counts `count` recipients with a provider event of `kind` (a tracking word).
+  void AddTracked(const std::string& kind, std::int64_t count) {
+    if (kind == "delivered") delivered += count;
+    if (kind == "read") read += count;
+    if (kind == "clicked") clicked += count;
+    if (kind == "bounced") bounced += count;
+    if (kind == "complained") complained += count;
+  }
 
   // Counts `count` recipients in `status` (a delivery status word).
   void Add(const std::string& status, std::int64_t count) {

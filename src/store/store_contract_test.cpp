@@ -570,6 +570,74 @@ TEST_P(MessageContract, CampaignStatsFollowTheirMessagesAndSettleTheStatus) {
   EXPECT_EQ(campaigns.GetCampaign(empty.id)->status, "sending");
 }
 
+TEST_P(MessageContract, ProviderEventsAreStoredOnceAndShownOnTheirRecipientOldestFirst) {
+  const auto accepted =
+      stores_->messages().Accept({Message(owner_, "hi", {{"sms", "+15551230001"}, {"sms", "+15551230002"}})}, 100);
+  const auto& message = accepted[0].message;
+  const auto first = message.recipients[0].id;
+  const auto second = message.recipients[1].id;
+  auto& tracking = stores_->tracking();
+  const std::vector<ProviderEvent> events{
+      {"twilio", "SM1:delivered", first, "delivered", "delivered", 300},
+      {"twilio", "SM1:sent", first, "accepted", "sent", 200},
+      {"twilio", "SM2:undelivered", second, "bounced", "undelivered: 30003 Unreachable destination handset", 250},
+      {"twilio", "SM9:delivered", second + 1000, "delivered", "delivered", 300},
+  };
+  EXPECT_EQ(tracking.RecordEvents(events, 400),
+            (std::vector<EventRecorded>{EventRecorded::kStored, EventRecorded::kStored, EventRecorded::kStored,
+                                        EventRecorded::kUnknownRecipient}));
+  // A replay (same provider and event id) changes nothing, even with other words.
+  EXPECT_EQ(tracking.RecordEvents({{"twilio", "SM1:delivered", first, "bounced", "changed", 900}}, 950),
+            (std::vector<EventRecorded>{EventRecorded::kReplay}));
+  // Another provider's event with the same id is its own.
+  EXPECT_EQ(tracking.RecordEvents({{"sendgrid", "SM1:delivered", first, "read", "open", 500}}, 950),
+            (std::vector<EventRecorded>{EventRecorded::kStored}));
+
+  Reopen();
+  const auto loaded = stores_->messages().GetMessage(message.id);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->recipients[0].events.size(), 3u);
+  EXPECT_EQ(loaded->recipients[0].events[0].kind, "accepted");
+  EXPECT_EQ(loaded->recipients[0].events[1].kind, "delivered");
+  EXPECT_EQ(loaded->recipients[0].events[1].occurred_at_ms, 300);
+  EXPECT_EQ(loaded->recipients[0].events[1].received_at_ms, 400);
+  EXPECT_EQ(loaded->recipients[0].events[2].provider, "sendgrid");
+  ASSERT_EQ(loaded->recipients[1].events.size(), 1u);
+  EXPECT_EQ(loaded->recipients[1].events[0].detail, "undelivered: 30003 Unreachable destination handset");
+  EXPECT_EQ(loaded->recipients[1].status, "queued") << "events never change a delivery's status";
+
+  std::map<std::pair<std::string, std::string>, std::int64_t> counts;
+  for (const auto& [key, count] : stores_->tracking().CountEventsByProviderAndKind()) counts[key] = count;
+  EXPECT_EQ(counts, (std::map<std::pair<std::string, std::string>, std::int64_t>{
+                        {{"sendgrid", "read"}, 1},
+                        {{"twilio", "accepted"}, 1},
+                        {{"twilio", "bounced"}, 1},
+                        {{"twilio", "delivered"}, 1}}));
+}
+
+TEST_P(MessageContract, CampaignStatsCountEachRecipientOncePerReportedKind) {
+  auto& campaigns = stores_->campaigns();
+  const auto campaign = campaigns.CreateCampaign(Campaign(owner_), 100);
+  const auto accepted = stores_->messages().Accept(
+      {Message(owner_, "hi", {{"sms", "+15551230001"}}), Message(owner_, "hi", {{"sms", "+15551230002"}})}, 100);
+  campaigns.LinkMessages(campaign.id, {{10, accepted[0].message.id}, {11, accepted[1].message.id}});
+  const auto a = accepted[0].message.recipients[0].id;
+  const auto b = accepted[1].message.recipients[0].id;
+  stores_->tracking().RecordEvents({{"sendgrid", "e1", a, "delivered", "", 1},
+                                    {"sendgrid", "e2", a, "read", "", 2},
+                                    {"sendgrid", "e3", a, "read", "", 3},
+                                    {"sendgrid", "e4", b, "bounced", "550 5.1.1", 4},
+                                    {"sendgrid", "e5", b, "complained", "", 5}},
+                                   10);
+  const auto stats = campaigns.Stats(campaign.id);
+  EXPECT_EQ(stats.delivered, 1);
+  EXPECT_EQ(stats.read, 1) << "two opens by one recipient count once";
+  EXPECT_EQ(stats.clicked, 0);
+  EXPECT_EQ(stats.bounced, 1);
+  EXPECT_EQ(stats.complained, 1);
+  EXPECT_EQ(stats.total, 2) << "events add no recipients";
+}
+
 TEST_P(PacingContract, MessagesAreTakenOldestFirstAndClaimedOnceWithTheScheduleSavedAlongside) {
   auto& pacing = stores_->pacing();
   auto& deliveries = stores_->deliveries();

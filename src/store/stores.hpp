@@ -13,6 +13,7 @@
 #include "store/message_delivery_store.hpp"
 #include "store/message_store.hpp"
 #include "store/pacing_store.hpp"
+#include "store/tracking_store.hpp"
 
 namespace herald::store {
 
@@ -65,6 +66,7 @@ class Stores {
   virtual KeyStore& keys() = 0;
   virtual MessageStore& messages() = 0;
   virtual MessageDeliveryStore& deliveries() = 0;
+  virtual TrackingStore& tracking() = 0;
   virtual ContactStore& contacts() = 0;
   virtual TemplateStore& templates() = 0;
   virtual CampaignStore& campaigns() = 0;

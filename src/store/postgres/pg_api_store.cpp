@@ -71,7 +71,25 @@ std::vector<RecipientRecord> RecipientsOf(PgConnection& db, std::int64_t message
   return recipients;
 }
 
-std::optional<MessageRecord> LoadMessage(PgConnection& db, std::int64_t id) {
+void AttachEvents(PgConnection& db, MessageRecord& message) {
+  const auto rows = db.Exec(
+      "SELECT e.recipient_id, e.provider, e.kind, e.detail, e.occurred_at, e.received_at FROM provider_events e "
+      "JOIN message_recipients r ON r.id = e.recipient_id WHERE r.message_id = $1 ORDER BY e.occurred_at, e.id",
+      {Param(message.id)});
+  for (int i = 0; i < rows.Rows(); ++i) {
+    const auto recipient_id = rows.Int(i, 0);
+    for (auto& recipient : message.recipients) {
+      if (recipient.id != recipient_id) continue;
+      recipient.events.push_back(
+          {rows.Text(i, 1), rows.Text(i, 2), rows.Text(i, 3), rows.Int(i, 4), rows.Int(i, 5)});
+      break;
+    }
+  }
+}
+
+enum class WithEvents { kNo, kYes };
+
+std::optional<MessageRecord> LoadMessage(PgConnection& db, std::int64_t id, WithEvents with_events = WithEvents::kYes) {
   const auto rows = db.Exec(
       "SELECT id, owner_id, COALESCE(idempotency_key, ''), subject, content, priority, scheduled_at, created_at, html "
       "FROM messages WHERE id = $1",
@@ -88,6 +106,7 @@ std::optional<MessageRecord> LoadMessage(PgConnection& db, std::int64_t id) {
   m.created_at_ms = rows.Int(0, 7);
   m.html = rows.Text(0, 8);
   m.recipients = RecipientsOf(db, m.id);
+  if (with_events == WithEvents::kYes) AttachEvents(db, m);
   return m;
 }
 
@@ -314,7 +333,7 @@ MessagePage PgApiStore::ListMessages(const MessageFilter& filter, int page, int 
                                 " OFFSET " + offset,
                             params);
   for (int i = 0; i < ids.Rows(); ++i) {
-    if (auto message = LoadMessage(*db, ids.Int(i, 0))) result.messages.push_back(std::move(*message));
+    if (auto message = LoadMessage(*db, ids.Int(i, 0), WithEvents::kNo)) result.messages.push_back(std::move(*message));
   }
   tx.Commit();
   return result;
@@ -360,6 +379,41 @@ std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> PgApiS
   auto db = pool_.Acquire();
   const auto rows =
       db->Exec("SELECT lane, status, COUNT(*) FROM message_recipients GROUP BY lane, status ORDER BY lane, status");
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
+  for (int i = 0; i < rows.Rows(); ++i) counts.push_back({{rows.Text(i, 0), rows.Text(i, 1)}, rows.Int(i, 2)});
+  return counts;
+}
+
+std::vector<EventRecorded> PgApiStore::RecordEvents(const std::vector<ProviderEvent>& events, std::int64_t now_ms) {
+  std::vector<EventRecorded> answers;
+  answers.reserve(events.size());
+  if (events.empty()) return answers;
+  auto db = pool_.Acquire();
+  PgTransaction tx(*db);
+  for (const auto& event : events) {
+    // The recipient's row is read in the same statement, so a missing one inserts nothing.
+    const auto rows = db->Exec(
+        "WITH target AS (SELECT id FROM message_recipients WHERE id = $3::bigint), "
+        "inserted AS (INSERT INTO provider_events (provider, event_id, recipient_id, kind, detail, occurred_at, "
+        "received_at) SELECT $1::text, $2::text, id, $4::text, $5::text, $6::bigint, $7::bigint FROM target ON CONFLICT (provider, event_id) DO NOTHING "
+        "RETURNING 1) "
+        "SELECT (SELECT COUNT(*) FROM target), (SELECT COUNT(*) FROM inserted)",
+        {Param(event.provider), Param(event.event_id), Param(event.recipient_id), Param(event.kind),
+         Param(event.detail), Param(event.occurred_at_ms), Param(now_ms)});
+    if (rows.Int(0, 0) == 0) {
+      answers.push_back(EventRecorded::kUnknownRecipient);
+    } else {
+      answers.push_back(rows.Int(0, 1) > 0 ? EventRecorded::kStored : EventRecorded::kReplay);
+    }
+  }
+  tx.Commit();
+  return answers;
+}
+
+std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> PgApiStore::CountEventsByProviderAndKind() {
+  auto db = pool_.Acquire();
+  const auto rows = db->Exec(
+      "SELECT provider, kind, COUNT(*) FROM provider_events GROUP BY provider, kind ORDER BY provider, kind");
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
   for (int i = 0; i < rows.Rows(); ++i) counts.push_back({{rows.Text(i, 0), rows.Text(i, 1)}, rows.Int(i, 2)});
   return counts;

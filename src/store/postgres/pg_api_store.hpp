@@ -13,12 +13,13 @@
 
 #include "store/key_store.hpp"
 #include "store/message_delivery_store.hpp"
+#include "store/tracking_store.hpp"
 #include "store/message_store.hpp"
 #include "store/postgres/pg_pool.hpp"
 
 namespace herald::store::postgres {
 
-class PgApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore {
+class PgApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore, public TrackingStore {
  public:
   // relay_outbox: write the outbox rows a relay publishes (pg_outbox.hpp).
   PgApiStore(PgPool& pool, bool relay_outbox)
@@ -38,6 +39,9 @@ class PgApiStore final : public KeyStore, public MessageStore, public MessageDel
   CancelResult CancelMessage(std::int64_t id, std::int64_t now_ms) override;
   std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByLaneAndStatus() override;
+
+  std::vector<EventRecorded> RecordEvents(const std::vector<ProviderEvent>& events, std::int64_t now_ms) override;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountEventsByProviderAndKind() override;
 
   const std::string& claimant() const override { return claimant_; }
   void Heartbeat(std::int64_t now_ms) override;

@@ -314,6 +314,12 @@ CampaignStats PgCampaignStore::Stats(std::int64_t campaign_id) {
       {Param(campaign_id)});
   CampaignStats stats;
   for (int i = 0; i < rows.Rows(); ++i) stats.Add(rows.Text(i, 0), rows.Int(i, 1));
+  const auto tracked = db->Exec(
+      "SELECT e.kind, COUNT(DISTINCT e.recipient_id) FROM campaign_messages cm "
+      "JOIN message_recipients r ON r.message_id = cm.message_id JOIN provider_events e ON e.recipient_id = r.id "
+      "WHERE cm.campaign_id = $1 GROUP BY e.kind",
+      {Param(campaign_id)});
+  for (int i = 0; i < tracked.Rows(); ++i) stats.AddTracked(tracked.Text(i, 0), tracked.Int(i, 1));
   return stats;
 }
 

@@ -35,6 +35,7 @@ class PostgresStores final : public Stores {
   KeyStore& keys() override { return api_; }
   MessageStore& messages() override { return api_; }
   MessageDeliveryStore& deliveries() override { return api_; }
+  TrackingStore& tracking() override { return api_; }
   ContactStore& contacts() override { return campaigns_; }
   TemplateStore& templates() override { return campaigns_; }
   CampaignStore& campaigns() override { return campaigns_; }

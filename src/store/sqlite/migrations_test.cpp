@@ -206,7 +206,8 @@ TEST(Migrations, PacedMessagesOfAVersion2FileBecomeMessagesOfThePacedLaneWithThe
   const auto report = Migrate(db);
   EXPECT_EQ(report.from_version, 2);
   EXPECT_EQ(report.applied, (std::vector<std::string>{"0003_paced_messages_are_messages", "0004_message_outbox",
-                                                       "0005_delivery_claimants", "0006_certificate_jobs"}));
+                                                       "0005_delivery_claimants", "0006_certificate_jobs",
+                                                       "0007_provider_events"}));
   EXPECT_FALSE(HasTable(db, "paced_messages"));
 
   auto rows = db.Prepare(

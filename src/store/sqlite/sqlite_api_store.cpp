@@ -137,7 +137,67 @@ std::optional<MessageRecord> SqliteApiStore::LoadMessage(Database& db, std::int6
   m.created_at_ms = query.ColumnInt(7);
   m.html = query.ColumnText(8);
   m.recipients = RecipientsOf(db, m.id);
+  AttachEvents(db, m);
   return m;
+}
+
+void SqliteApiStore::AttachEvents(Database& db, MessageRecord& message) {
+  auto query = db.Cached(
+      "SELECT e.recipient_id, e.provider, e.kind, e.detail, e.occurred_at, e.received_at FROM provider_events e "
+      "JOIN message_recipients r ON r.id = e.recipient_id WHERE r.message_id = ? ORDER BY e.occurred_at, e.id");
+  query->Bind(1, message.id);
+  while (query->Step()) {
+    const auto recipient_id = query->ColumnInt(0);
+    for (auto& recipient : message.recipients) {
+      if (recipient.id != recipient_id) continue;
+      recipient.events.push_back({query->ColumnText(1), query->ColumnText(2), query->ColumnText(3),
+                                  query->ColumnInt(4), query->ColumnInt(5)});
+      break;
+    }
+  }
+}
+
+std::vector<EventRecorded> SqliteApiStore::RecordEvents(const std::vector<ProviderEvent>& events,
+                                                        std::int64_t now_ms) {
+  std::vector<EventRecorded> answers;
+  answers.reserve(events.size());
+  if (events.empty()) return answers;
+  auto writer = db_.Durable();
+  Transaction tx(*writer);
+  auto exists = writer->Prepare("SELECT 1 FROM message_recipients WHERE id = ?");
+  auto insert = writer->Prepare(
+      "INSERT INTO provider_events (provider, event_id, recipient_id, kind, detail, occurred_at, received_at) "
+      "VALUES (?,?,?,?,?,?,?) ON CONFLICT (provider, event_id) DO NOTHING");
+  for (const auto& event : events) {
+    exists.Reset();
+    exists.Bind(1, event.recipient_id);
+    if (!exists.Step()) {
+      answers.push_back(EventRecorded::kUnknownRecipient);
+      continue;
+    }
+    insert.Reset();
+    insert.Bind(1, event.provider)
+        .Bind(2, event.event_id)
+        .Bind(3, event.recipient_id)
+        .Bind(4, event.kind)
+        .Bind(5, event.detail)
+        .Bind(6, event.occurred_at_ms)
+        .Bind(7, now_ms)
+        .Step();
+    answers.push_back(writer->ChangedRows() > 0 ? EventRecorded::kStored : EventRecorded::kReplay);
+  }
+  tx.Commit();
+  return answers;
+}
+
+std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>>
+SqliteApiStore::CountEventsByProviderAndKind() {
+  auto reader = db_.Read();
+  auto query = (*reader).Prepare(
+      "SELECT provider, kind, COUNT(*) FROM provider_events GROUP BY provider, kind ORDER BY provider, kind");
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> counts;
+  while (query.Step()) counts.push_back({{query.ColumnText(0), query.ColumnText(1)}, query.ColumnInt(2)});
+  return counts;
 }
 
 std::vector<AcceptedMessage> SqliteApiStore::Accept(std::vector<NewMessage> messages, std::int64_t now_ms) {

@@ -18,10 +18,11 @@
 #include "store/message_store.hpp"
 #include "store/message_delivery_store.hpp"
 #include "store/sqlite/shared_database.hpp"
+#include "store/tracking_store.hpp"
 
 namespace herald::store::sqlite {
 
-class SqliteApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore {
+class SqliteApiStore final : public KeyStore, public MessageStore, public MessageDeliveryStore, public TrackingStore {
  public:
   explicit SqliteApiStore(SharedDatabase& db);
   // On a SharedDatabase of its own (migrating the file): for tools and tests
@@ -46,6 +47,9 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
   std::int64_t RetryMessage(std::int64_t id, const std::vector<std::string>& statuses, std::int64_t now_ms) override;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountByLaneAndStatus() override;
 
+  std::vector<EventRecorded> RecordEvents(const std::vector<ProviderEvent>& events, std::int64_t now_ms) override;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> CountEventsByProviderAndKind() override;
+
   const std::string& claimant() const override { return claimant_; }
   void Heartbeat(std::int64_t now_ms) override;
   std::int64_t ResolveAbandoned(std::int64_t now_ms, std::int64_t alive_since_ms) override;
@@ -66,6 +70,7 @@ class SqliteApiStore final : public KeyStore, public MessageStore, public Messag
  private:
   std::vector<RecipientRecord> RecipientsOf(Database& db, std::int64_t message_id);
   std::optional<MessageRecord> LoadMessage(Database& db, std::int64_t id);
+  void AttachEvents(Database& db, MessageRecord& message);
   // On `db`, the Fast() writer, in its transaction.
   void RecordLocked(Database& db, const std::vector<DeliveryResult>& finished, std::int64_t now_ms);
   void SaveScheduleLocked(Database& db, const LaneSchedule& schedule, std::int64_t now_ms);

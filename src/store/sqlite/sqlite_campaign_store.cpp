@@ -373,6 +373,12 @@ CampaignStats SqliteCampaignStore::Stats(std::int64_t campaign_id) {
   query->Bind(1, campaign_id);
   CampaignStats stats;
   while (query->Step()) stats.Add(query->ColumnText(0), query->ColumnInt(1));
+  auto tracked = reader->Cached(
+      "SELECT e.kind, COUNT(DISTINCT e.recipient_id) FROM campaign_messages cm "
+      "JOIN message_recipients r ON r.message_id = cm.message_id JOIN provider_events e ON e.recipient_id = r.id "
+      "WHERE cm.campaign_id = ? GROUP BY e.kind");
+  tracked->Bind(1, campaign_id);
+  while (tracked->Step()) stats.AddTracked(tracked->ColumnText(0), tracked->ColumnInt(1));
   return stats;
 }
 
