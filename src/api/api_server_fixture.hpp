@@ -40,6 +40,7 @@ class ApiServerFixture : public ::testing::Test {
     campaigns_ = std::make_unique<app::CampaignService>(*campaign_store_, *campaign_store_, *campaign_store_, *intake_,
                                                         clock_);
     server_->AddCampaigns(*campaign_store_, *campaign_store_, *campaign_store_, *campaigns_);
+    server_->AddWebhooks(*store_, webhook_settings_, [this](const std::string& url) { return fetch_(url); });
     server_->Start();
     ASSERT_TRUE(testing::WaitFor([&] { return Get("/health").status == 200; }, std::chrono::seconds(10)));
   }
@@ -60,6 +61,12 @@ class ApiServerFixture : public ::testing::Test {
                              const std::map<std::string, std::string>& headers = {}, const std::string& body = {}) {
     return testing::HttpRequest(method, Url(path), headers, body, std::chrono::seconds(30));
   }
+
+  // Set by a test's constructor: SetUp hands them to the server.
+  WebhookSettings webhook_settings_;
+  UrlFetcher fetch_ = [](const std::string& url) -> Result<std::string> {
+    return MakeError("test.fetch", "this test fetches nothing, asked for " + url);
+  };
 
   IoRuntime runtime_;
   testing::TempDir dir_;

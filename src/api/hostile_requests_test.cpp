@@ -31,6 +31,9 @@ struct Operation {
   std::string path;    // as documented: /api/v1/messages/{id}
   bool json_body = false;
   bool query_parameters = false;
+  // Authenticated by a provider's signature, checked before the body is read
+  // (webhook_routes_test.cpp sends them hostile bodies).
+  bool provider_signed = false;
 };
 
 std::string Upper(std::string text) {
@@ -49,6 +52,7 @@ std::vector<Operation> DocumentedOperations() {
     for (const auto& [method, operation] : item.items()) {
       if (method == "parameters" || method == "summary" || method == "description") continue;
       Operation op{Upper(method), path};
+      op.provider_signed = path.rfind("/webhooks/", 0) == 0;
       if (operation.contains("requestBody")) op.json_body = resolve(operation["requestBody"])["content"].contains("application/json");
       for (const auto& parameter : operation.value("parameters", json::array())) {
         op.query_parameters = op.query_parameters || resolve(parameter)["in"] == "query";
@@ -143,7 +147,7 @@ TEST_F(HostileRequestsTest, EveryJsonRouteAnswersABodyItCannotReadWith400) {
   };
   int covered = 0;
   for (const auto& op : DocumentedOperations()) {
-    if (!op.json_body) continue;
+    if (!op.json_body || op.provider_signed) continue;
     ++covered;
     for (const auto& [what, body] : bodies) {
       const auto response = Call(op.method, WithId(op.path, "1"),

@@ -114,6 +114,7 @@ class ApiServer::Impl {
       if (contacts_) contacts_->Add(*router);
       if (templates_) templates_->Add(*router);
       if (campaigns_) campaigns_->Add(*router);
+      if (webhooks_) webhooks_->Add(*router);
     }
     router->non_matched_request_handler([this](const Request& req) {
       if (!context_.Admit(req, "unmatched")) return restinio::request_accepted();
@@ -147,6 +148,10 @@ class ApiServer::Impl {
 
   void AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer, store::SentCache* sent_cache) {
     pacing_ = std::make_unique<PacingRoutes>(context_, store, pacer, sent_cache);
+  }
+
+  void AddWebhooks(store::TrackingStore& tracking, WebhookSettings settings, UrlFetcher fetch) {
+    webhooks_ = std::make_unique<WebhookRoutes>(context_, tracking, std::move(settings), std::move(fetch));
   }
 
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
@@ -213,6 +218,7 @@ class ApiServer::Impl {
   std::unique_ptr<ContactRoutes> contacts_;    // set by AddCampaigns
   std::unique_ptr<TemplateRoutes> templates_;  // set by AddCampaigns
   std::unique_ptr<CampaignRoutes> campaigns_;  // set by AddCampaigns
+  std::unique_ptr<WebhookRoutes> webhooks_;    // set by AddWebhooks
   const std::chrono::steady_clock::time_point started_;
   restinio::running_server_handle_t<Traits> server_;
   bool stopped_ = false;
@@ -230,6 +236,9 @@ void ApiServer::AddPacing(store::PacingStore& store, dispatch::PacingRule& pacer
 void ApiServer::AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates,
                              store::CampaignStore& campaigns, app::CampaignService& service) {
   impl_->AddCampaigns(contacts, templates, campaigns, service);
+}
+void ApiServer::AddWebhooks(store::TrackingStore& tracking, WebhookSettings settings, UrlFetcher fetch) {
+  impl_->AddWebhooks(tracking, std::move(settings), std::move(fetch));
 }
 void ApiServer::Start() { impl_->Start(); }
 std::vector<RouteInfo> ApiServer::Routes() const { return impl_->Routes(); }

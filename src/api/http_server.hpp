@@ -22,6 +22,7 @@
 #include "api/campaign_routes.hpp"
 #include "api/contact_routes.hpp"
 #include "api/template_routes.hpp"
+#include "api/webhook_routes.hpp"
 #include "common/clock.hpp"
 #include "store/campaign_store.hpp"
 #include "store/key_store.hpp"
@@ -81,6 +82,11 @@ class ApiServer {
   // does what the campaign routes ask. Call before Start().
   void AddCampaigns(store::ContactStore& contacts, store::TemplateStore& templates, store::CampaignStore& campaigns,
                     app::CampaignService& service);
+  // Also serves the provider webhooks (/webhooks/twilio, /sendgrid, /ses),
+  // which store what they report in `tracking`; `fetch` GETs SNS signing
+  // certificates and subscription confirmations. Throws std::invalid_argument
+  // naming a setting that cannot be used. Call before Start().
+  void AddWebhooks(store::TrackingStore& tracking, WebhookSettings settings, UrlFetcher fetch);
   // Listens; throws std::runtime_error naming the address when it cannot.
   void Start();
   // The operations served, as Start() registered them (empty before); the

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "api/http_server.hpp"
@@ -72,7 +73,7 @@ std::pair<std::string, int> SplitListen(const std::string& listen) {
 
 // The metrics of the service, declared once (Envoy style) and fed by hooks.
 struct ServeMetrics {
-  explicit ServeMetrics(store::MessageStore& store)
+  ServeMetrics(store::MessageStore& store, store::TrackingStore& tracking)
       : http_requests(registry.AddCounterFamily("http_requests_total", "HTTP requests answered",
                                                 {"method", "route", "status"})),
         messages_published(registry.AddCounterFamily("messages_published_total",
@@ -99,6 +100,33 @@ struct ServeMetrics {
                                       }
                                       return depth;
                                     });
+    registry.AddCallbackGaugeFamily("provider_events", "Provider webhook events stored, by provider and kind",
+                                    {"provider", "kind"}, [&tracking] {
+                                      std::vector<metrics::LabeledValue> events;
+                                      for (const auto& [key, count] : tracking.CountEventsByProviderAndKind()) {
+                                        events.push_back({{key.first, key.second}, static_cast<double>(count)});
+                                      }
+                                      return events;
+                                    });
+  }
+
+  // Each failover list's providers: 1 while a provider's circuit is open
+  // (skipped) or half-open (one probe allowed), 0 while closed.
+  void AddCircuits(const std::map<std::string, const channels::Channel*>& channels) {
+    registry.AddCallbackGaugeFamily(
+        "provider_circuit_open", "1 while a provider's circuit breaker skips it or lets one probe through",
+        {"channel", "provider"}, [channels] {
+          std::vector<metrics::LabeledValue> circuits;
+          for (const auto& [name, channel] : channels) {
+            const auto* failover = dynamic_cast<const channels::failover::FailoverChannel*>(channel);
+            if (failover == nullptr) continue;
+            for (const auto& provider : failover->Health()) {
+              circuits.push_back({{name, provider.provider},
+                                  provider.state == channels::failover::CircuitState::kClosed ? 0.0 : 1.0});
+            }
+          }
+          return circuits;
+        });
   }
 
   metrics::Registry registry;
@@ -224,7 +252,12 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   // (seed 001's SMS provider) sends over the sms one.
   std::map<std::string, std::unique_ptr<channels::Channel>> messaging;
   for (const auto& name : {"sms", "whatsapp", "telegram"}) messaging[name] = MakeMessagingChannel(config, name, http, clock);
-  ServeMetrics metrics(stores->messages());
+  ServeMetrics metrics(stores->messages(), stores->tracking());
+  {
+    std::map<std::string, const channels::Channel*> circuits{{"email", email.get()}};
+    for (const auto& [name, channel] : messaging) circuits[name] = channel.get();
+    metrics.AddCircuits(circuits);
+  }
   const auto redis = OpenRedis(config, clock);
   // Sent-cache writes leave the engine's threads: a slow Redis never holds a send.
   boost::asio::thread_pool cache_writer(1);
@@ -575,6 +608,11 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                                        *intake, clock);
     server->AddPacing(stores->pacing(), pacer, redis ? &redis->sent_cache : nullptr);
     server->AddCampaigns(stores->contacts(), stores->templates(), stores->campaigns(), *campaigns);
+    try {
+      server->AddWebhooks(stores->tracking(), WebhookSettingsOf(config), WebhookFetcher(http));
+    } catch (const std::invalid_argument& e) {
+      throw InputError(e.what());
+    }
   }
 
   if (relay) relay->Start();

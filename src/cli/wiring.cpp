@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>  // before Asio: Boost 1.74 needs it under g++ 12
+
+#include <boost/asio/use_future.hpp>
+
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 #include <optional>
@@ -283,6 +288,30 @@ std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const
     spdlog::warn("{}; rate limits are counted per process and the sent cache is bypassed until it answers", e.what());
   }
   return shared;
+}
+
+api::WebhookSettings WebhookSettingsOf(const config::HeraldConfig& config) {
+  return {.twilio_auth_token = config.twilio.auth_token,
+          .twilio_callback_url = config.twilio.status_callback_url,
+          .sendgrid_public_key = config.webhooks.sendgrid_public_key,
+          .sns_topic_arns = config.webhooks.sns_topic_arns,
+          .sns_url_pattern = config.webhooks.sns_url_pattern};
+}
+
+api::UrlFetcher WebhookFetcher(channels::http::HttpClient& http) {
+  return [&http](const std::string& url) -> Result<std::string> {
+    channels::http::HttpRequest request;
+    request.method = "GET";
+    request.url = url;
+    request.timeout = std::chrono::seconds(10);
+    const auto response = http.Perform(std::move(request), boost::asio::use_future).get();
+    if (response.transfer_code != 0) return MakeError("webhook.fetch", url + ": " + response.error);
+    if (response.status != 200) {
+      return MakeError("webhook.fetch", url + " answered HTTP " + std::to_string(response.status));
+    }
+    if (response.truncated) return MakeError("webhook.fetch", url + " answered more than a certificate's size");
+    return response.body;
+  };
 }
 
 }  // namespace herald::cli

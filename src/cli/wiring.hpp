@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "api/webhook_routes.hpp"
 #include "certificates/render_worker.hpp"
 #include "channels/channel.hpp"
 #include "common/clock.hpp"
@@ -90,6 +91,12 @@ struct SharedRedis {
 
 // nullptr when redis.url is empty; an InputError naming redis.url when it does
 // not parse. Does not need Redis to be up: it is optional at every moment.
+// The provider webhooks' settings, from [webhooks] and [twilio].
+api::WebhookSettings WebhookSettingsOf(const config::HeraldConfig& config);
+// GETs for the webhooks (SNS certificates and confirmations) through `http`;
+// blocks the calling thread (the API's read pool) until answered.
+api::UrlFetcher WebhookFetcher(channels::http::HttpClient& http);
+
 std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const Clock& clock);
 
 }  // namespace herald::cli

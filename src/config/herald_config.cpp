@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string_view>
 #include <variant>
@@ -114,6 +115,9 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"telegram", "bot_token", &c.telegram.bot_token, true},
       {"telegram", "parse_mode", &c.telegram.parse_mode},
       {"telegram", "timeout_seconds", &c.telegram.timeout_seconds},
+      {"webhooks", "sendgrid_public_key", &c.webhooks.sendgrid_public_key},
+      {"webhooks", "sns_topic_arns", &c.webhooks.sns_topic_arns},
+      {"webhooks", "sns_url_pattern", &c.webhooks.sns_url_pattern},
   };
   AddRetryFields(fields, "certificates.retry", c.certificates.retry);
   AddRetryFields(fields, "serve.retry", c.serve.retry);
@@ -337,6 +341,17 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.telegram.timeout_seconds < 1 || c.telegram.timeout_seconds > 600) {
     return fail("telegram.timeout_seconds must be 1..600");
+  }
+  for (const auto& arn : c.webhooks.sns_topic_arns) {
+    if (arn.rfind("arn:", 0) != 0 || std::count(arn.begin(), arn.end(), ':') != 5) {
+      return fail("webhooks.sns_topic_arns: \"" + arn +
+                  "\" is not a topic ARN such as \"arn:aws:sns:eu-west-1:123456789012:ses-events\"");
+    }
+  }
+  try {
+    std::regex pattern(c.webhooks.sns_url_pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return fail("webhooks.sns_url_pattern is not a regular expression: " + std::string(e.what()));
   }
   if (c.serve.provider != "mock" && c.serve.provider != "webhook") {
     return fail("serve.provider must be \"mock\" or \"webhook\", got \"" + c.serve.provider + "\"");

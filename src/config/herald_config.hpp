@@ -165,6 +165,17 @@ struct TelegramConfig {
   int timeout_seconds = 30;
 };
 
+// Provider webhooks (POST /webhooks/...), each off until its settings are set;
+// /webhooks/twilio takes twilio.auth_token and twilio.status_callback_url.
+struct WebhooksConfig {
+  // SendGrid's Signed Event Webhook verification key (base64, as SendGrid shows it).
+  std::string sendgrid_public_key;
+  // The SNS topics SES publishes this sender's events to; empty: /webhooks/ses off.
+  std::vector<std::string> sns_topic_arns;
+  // Where SNS signing certificates and subscription confirmations may be fetched from.
+  std::string sns_url_pattern = R"(^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/)";
+};
+
 // Seed 002's fast path: e-mail jobs other services publish to the RabbitMQ
 // queue `email-jobs`, taken by the workers' `email-jobs` lane.
 struct EmailJobsConfig {
@@ -186,6 +197,7 @@ struct HeraldConfig {
   TelegramConfig telegram;
   SesConfig ses;
   SendGridConfig sendgrid;
+  WebhooksConfig webhooks;
 };
 
 // Reads a variable from the environment; injectable for tests.

@@ -344,6 +344,38 @@ TEST(Config, ProviderListMistakesNameTheKeyAndWhatIsMissing) {
             dir.path() + "/herald.toml:3: channels.sms.providers must be a list of names, e.g. [\"twilio\"]");
 }
 
+TEST(Config, WebhooksAreOffUntilSetAndTheirMistakesNameTheKey) {
+  FakeEnv none{{}};
+  auto defaults = LoadConfig("", none.Lookup(), none.Names());
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_TRUE(defaults->webhooks.sendgrid_public_key.empty());
+  EXPECT_TRUE(defaults->webhooks.sns_topic_arns.empty());
+  EXPECT_EQ(defaults->webhooks.sns_url_pattern, R"(^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/)");
+
+  herald::testing::TempDir dir;
+  auto config = LoadFromFile(dir,
+                             "[webhooks]\nsendgrid_public_key = \"MFkwEw==\"\n"
+                             "sns_topic_arns = [\"arn:aws:sns:eu-west-1:123456789012:ses-events\"]\n"
+                             "sns_url_pattern = '^http://127\\.0\\.0\\.1:\\d+/'\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->webhooks.sendgrid_public_key, "MFkwEw==");
+  EXPECT_EQ(config->webhooks.sns_topic_arns,
+            (std::vector<std::string>{"arn:aws:sns:eu-west-1:123456789012:ses-events"}));
+  EXPECT_EQ(config->webhooks.sns_url_pattern, R"(^http://127\.0\.0\.1:\d+/)");
+
+  auto error_of = [](std::map<std::string, std::string> values) {
+    FakeEnv env{std::move(values)};
+    auto loaded = LoadConfig("", env.Lookup(), env.Names());
+    return loaded ? std::string("accepted") : loaded.error().message;
+  };
+  EXPECT_EQ(error_of({{"HERALD_WEBHOOKS_SNS_TOPIC_ARNS", "ses-events"}}),
+            "webhooks.sns_topic_arns: \"ses-events\" is not a topic ARN such as "
+            "\"arn:aws:sns:eu-west-1:123456789012:ses-events\"");
+  EXPECT_EQ(error_of({{"HERALD_WEBHOOKS_SNS_URL_PATTERN", "^https://(sns"}}).rfind(
+                "webhooks.sns_url_pattern is not a regular expression", 0),
+            0u);
+}
+
 TEST(Config, SesTakesWhatItsSectionLeavesEmptyFromTheAwsVariables) {
   herald::testing::TempDir dir;
   FakeEnv env{{{"AWS_ACCESS_KEY_ID", "AKIAENV"},

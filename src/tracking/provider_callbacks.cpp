@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -91,7 +93,51 @@ void AddEvent(ParsedCallback& parsed, store::ProviderEvent event, std::string_vi
   parsed.events.push_back(std::move(event));
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> DecodeFormText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] != '%') {
+      out += text[i];
+    } else {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int high = HexValue(text[i + 1]);
+      const int low = HexValue(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::string>>> DecodeForm(std::string_view body) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::size_t begin = 0;
+  while (begin < body.size()) {
+    const auto end = std::min(body.find('&', begin), body.size());
+    const auto pair = body.substr(begin, end - begin);
+    begin = end + 1;
+    if (pair.empty()) continue;
+    const auto equals = pair.find('=');
+    auto name = DecodeFormText(pair.substr(0, equals));
+    auto value = DecodeFormText(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1));
+    if (!name || !value) return std::nullopt;
+    pairs.emplace_back(std::move(*name), std::move(*value));
+  }
+  return pairs;
+}
 
 std::optional<std::int64_t> RecipientOfDeliveryId(std::string_view delivery_id) {
   if (delivery_id.size() < 2 || delivery_id.front() != 'r') return std::nullopt;

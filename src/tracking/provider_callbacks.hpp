@@ -26,6 +26,10 @@ inline constexpr std::string_view kDeliveryIdField = "herald_delivery_id";
 // deliveries (a certificate's) and for anything malformed.
 std::optional<std::int64_t> RecipientOfDeliveryId(std::string_view delivery_id);
 
+// An application/x-www-form-urlencoded body ("a=1&b=x+y%21") as its pairs, in
+// order, repeats kept; nullopt for a broken %-escape.
+std::optional<std::vector<std::pair<std::string, std::string>>> DecodeForm(std::string_view body);
+
 struct ParsedCallback {
   std::vector<store::ProviderEvent> events;
   // Reports that name no message recipient of Herald's, described for the log.

@@ -139,5 +139,16 @@ TEST(SesNotification, DeliveriesComplaintsAndIdentityNotificationsAreRead) {
   EXPECT_EQ(Parsed(ParseSesNotification(R"({"eventType": "Send", "mail": {}})", "m6")).unmatched.size(), 1u);
 }
 
+TEST(DecodeForm, PlusIsASpaceEscapesAreBytesAndRepeatsStayInOrder) {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(DecodeForm("Body=Gr%C3%BC%C3%9Fe+%26+100%25&To=%2B15005550006&Digits=1&Digits=2&flag&=v"),
+            (Pairs{{"Body", "Grüße & 100%"}, {"To", "+15005550006"}, {"Digits", "1"}, {"Digits", "2"},
+                   {"flag", ""}, {"", "v"}}));
+  EXPECT_EQ(DecodeForm(""), Pairs{});
+  EXPECT_EQ(DecodeForm("a=%2"), std::nullopt);
+  EXPECT_EQ(DecodeForm("a=%zz"), std::nullopt);
+  EXPECT_EQ(DecodeForm("a%=1"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace herald::tracking

@@ -1,12 +1,8 @@
 #include "tracking/webhook_signatures.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
 
-#include <memory>
+#include "tracking/test_signers.hpp"
 
 namespace herald::tracking {
 namespace {
@@ -68,44 +64,8 @@ TEST(SendGridSignature, RefusesAnotherKeyPayloadTimestampOrSignature) {
   EXPECT_NE(SendGridKeyProblem("AAAA"), std::nullopt);
 }
 
-// A throw-away RSA key with a self-signed certificate, as an SNS signing certificate.
-struct SigningCertificate {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
-  std::string pem;
-};
-
-SigningCertificate MakeCertificate() {
-  SigningCertificate out;
-  out.key.reset(EVP_RSA_gen(2048));
-  std::unique_ptr<X509, decltype(&X509_free)> certificate(X509_new(), X509_free);
-  X509_set_version(certificate.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(certificate.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(certificate.get()), 0);
-  X509_gmtime_adj(X509_getm_notAfter(certificate.get()), 3600);
-  X509_set_pubkey(certificate.get(), out.key.get());
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(certificate.get()), "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("sns.test"), -1, -1, 0);
-  X509_set_issuer_name(certificate.get(), X509_get_subject_name(certificate.get()));
-  X509_sign(certificate.get(), out.key.get(), EVP_sha256());
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  PEM_write_bio_X509(bio.get(), certificate.get());
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  out.pem.assign(data, static_cast<std::size_t>(size));
-  return out;
-}
-
-std::string Sign(EVP_PKEY* key, const EVP_MD* digest, const std::string& data) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestSignInit(context.get(), nullptr, digest, nullptr, key);
-  std::size_t size = 0;
-  EVP_DigestSign(context.get(), nullptr, &size, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  std::string signature(size, '\0');
-  EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
-                 reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  signature.resize(size);
-  return Base64Encode(signature);
-}
+using testing::MakeCertificate;
+using testing::Sign;
 
 SnsMessage Notification() {
   SnsMessage m;

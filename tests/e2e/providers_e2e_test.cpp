@@ -205,6 +205,79 @@ TEST_F(ProvidersE2E, EmailGoesToSendGridAsFieldsAndTheDeliveryIdRidesAlong) {
   EXPECT_EQ(ReadFile(dir_.path() + "/serve.log").find(kSendGridKey), std::string::npos);
 }
 
+// The fields of a logged callback, to post again.
+std::vector<std::pair<std::string, std::string>> FormFields(const json& form) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [name, value] : form.items()) fields.emplace_back(name, value.get<std::string>());
+  return fields;
+}
+
+TEST_F(ProvidersE2E, TwilioStatusCallbacksComeBackSignedAndShowOnTheirRecipient) {
+  UseProviders("twilio");
+  const auto callback_url = "http://127.0.0.1:" + std::to_string(ReservePort()) + "/webhooks/twilio";
+  extra_env_["HERALD_TWILIO_STATUS_CALLBACK_URL"] = callback_url;
+  const auto key = CreateKey("app");
+  StartServer();
+  // The fake Twilio reports "sent" then "delivered", or "undelivered" (30003) for +15005550030.
+  const auto id = Submit(key, {{{"channel", "sms"}, {"to", "+14155552671"}},
+                               {{"channel", "whatsapp"}, {"to", "+15005550030"}}});
+  ASSERT_EQ(WaitForStatus(key, id, {"sent", "partially_sent", "failed"})["status"], "sent");
+  const auto callbacks = [&] {
+    std::vector<json> out;
+    for (const auto& request : providers_.Requests()) {
+      if (request["method"] == "CALLBACK") out.push_back(request);
+    }
+    return out;
+  };
+  ASSERT_TRUE(WaitFor([&] { return callbacks().size() == 4; }, seconds(20))) << providers_.Requests().size();
+  const auto reports = callbacks();
+  for (const auto& report : reports) EXPECT_EQ(report["answer"]["status"], 200) << report.dump();
+
+  const auto message = CallJson("GET", "/api/v1/messages/" + std::to_string(id), key, nullptr, 200);
+  for (const auto& recipient : message["recipients"]) {
+    // The delivery id Herald sent with the message is the one that came back.
+    const auto url = callback_url + "?herald_delivery_id=r" + std::to_string(recipient["id"].get<std::int64_t>());
+    const auto to = recipient["channel"] == "whatsapp" ? "whatsapp:" + recipient["to"].get<std::string>()
+                                                       : recipient["to"].get<std::string>();
+    int about = 0;
+    for (const auto& report : reports) {
+      if (report["form"]["To"] != to) continue;
+      ++about;
+      EXPECT_EQ(report["path"], url);
+      EXPECT_EQ(report["form"]["MessageSid"], recipient["provider_message_id"]);
+    }
+    EXPECT_EQ(about, 2) << to;
+    ASSERT_EQ(recipient["events"].size(), 2u) << recipient.dump();
+    EXPECT_EQ(recipient["events"][0]["type"], "accepted");
+    EXPECT_EQ(recipient["events"][0]["provider"], "twilio");
+    if (recipient["channel"] == "sms") {
+      EXPECT_EQ(recipient["events"][1]["type"], "delivered");
+      EXPECT_TRUE(recipient.contains("delivered_at")) << recipient.dump();
+    } else {
+      EXPECT_EQ(recipient["events"][1]["detail"], "undelivered: 30003");
+      EXPECT_TRUE(recipient.contains("bounced_at")) << recipient.dump();
+      EXPECT_FALSE(recipient.contains("delivered_at"));
+    }
+  }
+
+  // Twilio retrying a callback changes nothing; one changed after signing is refused.
+  const auto& last = reports.back();
+  const std::map<std::string, std::string> headers{{"Content-Type", "application/x-www-form-urlencoded"},
+                                                   {"X-Twilio-Signature", last["headers"]["x-twilio-signature"]}};
+  const auto replay = HttpRequest("POST", last["path"], headers, FormUrlEncoded(FormFields(last["form"])));
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(json::parse(replay.body)["replayed"], 1) << replay.body;
+  auto changed = last["form"];
+  changed["MessageStatus"] = "read";
+  const auto refused = HttpRequest("POST", last["path"], headers, FormUrlEncoded(FormFields(changed)));
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  const auto after = CallJson("GET", "/api/v1/messages/" + std::to_string(id), key, nullptr, 200);
+  for (const auto& recipient : after["recipients"]) EXPECT_EQ(recipient["events"].size(), 2u) << recipient.dump();
+  const auto metrics = Call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find(R"(provider_events{provider="twilio",kind="delivered"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(provider_events{provider="twilio",kind="accepted"} 2)"), std::string::npos) << metrics;
+}
+
 TEST_F(ProvidersE2E, AProviderMisconfiguredIsRefusedAtStartNamingTheSetting) {
   UseProviders("twilio");
   extra_env_["HERALD_TWILIO_ACCOUNT_SID"] = "AC-not-a-sid";

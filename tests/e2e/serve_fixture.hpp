@@ -97,8 +97,15 @@ class ServeE2E : public ::testing::Test {
     return env;
   }
 
+  // The port the next StartServer listens on, known before it starts (for
+  // settings that name the server's own URL, such as provider callbacks).
+  int ReservePort() {
+    if (reserved_port_ == 0) reserved_port_ = FreePort();
+    return reserved_port_;
+  }
+
   void StartServer() {
-    port_ = FreePort();
+    port_ = reserved_port_ != 0 ? std::exchange(reserved_port_, 0) : FreePort();
     server_ = std::make_unique<ChildProcess>(ChildProcess::Options{
         .argv = {HERALD_BINARY, kSplitProcesses ? "api" : "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
                  "--data-dir", data_dir_},
@@ -217,6 +224,7 @@ class ServeE2E : public ::testing::Test {
   TempDir dir_;
   std::string data_dir_;
   int port_ = 0;
+  int reserved_port_ = 0;  // set by ReservePort, taken by the next StartServer
   int worker_port_ = 0;  // split processes only
   std::map<std::string, std::string> extra_env_;
   std::unique_ptr<ChildProcess> server_;

@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <mutex>
 
 namespace herald::testing {
@@ -61,6 +63,24 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
   curl_slist_free_all(header_list);
   curl_easy_cleanup(curl);
   return response;
+}
+
+std::string FormUrlEncoded(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out += '&';
+    out += name + '=';
+    for (const unsigned char c : value) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+        out += static_cast<char>(c);
+      } else {
+        char escaped[4];
+        std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+        out += escaped;
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace herald::testing

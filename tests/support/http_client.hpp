@@ -6,6 +6,8 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace herald::testing {
 
@@ -22,5 +24,9 @@ struct HttpResponse {
 HttpResponse HttpRequest(const std::string& method, const std::string& url,
                          const std::map<std::string, std::string>& headers = {}, const std::string& body = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// An application/x-www-form-urlencoded body (every byte but letters, digits,
+// '-', '_' and '.' %-escaped), as providers post their callbacks.
+std::string FormUrlEncoded(const std::vector<std::pair<std::string, std::string>>& fields);
 
 }  // namespace herald::testing

@@ -19,6 +19,12 @@ Twilio's 21604 / 21603 (400). Answers by the To number (whatsapp: prefix ignored
   +15005550500  500, error 20500
   +15005550999  read the whole request, then close without answering
   anything else 201 with a Message resource, "sid": "SM" + 32 hex, "status": "queued"
+  +15005550030  201, then status callbacks "sent" and "undelivered" (ErrorCode 30003)
+After a 201 with a StatusCallback, posts that URL as Twilio does, form-encoded
+MessageSid, MessageStatus ("sent", then "delivered"), AccountSid, To, From,
+signed with X-Twilio-Signature (HMAC-SHA1 with --twilio-token over the URL and
+the sorted fields); each callback is logged as method "CALLBACK" with the URL
+as path and Herald's answer.
 
 Telegram: POST /bot<token>/sendMessage with JSON {chat_id, text, parse_mode?};
 a token other than --telegram-token is 401 {"ok": false, "error_code": 401,
@@ -74,7 +80,9 @@ import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, quote
+import urllib.error
+import urllib.request
+from urllib.parse import parse_qs, quote, urlencode
 
 DROP = object()
 
@@ -138,6 +146,38 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         self.answer(status, payload, headers)
+        callback = form.get("StatusCallback")
+        if path.startswith("/2010-04-01/Accounts/") and status == 201 and callback:
+            threading.Thread(target=self.twilio_status_callbacks, args=(callback, form, payload["sid"]),
+                             daemon=True).start()
+
+    def twilio_status_callbacks(self, url, form, message_sid):
+        to = form.get("To", "")
+        failing = to.endswith("+15005550030")
+        for status in ("sent", "undelivered" if failing else "delivered"):
+            fields = {"MessageSid": message_sid, "SmsSid": message_sid, "MessageStatus": status, "SmsStatus": status,
+                      "AccountSid": self.server.twilio_sid, "To": to, "From": form.get("From", ""),
+                      "ApiVersion": "2010-04-01"}
+            if status == "undelivered":
+                fields["ErrorCode"] = "30003"
+            signed = url + "".join(name + fields[name] for name in sorted(fields))
+            signature = base64.b64encode(
+                hmac.new(self.server.twilio_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+            request = urllib.request.Request(url, data=urlencode(fields).encode(), method="POST", headers={
+                "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    result = {"status": answer.status, "body": answer.read().decode("utf-8", "replace")}
+            except urllib.error.HTTPError as error:
+                result = {"status": error.code, "body": error.read().decode("utf-8", "replace")}
+            except OSError as error:
+                result = {"status": None, "body": str(error)}
+            record = {"method": "CALLBACK", "path": url, "headers": {"x-twilio-signature": signature},
+                      "form": fields, "body": None, "raw": None, "answer": result,
+                      "received_at_ms": int(time.time() * 1000)}
+            with self.server.lock:
+                with open(self.server.log_path, "a", encoding="utf-8") as log:
+                    log.write(json.dumps(record) + "\n")
 
     def ses_signature_problem(self, path, raw):
         """None when the request is signed as SigV4 says, else (status, error type, message)."""

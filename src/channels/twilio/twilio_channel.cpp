@@ -119,7 +119,13 @@ http::HttpProviderChannel::RequestOrOutcome TwilioChannel::RequestFor(const Rend
     form.emplace_back("From", settings_.whatsapp ? WhatsAppAddress(settings_.from) : settings_.from);
   }
   form.emplace_back("Body", message.text);
-  if (!settings_.status_callback_url.empty()) form.emplace_back("StatusCallback", settings_.status_callback_url);
+  if (!settings_.status_callback_url.empty()) {
+    // The delivery id rides in the callback's query, so /webhooks/twilio knows
+    // the recipient without a lookup by sid (Twilio signs the whole URL).
+    const char joiner = settings_.status_callback_url.find('?') == std::string::npos ? '?' : '&';
+    form.emplace_back("StatusCallback", settings_.status_callback_url + joiner +
+                                            http::FormEncode({{"herald_delivery_id", message.delivery_id}}));
+  }
   http::HttpRequest request;
   request.url = messages_url_;
   request.body = http::FormEncode(form);

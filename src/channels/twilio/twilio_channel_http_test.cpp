@@ -61,7 +61,8 @@ TEST_F(TwilioChannelTest, AnSmsIsAFormPostWithBasicAuthAndTheSidIsKept) {
   EXPECT_EQ(request["form"]["To"], "+14155552671");
   EXPECT_EQ(request["form"]["From"], "+15005550006");
   EXPECT_EQ(request["form"]["Body"], "Grüße & 100% done");
-  EXPECT_EQ(request["form"]["StatusCallback"], "https://herald.example/webhooks/twilio");
+  EXPECT_EQ(request["form"]["StatusCallback"], "https://herald.example/webhooks/twilio?herald_delivery_id=r-1")
+      << "the delivery id rides in the callback's query";
   EXPECT_FALSE(request["form"].contains("MessagingServiceSid"));
   EXPECT_EQ(outcome.provider_message_id, request["answer"]["body"]["sid"]);
   EXPECT_EQ(outcome.provider_message_id.rfind("SM", 0), 0u) << outcome.provider_message_id;
