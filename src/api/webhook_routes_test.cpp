@@ -84,21 +84,8 @@ class WebhookRoutesTest : public ApiServerFixture {
   }
 
   json SnsEnvelope(tracking::SnsMessage m) {
-    m.signature_version = "1";
-    m.signing_cert_url = m.signing_cert_url.empty() ? kCertificateUrl : m.signing_cert_url;
-    m.timestamp = "2026-12-04T09:30:00.000Z";
-    m.signature = tracking::testing::Sign(certificate_.key.get(), EVP_sha1(), tracking::SnsStringToSign(m));
-    json out{{"Type", m.type},
-             {"MessageId", m.message_id},
-             {"TopicArn", m.topic_arn},
-             {"Message", m.message},
-             {"Timestamp", m.timestamp},
-             {"SignatureVersion", m.signature_version},
-             {"Signature", m.signature},
-             {"SigningCertURL", m.signing_cert_url}};
-    if (!m.subscribe_url.empty()) out["SubscribeURL"] = m.subscribe_url;
-    if (!m.token.empty()) out["Token"] = m.token;
-    return out;
+    if (m.signing_cert_url.empty()) m.signing_cert_url = kCertificateUrl;
+    return tracking::testing::SignedSnsMessage(std::move(m), certificate_);
   }
   testing::HttpResponse PostSns(const json& envelope) {
     // As SNS sends it: JSON declared as text/plain.

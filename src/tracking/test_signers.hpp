@@ -2,6 +2,7 @@
 // requests can be made that Herald must accept (and, changed, refuse).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -72,6 +73,26 @@ inline std::string Sign(EVP_PKEY* key, const EVP_MD* digest, const std::string& 
                  reinterpret_cast<const unsigned char*>(data.data()), data.size());
   signature.resize(size);
   return Base64Encode(signature);
+}
+
+// An SNS message as SNS posts it (JSON), signed (version 1) with `certificate`
+// for the fields its type signs. `m.timestamp` empty: a fixed one.
+inline nlohmann::json SignedSnsMessage(SnsMessage m, const SigningCertificate& certificate) {
+  if (m.signature_version.empty()) m.signature_version = "1";
+  if (m.timestamp.empty()) m.timestamp = "2026-12-04T09:30:00.000Z";
+  m.signature = Sign(certificate.key.get(), m.signature_version == "2" ? EVP_sha256() : EVP_sha1(), SnsStringToSign(m));
+  nlohmann::json out{{"Type", m.type},
+                     {"MessageId", m.message_id},
+                     {"TopicArn", m.topic_arn},
+                     {"Message", m.message},
+                     {"Timestamp", m.timestamp},
+                     {"SignatureVersion", m.signature_version},
+                     {"Signature", m.signature},
+                     {"SigningCertURL", m.signing_cert_url}};
+  if (m.subject) out["Subject"] = *m.subject;
+  if (!m.subscribe_url.empty()) out["SubscribeURL"] = m.subscribe_url;
+  if (!m.token.empty()) out["Token"] = m.token;
+  return out;
 }
 
 }  // namespace herald::tracking::testing

@@ -2,10 +2,12 @@
 // and whatsapp, Telegram's Bot API, and a failover list, each against
 // tests/support/provider_server.py (a loopback server speaking those APIs) and
 // webhook_server.py. The ids the providers answer are the ids the API shows.
+#include <ctime>
 #include <thread>
 
 #include "tests/e2e/serve_fixture.hpp"
 #include "tests/support/fake_http_server.hpp"
+#include "tracking/test_signers.hpp"
 
 namespace herald::testing {
 namespace {
@@ -72,7 +74,7 @@ class ProvidersE2E : public ServeE2E {
   FakeHttpServer providers_{"provider_server.py", dir_.path(),
                             {"--twilio-sid", kSid, "--twilio-token", kToken, "--telegram-token", kBotToken,
                              "--ses-key-id", "AKIAE2ETEST", "--ses-secret", kSesSecret, "--ses-region", "eu-west-1",
-                             "--sendgrid-key", kSendGridKey}};
+                             "--sendgrid-key", kSendGridKey, "--sns-dir", dir_.path()}};
   FakeHttpServer webhook_{"webhook_server.py", dir_.path()};
 };
 
@@ -276,6 +278,134 @@ TEST_F(ProvidersE2E, TwilioStatusCallbacksComeBackSignedAndShowOnTheirRecipient)
   const auto metrics = Call("GET", "/metrics", "").body;
   EXPECT_NE(metrics.find(R"(provider_events{provider="twilio",kind="delivered"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(provider_events{provider="twilio",kind="accepted"} 2)"), std::string::npos) << metrics;
+}
+
+// The provider events shown for a message's first recipient (none: empty).
+json RecipientEvents(const json& message) { return message["recipients"][0].value("events", json::array()); }
+
+TEST_F(ProvidersE2E, SendGridEventsSignedWithTheConfiguredKeyShowOnTheirRecipient) {
+  UseSendGrid("sendgrid");
+  const auto signer = tracking::testing::MakeEcKey();
+  extra_env_["HERALD_WEBHOOKS_SENDGRID_PUBLIC_KEY"] = signer.public_key_base64;
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto message = SendEmailAndWait(key, "ana@example.org", "Hello Ana");
+  ASSERT_EQ(message["status"], "sent") << message.dump();
+  const auto requests = providers_.Requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const std::string delivery_id = requests[0]["body"]["personalizations"][0]["custom_args"]["herald_delivery_id"];
+  EXPECT_EQ(delivery_id, "r" + std::to_string(message["recipients"][0]["id"].get<std::int64_t>()));
+  // As SendGrid posts them: the custom arguments at the top of each event.
+  const std::string sg_message_id = message["recipients"][0]["provider_message_id"].get<std::string>() + ".filter0001";
+  const auto now = std::to_string(std::time(nullptr));
+  json events = json::array();
+  for (const auto& [event, id] : {std::pair{"processed", "sg-1"}, std::pair{"delivered", "sg-2"}, std::pair{"open", "sg-3"}}) {
+    events.push_back({{"email", "ana@example.org"}, {"timestamp", std::stoll(now)}, {"event", event},
+                      {"sg_event_id", id}, {"sg_message_id", sg_message_id}, {"herald_delivery_id", delivery_id}});
+  }
+  const auto post = [&](const tracking::testing::EcKey& with) {
+    const auto body = events.dump();
+    return HttpRequest("POST", Url("/webhooks/sendgrid"),
+                       {{"Content-Type", "application/json"},
+                        {"X-Twilio-Email-Event-Webhook-Signature",
+                         tracking::testing::Sign(with.key.get(), EVP_sha256(), now + body)},
+                        {"X-Twilio-Email-Event-Webhook-Timestamp", now}},
+                       body);
+  };
+  const auto first = post(signer);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body)["stored"], 3) << first.body;
+  EXPECT_EQ(json::parse(post(signer).body)["replayed"], 3) << "SendGrid retried the batch";
+  EXPECT_EQ(post(tracking::testing::MakeEcKey()).status, 401) << "signed by another key";
+
+  const auto shown = CallJson("GET", "/api/v1/messages/" + std::to_string(message["id"].get<std::int64_t>()), key,
+                              nullptr, 200);
+  const auto& recipient = shown["recipients"][0];
+  EXPECT_EQ(RecipientEvents(shown).size(), 3u) << shown.dump();
+  EXPECT_TRUE(recipient.contains("delivered_at")) << recipient.dump();
+  EXPECT_TRUE(recipient.contains("read_at")) << recipient.dump();
+}
+
+TEST_F(ProvidersE2E, SesEventsThroughSnsAreVerifiedWithACertificateFromTheAllowedHostOnly) {
+  UseSes("ses");
+  const auto certificate = tracking::testing::MakeCertificate();
+  WriteFile(dir_.path() + "/signing.pem", certificate.pem);
+  const std::string topic = "arn:aws:sns:eu-west-1:123456789012:herald-e2e-events";
+  std::string allowed = "^" + providers_.Url("/sns/");
+  for (std::size_t at = allowed.find('.'); at != std::string::npos; at = allowed.find('.', at + 2)) {
+    allowed.insert(at, "\\");
+  }
+  extra_env_["HERALD_WEBHOOKS_SNS_TOPIC_ARNS"] = topic;
+  extra_env_["HERALD_WEBHOOKS_SNS_URL_PATTERN"] = allowed;
+  const auto key = CreateKey("app");
+  StartServer();
+  const auto post = [&](const json& envelope) {
+    return HttpRequest("POST", Url("/webhooks/ses"), {{"Content-Type", "text/plain; charset=UTF-8"}}, envelope.dump());
+  };
+  const auto gets = [&](const std::string& path) {
+    int count = 0;
+    for (const auto& request : providers_.Requests()) count += request["method"] == "GET" && request["path"] == path;
+    return count;
+  };
+
+  // Subscribing the endpoint: Herald confirms at the SubscribeURL.
+  tracking::SnsMessage subscription;
+  subscription.type = "SubscriptionConfirmation";
+  subscription.message_id = "sns-subscribe-1";
+  subscription.topic_arn = topic;
+  subscription.message = "You have chosen to subscribe to the topic " + topic + ".";
+  subscription.token = "token-1";
+  subscription.subscribe_url = providers_.Url("/sns/confirm?Action=ConfirmSubscription&Token=token-1");
+  subscription.signing_cert_url = providers_.Url("/sns/signing.pem");
+  const auto confirmed = post(tracking::testing::SignedSnsMessage(subscription, certificate));
+  ASSERT_EQ(confirmed.status, 200) << confirmed.body << ReadFile(dir_.path() + "/serve.log");
+  EXPECT_EQ(gets("/sns/confirm?Action=ConfirmSubscription&Token=token-1"), 1);
+
+  const auto message = SendEmailAndWait(key, "bounce-me@example.org", "Hello");
+  ASSERT_EQ(message["status"], "sent") << message.dump();
+  std::string delivery_id;
+  for (const auto& request : providers_.Requests()) {
+    if (request["path"] == "/v2/email/outbound-emails") delivery_id = request["body"]["EmailTags"][0]["Value"];
+  }
+  EXPECT_EQ(delivery_id, "r" + std::to_string(message["recipients"][0]["id"].get<std::int64_t>()));
+  const auto event =
+      json{{"eventType", "Bounce"},
+           {"bounce",
+            {{"bounceType", "Permanent"},
+             {"bounceSubType", "General"},
+             {"timestamp", "2026-12-04T09:30:01.250Z"},
+             {"bouncedRecipients",
+              {{{"emailAddress", "bounce-me@example.org"}, {"diagnosticCode", "smtp; 550 5.1.1 user unknown"}}}}}},
+           {"mail",
+            {{"messageId", message["recipients"][0]["provider_message_id"]},
+             {"tags", {{"herald_delivery_id", {delivery_id}}}}}}};
+  tracking::SnsMessage notification;
+  notification.type = "Notification";
+  notification.message_id = "sns-bounce-1";
+  notification.topic_arn = topic;
+  notification.message = event.dump();
+  notification.signing_cert_url = providers_.Url("/sns/signing.pem");
+  const auto signed_notification = tracking::testing::SignedSnsMessage(notification, certificate);
+  const auto stored = post(signed_notification);
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(json::parse(stored.body)["stored"], 1) << stored.body;
+  EXPECT_EQ(json::parse(post(signed_notification).body)["replayed"], 1);
+  auto tampered = signed_notification;
+  tampered["MessageId"] = "sns-bounce-2";
+  EXPECT_EQ(post(tampered).status, 401);
+  auto elsewhere = notification;
+  elsewhere.message_id = "sns-bounce-3";
+  elsewhere.signing_cert_url = "http://127.0.0.2:9/signing.pem";
+  EXPECT_EQ(post(tracking::testing::SignedSnsMessage(elsewhere, certificate)).status, 401);
+  EXPECT_EQ(gets("/sns/signing.pem"), 1) << "the certificate is fetched once";
+
+  const auto shown = CallJson("GET", "/api/v1/messages/" + std::to_string(message["id"].get<std::int64_t>()), key,
+                              nullptr, 200);
+  const auto events = RecipientEvents(shown);
+  ASSERT_EQ(events.size(), 1u) << shown.dump();
+  EXPECT_EQ(events[0]["provider"], "ses");
+  EXPECT_NE(events[0]["detail"].get<std::string>().find("5.1.1"), std::string::npos) << events.dump();
+  EXPECT_EQ(shown["recipients"][0]["bounced_at"], "2026-12-04T09:30:01.250Z") << shown.dump();
 }
 
 TEST_F(ProvidersE2E, AProviderMisconfiguredIsRefusedAtStartNamingTheSetting) {

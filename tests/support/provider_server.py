@@ -65,6 +65,10 @@ field. Answers by the first personalization's first address:
   drop@…         read the whole request, then close without answering
   anything else  202, empty body, X-Message-Id: <22 random characters>
 
+Amazon SNS, for SES's event notifications: GET /sns/<name>.pem answers the file
+<name>.pem of --sns-dir (a signing certificate a test made), GET /sns/confirm?…
+answers SNS's ConfirmSubscriptionResponse; both are logged (method "GET").
+
 Anything else is a 404.
 """
 import argparse
@@ -98,6 +102,32 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - quiet: tests read the JSON log
         pass
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        status, data = 404, b"no such path"
+        if path == "/sns/confirm":
+            status, data = 200, (b"<ConfirmSubscriptionResponse><ConfirmSubscriptionResult><SubscriptionArn>"
+                                 b"arn:aws:sns:test</SubscriptionArn></ConfirmSubscriptionResult>"
+                                 b"</ConfirmSubscriptionResponse>")
+        elif path.startswith("/sns/") and path.endswith(".pem") and "/" not in path[len("/sns/"):]:
+            try:
+                with open(self.server.sns_dir + "/" + path[len("/sns/"):], "rb") as pem:
+                    status, data = 200, pem.read()
+            except OSError:
+                pass
+        record = {"method": "GET", "path": self.path,
+                  "headers": {name.lower(): value for name, value in self.headers.items()},
+                  "form": {}, "body": None, "raw": None, "answer": {"status": status, "body": None},
+                  "received_at_ms": int(time.time() * 1000)}
+        with self.server.lock:
+            with open(self.server.log_path, "a", encoding="utf-8") as log:
+                log.write(json.dumps(record) + "\n")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -378,6 +408,7 @@ def main():
     parser.add_argument("--ses-key-id", default="AKIDEXAMPLE")
     parser.add_argument("--ses-secret", default="ses-test-secret")
     parser.add_argument("--ses-region", default="eu-west-1")
+    parser.add_argument("--sns-dir", default=".")
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
@@ -392,6 +423,7 @@ def main():
     server.ses_key_id = args.ses_key_id
     server.ses_secret = args.ses_secret
     server.ses_region = args.ses_region
+    server.sns_dir = args.sns_dir
     server.message_ids = {}
     print("PORT %d" % server.server_address[1], flush=True)
     try:
