@@ -515,7 +515,10 @@ int RunCertificates(const CertificatesArgs& args) {
                             : config.certificates.outbox_dir;
     IoRuntime runtime;
     channels::http::HttpClient http;  // after the runtime: gone before it, so no answer lands on a dead executor
-    auto transport = MakeEmailChannel(config, outbox, runtime, http, clock);
+    // With Redis, the providers' rates are shared with the workers taking the same lanes.
+    const auto redis = OpenRedis(config, clock);
+    ProviderRates rates(config, redis.get(), clock);
+    auto transport = MakeEmailChannel(config, outbox, runtime, http, rates, clock);
 
     // The run's id is this process's claimant id: its heartbeat tells herald
     // worker processes on the same store that its sends are under way.

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <optional>
 #include <mutex>
 #include <condition_variable>
@@ -22,7 +21,6 @@
 
 #include "api/http_server.hpp"
 #include "channels/failover/failover_channel.hpp"
-#include "channels/telegram/telegram_channel.hpp"
 #include "app/message_intake.hpp"
 #include "cli/certificates_command.hpp"
 #include "cli/delivery_liveness.hpp"
@@ -196,13 +194,7 @@ int PerSecond(const config::HeraldConfig& config, const std::string& lane) {
   if (lane == "email") return serve.email_per_second;
   if (lane == "sms") return serve.sms_per_second;
   if (lane == "whatsapp") return serve.whatsapp_per_second;
-  if (lane == "telegram") {
-    if (serve.telegram_per_second > 0) return serve.telegram_per_second;
-    // Unset: Telegram's own limit for a bot, when the Bot API delivers the lane.
-    const auto& providers = config.channels.telegram;
-    const bool bot_api = std::find(providers.begin(), providers.end(), "telegram") != providers.end();
-    return bot_api ? channels::telegram::kBotMessagesPerSecond : 0;
-  }
+  if (lane == "telegram") return serve.telegram_per_second;
   return 0;
 }
 
@@ -211,11 +203,7 @@ dispatch::Shaper* AddLaneRate(LaneRates& rates, const config::HeraldConfig& conf
                               SharedRedis* redis, const Clock& clock) {
   const int per_second = PerSecond(config, lane);
   if (per_second == 0) return nullptr;
-  // One second's worth of burst, refilled in the smallest whole steps that make
-  // the rate exact (300/s: 3 every 10 ms; 7/s: 7 a second).
-  const int step = std::gcd(per_second, 1000);
-  rates.own.push_back(std::make_unique<dispatch::TokenBucket>(per_second, per_second / step,
-                                                              std::chrono::milliseconds(1000 / step), clock.Now()));
+  rates.own.push_back(PerSecondBucket(per_second, clock));
   if (!redis) return rates.own.back().get();
   rates.shared.push_back(std::make_unique<redis::RedisShaper>(redis->client, lane, per_second, *rates.own.back()));
   return rates.shared.back().get();
@@ -245,20 +233,21 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   if (replica) replica_probe.emplace("store replica", store::kReplicaRetryInterval, [&replica] { replica->Probe(); });
   const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                       : config.serve.outbox_dir;
+  const auto redis = OpenRedis(config, clock);
+  ProviderRates provider_rates(config, redis.get(), clock);
   IoRuntime runtime;
   channels::http::HttpClient http;
-  auto email = MakeEmailChannel(config, outbox, runtime, http, clock);
+  auto email = MakeEmailChannel(config, outbox, runtime, http, provider_rates, clock);
   // One channel per messaging lane, each with its own providers; the paced lane
   // (seed 001's SMS provider) sends over the sms one.
   std::map<std::string, std::unique_ptr<channels::Channel>> messaging;
-  for (const auto& name : {"sms", "whatsapp", "telegram"}) messaging[name] = MakeMessagingChannel(config, name, http, clock);
+  for (const auto& name : {"sms", "whatsapp", "telegram"}) messaging[name] = MakeMessagingChannel(config, name, http, provider_rates, clock);
   ServeMetrics metrics(stores->messages(), stores->tracking());
   {
     std::map<std::string, const channels::Channel*> circuits{{"email", email.get()}};
     for (const auto& [name, channel] : messaging) circuits[name] = channel.get();
     metrics.AddCircuits(circuits);
   }
-  const auto redis = OpenRedis(config, clock);
   // Sent-cache writes leave the engine's threads: a slow Redis never holds a send.
   boost::asio::thread_pool cache_writer(1);
 
@@ -357,7 +346,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                          config.certificates.outbox_dir.empty()
                                              ? (fs::path(config.data.dir) / "outbox").string()
                                              : config.certificates.outbox_dir,
-                                         runtime, http, clock);
+                                         runtime, http, provider_rates, clock);
     certificate_worker = std::make_unique<dispatch::CertificateWorker>(
         stores->certificates(), *broker, *certificate_email, runtime, *certificate_renderer, clock,
         stores->deliveries().claimant(),

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <numeric>
 #include <thread>
 #include <optional>
 #include <stdexcept>
@@ -24,6 +25,7 @@
 #include "channels/smtp/smtp_channel.hpp"
 #include "cli/certificates_command.hpp"
 #include "cli/run_guard.hpp"
+#include "dispatch/throttled_channel.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
 #include "store/postgres/postgres_stores.hpp"
@@ -164,7 +166,8 @@ std::unique_ptr<channels::Channel> OneOrFailover(std::vector<std::unique_ptr<cha
 }
 
 std::unique_ptr<channels::Channel> MakeProvider(const config::HeraldConfig& config, const std::string& channel,
-                                                const std::string& provider, channels::http::HttpClient& http) {
+                                                const std::string& provider, channels::http::HttpClient& http,
+                                                ProviderRates& rates) {
   const auto& serve = config.serve;
   if (provider == "webhook") {
     channels::webhook::WebhookSettings settings;
@@ -175,23 +178,28 @@ std::unique_ptr<channels::Channel> MakeProvider(const config::HeraldConfig& conf
   if (provider == "twilio") {
     const auto& twilio = config.twilio;
     const bool whatsapp = channel == "whatsapp";
-    return std::make_unique<channels::twilio::TwilioChannel>(
-        http, channels::twilio::TwilioSettings{.base_url = twilio.base_url,
-                                               .account_sid = twilio.account_sid,
-                                               .auth_token = twilio.auth_token,
-                                               .from = whatsapp ? twilio.whatsapp_from : twilio.from,
-                                               .messaging_service_sid = twilio.messaging_service_sid,
-                                               .status_callback_url = twilio.status_callback_url,
-                                               .whatsapp = whatsapp,
-                                               .timeout = std::chrono::seconds(twilio.timeout_seconds)});
+    return rates.Throttle(
+        provider, std::make_unique<channels::twilio::TwilioChannel>(
+                      http, channels::twilio::TwilioSettings{.base_url = twilio.base_url,
+                                                             .account_sid = twilio.account_sid,
+                                                             .auth_token = twilio.auth_token,
+                                                             .from = whatsapp ? twilio.whatsapp_from : twilio.from,
+                                                             .messaging_service_sid = twilio.messaging_service_sid,
+                                                             .status_callback_url = twilio.status_callback_url,
+                                                             .whatsapp = whatsapp,
+                                                             .timeout = std::chrono::seconds(twilio.timeout_seconds),
+                                                             .max_in_flight = twilio.throttle.max_in_flight}));
   }
   if (provider == "telegram") {
     const auto& telegram = config.telegram;
-    return std::make_unique<channels::telegram::TelegramChannel>(
-        http, channels::telegram::TelegramSettings{.base_url = telegram.base_url,
-                                                   .bot_token = telegram.bot_token,
-                                                   .parse_mode = telegram.parse_mode,
-                                                   .timeout = std::chrono::seconds(telegram.timeout_seconds)});
+    return rates.Throttle(
+        provider, std::make_unique<channels::telegram::TelegramChannel>(
+                      http, channels::telegram::TelegramSettings{
+                                .base_url = telegram.base_url,
+                                .bot_token = telegram.bot_token,
+                                .parse_mode = telegram.parse_mode,
+                                .timeout = std::chrono::seconds(telegram.timeout_seconds),
+                                .max_in_flight = telegram.throttle.max_in_flight}));
   }
   channels::mock::MockChannelSettings settings;
   settings.success_rate = serve.mock_success_rate;
@@ -210,7 +218,7 @@ const std::vector<std::string>& ProvidersOf(const config::ChannelsConfig& channe
 
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime, channels::http::HttpClient& http,
-                                                    const Clock& clock) {
+                                                    ProviderRates& rates, const Clock& clock) {
   auto names = config.channels.email;
   if (names.empty()) names = {config.smtp.url.empty() ? "outbox" : "smtp"};
   std::vector<std::unique_ptr<channels::Channel>> providers;
@@ -219,28 +227,36 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
       providers.push_back(MakeSmtpChannel(config, runtime));
     } else if (name == "sendgrid") {
       try {
-        providers.push_back(std::make_unique<channels::sendgrid::SendGridChannel>(
-            http,
-            channels::sendgrid::SendGridSettings{.base_url = config.sendgrid.base_url,
-                                                 .api_key = config.sendgrid.api_key,
-                                                 .timeout = std::chrono::seconds(config.sendgrid.timeout_seconds)},
-            clock));
+        providers.push_back(rates.Throttle(
+            name, std::make_unique<channels::sendgrid::SendGridChannel>(
+                      http,
+                      channels::sendgrid::SendGridSettings{
+                          .base_url = config.sendgrid.base_url,
+                          .api_key = config.sendgrid.api_key,
+                          .timeout = std::chrono::seconds(config.sendgrid.timeout_seconds),
+                          .max_in_flight = config.sendgrid.throttle.max_in_flight},
+                      clock)));
       } catch (const std::invalid_argument& e) {
         throw InputError(std::string("channels.email.providers (\"sendgrid\"): ") + e.what());
       }
     } else if (name == "ses") {
       const auto& ses = config.ses;
       try {
-        providers.push_back(std::make_unique<channels::ses::SesChannel>(
-            http,
-            channels::ses::SesSettings{.region = ses.region,
-                                       .base_url = ses.base_url,
-                                       .credentials = {.access_key_id = ses.access_key_id,
-                                                       .secret_access_key = ses.secret_access_key,
-                                                       .session_token = ses.session_token},
-                                       .configuration_set = ses.configuration_set,
-                                       .timeout = std::chrono::seconds(ses.timeout_seconds)},
-            clock));
+        providers.push_back(rates.Throttle(
+            name, std::make_unique<channels::ses::SesChannel>(
+                      http,
+                      channels::ses::SesSettings{
+                          .region = ses.region,
+                          .base_url = ses.base_url,
+                          .credentials = {.access_key_id = ses.access_key_id,
+                                          .secret_access_key = ses.secret_access_key,
+                                          .session_token = ses.session_token},
+                          .configuration_set = ses.configuration_set,
+                          .content = ses.content == "raw" ? channels::ses::SesContent::kRaw
+                                                          : channels::ses::SesContent::kAuto,
+                          .timeout = std::chrono::seconds(ses.timeout_seconds),
+                          .max_in_flight = ses.throttle.max_in_flight},
+                      clock)));
       } catch (const std::invalid_argument& e) {
         throw InputError(std::string("channels.email.providers (\"ses\"): ") + e.what());
       }
@@ -259,14 +275,15 @@ domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry) {
 }
 
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::HeraldConfig& config, const std::string& channel,
-                                                        channels::http::HttpClient& http, const Clock& clock) {
+                                                        channels::http::HttpClient& http, ProviderRates& rates,
+                                                        const Clock& clock) {
   auto names = ProvidersOf(config.channels, channel);
   if (names.empty()) names = {config.serve.provider};
   const std::string key = "channels." + channel + ".providers";
   std::vector<std::unique_ptr<channels::Channel>> providers;
   for (const auto& name : names) {
     try {
-      providers.push_back(MakeProvider(config, channel, name, http));
+      providers.push_back(MakeProvider(config, channel, name, http, rates));
     } catch (const std::invalid_argument& e) {
       throw InputError(key + " (\"" + name + "\" for " + channel + "): " + e.what());
     }
@@ -288,6 +305,42 @@ std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const
     spdlog::warn("{}; rate limits are counted per process and the sent cache is bypassed until it answers", e.what());
   }
   return shared;
+}
+
+std::unique_ptr<dispatch::TokenBucket> PerSecondBucket(int per_second, const Clock& clock) {
+  const int step = std::gcd(per_second, 1000);
+  return std::make_unique<dispatch::TokenBucket>(per_second, per_second / step, std::chrono::milliseconds(1000 / step),
+                                                 clock.Now());
+}
+
+ProviderRates::ProviderRates(const config::HeraldConfig& config, SharedRedis* redis, const Clock& clock)
+    : config_(config), redis_(redis), clock_(clock) {}
+
+dispatch::Shaper* ProviderRates::RateOf(const std::string& provider, int per_second) {
+  if (per_second <= 0) return nullptr;
+  auto& own = own_[provider];
+  if (!own) own = PerSecondBucket(per_second, clock_);
+  if (!redis_) return own.get();
+  auto& shared = shared_[provider];
+  if (!shared) shared = std::make_unique<redis::RedisShaper>(redis_->client, "provider:" + provider, per_second, *own);
+  return shared.get();
+}
+
+std::unique_ptr<channels::Channel> ProviderRates::Throttle(const std::string& provider,
+                                                           std::unique_ptr<channels::Channel> channel) {
+  dispatch::ProviderThrottle throttle;
+  int per_second = 0;
+  if (provider == "twilio") per_second = config_.twilio.throttle.per_second;
+  if (provider == "ses") per_second = config_.ses.throttle.per_second;
+  if (provider == "sendgrid") per_second = config_.sendgrid.throttle.per_second;
+  if (provider == "telegram") {
+    per_second = config_.telegram.throttle.per_second;
+    throttle.per_recipient = std::chrono::milliseconds(config_.telegram.per_chat_interval_ms);
+  }
+  throttle.rate = RateOf(provider, per_second);
+  throttle.rate_setting = provider + ".per_second";
+  if (!throttle.rate && throttle.per_recipient.count() == 0) return channel;
+  return std::make_unique<dispatch::ThrottledChannel>(std::move(channel), std::move(throttle), clock_);
 }
 
 api::WebhookSettings WebhookSettingsOf(const config::HeraldConfig& config) {

@@ -3,6 +3,7 @@
 // Everything else sees only the interfaces.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -12,11 +13,13 @@
 #include "common/clock.hpp"
 #include "common/io_runtime.hpp"
 #include "config/herald_config.hpp"
+#include "dispatch/shaper.hpp"
 #include "domain/retry_policy.hpp"
 #include "queue/queue.hpp"
 #include "redis/redis_client.hpp"
 #include "redis/redis_rate_limiter.hpp"
 #include "redis/redis_sent_cache.hpp"
+#include "redis/redis_shaper.hpp"
 #include "channels/http/http_client.hpp"
 #include "store/replica/replica_reads.hpp"
 #include "store/stores.hpp"
@@ -60,10 +63,12 @@ void CheckEmailSettings(const config::HeraldConfig& config);
 // channels.email.providers in failover order ("ses", "sendgrid", "smtp", "outbox"); without
 // the list, SMTP when smtp.url is set, otherwise .eml files in the outbox
 // folder. On the runtime's threads (SES on `http`, which must not outlive the
-// runtime). Settings a provider refuses are an InputError naming them.
+// runtime). Settings a provider refuses are an InputError naming them. Each
+// provider behind its limits in `rates`.
+class ProviderRates;
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime, channels::http::HttpClient& http,
-                                                    const Clock& clock);
+                                                    ProviderRates& rates, const Clock& clock);
 
 domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 
@@ -76,7 +81,8 @@ std::unique_ptr<certificates::IsolatedPdfRenderer> MakeCertificateRenderer(const
 // failover order (twilio, telegram, webhook on `http`; mock), or serve.provider
 // without the list. Settings a provider refuses are an InputError naming them.
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::HeraldConfig& config, const std::string& channel,
-                                                        channels::http::HttpClient& http, const Clock& clock);
+                                                        channels::http::HttpClient& http, ProviderRates& rates,
+                                                        const Clock& clock);
 
 // Redis, when redis.url is set: one client for the process, the tier limits it
 // counts for every API process (this process's own when Redis is down), and
@@ -91,12 +97,36 @@ struct SharedRedis {
 
 // nullptr when redis.url is empty; an InputError naming redis.url when it does
 // not parse. Does not need Redis to be up: it is optional at every moment.
+std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const Clock& clock);
+
+// `per_second` sends a second with a second's worth of burst, refilled in the
+// smallest whole steps that make the rate exact (300/s: 3 every 10 ms; 7/s: 7 a second).
+std::unique_ptr<dispatch::TokenBucket> PerSecondBucket(int per_second, const Clock& clock);
+
+// Each provider's own limits (<provider>.per_second, telegram.per_chat_interval_ms),
+// one per provider for the whole process and, with Redis, for every process:
+// twilio.per_second is the account's, whether sms or whatsapp sends. Outlives
+// the channels it throttles.
+class ProviderRates {
+ public:
+  ProviderRates(const config::HeraldConfig& config, SharedRedis* redis, const Clock& clock);
+  // `channel` behind the limits of `provider` ("twilio", "ses", …), or as it is when there are none.
+  std::unique_ptr<channels::Channel> Throttle(const std::string& provider, std::unique_ptr<channels::Channel> channel);
+
+ private:
+  dispatch::Shaper* RateOf(const std::string& provider, int per_second);
+
+  const config::HeraldConfig& config_;
+  SharedRedis* redis_;
+  const Clock& clock_;
+  std::map<std::string, std::unique_ptr<dispatch::TokenBucket>> own_;
+  std::map<std::string, std::unique_ptr<redis::RedisShaper>> shared_;
+};
+
 // The provider webhooks' settings, from [webhooks] and [twilio].
 api::WebhookSettings WebhookSettingsOf(const config::HeraldConfig& config);
 // GETs for the webhooks (SNS certificates and confirmations) through `http`;
 // blocks the calling thread (the API's read pool) until answered.
 api::UrlFetcher WebhookFetcher(channels::http::HttpClient& http);
-
-std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const Clock& clock);
 
 }  // namespace herald::cli

@@ -31,6 +31,11 @@ struct Field {
 std::string EnvNameOf(const std::string& path);
 std::string Field::EnvName() const { return EnvNameOf(Path()); }
 
+void AddThrottleFields(std::vector<Field>& fields, const std::string& section, ProviderThrottleConfig& throttle) {
+  fields.push_back({section, "per_second", &throttle.per_second});
+  fields.push_back({section, "max_in_flight", &throttle.max_in_flight});
+}
+
 void AddRetryFields(std::vector<Field>& fields, const std::string& section, RetryConfig& retry) {
   fields.push_back({section, "max_attempts", &retry.max_attempts});
   fields.push_back({section, "base_delay_ms", &retry.base_delay_ms});
@@ -107,6 +112,7 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"ses", "session_token", &c.ses.session_token, true},
       {"ses", "base_url", &c.ses.base_url},
       {"ses", "configuration_set", &c.ses.configuration_set},
+      {"ses", "content", &c.ses.content},
       {"ses", "timeout_seconds", &c.ses.timeout_seconds},
       {"sendgrid", "base_url", &c.sendgrid.base_url},
       {"sendgrid", "api_key", &c.sendgrid.api_key, true},
@@ -115,10 +121,15 @@ std::vector<Field> FieldsOf(HeraldConfig& c) {
       {"telegram", "bot_token", &c.telegram.bot_token, true},
       {"telegram", "parse_mode", &c.telegram.parse_mode},
       {"telegram", "timeout_seconds", &c.telegram.timeout_seconds},
+      {"telegram", "per_chat_interval_ms", &c.telegram.per_chat_interval_ms},
       {"webhooks", "sendgrid_public_key", &c.webhooks.sendgrid_public_key},
       {"webhooks", "sns_topic_arns", &c.webhooks.sns_topic_arns},
       {"webhooks", "sns_url_pattern", &c.webhooks.sns_url_pattern},
   };
+  AddThrottleFields(fields, "twilio", c.twilio.throttle);
+  AddThrottleFields(fields, "ses", c.ses.throttle);
+  AddThrottleFields(fields, "sendgrid", c.sendgrid.throttle);
+  AddThrottleFields(fields, "telegram", c.telegram.throttle);
   AddRetryFields(fields, "certificates.retry", c.certificates.retry);
   AddRetryFields(fields, "serve.retry", c.serve.retry);
   AddRetryFields(fields, "serve.pacer_retry", c.serve.pacer_retry);
@@ -341,6 +352,23 @@ Result<void> Validate(const HeraldConfig& c) {
   }
   if (c.telegram.timeout_seconds < 1 || c.telegram.timeout_seconds > 600) {
     return fail("telegram.timeout_seconds must be 1..600");
+  }
+  if (c.ses.content != "auto" && c.ses.content != "raw") {
+    return fail("ses.content must be \"auto\" (Simple content for text and HTML, Raw with attachments) or \"raw\" "
+                "(always the MIME Herald built), got \"" + c.ses.content + "\"");
+  }
+  for (const auto& [provider, throttle] :
+       {std::pair{"twilio", &c.twilio.throttle}, std::pair{"ses", &c.ses.throttle},
+        std::pair{"sendgrid", &c.sendgrid.throttle}, std::pair{"telegram", &c.telegram.throttle}}) {
+    if (throttle->per_second < 0 || throttle->per_second > 100000) {
+      return fail(std::string(provider) + ".per_second must be 0 (no limit of Herald's own) to 100000");
+    }
+    if (throttle->max_in_flight < 1 || throttle->max_in_flight > 1000) {
+      return fail(std::string(provider) + ".max_in_flight must be 1..1000: requests awaiting an answer at once");
+    }
+  }
+  if (c.telegram.per_chat_interval_ms < 0 || c.telegram.per_chat_interval_ms > 60000) {
+    return fail("telegram.per_chat_interval_ms must be 0 (no spacing) to 60000");
   }
   for (const auto& arn : c.webhooks.sns_topic_arns) {
     if (arn.rfind("arn:", 0) != 0 || std::count(arn.begin(), arn.end(), ':') != 5) {

@@ -125,6 +125,15 @@ struct ChannelsConfig {
   int circuit_open_seconds = 30;
 };
 
+// A provider's own limits, whatever lane sends through it: <provider>.per_second
+// (messages a second, across every worker when redis.url is set; 0: none of
+// Herald's own) and <provider>.max_in_flight (requests awaiting an answer at
+// once, per lane; in a failover list the smallest of the list holds the lane).
+struct ProviderThrottleConfig {
+  int per_second = 0;
+  int max_in_flight = 16;
+};
+
 // Twilio's Programmable Messaging API, for sms and whatsapp.
 struct TwilioConfig {
   std::string base_url = "https://api.twilio.com";
@@ -135,6 +144,7 @@ struct TwilioConfig {
   std::string messaging_service_sid;  // "MG…": lets Twilio pick the sender instead
   std::string status_callback_url;    // where Twilio posts delivery status; empty: none
   int timeout_seconds = 30;
+  ProviderThrottleConfig throttle;    // one account: sms and whatsapp share its rate
 };
 
 // Amazon SES (v2 API), for email. Each credential left empty here is taken
@@ -147,7 +157,9 @@ struct SesConfig {
   std::string session_token;      // a secret; temporary credentials only
   std::string base_url;           // empty: https://email.<region>.amazonaws.com
   std::string configuration_set;  // optional ConfigurationSetName
+  std::string content = "auto";   // "auto": Simple for text and HTML, Raw with attachments; "raw": always Raw
   int timeout_seconds = 30;
+  ProviderThrottleConfig throttle;
 };
 
 // SendGrid's v3 Mail Send API, for email.
@@ -155,6 +167,7 @@ struct SendGridConfig {
   std::string base_url = "https://api.sendgrid.com";
   std::string api_key;  // a secret: HERALD_SENDGRID_API_KEY
   int timeout_seconds = 30;
+  ProviderThrottleConfig throttle;
 };
 
 // Telegram's Bot API, for telegram.
@@ -163,6 +176,9 @@ struct TelegramConfig {
   std::string bot_token;   // a secret: HERALD_TELEGRAM_BOT_TOKEN
   std::string parse_mode;  // "", "HTML", "MarkdownV2" or "Markdown"
   int timeout_seconds = 30;
+  // Telegram's documented limits for one bot: 30 messages a second in all, one a second per chat.
+  ProviderThrottleConfig throttle{.per_second = 30};
+  int per_chat_interval_ms = 1000;  // 0: no spacing per chat
 };
 
 // Provider webhooks (POST /webhooks/...), each off until its settings are set;

@@ -376,6 +376,39 @@ TEST(Config, WebhooksAreOffUntilSetAndTheirMistakesNameTheKey) {
             0u);
 }
 
+TEST(Config, ProviderThrottlesHaveTheProvidersDefaultsAndTheirMistakesNameTheKey) {
+  FakeEnv none{{}};
+  auto defaults = LoadConfig("", none.Lookup(), none.Names());
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->telegram.throttle.per_second, 30) << "Telegram's limit for one bot";
+  EXPECT_EQ(defaults->telegram.per_chat_interval_ms, 1000) << "and one message a second per chat";
+  EXPECT_EQ(defaults->twilio.throttle.per_second, 0);
+  EXPECT_EQ(defaults->ses.throttle.max_in_flight, 16);
+  EXPECT_EQ(defaults->ses.content, "auto");
+
+  herald::testing::TempDir dir;
+  auto config = LoadFromFile(dir,
+                             "[twilio]\nper_second = 10\nmax_in_flight = 4\n[ses]\nper_second = 14\ncontent = \"raw\"\n"
+                             "[telegram]\nper_chat_interval_ms = 0\n");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->twilio.throttle.per_second, 10);
+  EXPECT_EQ(config->twilio.throttle.max_in_flight, 4);
+  EXPECT_EQ(config->ses.throttle.per_second, 14);
+  EXPECT_EQ(config->ses.content, "raw");
+  EXPECT_EQ(config->telegram.per_chat_interval_ms, 0);
+
+  auto error_of = [](std::map<std::string, std::string> values) {
+    FakeEnv env{std::move(values)};
+    auto loaded = LoadConfig("", env.Lookup(), env.Names());
+    return loaded ? std::string("accepted") : loaded.error().message;
+  };
+  EXPECT_EQ(error_of({{"HERALD_SENDGRID_PER_SECOND", "-1"}}),
+            "sendgrid.per_second must be 0 (no limit of Herald's own) to 100000");
+  EXPECT_EQ(error_of({{"HERALD_TELEGRAM_MAX_IN_FLIGHT", "0"}}),
+            "telegram.max_in_flight must be 1..1000: requests awaiting an answer at once");
+  EXPECT_EQ(error_of({{"HERALD_SES_CONTENT", "simple"}}).rfind("ses.content must be \"auto\"", 0), 0u);
+}
+
 TEST(Config, SesTakesWhatItsSectionLeavesEmptyFromTheAwsVariables) {
   herald::testing::TempDir dir;
   FakeEnv env{{{"AWS_ACCESS_KEY_ID", "AKIAENV"},

@@ -37,9 +37,14 @@ a token other than --telegram-token is 401 {"ok": false, "error_code": 401,
                 parameters.migrate_to_chat_id = -1001234567890
   999           read the whole request, then close without answering
   anything else 200 {"ok": true, "result": Message} with message_id counting up per chat
+With --telegram-chat-interval-ms N, a message to a chat that had one less than N
+ms before is 429 "Too Many Requests: retry after 1", as Telegram's flood control
+answers a bot writing to one chat faster than once a second.
 Amazon SES v2: POST /v2/email/outbound-emails with JSON {FromEmailAddress,
-Destination.ToAddresses, Content.Raw.Data (base64 MIME), EmailTags,
-ConfigurationSetName?}, signed with AWS Signature Version 4 for --ses-key-id and
+Destination.ToAddresses, Content.Raw.Data (base64 MIME) or Content.Simple
+{Subject, Body.Text and/or Body.Html (each {Data, Charset?}), Headers[] of at most
+15 {Name, Value}}, EmailTags, ConfigurationSetName?} (anything else in Content is
+400 BadRequestException naming the field), signed with AWS Signature Version 4 for --ses-key-id and
 --ses-secret in --ses-region, service "ses": the signature is computed again
 here from the request as received (a mismatch, an unknown key or a date more
 than 5 minutes off is 403 InvalidSignatureException / UnrecognizedClientException).
@@ -246,6 +251,36 @@ class Handler(BaseHTTPRequestHandler):
                                                       "signature you provided.")
         return None
 
+    @staticmethod
+    def ses_content_problem(body):
+        content = body.get("Content") if isinstance(body, dict) else None
+        if not isinstance(content, dict) or len(content) != 1 or next(iter(content)) not in ("Raw", "Simple"):
+            return "Content must hold exactly one of Raw and Simple"
+        if "Raw" in content:
+            return None if isinstance(content["Raw"], dict) and "Data" in content["Raw"] else "Content.Raw.Data is required"
+        simple = content["Simple"]
+        def text(field, value):
+            if not isinstance(value, dict) or not isinstance(value.get("Data"), str):
+                return field + ".Data must be a string"
+            if set(value) - {"Data", "Charset"}:
+                return field + " takes Data and Charset only"
+            return None
+        problem = text("Content.Simple.Subject", simple.get("Subject"))
+        body_parts = simple.get("Body")
+        if problem is None and (not isinstance(body_parts, dict) or not body_parts or set(body_parts) - {"Text", "Html"}):
+            problem = "Content.Simple.Body needs Text, Html or both"
+        for name in ("Text", "Html"):
+            if problem is None and name in body_parts:
+                problem = text("Content.Simple.Body." + name, body_parts[name])
+        headers = simple.get("Headers", [])
+        if problem is None and (not isinstance(headers, list) or len(headers) > 15):
+            problem = "Content.Simple.Headers takes at most 15 headers"
+        for header in headers if problem is None else []:
+            if not isinstance(header, dict) or set(header) != {"Name", "Value"} or "\n" in header["Value"]:
+                problem = "Content.Simple.Headers members are {Name, Value} on one line"
+                break
+        return problem
+
     def ses(self, path, raw, body):
         def failed(status, name, message, extra=None):
             headers = {"x-amzn-ErrorType": name + ":http://internal.amazon.com/coral/com.amazonaws.sesv2/"}
@@ -254,9 +289,12 @@ class Handler(BaseHTTPRequestHandler):
         problem = self.ses_signature_problem(path, raw)
         if problem:
             return failed(*problem)
-        if not isinstance(body, dict) or "Raw" not in body.get("Content", {}):
-            return failed(400, "BadRequestException", "Content.Raw is required")
+        problem = self.ses_content_problem(body)
+        if problem:
+            return failed(400, "BadRequestException", problem)
         to = (body.get("Destination", {}).get("ToAddresses") or [""])[0]
+        if to.endswith(">") and "<" in to:  # "Name <address>"
+            to = to[to.rindex("<") + 1:-1]
         local = to.split("@", 1)[0]
         if local == "rejected":
             return failed(400, "MessageRejected", "Email address is not verified. %s" % to)
@@ -372,6 +410,14 @@ class Handler(BaseHTTPRequestHandler):
                           {"migrate_to_chat_id": -1001234567890})
         if chat == "999":
             return None, DROP, {}
+        now_ms = time.monotonic() * 1000
+        with self.server.lock:
+            last_ms = self.server.last_chat_message_ms.get(chat)
+            flooded = last_ms is not None and now_ms - last_ms < self.server.telegram_chat_interval_ms
+            if not flooded:
+                self.server.last_chat_message_ms[chat] = now_ms
+        if flooded:
+            return failed(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         with self.server.lock:
             self.server.message_ids[chat] = self.server.message_ids.get(chat, 0) + 1
             message_id = self.server.message_ids[chat]
@@ -409,6 +455,7 @@ def main():
     parser.add_argument("--ses-secret", default="ses-test-secret")
     parser.add_argument("--ses-region", default="eu-west-1")
     parser.add_argument("--sns-dir", default=".")
+    parser.add_argument("--telegram-chat-interval-ms", type=float, default=0)
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
@@ -425,6 +472,8 @@ def main():
     server.ses_region = args.ses_region
     server.sns_dir = args.sns_dir
     server.message_ids = {}
+    server.last_chat_message_ms = {}
+    server.telegram_chat_interval_ms = args.telegram_chat_interval_ms
     print("PORT %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "channels/http/http_outcome.hpp"
+#include "mime/header_writer.hpp"
 #include "mime/transfer_encoding.hpp"
 
 namespace herald::channels::ses {
@@ -93,6 +94,51 @@ std::string TagValue(const std::string& text) {
   return out.empty() ? "_" : out;
 }
 
+// SES takes at most this many extra headers with Simple content.
+constexpr std::size_t kMaxSimpleHeaders = 15;
+
+// RFC 2047 words for text that is not plain ASCII, on one line: SES takes a
+// field's value, not a folded header.
+std::string OneLineHeaderWords(const std::string& utf8) {
+  std::string words = mime::EncodeHeaderWord(utf8);
+  for (auto fold = words.find("\r\n"); fold != std::string::npos; fold = words.find("\r\n", fold)) words.erase(fold, 2);
+  return words;
+}
+
+// "Name <address>", the name as RFC 2047 words when it is not plain ASCII.
+std::string AddressOf(const mime::Mailbox& mailbox) {
+  if (mailbox.display_name.empty()) return mailbox.address;
+  std::string name = OneLineHeaderWords(mailbox.display_name);
+  if (name == mailbox.display_name) {
+    // Plain ASCII: quoted, so commas and dots in a name stay part of it.
+    std::string quoted = "\"";
+    for (const char c : name) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    name = quoted + "\"";
+  }
+  return name + " <" + mailbox.address + ">";
+}
+
+// Simple content says what SES should build: possible when Herald has the parts,
+// nothing is attached, the recipients are the To addresses, and the extra
+// headers fit; anything else goes as the MIME Herald built.
+bool FitsSimpleContent(const RenderedMessage& message) {
+  const auto& parts = message.parts;
+  if (!parts || !parts->attachments.empty() || parts->to.empty() || parts->extra_headers.size() > kMaxSimpleHeaders) {
+    return false;
+  }
+  if (message.recipients.empty()) return parts->to.size() == 1 && parts->to.front().address == message.to;
+  if (message.recipients.size() != parts->to.size()) return false;
+  for (std::size_t i = 0; i < parts->to.size(); ++i) {
+    if (parts->to[i].address != message.recipients[i]) return false;
+  }
+  return true;
+}
+
+nlohmann::json Utf8(const std::string& data) { return {{"Data", data}, {"Charset", "UTF-8"}}; }
+
 }  // namespace
 
 SesChannel::SesChannel(http::HttpClient& client, SesSettings settings, const Clock& clock)
@@ -127,15 +173,29 @@ SesChannel::SesChannel(http::HttpClient& client, SesSettings settings, const Clo
 }
 
 http::HttpProviderChannel::RequestOrOutcome SesChannel::RequestFor(const RenderedMessage& message) const {
-  if (message.mime.empty()) return DeliveryOutcome::Permanent("SES sends e-mail: the message has no MIME body");
-  std::string data;
-  mime::AppendBase64(data, message.mime);
   nlohmann::json body = {
-      {"FromEmailAddress", message.envelope_from},
-      {"Destination", {{"ToAddresses", message.recipients.empty() ? std::vector<std::string>{message.to}
-                                                                   : message.recipients}}},
-      {"Content", {{"Raw", {{"Data", std::move(data)}}}}},
       {"EmailTags", {{{"Name", "herald_delivery_id"}, {"Value", TagValue(message.delivery_id)}}}}};
+  if (settings_.content == SesContent::kAuto && FitsSimpleContent(message)) {
+    const auto& parts = *message.parts;
+    nlohmann::json simple = {{"Subject", Utf8(parts.subject)}, {"Body", {{"Text", Utf8(parts.text_body)}}}};
+    if (!parts.html_body.empty()) simple["Body"]["Html"] = Utf8(parts.html_body);
+    for (const auto& [name, value] : parts.extra_headers) {
+      simple["Headers"].push_back({{"Name", name}, {"Value", OneLineHeaderWords(value)}});
+    }
+    std::vector<std::string> to;
+    for (const auto& mailbox : parts.to) to.push_back(AddressOf(mailbox));
+    body["FromEmailAddress"] = AddressOf(parts.from);
+    body["Destination"] = {{"ToAddresses", std::move(to)}};
+    body["Content"] = {{"Simple", std::move(simple)}};
+  } else {
+    if (message.mime.empty()) return DeliveryOutcome::Permanent("SES sends e-mail: the message has no MIME body");
+    std::string data;
+    mime::AppendBase64(data, message.mime);
+    body["FromEmailAddress"] = message.envelope_from;
+    body["Destination"] = {
+        {"ToAddresses", message.recipients.empty() ? std::vector<std::string>{message.to} : message.recipients}};
+    body["Content"] = {{"Raw", {{"Data", std::move(data)}}}};
+  }
   if (!settings_.configuration_set.empty()) body["ConfigurationSetName"] = settings_.configuration_set;
 
   SigningRequest signing{.method = "POST",

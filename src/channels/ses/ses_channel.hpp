@@ -1,7 +1,9 @@
 // SesChannel: e-mail through Amazon SES's v2 API (POST /v2/email/outbound-emails),
 // signed with AWS Signature Version 4, on the shared asynchronous HttpClient.
-// Every message goes as Raw content: the MIME Herald built (text, HTML,
-// attachments such as certificates, and any signature headers) is what SES sends.
+// A message with text and HTML only goes as Simple content (subject, bodies and
+// extra headers; SES writes the MIME). One with attachments (certificates), or
+// any message when ses.content = "raw", goes as Raw content: the MIME Herald
+// built, Message-ID and signature headers included, is what SES sends.
 #pragma once
 
 #include <chrono>
@@ -14,11 +16,17 @@
 
 namespace herald::channels::ses {
 
+enum class SesContent {
+  kAuto,  // Simple when the message allows it, else Raw
+  kRaw,   // always the MIME Herald built
+};
+
 struct SesSettings {
   std::string region;    // e.g. "eu-west-1"
   std::string base_url;  // empty: https://email.<region>.amazonaws.com
   AwsCredentials credentials;
   std::string configuration_set;  // optional ConfigurationSetName (event publishing)
+  SesContent content = SesContent::kAuto;
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{30000};
   int max_in_flight = 16;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "channels/http/test_client.hpp"
@@ -35,6 +36,24 @@ RenderedMessage Email(const std::string& to) {
   message.mime = "From: Events <events@example.org>\r\nTo: " + to +
                  "\r\nSubject: Your certificate\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
                  "Grüße, Ana\r\n";
+  return message;
+}
+
+// A message as the message lane renders it: the MIME and the parts it was built from.
+RenderedMessage EmailWithParts(std::vector<mime::Attachment> attachments = {}) {
+  auto content = std::make_shared<mime::EmailContent>();
+  content->from = {"Événements et certificats de la conférence Herald 2026, équipe média", "events@example.org"};
+  content->to = {{"Ana \"Bea\" Lima", "ana@example.org"}};
+  content->subject = "Grüße, Ana";
+  content->text_body = "Hello Ana";
+  content->html_body = "<p>Hello <b>Ana</b></p>";
+  content->message_id = "r-42@herald";
+  content->extra_headers = {{"List-Unsubscribe", "<https://herald.example/u/r-42>"}};
+  content->attachments = std::move(attachments);
+  auto message = Email("ana@example.org");
+  auto built = mime::BuildMessage(*content);
+  message.mime = *built;
+  message.parts = std::move(content);
   return message;
 }
 
@@ -75,6 +94,49 @@ TEST_F(SesChannelTest, ASignedRawMessageIsAcceptedAndItsMessageIdKept) {
   const std::string authorization = request["headers"]["authorization"];
   EXPECT_EQ(authorization.rfind("AWS4-HMAC-SHA256 Credential=" + kKeyId + "/", 0), 0u) << authorization;
   EXPECT_NE(authorization.find("/eu-west-1/ses/aws4_request"), std::string::npos);
+}
+
+TEST_F(SesChannelTest, TextAndHtmlGoAsSimpleContentWithNamesHeadersAndUtf8) {
+  SesChannel channel(Client(), Settings(), clock_);
+  const auto outcome = SendAndWait(Runtime().executor(), channel, EmailWithParts());
+  ASSERT_EQ(outcome.kind, OutcomeKind::kAccepted) << outcome.detail;
+  const auto request = server_.Requests().at(0);
+  const auto& body = request["body"];
+  ASSERT_FALSE(body["Content"].contains("Raw")) << body.dump();
+  const auto& simple = body["Content"]["Simple"];
+  EXPECT_EQ(simple["Subject"], (nlohmann::json{{"Data", "Grüße, Ana"}, {"Charset", "UTF-8"}}));
+  EXPECT_EQ(simple["Body"]["Text"]["Data"], "Hello Ana");
+  EXPECT_EQ(simple["Body"]["Html"]["Data"], "<p>Hello <b>Ana</b></p>");
+  EXPECT_EQ(simple["Headers"], (nlohmann::json::parse(
+                                   R"([{"Name": "List-Unsubscribe", "Value": "<https://herald.example/u/r-42>"}])")));
+  // Names as headers carry them: quoted when ASCII, RFC 2047 words on one line when not.
+  EXPECT_EQ(body["Destination"]["ToAddresses"], (nlohmann::json{R"("Ana \"Bea\" Lima" <ana@example.org>)"}));
+  const std::string from = body["FromEmailAddress"];
+  // A name longer than one encoded-word: several words, on one line.
+  EXPECT_EQ(from.rfind("=?utf-8?b?", 0), 0u) << from;
+  EXPECT_GE(std::count(from.begin(), from.end(), '?'), 8) << from;
+  EXPECT_EQ(from.find_first_of("\r\n"), std::string::npos) << from;
+  EXPECT_TRUE(from.ends_with("?= <events@example.org>")) << from;
+  EXPECT_EQ(body["EmailTags"][0]["Value"], "r-42");
+}
+
+TEST_F(SesChannelTest, AttachmentsOrContentRawSendHeraldsOwnMime) {
+  SesChannel channel(Client(), Settings(), clock_);
+  const auto with_pdf = EmailWithParts({{"certificate.pdf", "application/pdf", "%PDF-1.7 ..."}});
+  ASSERT_EQ(SendAndWait(Runtime().executor(), channel, with_pdf).kind, OutcomeKind::kAccepted);
+  auto settings = Settings();
+  settings.content = SesContent::kRaw;
+  SesChannel raw_only(Client(), settings, clock_);
+  const auto plain = EmailWithParts();
+  ASSERT_EQ(SendAndWait(Runtime().executor(), raw_only, plain).kind, OutcomeKind::kAccepted);
+  const auto requests = server_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0]["raw"], with_pdf.mime);
+  EXPECT_EQ(requests[1]["raw"], plain.mime);
+  for (const auto& request : requests) {
+    EXPECT_FALSE(request["body"]["Content"].contains("Simple"));
+    EXPECT_EQ(request["body"]["FromEmailAddress"], "events@example.org") << "the envelope sender, as SMTP's MAIL FROM";
+  }
 }
 
 TEST_F(SesChannelTest, ASessionTokenTravelsSigned) {

@@ -12,10 +12,6 @@
 
 namespace herald::channels::telegram {
 
-// Telegram's documented ceiling for one bot's messages, all chats together; the
-// lane's rate when none is set.
-inline constexpr int kBotMessagesPerSecond = 30;
-
 struct TelegramSettings {
   std::string base_url = "https://api.telegram.org";  // a local Bot API server, or a test's
   std::string bot_token;   // "123456:ABC…" from @BotFather; a secret, part of every URL, never described
