@@ -4,20 +4,29 @@
 //   per key between them, and a key revoked through one is refused by the other
 //   within a second;
 // - two `herald worker` processes with sms at 20 per second send 20 a second
-//   between them (one bucket in Redis), not 20 each;
+//   between them (one bucket in Redis), not 20 each; the same for a provider's
+//   rate (twilio.per_second) across its two lanes, sms and whatsapp;
 // - `herald serve`'s paced sender caches each send's provider message id and
 //   time under herald:sent:<id>, the sent list reads through that cache, and a
 //   Redis outage costs only the cache (sends go on, the list reads the store,
 //   /health says why).
+#include <functional>
 #include <iostream>
 #include <sstream>
 
 #include "tests/e2e/serve_fixture.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace herald::testing {
 namespace {
+
+// Two workers' sends: milliseconds from the first to the last, and each one's share.
+struct TwoWorkerRun {
+  long long span_ms = 0;
+  std::vector<int> per_worker;
+};
 
 class RedisE2E : public ServeE2E {
  protected:
@@ -33,6 +42,11 @@ class RedisE2E : public ServeE2E {
   std::string SecondUrl(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(second_port_) + path;
   }
+
+  // 120 messages queued on `database` (one recipient each, from `recipient(i)`),
+  // then two `herald worker` processes for `lanes`, until all are sent.
+  TwoWorkerRun SendThroughTwoWorkers(const std::string& database, const std::string& lanes,
+                                            const std::function<json(int)>& recipient);
 
   RedisServer redis_;
   std::unique_ptr<ChildProcess> second_api_;
@@ -100,52 +114,80 @@ TEST_F(RedisE2E, TwoApiProcessesShareOneQuotaPerKeyAndSeeARevocationWithinASecon
   EXPECT_NE(degraded.value("reason", "").find("rate limits are counted per process"), std::string::npos) << degraded.dump();
 }
 
-TEST_F(RedisE2E, TwoWorkersShareOneLaneRate) {
-  const std::string database = "redis_rate";
+TwoWorkerRun RedisE2E::SendThroughTwoWorkers(const std::string& database, const std::string& lanes,
+                                             const std::function<json(int)>& recipient) {
   extra_env_["HERALD_STORE_KIND"] = "postgres";
   extra_env_["HERALD_STORE_URL"] = SharedPostgresServer().NewDatabaseUrl(database);
   extra_env_["HERALD_REDIS_URL"] = redis_.url();
-  extra_env_["HERALD_SERVE_SMS_PER_SECOND"] = "20";
   extra_env_["HERALD_SERVE_MOCK_SUCCESS_RATE"] = "1";
   // Each worker holds a few rows at a time (4 in flight, 8 ready), so both have work throughout.
   extra_env_["HERALD_SERVE_MAX_IN_FLIGHT"] = "4";
   const auto migrated = RunCommand({HERALD_BINARY, "migrate", "--data-dir", data_dir_}, seconds(60), Environment());
-  ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.output;
   StartApiProcess(server_, port_, "api.log");
   const auto key = CreateKey("app");
   json messages = json::array();
-  for (int i = 0; i < 120; ++i) {
-    messages.push_back({{"recipients", {{{"channel", "sms"}, {"to", "+1555123" + std::to_string(1000 + i)}}}},
-                        {"content", "rate " + std::to_string(i)}});
-  }
+  for (int i = 0; i < 120; ++i) messages.push_back({{"recipients", {recipient(i)}}, {"content", "rate " + std::to_string(i)}});
   // Queued before the workers start, so both find work from the first moment.
   CallJson("POST", "/api/v1/messages/bulk", key, {{"messages", messages}}, 202);
   for (int i = 0; i < 2; ++i) {
     workers_[i] = std::make_unique<ChildProcess>(ChildProcess::Options{
-        .argv = {HERALD_BINARY, "worker", "--lanes", "sms", "--data-dir", data_dir_ + "-worker" + std::to_string(i)},
+        .argv = {HERALD_BINARY, "worker", "--lanes", lanes, "--data-dir", data_dir_ + "-worker" + std::to_string(i)},
         .extra_env = Environment(),
         .stderr_path = dir_.path() + "/worker" + std::to_string(i) + ".log"});
   }
   const auto sent = [&] {
     return SharedPostgresServer().Psql(database, "SELECT COUNT(*) FROM message_recipients WHERE status = 'sent'");
   };
-  ASSERT_TRUE(WaitFor([&] { return sent() == "120\n"; }, seconds(30))) << sent();
-  // Both worked throughout: each sent at least a quarter.
+  TwoWorkerRun run;
+  EXPECT_TRUE(WaitFor([&] { return sent() == "120\n"; }, seconds(30))) << sent();
   std::istringstream shares(SharedPostgresServer().Psql(
       database, "SELECT COUNT(*) FROM message_recipients WHERE status = 'sent' GROUP BY claimed_by"));
-  std::vector<int> per_worker;
-  for (std::string line; std::getline(shares, line);) per_worker.push_back(std::stoi(line));
-  ASSERT_EQ(per_worker.size(), 2u) << "both workers sent";
-  EXPECT_GE(std::min(per_worker[0], per_worker[1]), 30) << per_worker[0] << " and " << per_worker[1];
+  for (std::string line; std::getline(shares, line);) run.per_worker.push_back(std::stoi(line));
+  run.span_ms = std::stoll(SharedPostgresServer().Psql(
+      database, "SELECT MAX(sent_at) - MIN(sent_at) FROM message_recipients WHERE status = 'sent'"));
+  return run;
+}
+
+TEST_F(RedisE2E, TwoWorkersShareOneLaneRate) {
+  extra_env_["HERALD_SERVE_SMS_PER_SECOND"] = "20";
+  const auto run = SendThroughTwoWorkers("redis_rate", "sms", [](int i) {
+    return json{{"channel", "sms"}, {"to", "+1555123" + std::to_string(1000 + i)}};
+  });
+  // Both worked throughout: each sent at least a quarter.
+  ASSERT_EQ(run.per_worker.size(), 2u) << "both workers sent";
+  EXPECT_GE(std::min(run.per_worker[0], run.per_worker[1]), 30) << run.per_worker[0] << " and " << run.per_worker[1];
   // One second's burst (20), then 20 a second between them: the last of 120 at
   // least 5 s after the first. Buckets of their own (20 a second each) would
   // be done in 3.5 s even with 90 of the 120 on one worker.
-  const auto span_ms = std::stoll(SharedPostgresServer().Psql(
-      database, "SELECT MAX(sent_at) - MIN(sent_at) FROM message_recipients WHERE status = 'sent'"));
-  std::cout << "120 sms by two workers at 20/s: " << span_ms << " ms from first to last (" << per_worker[0] << " + "
-            << per_worker[1] << ")\n";
-  EXPECT_GE(span_ms, 4500);
-  EXPECT_LE(span_ms, 7500);
+  std::cout << "120 sms by two workers at 20/s: " << run.span_ms << " ms from first to last (" << run.per_worker[0]
+            << " + " << run.per_worker[1] << ")\n";
+  EXPECT_GE(run.span_ms, 4500);
+  EXPECT_LE(run.span_ms, 7500);
+}
+
+TEST_F(RedisE2E, TwoWorkersShareOneProviderRateAcrossItsLanes) {
+  // One Twilio account at 20 a second, for sms and whatsapp, on both workers.
+  FakeHttpServer twilio{"provider_server.py", dir_.path(), {"--twilio-sid", "AC" + std::string(32, 'a')}};
+  extra_env_["HERALD_CHANNELS_SMS_PROVIDERS"] = "twilio";
+  extra_env_["HERALD_CHANNELS_WHATSAPP_PROVIDERS"] = "twilio";
+  extra_env_["HERALD_TWILIO_BASE_URL"] = twilio.Url("");
+  extra_env_["HERALD_TWILIO_ACCOUNT_SID"] = "AC" + std::string(32, 'a');
+  extra_env_["HERALD_TWILIO_AUTH_TOKEN"] = "twilio-test-token";
+  extra_env_["HERALD_TWILIO_FROM"] = "+15005550006";
+  extra_env_["HERALD_TWILIO_WHATSAPP_FROM"] = "+14155238886";
+  extra_env_["HERALD_TWILIO_PER_SECOND"] = "20";
+  const auto run = SendThroughTwoWorkers("redis_provider_rate", "sms,whatsapp", [](int i) {
+    return json{{"channel", i % 2 ? "whatsapp" : "sms"}, {"to", "+1555123" + std::to_string(1000 + i)}};
+  });
+  ASSERT_EQ(run.per_worker.size(), 2u) << "both workers sent";
+  EXPECT_EQ(twilio.Requests().size(), 120u);
+  // As one lane's: 5 s at least from first to last. Per worker, or per lane,
+  // the 120 would be through in under 3.5 s.
+  std::cout << "120 twilio sends (sms + whatsapp) by two workers at twilio.per_second = 20: " << run.span_ms
+            << " ms from first to last (" << run.per_worker[0] << " + " << run.per_worker[1] << ")\n";
+  EXPECT_GE(run.span_ms, 4500);
+  EXPECT_LE(run.span_ms, 7500);
 }
 
 TEST_F(RedisE2E, ThePacedSentListReadsThroughTheCacheAndAnOutageCostsOnlyTheCache) {
