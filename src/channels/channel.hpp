@@ -31,7 +31,9 @@ struct RenderedMessage {
   std::string channel;      // "email", "sms", "whatsapp", "telegram"
   std::string to;           // e-mail address, E.164 number or Telegram chat id
   std::string subject;      // may be empty
-  std::string text;         // text channels: the rendered body
+  std::string text;         // text channels: the rendered body (Telegram: the document's caption)
+  // Text channels: files sent with the text (Telegram: sendDocument, one per message).
+  std::vector<mime::Attachment> attachments;
   // E-mail only.
   std::string envelope_from;            // MAIL FROM (bare address)
   std::vector<std::string> recipients;  // RCPT TO; empty: `to`

@@ -26,7 +26,11 @@ signed with X-Twilio-Signature (HMAC-SHA1 with --twilio-token over the URL and
 the sorted fields); each callback is logged as method "CALLBACK" with the URL
 as path and Herald's answer.
 
-Telegram: POST /bot<token>/sendMessage with JSON {chat_id, text, parse_mode?};
+Telegram: POST /bot<token>/sendMessage with JSON {chat_id, text, parse_mode?},
+or POST /bot<token>/sendDocument as multipart/form-data with chat_id, caption?
+(at most 1024 characters), parse_mode? and the file in "document" (logged as
+"body": {"fields": {…}, "files": {"document": {filename, content_type, size,
+sha256}}});
 a token other than --telegram-token is 401 {"ok": false, "error_code": 401,
 "description": "Unauthorized"}. Answers by chat_id:
   400           400 "Bad Request: chat not found"
@@ -86,6 +90,8 @@ import sys
 import threading
 import time
 import uuid
+from email.parser import BytesParser
+from email.policy import HTTP
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from datetime import datetime, timezone
@@ -146,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(text)
         except ValueError:
             body = text
+        if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+            body = self.multipart(self.headers["Content-Type"], raw)
         path = self.path.split("?", 1)[0]
         raw_mime = None
         if path == "/v3/mail/send":
@@ -381,13 +389,42 @@ class Handler(BaseHTTPRequestHandler):
             "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (sid, message_sid),
         }, {}
 
+    @staticmethod
+    def multipart(content_type, raw):
+        message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+        fields, files = {}, {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            data = part.get_payload(decode=True) or b""
+            if part.get_filename() is None:
+                fields[name] = data.decode("utf-8", "replace")
+            else:
+                files[name] = {"filename": part.get_filename(), "content_type": part.get_content_type(),
+                               "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        return {"fields": fields, "files": files}
+
     def telegram(self, path, body):
         token, _, method = path[len("/bot"):].partition("/")
         if token != self.server.telegram_token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, {}
-        if method != "sendMessage":
+        if method not in ("sendMessage", "sendDocument"):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, {}
-        if not isinstance(body, dict) or "chat_id" not in body or not body.get("text"):
+        document = None
+        if method == "sendDocument":
+            if not isinstance(body, dict) or "files" not in body:
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: there is no document in the request"}, {}
+            document = body["files"].get("document")
+            fields = body["fields"]
+            if document is None:
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: there is no document in the request"}, {}
+            if len(fields.get("caption", "")) > 1024:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message caption is too long"}, {}
+            if "chat_id" not in fields:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}, {}
+            body = {"chat_id": fields["chat_id"], "caption": fields.get("caption", "")}
+        elif not isinstance(body, dict) or "chat_id" not in body or not body.get("text"):
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}, {}
         chat = str(body["chat_id"])
 
@@ -425,7 +462,13 @@ class Handler(BaseHTTPRequestHandler):
         result = {"message_id": message_id,
                   "from": {"id": bot_id, "is_bot": True, "first_name": "Herald", "username": "herald_test_bot"},
                   "chat": {"id": int(chat) if chat.lstrip("-").isdigit() else 0, "type": "private"},
-                  "date": int(time.time()), "text": body["text"]}
+                  "date": int(time.time())}
+        if document is None:
+            result["text"] = body["text"]
+        else:
+            result["caption"] = body["caption"]
+            result["document"] = {"file_name": document["filename"], "mime_type": document["content_type"],
+                                  "file_id": "BQAC" + document["sha256"][:24], "file_size": document["size"]}
         return 200, {"ok": True, "result": result}, {}
 
     def answer(self, status, payload, extra_headers):

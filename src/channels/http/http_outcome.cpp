@@ -110,6 +110,61 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& f
   return out;
 }
 
+namespace {
+
+// A quoted-string parameter value: the quote and backslash escaped, line breaks
+// (which would end the part's header) dropped.
+std::string QuotedParameter(std::string_view value) {
+  std::string out = "\"";
+  for (const char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') continue;
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool AppearsIn(const std::string& boundary, const std::vector<std::pair<std::string, std::string>>& fields,
+               const std::vector<FormFile>& files) {
+  for (const auto& [name, value] : fields) {
+    if (value.find(boundary) != std::string::npos) return true;
+  }
+  for (const auto& file : files) {
+    if (file.data && file.data->find(boundary) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+MultipartForm MultipartFormData(const std::vector<std::pair<std::string, std::string>>& fields,
+                                const std::vector<FormFile>& files) {
+  // A boundary no part contains (RFC 2046 5.1.1), found by counting up.
+  std::string boundary;
+  for (unsigned attempt = 0;; ++attempt) {
+    boundary = "herald-form-boundary-" + std::to_string(attempt);
+    if (!AppearsIn(boundary, fields, files)) break;
+  }
+  MultipartForm form{.content_type = "multipart/form-data; boundary=" + boundary, .body = {}};
+  auto& body = form.body;
+  for (const auto& [name, value] : fields) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=" + QuotedParameter(name) + "\r\n\r\n";
+    body += value;
+    body += "\r\n";
+  }
+  for (const auto& file : files) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=" + QuotedParameter(file.field) +
+            "; filename=" + QuotedParameter(file.filename) + "\r\nContent-Type: " +
+            (file.content_type.empty() || HasControlCharacter(file.content_type) ? "application/octet-stream"
+                                                                                  : file.content_type) +
+            "\r\n\r\n";
+    if (file.data) body += *file.data;
+    body += "\r\n";
+  }
+  body += "--" + boundary + "--\r\n";
+  return form;
+}
+
 std::string BasicAuthorization(std::string_view user, std::string_view password) {
   std::string credentials(user);
   credentials += ':';

@@ -43,6 +43,20 @@ std::string Excerpt(std::string_view text, std::size_t max_chars = 200);
 // application/x-www-form-urlencoded, in the order given.
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields);
 
+// multipart/form-data (RFC 7578): text fields, then files, in the order given.
+struct FormFile {
+  std::string field;         // e.g. "document"
+  std::string filename;      // UTF-8; quotes, backslashes and line breaks escaped or dropped
+  std::string content_type;  // empty: application/octet-stream
+  const std::string* data = nullptr;  // not owned
+};
+struct MultipartForm {
+  std::string content_type;  // "multipart/form-data; boundary=…", for the Content-Type header
+  std::string body;
+};
+MultipartForm MultipartFormData(const std::vector<std::pair<std::string, std::string>>& fields,
+                                const std::vector<FormFile>& files);
+
 // The whole header line "Authorization: Basic …" (RFC 7617).
 std::string BasicAuthorization(std::string_view user, std::string_view password);
 

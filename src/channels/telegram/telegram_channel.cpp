@@ -110,6 +110,16 @@ std::string BotIdOf(const std::string& token) {
   return token.substr(0, colon);
 }
 
+// The Bot API's limits for sendDocument: a caption of 1,024 characters, and
+// uploads of 50 MB.
+constexpr std::size_t kMaxCaptionCharacters = 1024;
+constexpr std::size_t kMaxDocumentBytes = 50u << 20;
+
+std::size_t Utf8Characters(const std::string& text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 bool IsChatId(const std::string& to) {
   if (to.size() > 1 && to[0] == '@') {
     return std::all_of(to.begin() + 1, to.end(),
@@ -135,6 +145,7 @@ TelegramChannel::TelegramChannel(http::HttpClient& client, TelegramSettings sett
                                 "\"Markdown\", got \"" + mode + "\"");
   }
   send_message_url_ = settings_.base_url + "/bot" + settings_.bot_token + "/sendMessage";
+  send_document_url_ = settings_.base_url + "/bot" + settings_.bot_token + "/sendDocument";
   description_ = "telegram:" + base + " (bot " + bot_id + ")";
 }
 
@@ -143,6 +154,7 @@ http::HttpProviderChannel::RequestOrOutcome TelegramChannel::RequestFor(const Re
     return DeliveryOutcome::Permanent("\"" + http::Excerpt(message.to, 64) +
                                       "\" is not a Telegram chat id (digits, \"-100…\" for groups) or @channel");
   }
+  if (!message.attachments.empty()) return DocumentRequestFor(message);
   nlohmann::json body = {{"chat_id", message.to}, {"text", message.text}};
   if (!settings_.parse_mode.empty()) body["parse_mode"] = settings_.parse_mode;
   http::HttpRequest request;
@@ -150,6 +162,36 @@ http::HttpProviderChannel::RequestOrOutcome TelegramChannel::RequestFor(const Re
   // Invalid UTF-8 is replaced rather than thrown on: one bad template must not stop a worker.
   request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   request.headers = {"Content-Type: application/json", "Accept: application/json"};
+  return request;
+}
+
+http::HttpProviderChannel::RequestOrOutcome TelegramChannel::DocumentRequestFor(const RenderedMessage& message) const {
+  if (message.attachments.size() > 1) {
+    return DeliveryOutcome::Permanent("Telegram takes one document per message; this one has " +
+                                      std::to_string(message.attachments.size()) + " attachments");
+  }
+  const auto& document = message.attachments.front();
+  if (const auto characters = Utf8Characters(message.text); characters > kMaxCaptionCharacters) {
+    return DeliveryOutcome::Permanent("a Telegram document's caption is at most 1024 characters; this text has " +
+                                      std::to_string(characters));
+  }
+  if (document.data.size() > kMaxDocumentBytes) {
+    return DeliveryOutcome::Permanent("Telegram takes documents of up to 50 MB from a bot; \"" +
+                                      http::Excerpt(document.filename, 64) + "\" is " +
+                                      std::to_string(document.data.size() >> 20) + " MB");
+  }
+  std::vector<std::pair<std::string, std::string>> fields = {{"chat_id", message.to}};
+  if (!message.text.empty()) fields.emplace_back("caption", message.text);
+  if (!settings_.parse_mode.empty() && !message.text.empty()) fields.emplace_back("parse_mode", settings_.parse_mode);
+  const auto form = http::MultipartFormData(
+      fields, {{.field = "document",
+                .filename = document.filename.empty() ? "document" : document.filename,
+                .content_type = document.content_type,
+                .data = &document.data}});
+  http::HttpRequest request;
+  request.url = send_document_url_;
+  request.body = form.body;
+  request.headers = {"Content-Type: " + form.content_type, "Accept: application/json"};
   return request;
 }
 

@@ -1,6 +1,7 @@
 // TelegramChannel: messages to Telegram chats through the Bot API
-// (POST /bot<token>/sendMessage with {chat_id, text, parse_mode}) on the shared
-// asynchronous HttpClient. A recipient is a chat id ("123456789",
+// (POST /bot<token>/sendMessage with {chat_id, text, parse_mode}; a message with
+// an attachment as POST /bot<token>/sendDocument, multipart/form-data with the
+// text as its caption) on the shared asynchronous HttpClient. A recipient is a chat id ("123456789",
 // "-1001234567890") or a public channel's "@username".
 #pragma once
 
@@ -40,9 +41,12 @@ class TelegramChannel final : public http::HttpProviderChannel {
  private:
   RequestOrOutcome RequestFor(const RenderedMessage& message) const override;
   domain::DeliveryOutcome Classify(const http::HttpResponse& response, const RenderedMessage& message) const override;
+  // One document (at most 50 MB) with a caption of at most 1,024 characters; more is permanent.
+  RequestOrOutcome DocumentRequestFor(const RenderedMessage& message) const;
 
   TelegramSettings settings_;
   std::string send_message_url_;
+  std::string send_document_url_;
 };
 
 }  // namespace herald::channels::telegram

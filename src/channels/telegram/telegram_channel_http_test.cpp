@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "channels/http/test_client.hpp"
+#include "common/hash.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace herald::channels::telegram {
@@ -43,6 +44,57 @@ class TelegramChannelTest : public ::testing::Test {
   TempDir dir_;
   FakeHttpServer server_{"provider_server.py", dir_.path(), {"--telegram-token", kToken}};
 };
+
+RenderedMessage WithDocument(const std::string& chat, const std::string& caption, std::vector<mime::Attachment> files) {
+  RenderedMessage message;
+  message.delivery_id = "r-8";
+  message.channel = "telegram";
+  message.to = chat;
+  message.text = caption;
+  message.attachments = std::move(files);
+  return message;
+}
+
+TEST_F(TelegramChannelTest, AnAttachmentGoesAsADocumentWithTheTextAsItsCaption) {
+  auto settings = Settings();
+  settings.parse_mode = "HTML";
+  TelegramChannel channel(Client(), settings);
+  // Bytes a form must carry untouched: NUL, CRLF, and what looks like a boundary.
+  std::string pdf = "%PDF-1.7\r\n";
+  pdf += std::string("\0\x01\xff", 3) + "\r\n--herald-form-boundary-0\r\n%%EOF";
+  const auto message = WithDocument("123456789", "Your <b>certificate</b>, Grüße",
+                                    {{"Certificate \"Ana\".pdf", "application/pdf", pdf}});
+  const auto outcome = SendAndWait(Runtime().executor(), channel, message);
+  ASSERT_EQ(outcome.kind, OutcomeKind::kAccepted) << outcome.detail;
+  EXPECT_EQ(outcome.provider_message_id, "123456789:1");
+  const auto request = server_.Requests().at(0);
+  EXPECT_EQ(request["path"], "/bot" + kToken + "/sendDocument");
+  EXPECT_EQ(request["body"]["fields"], (nlohmann::json{{"chat_id", "123456789"},
+                                                       {"caption", "Your <b>certificate</b>, Grüße"},
+                                                       {"parse_mode", "HTML"}}));
+  const auto& document = request["body"]["files"]["document"];
+  EXPECT_EQ(document["filename"], "Certificate \"Ana\".pdf");
+  EXPECT_EQ(document["content_type"], "application/pdf");
+  EXPECT_EQ(document["size"], pdf.size());
+  EXPECT_EQ(document["sha256"], Sha256Hex(pdf)) << "the file arrives byte for byte";
+}
+
+TEST_F(TelegramChannelTest, WhatTelegramCannotTakeAsADocumentIsPermanentBeforeAnyRequest) {
+  TelegramChannel channel(Client(), Settings());
+  const auto send = [&](const RenderedMessage& message) { return SendAndWait(Runtime().executor(), channel, message); };
+  const auto two = send(WithDocument("1001", "two files", {{"a.pdf", "application/pdf", "a"}, {"b.pdf", "", "b"}}));
+  EXPECT_EQ(two.kind, OutcomeKind::kPermanent);
+  EXPECT_EQ(two.detail, "Telegram takes one document per message; this one has 2 attachments");
+  const auto long_caption = send(WithDocument("1001", std::string(1025, 'x'), {{"a.pdf", "application/pdf", "a"}}));
+  EXPECT_EQ(long_caption.kind, OutcomeKind::kPermanent);
+  EXPECT_NE(long_caption.detail.find("at most 1024 characters; this text has 1025"), std::string::npos)
+      << long_caption.detail;
+  // 1,024 characters of two bytes each still fit.
+  std::string umlauts;
+  for (int i = 0; i < 1024; ++i) umlauts += "ü";
+  EXPECT_EQ(send(WithDocument("1001", umlauts, {{"a.pdf", "application/pdf", "a"}})).kind, OutcomeKind::kAccepted);
+  EXPECT_EQ(server_.Requests().size(), 1u);
+}
 
 TEST_F(TelegramChannelTest, AMessageGoesToItsChatAndTheIdNamesChatAndMessage) {
   auto settings = Settings();
