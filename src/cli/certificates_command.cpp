@@ -517,7 +517,7 @@ int RunCertificates(const CertificatesArgs& args) {
     channels::http::HttpClient http;  // after the runtime: gone before it, so no answer lands on a dead executor
     // With Redis, the providers' rates are shared with the workers taking the same lanes.
     const auto redis = OpenRedis(config, clock);
-    ProviderRates rates(config, redis.get(), clock);
+    SendRates rates(redis.get(), clock);
     auto transport = MakeEmailChannel(config, outbox, runtime, http, rates, clock);
 
     // The run's id is this process's claimant id: its heartbeat tells herald

@@ -182,13 +182,7 @@ bool Has(const std::vector<std::string>& lanes, const std::string& lane) {
 // herald worker --lanes certificates: the event lanes herald certificates runs leave on the broker.
 constexpr const char* kCertificatesLanes = "certificates";
 
-// The shaping rules of serve.<lane>_per_second: each lane's own bucket, and in
-// front of it, with Redis, the bucket every worker shares.
-struct LaneRates {
-  std::vector<std::unique_ptr<dispatch::TokenBucket>> own;
-  std::vector<std::unique_ptr<redis::RedisShaper>> shared;
-};
-
+// serve.<lane>_per_second.
 int PerSecond(const config::HeraldConfig& config, const std::string& lane) {
   const auto& serve = config.serve;
   if (lane == "email") return serve.email_per_second;
@@ -196,17 +190,6 @@ int PerSecond(const config::HeraldConfig& config, const std::string& lane) {
   if (lane == "whatsapp") return serve.whatsapp_per_second;
   if (lane == "telegram") return serve.telegram_per_second;
   return 0;
-}
-
-// The lane's rate rule, or nullptr when it has none.
-dispatch::Shaper* AddLaneRate(LaneRates& rates, const config::HeraldConfig& config, const std::string& lane,
-                              SharedRedis* redis, const Clock& clock) {
-  const int per_second = PerSecond(config, lane);
-  if (per_second == 0) return nullptr;
-  rates.own.push_back(PerSecondBucket(per_second, clock));
-  if (!redis) return rates.own.back().get();
-  rates.shared.push_back(std::make_unique<redis::RedisShaper>(redis->client, lane, per_second, *rates.own.back()));
-  return rates.shared.back().get();
 }
 
 int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, const SignalStop& signals) {
@@ -234,14 +217,14 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   const auto outbox = config.serve.outbox_dir.empty() ? (fs::path(config.data.dir) / "outbox").string()
                                                       : config.serve.outbox_dir;
   const auto redis = OpenRedis(config, clock);
-  ProviderRates provider_rates(config, redis.get(), clock);
+  SendRates send_rates(redis.get(), clock);
   IoRuntime runtime;
   channels::http::HttpClient http;
-  auto email = MakeEmailChannel(config, outbox, runtime, http, provider_rates, clock);
+  auto email = MakeEmailChannel(config, outbox, runtime, http, send_rates, clock);
   // One channel per messaging lane, each with its own providers; the paced lane
   // (seed 001's SMS provider) sends over the sms one.
   std::map<std::string, std::unique_ptr<channels::Channel>> messaging;
-  for (const auto& name : {"sms", "whatsapp", "telegram"}) messaging[name] = MakeMessagingChannel(config, name, http, provider_rates, clock);
+  for (const auto& name : {"sms", "whatsapp", "telegram"}) messaging[name] = MakeMessagingChannel(config, name, http, send_rates, clock);
   ServeMetrics metrics(stores->messages(), stores->tracking());
   {
     std::map<std::string, const channels::Channel*> circuits{{"email", email.get()}};
@@ -267,7 +250,6 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
   const auto broker = MakeMessageBroker(config, clock);
   if (Has(roles.lanes, kEmailJobsQueue)) RequireEmailJobOwner(config, broker || redis, stores->keys());
   std::optional<DeliveryLiveness> liveness;
-  LaneRates lane_rates;
   std::unique_ptr<dispatch::DeliveryEngine> engine;
   std::unique_ptr<dispatch::MessageLane> paced_lane;
   std::vector<std::unique_ptr<dispatch::MessageLane>> lanes;
@@ -310,7 +292,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
       lanes.push_back(broker ? std::make_unique<dispatch::MessageLane>(stores->deliveries(), *broker, channel, *from, clock)
                              : std::make_unique<dispatch::MessageLane>(stores->deliveries(), channel, *from, clock));
       auto options = lane_options;
-      options.shaper = AddLaneRate(lane_rates, config, channel, redis.get(), clock);
+      options.shaper = send_rates.Rate(channel, PerSecond(config, channel));
       engine->AddLane(*lanes.back(), channel == "email" ? *email : *messaging.at(channel), options);
     }
     engine->SetObserver([&metrics, &redis, &cache_writer, &clock](const std::string& lane,
@@ -346,7 +328,7 @@ int RunProcess(const config::HeraldConfig& config, const ProcessRoles& roles, co
                                          config.certificates.outbox_dir.empty()
                                              ? (fs::path(config.data.dir) / "outbox").string()
                                              : config.certificates.outbox_dir,
-                                         runtime, http, provider_rates, clock);
+                                         runtime, http, send_rates, clock);
     certificate_worker = std::make_unique<dispatch::CertificateWorker>(
         stores->certificates(), *broker, *certificate_email, runtime, *certificate_renderer, clock,
         stores->deliveries().claimant(),

@@ -167,7 +167,7 @@ std::unique_ptr<channels::Channel> OneOrFailover(std::vector<std::unique_ptr<cha
 
 std::unique_ptr<channels::Channel> MakeProvider(const config::HeraldConfig& config, const std::string& channel,
                                                 const std::string& provider, channels::http::HttpClient& http,
-                                                ProviderRates& rates) {
+                                                SendRates& rates) {
   const auto& serve = config.serve;
   if (provider == "webhook") {
     channels::webhook::WebhookSettings settings;
@@ -179,7 +179,8 @@ std::unique_ptr<channels::Channel> MakeProvider(const config::HeraldConfig& conf
     const auto& twilio = config.twilio;
     const bool whatsapp = channel == "whatsapp";
     return rates.Throttle(
-        provider, std::make_unique<channels::twilio::TwilioChannel>(
+        provider, twilio.throttle,
+        std::make_unique<channels::twilio::TwilioChannel>(
                       http, channels::twilio::TwilioSettings{.base_url = twilio.base_url,
                                                              .account_sid = twilio.account_sid,
                                                              .auth_token = twilio.auth_token,
@@ -193,13 +194,15 @@ std::unique_ptr<channels::Channel> MakeProvider(const config::HeraldConfig& conf
   if (provider == "telegram") {
     const auto& telegram = config.telegram;
     return rates.Throttle(
-        provider, std::make_unique<channels::telegram::TelegramChannel>(
+        provider, telegram.throttle,
+        std::make_unique<channels::telegram::TelegramChannel>(
                       http, channels::telegram::TelegramSettings{
                                 .base_url = telegram.base_url,
                                 .bot_token = telegram.bot_token,
                                 .parse_mode = telegram.parse_mode,
                                 .timeout = std::chrono::seconds(telegram.timeout_seconds),
-                                .max_in_flight = telegram.throttle.max_in_flight}));
+                                .max_in_flight = telegram.throttle.max_in_flight}),
+        std::chrono::milliseconds(telegram.per_chat_interval_ms));
   }
   channels::mock::MockChannelSettings settings;
   settings.success_rate = serve.mock_success_rate;
@@ -218,7 +221,7 @@ const std::vector<std::string>& ProvidersOf(const config::ChannelsConfig& channe
 
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime, channels::http::HttpClient& http,
-                                                    ProviderRates& rates, const Clock& clock) {
+                                                    SendRates& rates, const Clock& clock) {
   auto names = config.channels.email;
   if (names.empty()) names = {config.smtp.url.empty() ? "outbox" : "smtp"};
   std::vector<std::unique_ptr<channels::Channel>> providers;
@@ -228,7 +231,8 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
     } else if (name == "sendgrid") {
       try {
         providers.push_back(rates.Throttle(
-            name, std::make_unique<channels::sendgrid::SendGridChannel>(
+            name, config.sendgrid.throttle,
+            std::make_unique<channels::sendgrid::SendGridChannel>(
                       http,
                       channels::sendgrid::SendGridSettings{
                           .base_url = config.sendgrid.base_url,
@@ -243,7 +247,8 @@ std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& 
       const auto& ses = config.ses;
       try {
         providers.push_back(rates.Throttle(
-            name, std::make_unique<channels::ses::SesChannel>(
+            name, ses.throttle,
+            std::make_unique<channels::ses::SesChannel>(
                       http,
                       channels::ses::SesSettings{
                           .region = ses.region,
@@ -275,7 +280,7 @@ domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry) {
 }
 
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::HeraldConfig& config, const std::string& channel,
-                                                        channels::http::HttpClient& http, ProviderRates& rates,
+                                                        channels::http::HttpClient& http, SendRates& rates,
                                                         const Clock& clock) {
   auto names = ProvidersOf(config.channels, channel);
   if (names.empty()) names = {config.serve.provider};
@@ -307,39 +312,30 @@ std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const
   return shared;
 }
 
-std::unique_ptr<dispatch::TokenBucket> PerSecondBucket(int per_second, const Clock& clock) {
-  const int step = std::gcd(per_second, 1000);
-  return std::make_unique<dispatch::TokenBucket>(per_second, per_second / step, std::chrono::milliseconds(1000 / step),
-                                                 clock.Now());
-}
+SendRates::SendRates(SharedRedis* redis, const Clock& clock) : redis_(redis), clock_(clock) {}
 
-ProviderRates::ProviderRates(const config::HeraldConfig& config, SharedRedis* redis, const Clock& clock)
-    : config_(config), redis_(redis), clock_(clock) {}
-
-dispatch::Shaper* ProviderRates::RateOf(const std::string& provider, int per_second) {
+dispatch::Shaper* SendRates::Rate(const std::string& name, int per_second) {
   if (per_second <= 0) return nullptr;
-  auto& own = own_[provider];
-  if (!own) own = PerSecondBucket(per_second, clock_);
+  auto& own = own_[name];
+  if (!own) {
+    const int step = std::gcd(per_second, 1000);
+    own = std::make_unique<dispatch::TokenBucket>(per_second, per_second / step,
+                                                  std::chrono::milliseconds(1000 / step), clock_.Now());
+  }
   if (!redis_) return own.get();
-  auto& shared = shared_[provider];
-  if (!shared) shared = std::make_unique<redis::RedisShaper>(redis_->client, "provider:" + provider, per_second, *own);
+  auto& shared = shared_[name];
+  if (!shared) shared = std::make_unique<redis::RedisShaper>(redis_->client, name, per_second, *own);
   return shared.get();
 }
 
-std::unique_ptr<channels::Channel> ProviderRates::Throttle(const std::string& provider,
-                                                           std::unique_ptr<channels::Channel> channel) {
-  dispatch::ProviderThrottle throttle;
-  int per_second = 0;
-  if (provider == "twilio") per_second = config_.twilio.throttle.per_second;
-  if (provider == "ses") per_second = config_.ses.throttle.per_second;
-  if (provider == "sendgrid") per_second = config_.sendgrid.throttle.per_second;
-  if (provider == "telegram") {
-    per_second = config_.telegram.throttle.per_second;
-    throttle.per_recipient = std::chrono::milliseconds(config_.telegram.per_chat_interval_ms);
-  }
-  throttle.rate = RateOf(provider, per_second);
-  throttle.rate_setting = provider + ".per_second";
-  if (!throttle.rate && throttle.per_recipient.count() == 0) return channel;
+std::unique_ptr<channels::Channel> SendRates::Throttle(const std::string& provider,
+                                                       const config::ProviderThrottleConfig& limits,
+                                                       std::unique_ptr<channels::Channel> channel,
+                                                       std::chrono::milliseconds per_recipient) {
+  dispatch::ProviderThrottle throttle{.rate = Rate("provider:" + provider, limits.per_second),
+                                      .rate_setting = provider + ".per_second",
+                                      .per_recipient = per_recipient};
+  if (!throttle.rate && per_recipient.count() == 0) return channel;
   return std::make_unique<dispatch::ThrottledChannel>(std::move(channel), std::move(throttle), clock_);
 }
 

@@ -65,10 +65,10 @@ void CheckEmailSettings(const config::HeraldConfig& config);
 // folder. On the runtime's threads (SES on `http`, which must not outlive the
 // runtime). Settings a provider refuses are an InputError naming them. Each
 // provider behind its limits in `rates`.
-class ProviderRates;
+class SendRates;
 std::unique_ptr<channels::Channel> MakeEmailChannel(const config::HeraldConfig& config, const std::string& outbox_dir,
                                                     IoRuntime& runtime, channels::http::HttpClient& http,
-                                                    ProviderRates& rates, const Clock& clock);
+                                                    SendRates& rates, const Clock& clock);
 
 domain::RetryPolicy RetryPolicyOf(const config::RetryConfig& retry);
 
@@ -81,7 +81,7 @@ std::unique_ptr<certificates::IsolatedPdfRenderer> MakeCertificateRenderer(const
 // failover order (twilio, telegram, webhook on `http`; mock), or serve.provider
 // without the list. Settings a provider refuses are an InputError naming them.
 std::unique_ptr<channels::Channel> MakeMessagingChannel(const config::HeraldConfig& config, const std::string& channel,
-                                                        channels::http::HttpClient& http, ProviderRates& rates,
+                                                        channels::http::HttpClient& http, SendRates& rates,
                                                         const Clock& clock);
 
 // Redis, when redis.url is set: one client for the process, the tier limits it
@@ -99,24 +99,26 @@ struct SharedRedis {
 // not parse. Does not need Redis to be up: it is optional at every moment.
 std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const Clock& clock);
 
-// `per_second` sends a second with a second's worth of burst, refilled in the
-// smallest whole steps that make the rate exact (300/s: 3 every 10 ms; 7/s: 7 a second).
-std::unique_ptr<dispatch::TokenBucket> PerSecondBucket(int per_second, const Clock& clock);
-
-// Each provider's own limits (<provider>.per_second, telegram.per_chat_interval_ms),
-// one per provider for the whole process and, with Redis, for every process:
-// twilio.per_second is the account's, whether sms or whatsapp sends. Outlives
-// the channels it throttles.
-class ProviderRates {
+// Send rates by name: a lane's (serve.<lane>_per_second, named by the lane)
+// and a provider's own (<provider>.per_second, named "provider:<name>"). One
+// bucket per name for the whole process, so twilio.per_second holds for sms
+// and whatsapp together; with Redis, one for every process (herald:shape:<name>),
+// this process's own standing in while Redis does not answer. Outlives the
+// lanes and channels it shapes.
+class SendRates {
  public:
-  ProviderRates(const config::HeraldConfig& config, SharedRedis* redis, const Clock& clock);
-  // `channel` behind the limits of `provider` ("twilio", "ses", …), or as it is when there are none.
-  std::unique_ptr<channels::Channel> Throttle(const std::string& provider, std::unique_ptr<channels::Channel> channel);
+  SendRates(SharedRedis* redis, const Clock& clock);
+  // The rate named `name`, made on first use with `per_second` (a second's
+  // burst, refilled in the smallest whole steps that make the rate exact:
+  // 300/s is 3 every 10 ms, 7/s is 7 a second); nullptr when per_second is 0.
+  dispatch::Shaper* Rate(const std::string& name, int per_second);
+  // `channel` behind the rate of `provider` ("twilio", "ses", …) and a spacing
+  // per recipient, or as it is when it has neither.
+  std::unique_ptr<channels::Channel> Throttle(const std::string& provider, const config::ProviderThrottleConfig& limits,
+                                              std::unique_ptr<channels::Channel> channel,
+                                              std::chrono::milliseconds per_recipient = {});
 
  private:
-  dispatch::Shaper* RateOf(const std::string& provider, int per_second);
-
-  const config::HeraldConfig& config_;
   SharedRedis* redis_;
   const Clock& clock_;
   std::map<std::string, std::unique_ptr<dispatch::TokenBucket>> own_;
