@@ -28,6 +28,7 @@
 #include "dispatch/throttled_channel.hpp"
 #include "queue/embedded/embedded_queue.hpp"
 #include "queue/rabbitmq/rabbitmq_queue.hpp"
+#include "redis/redis_provider_limits.hpp"
 #include "store/postgres/postgres_stores.hpp"
 #include "store/sqlite/sqlite_stores.hpp"
 
@@ -332,11 +333,35 @@ std::unique_ptr<channels::Channel> SendRates::Throttle(const std::string& provid
                                                        const config::ProviderThrottleConfig& limits,
                                                        std::unique_ptr<channels::Channel> channel,
                                                        std::chrono::milliseconds per_recipient) {
-  dispatch::ProviderThrottle throttle{.rate = Rate("provider:" + provider, limits.per_second),
-                                      .rate_setting = provider + ".per_second",
-                                      .per_recipient = per_recipient};
-  if (!throttle.rate && per_recipient.count() == 0) return channel;
+  dispatch::ProviderThrottle throttle{.provider = provider,
+                                      .rate = Rate("provider:" + provider, limits.per_second),
+                                      .in_flight = InFlight(provider, limits.max_in_flight),
+                                      .spacing = per_recipient.count() > 0 ? Spacing(provider, per_recipient) : nullptr};
   return std::make_unique<dispatch::ThrottledChannel>(std::move(channel), std::move(throttle), clock_);
+}
+
+dispatch::InFlightLimit* SendRates::InFlight(const std::string& provider, int limit) {
+  auto& slots = in_flight_[provider];
+  if (!slots) {
+    if (redis_) {
+      slots = std::make_unique<redis::RedisInFlightLimit>(redis_->client, "provider:" + provider, limit);
+    } else {
+      slots = std::make_unique<dispatch::LocalInFlightLimit>(limit);
+    }
+  }
+  return slots.get();
+}
+
+dispatch::RecipientSpacing* SendRates::Spacing(const std::string& provider, std::chrono::milliseconds interval) {
+  auto& spacing = spacing_[provider];
+  if (!spacing) {
+    if (redis_) {
+      spacing = std::make_unique<redis::RedisRecipientSpacing>(redis_->client, "provider:" + provider, interval);
+    } else {
+      spacing = std::make_unique<dispatch::LocalRecipientSpacing>(interval);
+    }
+  }
+  return spacing.get();
 }
 
 api::WebhookSettings WebhookSettingsOf(const config::HeraldConfig& config) {

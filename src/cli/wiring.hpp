@@ -13,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/io_runtime.hpp"
 #include "config/herald_config.hpp"
+#include "dispatch/provider_limits.hpp"
 #include "dispatch/shaper.hpp"
 #include "domain/retry_policy.hpp"
 #include "queue/queue.hpp"
@@ -103,8 +104,10 @@ std::unique_ptr<SharedRedis> OpenRedis(const config::HeraldConfig& config, const
 // and a provider's own (<provider>.per_second, named "provider:<name>"). One
 // bucket per name for the whole process, so twilio.per_second holds for sms
 // and whatsapp together; with Redis, one for every process (herald:shape:<name>),
-// this process's own standing in while Redis does not answer. Outlives the
-// lanes and channels it shapes.
+// this process's own standing in while Redis does not answer. A provider's
+// request slots (<provider>.max_in_flight) and per-recipient spacing are kept
+// the same way, one per provider for the process and, with Redis, for every
+// worker. Outlives the lanes and channels it shapes.
 class SendRates {
  public:
   SendRates(SharedRedis* redis, const Clock& clock);
@@ -112,17 +115,22 @@ class SendRates {
   // burst, refilled in the smallest whole steps that make the rate exact:
   // 300/s is 3 every 10 ms, 7/s is 7 a second); nullptr when per_second is 0.
   dispatch::Shaper* Rate(const std::string& name, int per_second);
-  // `channel` behind the rate of `provider` ("twilio", "ses", …) and a spacing
-  // per recipient, or as it is when it has neither.
+  // `channel` behind the rate, the request slots and (when `per_recipient` is
+  // set) a spacing per recipient of `provider` ("twilio", "ses", …).
   std::unique_ptr<channels::Channel> Throttle(const std::string& provider, const config::ProviderThrottleConfig& limits,
                                               std::unique_ptr<channels::Channel> channel,
                                               std::chrono::milliseconds per_recipient = {});
 
  private:
+  dispatch::InFlightLimit* InFlight(const std::string& provider, int limit);
+  dispatch::RecipientSpacing* Spacing(const std::string& provider, std::chrono::milliseconds interval);
+
   SharedRedis* redis_;
   const Clock& clock_;
   std::map<std::string, std::unique_ptr<dispatch::TokenBucket>> own_;
   std::map<std::string, std::unique_ptr<redis::RedisShaper>> shared_;
+  std::map<std::string, std::unique_ptr<dispatch::InFlightLimit>> in_flight_;
+  std::map<std::string, std::unique_ptr<dispatch::RecipientSpacing>> spacing_;
 };
 
 // The provider webhooks' settings, from [webhooks] and [twilio].

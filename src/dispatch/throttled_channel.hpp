@@ -1,8 +1,9 @@
-// ThrottledChannel: a provider's own limits in front of its channel. A rate
+// ThrottledChannel: a provider's own limits in front of its channel: a rate
 // (<provider>.per_second: Twilio's account, SES's sending quota, Telegram's 30
-// a second per bot) is one shaper per provider, shared by every lane that uses
-// the provider and, through Redis, by every worker; a spacing per recipient
-// (Telegram: one message a second to the same chat) is kept by this process.
+// a second per bot), requests awaiting an answer at once
+// (<provider>.max_in_flight) and a spacing per recipient (Telegram: one message
+// a second to the same chat). Each is one object per provider, shared by every
+// lane that uses the provider and, through Redis, by every worker.
 //
 // Sends wait their turn here rather than fail: the engine has already claimed
 // them, and a provider's limit is not the message's fault. A wait that would
@@ -12,22 +13,22 @@
 #pragma once
 
 #include <chrono>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "channels/channel.hpp"
 #include "common/clock.hpp"
+#include "dispatch/provider_limits.hpp"
 #include "dispatch/shaper.hpp"
 
 namespace herald::dispatch {
 
+// None owned; each nullptr when the provider has no such limit.
 struct ProviderThrottle {
-  Shaper* rate = nullptr;  // not owned; nullptr: no rate of its own
-  std::string rate_setting;  // named in a throttled message's detail, e.g. "twilio.per_second"
-  // Sends to the same recipient (`to`) at least this far apart; 0: no spacing.
-  std::chrono::milliseconds per_recipient{0};
+  std::string provider;  // "twilio": its settings are named in a throttled message's detail
+  Shaper* rate = nullptr;
+  InFlightLimit* in_flight = nullptr;
+  RecipientSpacing* spacing = nullptr;  // by the message's `to`
 };
 
 class ThrottledChannel final : public channels::Channel {
@@ -44,15 +45,16 @@ class ThrottledChannel final : public channels::Channel {
   // Waits until `at` (on clock_), or returns false when that would eat more than
   // half of the time left before `deadline`.
   boost::asio::awaitable<bool> WaitUntil(Clock::TimePoint at, channels::Deadline deadline);
-  // The next free slot for `to`, reserved for the caller.
-  Clock::TimePoint ReserveRecipientSlot(const std::string& to);
+  // Up to `wanted` request slots, waiting for the first; 0 when that wait
+  // would pass half the deadline (`retry_at` then says when to try again).
+  boost::asio::awaitable<int> AcquireSlots(int wanted, channels::Deadline deadline, Clock::TimePoint& retry_at);
+  // Up to `wanted` tokens of the rate, waiting for the first; 0 as above.
+  boost::asio::awaitable<int> TakeTokens(int wanted, channels::Deadline deadline, Clock::TimePoint& retry_at);
   domain::DeliveryOutcome Throttled(const std::string& why, Clock::TimePoint until) const;
 
   std::unique_ptr<channels::Channel> provider_;
   ProviderThrottle throttle_;
   const Clock& clock_;
-  std::mutex mutex_;
-  std::map<std::string, Clock::TimePoint> next_slot_;  // per recipient; entries in the past are dropped
 };
 
 }  // namespace herald::dispatch

@@ -5,9 +5,13 @@
 #include <utility>  // before Asio: Boost 1.74 needs it under g++ 12
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -24,23 +28,41 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Steady = std::chrono::steady_clock;
 
-// Accepts everything (or answers throttled to `throttle@…`), noting when each message arrived.
+// Accepts everything (or answers throttled to `throttle@…`), noting when each
+// message arrived; with `answer_after`, answers that long after the request.
 class RecordingChannel final : public channels::Channel {
  public:
   struct Arrival {
     std::string to;
     Steady::time_point at;
   };
+  explicit RecordingChannel(std::atomic<int>* in_flight = nullptr, std::atomic<int>* most_in_flight = nullptr,
+                            milliseconds answer_after = {})
+      : in_flight_(in_flight), most_in_flight_(most_in_flight), answer_after_(answer_after) {}
+
   boost::asio::awaitable<std::vector<DeliveryOutcome>> Send(std::span<const channels::RenderedMessage> messages,
                                                             channels::Deadline) override {
     std::vector<DeliveryOutcome> outcomes;
-    std::lock_guard lock(mutex_);
-    for (const auto& message : messages) {
-      arrivals_.push_back({message.to, Steady::now()});
-      outcomes.push_back(message.to.starts_with("throttle@")
-                             ? DeliveryOutcome::Throttled("HTTP 429", 429, milliseconds(600))
-                             : DeliveryOutcome::Accepted("id-" + message.to));
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& message : messages) {
+        arrivals_.push_back({message.to, Steady::now()});
+        outcomes.push_back(message.to.starts_with("throttle@")
+                               ? DeliveryOutcome::Throttled("HTTP 429", 429, milliseconds(600))
+                               : DeliveryOutcome::Accepted("id-" + message.to));
+      }
     }
+    if (in_flight_) {
+      const int now_in_flight = *in_flight_ += static_cast<int>(messages.size());
+      int most = most_in_flight_->load();
+      while (now_in_flight > most && !most_in_flight_->compare_exchange_weak(most, now_in_flight)) {
+      }
+    }
+    if (answer_after_.count() > 0) {
+      boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, answer_after_);
+      co_await timer.async_wait(boost::asio::use_awaitable);
+    }
+    if (in_flight_) *in_flight_ -= static_cast<int>(messages.size());
     co_return outcomes;
   }
   channels::ChannelLimits Limits() const override { return {64, 100}; }
@@ -54,6 +76,9 @@ class RecordingChannel final : public channels::Channel {
  private:
   mutable std::mutex mutex_;
   std::vector<Arrival> arrivals_;
+  std::atomic<int>* in_flight_;
+  std::atomic<int>* most_in_flight_;
+  const milliseconds answer_after_;
 };
 
 channels::RenderedMessage To(const std::string& to) {
@@ -87,20 +112,22 @@ double MsBetween(Steady::time_point from, Steady::time_point to) {
 
 class ThrottledChannelTest : public ::testing::Test {
  protected:
-  ThrottledChannel Throttled(ProviderThrottle throttle) {
-    auto recording = std::make_unique<RecordingChannel>();
+  ThrottledChannel Throttled(ProviderThrottle throttle, milliseconds answer_after = {}) {
+    auto recording = std::make_unique<RecordingChannel>(&in_flight_, &most_in_flight_, answer_after);
     recording_.push_back(recording.get());
     return ThrottledChannel(std::move(recording), std::move(throttle), clock_);
   }
 
   SystemClock clock_;
   IoRuntime runtime_;
+  std::atomic<int> in_flight_{0};       // at the providers of every channel made here
+  std::atomic<int> most_in_flight_{0};
   std::vector<RecordingChannel*> recording_;
 };
 
 TEST_F(ThrottledChannelTest, ABatchBeyondTheRateWaitsForTokensAndEveryMessageGoes) {
   auto rate = Rate(5, clock_);
-  auto channel = Throttled({.rate = &rate, .rate_setting = "ses.per_second"});
+  auto channel = Throttled({.provider = "ses", .rate = &rate});
   std::vector<channels::RenderedMessage> batch;
   for (int i = 0; i < 8; ++i) batch.push_back(To("user" + std::to_string(i) + "@example.org"));
   const auto started = Steady::now();
@@ -119,8 +146,8 @@ TEST_F(ThrottledChannelTest, ABatchBeyondTheRateWaitsForTokensAndEveryMessageGoe
 TEST_F(ThrottledChannelTest, OneRateHoldsAcrossTheLanesSharingTheProvider) {
   // sms and whatsapp both through one account at 4 a second.
   auto rate = Rate(4, clock_);
-  auto sms = Throttled({.rate = &rate, .rate_setting = "twilio.per_second"});
-  auto whatsapp = Throttled({.rate = &rate, .rate_setting = "twilio.per_second"});
+  auto sms = Throttled({.provider = "twilio", .rate = &rate});
+  auto whatsapp = Throttled({.provider = "twilio", .rate = &rate});
   const auto started = Steady::now();
   std::vector<std::future<std::vector<DeliveryOutcome>>> sends;
   for (int i = 0; i < 4; ++i) {
@@ -142,7 +169,8 @@ TEST_F(ThrottledChannelTest, OneRateHoldsAcrossTheLanesSharingTheProvider) {
 }
 
 TEST_F(ThrottledChannelTest, TheSameRecipientIsSpacedWhileOthersGoAtOnce) {
-  auto channel = Throttled({.per_recipient = milliseconds(300)});
+  LocalRecipientSpacing spacing(milliseconds(300));
+  auto channel = Throttled({.provider = "telegram", .spacing = &spacing});
   const auto started = Steady::now();
   std::vector<std::future<std::vector<DeliveryOutcome>>> sends;
   for (const auto* chat : {"1001", "1001", "1001", "2002"}) {
@@ -164,7 +192,7 @@ TEST_F(ThrottledChannelTest, TheSameRecipientIsSpacedWhileOthersGoAtOnce) {
 
 TEST_F(ThrottledChannelTest, AWaitPastHalfTheDeadlineComesBackThrottledWithNothingSent) {
   auto rate = TokenBucket(1, 1, seconds(10), clock_.Now());
-  auto channel = Throttled({.rate = &rate, .rate_setting = "twilio.per_second"});
+  auto channel = Throttled({.provider = "twilio", .rate = &rate});
   ASSERT_EQ(SendBatch(runtime_, channel, {To("+15550001")}).at(0).kind, OutcomeKind::kAccepted);
   const auto outcomes = SendBatch(runtime_, channel, {To("+15550002"), To("+15550003")}, seconds(4));
   ASSERT_EQ(outcomes.size(), 2u);
@@ -176,7 +204,8 @@ TEST_F(ThrottledChannelTest, AWaitPastHalfTheDeadlineComesBackThrottledWithNothi
   }
   EXPECT_EQ(recording_[0]->arrivals().size(), 1u);
 
-  auto spaced = Throttled({.per_recipient = seconds(10)});
+  LocalRecipientSpacing spacing(seconds(10));
+  auto spaced = Throttled({.provider = "telegram", .spacing = &spacing});
   ASSERT_EQ(SendBatch(runtime_, spaced, {To("1001")}).at(0).kind, OutcomeKind::kAccepted);
   const auto again = SendBatch(runtime_, spaced, {To("1001"), To("2002")}, seconds(4));
   EXPECT_EQ(again.at(0).kind, OutcomeKind::kThrottled);
@@ -186,13 +215,59 @@ TEST_F(ThrottledChannelTest, AWaitPastHalfTheDeadlineComesBackThrottledWithNothi
 
 TEST_F(ThrottledChannelTest, AProvidersSlowDownHoldsTheSharedRateForEveryone) {
   auto rate = Rate(50, clock_);
-  auto first = Throttled({.rate = &rate, .rate_setting = "telegram.per_second"});
-  auto second = Throttled({.rate = &rate, .rate_setting = "telegram.per_second"});
+  auto first = Throttled({.provider = "telegram", .rate = &rate});
+  auto second = Throttled({.provider = "telegram", .rate = &rate});
   EXPECT_EQ(SendBatch(runtime_, first, {To("throttle@1")}).at(0).kind, OutcomeKind::kThrottled);
   const auto asked = Steady::now();
   EXPECT_EQ(SendBatch(runtime_, second, {To("1001")}).at(0).kind, OutcomeKind::kAccepted);
   // The provider asked for 600 ms; the other lane waited them out.
   EXPECT_GE(MsBetween(asked, recording_[1]->arrivals().at(0).at), 550.0);
+}
+
+TEST_F(ThrottledChannelTest, RequestsInFlightStayUnderTheProvidersLimitAcrossItsLanes) {
+  // sms and whatsapp through one account allowing 3 requests at once, each answered after 100 ms.
+  LocalInFlightLimit limit(3);
+  auto sms = Throttled({.provider = "twilio", .in_flight = &limit}, milliseconds(100));
+  auto whatsapp = Throttled({.provider = "twilio", .in_flight = &limit}, milliseconds(100));
+  const auto started = Steady::now();
+  std::vector<std::future<std::vector<DeliveryOutcome>>> sends;
+  for (int i = 0; i < 6; ++i) {
+    sends.push_back(std::async(std::launch::async, [&, i] { return SendBatch(runtime_, sms, {To("+1555000" + std::to_string(i))}); }));
+    sends.push_back(std::async(std::launch::async, [&, i] {
+      return SendBatch(runtime_, whatsapp, {To("whatsapp:+1555100" + std::to_string(i))});
+    }));
+  }
+  for (auto& send : sends) EXPECT_EQ(send.get().at(0).kind, OutcomeKind::kAccepted);
+  EXPECT_EQ(most_in_flight_.load(), 3) << "the limit was reached and never passed";
+  EXPECT_EQ(limit.in_use(), 0) << "every slot came back";
+  // Twelve requests, three at a time, 100 ms each: four rounds.
+  EXPECT_GE(MsBetween(started, Steady::now()), 390.0);
+
+  // A batch larger than the free slots goes in parts, in order.
+  most_in_flight_ = 0;
+  std::vector<channels::RenderedMessage> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back(To("+1555200" + std::to_string(i)));
+  const auto outcomes = SendBatch(runtime_, sms, batch);
+  ASSERT_EQ(outcomes.size(), 7u);
+  for (std::size_t i = 0; i < 7; ++i) EXPECT_EQ(outcomes[i].provider_message_id, "id-" + batch[i].to);
+  EXPECT_EQ(most_in_flight_.load(), 3);
+}
+
+TEST_F(ThrottledChannelTest, NoFreeSlotBeforeHalfTheDeadlineComesBackThrottledAndReleasesNothingItDidNotTake) {
+  LocalInFlightLimit limit(1);
+  ASSERT_EQ(limit.TryAcquire(1), 1);  // held elsewhere (another lane) for longer than this send may wait
+  auto channel = Throttled({.provider = "sendgrid", .in_flight = &limit});
+  const auto outcomes = SendBatch(runtime_, channel, {To("a@example.org"), To("b@example.org")}, milliseconds(200));
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const auto& outcome : outcomes) {
+    EXPECT_EQ(outcome.kind, OutcomeKind::kThrottled);
+    EXPECT_NE(outcome.detail.find("a free request slot (sendgrid.max_in_flight)"), std::string::npos) << outcome.detail;
+  }
+  EXPECT_TRUE(recording_[0]->arrivals().empty());
+  EXPECT_EQ(limit.in_use(), 1);
+  limit.Release(1);
+  EXPECT_EQ(SendBatch(runtime_, channel, {To("a@example.org")}).at(0).kind, OutcomeKind::kAccepted);
+  EXPECT_EQ(limit.in_use(), 0);
 }
 
 }  // namespace

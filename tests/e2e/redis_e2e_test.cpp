@@ -190,6 +190,61 @@ TEST_F(RedisE2E, TwoWorkersShareOneProviderRateAcrossItsLanes) {
   EXPECT_LE(run.span_ms, 7500);
 }
 
+TEST_F(RedisE2E, TwoWorkersKeepOneProvidersRequestsInFlightAcrossItsLanes) {
+  // Twilio allows 3 requests at once for the account and answers each after 150 ms.
+  FakeHttpServer twilio{"provider_server.py", dir_.path(),
+                        {"--twilio-sid", "AC" + std::string(32, 'a'), "--answer-delay-ms", "150"}};
+  extra_env_["HERALD_CHANNELS_SMS_PROVIDERS"] = "twilio";
+  extra_env_["HERALD_CHANNELS_WHATSAPP_PROVIDERS"] = "twilio";
+  extra_env_["HERALD_TWILIO_BASE_URL"] = twilio.Url("");
+  extra_env_["HERALD_TWILIO_ACCOUNT_SID"] = "AC" + std::string(32, 'a');
+  extra_env_["HERALD_TWILIO_AUTH_TOKEN"] = "twilio-test-token";
+  extra_env_["HERALD_TWILIO_FROM"] = "+15005550006";
+  extra_env_["HERALD_TWILIO_WHATSAPP_FROM"] = "+14155238886";
+  extra_env_["HERALD_TWILIO_MAX_IN_FLIGHT"] = "3";
+  const auto run = SendThroughTwoWorkers("redis_provider_slots", "sms,whatsapp", [](int i) {
+    return json{{"channel", i % 2 ? "whatsapp" : "sms"}, {"to", "+1555123" + std::to_string(1000 + i)}};
+  });
+  ASSERT_EQ(run.per_worker.size(), 2u) << "both workers sent";
+  const auto requests = twilio.Requests();
+  ASSERT_EQ(requests.size(), 120u);
+  int most = 0;
+  for (const auto& request : requests) {
+    EXPECT_EQ(request["answer"]["status"], 201) << request.dump();
+    most = std::max(most, request["in_flight"].get<int>());
+  }
+  // Per lane, or per worker, up to 12 or 6 would have been at Twilio at once.
+  std::cout << "120 twilio sends by two workers with twilio.max_in_flight = 3: at most " << most
+            << " at once, " << run.span_ms << " ms from first to last (" << run.per_worker[0] << " + "
+            << run.per_worker[1] << ")\n";
+  EXPECT_EQ(most, 3) << "the account's limit was used and never passed";
+  // 120 requests of 150 ms, 3 at a time: 6 s at the least.
+  EXPECT_GE(run.span_ms, 5500);
+}
+
+TEST_F(RedisE2E, TwoWorkersWritingToOneTelegramChatKeepItsOneMessageASecond) {
+  const std::string token = "777000:e2e-bot-token";
+  // Telegram's flood control for one chat (429 within 900 ms: a little lenient for timers' jitter).
+  FakeHttpServer telegram{"provider_server.py", dir_.path(),
+                          {"--telegram-token", token, "--telegram-chat-interval-ms", "900"}};
+  extra_env_["HERALD_CHANNELS_TELEGRAM_PROVIDERS"] = "telegram";
+  extra_env_["HERALD_TELEGRAM_BASE_URL"] = telegram.Url("");
+  extra_env_["HERALD_TELEGRAM_BOT_TOKEN"] = token;
+  // Every 20th message to one chat (6 of 120), the rest to chats of their own.
+  const auto run = SendThroughTwoWorkers("redis_chat_turns", "telegram", [](int i) {
+    return json{{"channel", "telegram"}, {"to", i % 20 == 0 ? std::string("424242") : std::to_string(5000 + i)}};
+  });
+  ASSERT_EQ(run.per_worker.size(), 2u) << "both workers sent";
+  std::vector<std::int64_t> same_chat;
+  for (const auto& request : telegram.Requests()) {
+    EXPECT_EQ(request["answer"]["status"], 200) << "no flood control answer: " << request.dump();
+    if (request["body"]["chat_id"] == "424242") same_chat.push_back(request["received_at_ms"]);
+  }
+  ASSERT_EQ(same_chat.size(), 6u) << "each once, never retried";
+  std::sort(same_chat.begin(), same_chat.end());
+  for (std::size_t i = 1; i < same_chat.size(); ++i) EXPECT_GE(same_chat[i] - same_chat[i - 1], 950) << i;
+}
+
 TEST_F(RedisE2E, ThePacedSentListReadsThroughTheCacheAndAnOutageCostsOnlyTheCache) {
   extra_env_["HERALD_REDIS_URL"] = redis_.url();
   extra_env_["HERALD_SERVE_PACER_BATCH_SIZE"] = "1";

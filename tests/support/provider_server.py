@@ -6,8 +6,11 @@ provider's documented request and answer formats. It prints "PORT <n>" as its
 first line and appends every request to --log as one JSON line:
   {"method", "path", "headers": {lower-cased name: value}, "form": parsed
    form fields (Twilio), "body": parsed JSON or raw text, "answer": {"status":
-   null when dropped, "body"}, "received_at_ms"}
+   null when dropped, "body"}, "received_at_ms", "in_flight": POSTs awaiting
+   their answer when this one arrived, itself included}
 written before the answer, so once a client has its answer the request is logged.
+With --answer-delay-ms N every POST is answered N ms after it was logged (a
+slow provider, so requests overlap).
 
 Twilio: POST /2010-04-01/Accounts/<sid>/Messages.json, form-encoded To, From or
 MessagingServiceSid, Body, StatusCallback; HTTP Basic auth with --twilio-sid and
@@ -144,6 +147,23 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         received_at_ms = int(time.time() * 1000)
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.counted = True
+            in_flight = self.server.in_flight
+        try:
+            self.post(raw, received_at_ms, in_flight)
+        finally:
+            self.uncount()
+
+    def uncount(self):
+        """This request no longer awaits its answer (once per request)."""
+        with self.server.lock:
+            if self.counted:
+                self.server.in_flight -= 1
+                self.counted = False
+
+    def post(self, raw, received_at_ms, in_flight):
         text = raw.decode("utf-8", errors="replace")
         form = {}
         if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
@@ -176,11 +196,16 @@ class Handler(BaseHTTPRequestHandler):
             "headers": {name.lower(): value for name, value in self.headers.items()},
             "form": form, "body": body, "raw": raw_mime,
             "answer": {"status": None if payload is DROP else status, "body": None if payload is DROP else payload},
-            "received_at_ms": received_at_ms,
+            "received_at_ms": received_at_ms, "in_flight": in_flight,
         }
         with self.server.lock:
             with open(self.server.log_path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
+        if self.server.answer_delay_ms > 0:
+            time.sleep(self.server.answer_delay_ms / 1000.0)
+        # Counted out before the answer's bytes go, so the next request the
+        # client sends once it has its answer is never counted beside this one.
+        self.uncount()
         if payload is DROP:
             self.close_connection = True
             try:
@@ -499,6 +524,7 @@ def main():
     parser.add_argument("--ses-region", default="eu-west-1")
     parser.add_argument("--sns-dir", default=".")
     parser.add_argument("--telegram-chat-interval-ms", type=float, default=0)
+    parser.add_argument("--answer-delay-ms", type=float, default=0)
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
@@ -517,6 +543,8 @@ def main():
     server.message_ids = {}
     server.last_chat_message_ms = {}
     server.telegram_chat_interval_ms = args.telegram_chat_interval_ms
+    server.answer_delay_ms = args.answer_delay_ms
+    server.in_flight = 0
     print("PORT %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()
